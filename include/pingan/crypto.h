@@ -1,0 +1,116 @@
+/**
+ * @file pingan/crypto.h
+ * @brief The one module through which pingan reaches cryptography.
+ *
+ * Every signature, key, hash and cipher is tagged with a suite.  Suite 1 is
+ * libsodium's: Ed25519, X25519, BLAKE2b, XChaCha20-Poly1305.  A second
+ * suite (SM2/SM3/SM4 for GB/T 39786 assessments) would be added here
+ * without touching the formats' structure.
+ */
+#ifndef PINGAN_CRYPTO_H
+#define PINGAN_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** Crypto suites.  Values pinned. */
+#define PG_SUITE_SODIUM 1
+
+#define PG_SIGN_PK_LEN 32 /**< Ed25519 public key */
+#define PG_SIGN_SK_LEN 64 /**< Ed25519 secret key (seed ‖ public key) */
+#define PG_SIGN_SEED_LEN 32
+#define PG_SIG_LEN 64
+#define PG_BOX_PK_LEN 32 /**< X25519 public key */
+#define PG_BOX_SK_LEN 32
+#define PG_HASH_LEN 32
+#define PG_KEY_ID_LEN 16 /**< hex characters of a key id */
+
+/**
+ * Initialise the crypto library.  Safe to call more than once and from
+ * several threads.
+ *
+ * @return 0 or PG_ERROR
+ */
+int pg_crypto_init(void);
+
+/** Fill @p len bytes with cryptographically secure random bytes. */
+void pg_random(void *out, size_t len);
+
+/**
+ * BLAKE2b with an output of @p outlen bytes (16..64).
+ *
+ * @return 0 or PG_EINVALID for a bad length
+ */
+int pg_blake2b(uint8_t *out, size_t outlen, const void *in, size_t inlen);
+
+/** Incremental BLAKE2b state (opaque storage, aligned for libsodium). */
+typedef struct pg_hash_state {
+    _Alignas(64) uint8_t opaque[384];
+    size_t outlen;
+} pg_hash_state;
+
+/** Start an incremental BLAKE2b of @p outlen bytes (16..64). */
+void pg_hash_init(pg_hash_state *st, size_t outlen);
+/** Feed bytes. */
+void pg_hash_update(pg_hash_state *st, const void *in, size_t len);
+/** Finish; @p out must hold the outlen given to pg_hash_init. */
+void pg_hash_final(pg_hash_state *st, uint8_t *out);
+
+/**
+ * A new Ed25519 key pair.
+ *
+ * @param pk [out] the public key
+ * @param sk [out] the secret key; wipe it with pg_memzero when done
+ */
+void pg_sign_keypair(uint8_t pk[PG_SIGN_PK_LEN], uint8_t sk[PG_SIGN_SK_LEN]);
+
+/** The Ed25519 key pair derived from a 32-byte seed (test vectors). */
+void pg_sign_seed_keypair(uint8_t pk[PG_SIGN_PK_LEN],
+                          uint8_t sk[PG_SIGN_SK_LEN],
+                          const uint8_t seed[PG_SIGN_SEED_LEN]);
+
+/** Sign @p len bytes with Ed25519 (detached signature). */
+void pg_sign(uint8_t sig[PG_SIG_LEN], const void *msg, size_t len,
+             const uint8_t sk[PG_SIGN_SK_LEN]);
+
+/**
+ * Verify a detached Ed25519 signature.
+ *
+ * @return true when it verifies
+ */
+bool pg_verify(const uint8_t sig[PG_SIG_LEN], const void *msg, size_t len,
+               const uint8_t pk[PG_SIGN_PK_LEN]);
+
+/** A new X25519 key pair (for sealing bundle keys to a node). */
+void pg_box_keypair(uint8_t pk[PG_BOX_PK_LEN], uint8_t sk[PG_BOX_SK_LEN]);
+
+/**
+ * A key id: lower-case hex of the first 8 bytes of BLAKE2b-256(public key).
+ */
+void pg_key_id(char out[PG_KEY_ID_LEN + 1], const uint8_t pk[PG_SIGN_PK_LEN]);
+
+/** Wipe memory that held secrets (not optimised away). */
+void pg_memzero(void *p, size_t len);
+
+/** Lower-case hex of @p len bytes; @p out holds 2*len+1. */
+void pg_hex(char *out, const uint8_t *in, size_t len);
+
+/**
+ * Decode lower- or upper-case hex of exactly @p len bytes.
+ *
+ * @return 0 or PG_EINVALID
+ */
+int pg_unhex(uint8_t *out, size_t len, const char *hex);
+
+/** Standard base64 (with padding) of @p len bytes; caller frees. */
+char *pg_base64(const uint8_t *in, size_t len);
+
+/**
+ * Decode standard base64 into at most @p max bytes.
+ *
+ * @return 0 or PG_EINVALID
+ */
+int pg_unbase64(uint8_t *out, size_t max, size_t *len_out, const char *b64);
+
+#endif

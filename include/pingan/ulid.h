@@ -1,0 +1,39 @@
+/**
+ * @file pingan/ulid.h
+ * @brief ULIDs (26 Crockford base32 characters) and record ids.
+ *
+ * A record id is `<creator's 12-digit code>-<ULID>`: globally unique, time
+ * ordered, and it says who created the record.
+ */
+#ifndef PINGAN_ULID_H
+#define PINGAN_ULID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PG_ULID_LEN 26
+#define PG_RECORD_ID_LEN (12 + 1 + PG_ULID_LEN)
+
+/** Generator state: monotonic within one millisecond. */
+typedef struct pg_ulid_gen {
+    int64_t last_ms;
+    uint8_t last_rand[10];
+} pg_ulid_gen;
+
+/**
+ * Make a ULID for time @p ms, strictly greater than the previous one made
+ * by @p gen (the random part is incremented within one millisecond).
+ */
+void pg_ulid_make(char out[PG_ULID_LEN + 1], pg_ulid_gen *gen, int64_t ms);
+
+/** True when @p s is a well-formed ULID of 26 characters. */
+bool pg_ulid_valid(const char *s, size_t len);
+
+/**
+ * True when @p id is a well-formed record id; optionally returns the
+ * creator's code.
+ */
+bool pg_record_id_valid(const char *id, char creator_out[13]);
+
+#endif

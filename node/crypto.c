@@ -1,0 +1,138 @@
+/*
+ * Suite 1: libsodium.  Nothing else in pingan calls libsodium directly, so
+ * a second suite (SM2/SM3/SM4) can be added here alone.
+ */
+#include "pingan/crypto.h"
+#include "pingan/error.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(sizeof(((pg_hash_state *)0)->opaque) >=
+                   sizeof(crypto_generichash_state),
+               "pg_hash_state too small for libsodium");
+
+int pg_crypto_init(void)
+{
+    if (sodium_init() < 0)
+        return pg_error_set(PG_ERROR, PG_ERRCLASS_CRYPTO,
+                            "libsodium failed to initialise");
+    return 0;
+}
+
+void pg_random(void *out, size_t len)
+{
+    randombytes_buf(out, len);
+}
+
+int pg_blake2b(uint8_t *out, size_t outlen, const void *in, size_t inlen)
+{
+    if (outlen < crypto_generichash_BYTES_MIN ||
+        outlen > crypto_generichash_BYTES_MAX)
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_CRYPTO,
+                            "BLAKE2b output length %zu out of range", outlen);
+    crypto_generichash(out, outlen, in, inlen, NULL, 0);
+    return 0;
+}
+
+void pg_hash_init(pg_hash_state *st, size_t outlen)
+{
+    st->outlen = outlen;
+    crypto_generichash_init((crypto_generichash_state *)st->opaque, NULL, 0,
+                            outlen);
+}
+
+void pg_hash_update(pg_hash_state *st, const void *in, size_t len)
+{
+    crypto_generichash_update((crypto_generichash_state *)st->opaque, in,
+                              len);
+}
+
+void pg_hash_final(pg_hash_state *st, uint8_t *out)
+{
+    crypto_generichash_final((crypto_generichash_state *)st->opaque, out,
+                             st->outlen);
+}
+
+void pg_sign_keypair(uint8_t pk[PG_SIGN_PK_LEN], uint8_t sk[PG_SIGN_SK_LEN])
+{
+    crypto_sign_keypair(pk, sk);
+}
+
+void pg_sign_seed_keypair(uint8_t pk[PG_SIGN_PK_LEN],
+                          uint8_t sk[PG_SIGN_SK_LEN],
+                          const uint8_t seed[PG_SIGN_SEED_LEN])
+{
+    crypto_sign_seed_keypair(pk, sk, seed);
+}
+
+void pg_sign(uint8_t sig[PG_SIG_LEN], const void *msg, size_t len,
+             const uint8_t sk[PG_SIGN_SK_LEN])
+{
+    crypto_sign_detached(sig, NULL, msg, len, sk);
+}
+
+bool pg_verify(const uint8_t sig[PG_SIG_LEN], const void *msg, size_t len,
+               const uint8_t pk[PG_SIGN_PK_LEN])
+{
+    return crypto_sign_verify_detached(sig, msg, len, pk) == 0;
+}
+
+void pg_box_keypair(uint8_t pk[PG_BOX_PK_LEN], uint8_t sk[PG_BOX_SK_LEN])
+{
+    crypto_box_keypair(pk, sk);
+}
+
+void pg_key_id(char out[PG_KEY_ID_LEN + 1], const uint8_t pk[PG_SIGN_PK_LEN])
+{
+    uint8_t h[32];
+    crypto_generichash(h, sizeof(h), pk, PG_SIGN_PK_LEN, NULL, 0);
+    sodium_bin2hex(out, PG_KEY_ID_LEN + 1, h, PG_KEY_ID_LEN / 2);
+}
+
+void pg_memzero(void *p, size_t len)
+{
+    sodium_memzero(p, len);
+}
+
+void pg_hex(char *out, const uint8_t *in, size_t len)
+{
+    sodium_bin2hex(out, 2 * len + 1, in, len);
+}
+
+int pg_unhex(uint8_t *out, size_t len, const char *hex)
+{
+    size_t got = 0;
+    const char *end = NULL;
+
+    if (strlen(hex) != 2 * len ||
+        sodium_hex2bin(out, len, hex, 2 * len, NULL, &got, &end) != 0 ||
+        got != len)
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_CRYPTO,
+                            "expected %zu hex digits", 2 * len);
+    return 0;
+}
+
+char *pg_base64(const uint8_t *in, size_t len)
+{
+    size_t n = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+    char *out = malloc(n);
+    if (out)
+        sodium_bin2base64(out, n, in, len, sodium_base64_VARIANT_ORIGINAL);
+    return out;
+}
+
+int pg_unbase64(uint8_t *out, size_t max, size_t *len_out, const char *b64)
+{
+    size_t got = 0;
+    const char *end = NULL;
+
+    if (sodium_base642bin(out, max, b64, strlen(b64), NULL, &got, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        *end != '\0')
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_CRYPTO,
+                            "bad base64 (or longer than %zu bytes)", max);
+    *len_out = got;
+    return 0;
+}
