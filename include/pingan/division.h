@@ -63,7 +63,10 @@ bool pg_division_contains(const char *node, const char *code);
 /**
  * The code of the next tier up (lower segments zeroed).
  *
- * @return 0, or PG_ENOTFOUND for a province
+ * @param out  [out] the parent's 12-digit code, NUL-terminated
+ * @param code a well-formed 12-digit code
+ * @return 0, PG_EINVALID for a malformed code, or PG_ENOTFOUND for a
+ *         province
  */
 int pg_division_parent(char out[PG_CODE_LEN + 1], const char *code);
 

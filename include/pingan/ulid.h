@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PG_ULID_LEN 26
+#define PG_ULID_LEN      26
 #define PG_RECORD_ID_LEN (12 + 1 + PG_ULID_LEN)
 
 /** Generator state: monotonic within one millisecond. */
@@ -24,6 +24,15 @@ typedef struct pg_ulid_gen {
 /**
  * Make a ULID for time @p ms, strictly greater than the previous one made
  * by @p gen (the random part is incremented within one millisecond).
+ *
+ * When @p ms is not after the last time used, the last time is kept; when
+ * the random part overflows, the time moves on by one millisecond.  @p ms
+ * is clamped to 0 .. 2^48 - 1.
+ *
+ * @param out [out] 26 characters and a NUL
+ * @param gen generator state, zero-initialised before first use; one
+ *            generator per thread (it is not locked)
+ * @param ms  milliseconds since the epoch, usually pg_time_now_ms()
  */
 void pg_ulid_make(char out[PG_ULID_LEN + 1], pg_ulid_gen *gen, int64_t ms);
 

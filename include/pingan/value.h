@@ -55,8 +55,8 @@ typedef struct pg_value {
 } pg_value;
 
 /** Size limits, in bytes of UTF-8. */
-#define PG_TEXT_MAX 8192 /**< free text */
-#define PG_SHORT_MAX 256 /**< names, addresses, enum values */
+#define PG_TEXT_MAX  8192 /**< free text */
+#define PG_SHORT_MAX 256  /**< names, addresses, enum values */
 
 /** The name of a type ("text", "int", ...), as `pingan schema` shows it. */
 const char *pg_type_name(pg_type type);
@@ -117,16 +117,19 @@ struct pg_field;
  *              free() (NULL for non-text values)
  * @return 0 or PG_EINVALID (message names the field and the problem)
  */
-int pg_value_parse(pg_value *out, char **text_out,
-                   const struct pg_field *field, const char *input);
+int pg_value_parse(pg_value *out, char **text_out, const struct pg_field *field,
+                   const char *input);
 
 /**
  * Validate a value against its field: kind matches the type, enum value in
  * the list, UTF-8, size limits, id_number and phone rules, real not NaN or
- * infinite, division well-formed.  Absent is valid unless @p for_create
- * and the field is required.
+ * infinite, division well-formed.  Absent is always valid: whether a
+ * field is required depends on whether the record is being created, which
+ * the writer checks.
  *
- * @return 0 or PG_EINVALID
+ * @param field the field the value is for
+ * @param value the value; its text is only read
+ * @return 0 or PG_EINVALID (message names the field and the problem)
  */
 int pg_value_check(const struct pg_field *field, const pg_value *value);
 

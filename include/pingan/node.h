@@ -1,0 +1,89 @@
+/**
+ * @file pingan/node.h
+ * @brief A node: its directory, identity, keys, card and store.
+ *
+ * A node directory holds:
+ *
+ *     store.db      the SQLite store (WAL)
+ *     sign.key      Ed25519 secret key, mode 0600
+ *     box.key       X25519 secret key, mode 0600
+ *     card.json     the node's self-signed card (public)
+ *
+ * A node's code is a 12-digit division code; its tier and jurisdiction
+ * follow from it (pingan/division.h).
+ */
+#ifndef PINGAN_NODE_H
+#define PINGAN_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pingan/crypto.h"
+#include "pingan/division.h"
+
+/** An open node. */
+typedef struct pg_node pg_node;
+
+/** A node's card: who it is and its public keys. */
+typedef struct pg_card {
+    unsigned suite;
+    char code[PG_CODE_LEN + 1];
+    char name[256];
+    pg_tier tier;
+    uint8_t sign_pk[PG_SIGN_PK_LEN];
+    uint8_t box_pk[PG_BOX_PK_LEN];
+    char key_id[PG_KEY_ID_LEN + 1];
+    int64_t created_ms;
+    uint8_t signature[PG_SIG_LEN];
+} pg_card;
+
+/**
+ * Create a new node in directory @p dir (created if missing; it must be
+ * empty or absent).  Makes keys (files mode 0600), the card and the store.
+ *
+ * @param code a 12-digit division code (already normalised)
+ * @param name the node's name, e.g. 雨湖区
+ * @return 0, PG_EEXISTS (a node is already there, or the directory is not
+ * empty), PG_EINVALID (bad code or name), PG_ERROR (file system)
+ */
+int pg_node_init(const char *dir, const char *code, const char *name);
+
+/**
+ * Open an existing node.
+ *
+ * @return 0, PG_ENOTFOUND (no node there), PG_ECORRUPT (damaged store or
+ * key file), PG_EBUSY; the caller frees *out with pg_node_free
+ */
+int pg_node_open(pg_node **out, const char *dir);
+
+/** Close a node.  NULL-safe. */
+void pg_node_free(pg_node *node);
+
+/** The node's 12-digit code (borrowed, lives as long as the node). */
+const char *pg_node_code(const pg_node *node);
+/** The node's name (borrowed). */
+const char *pg_node_name(const pg_node *node);
+/** The node's tier. */
+pg_tier pg_node_tier(const pg_node *node);
+/** The node's card (borrowed). */
+const pg_card *pg_node_card(const pg_node *node);
+
+/**
+ * Write a card as JSON text (UTF-8, ends with a newline).
+ *
+ * @return a string the caller frees with free(), or NULL on no memory
+ */
+char *pg_card_to_json(const pg_card *card);
+
+/**
+ * Parse and verify a card: well-formed JSON, a valid code whose tier
+ * matches, key id matching the key, and a valid self-signature.
+ *
+ * @return 0, PG_EINVALID (malformed), PG_EAUTH (signature or key id wrong)
+ */
+int pg_card_from_json(pg_card *out, const char *json, size_t len);
+
+/** Sign a card with the secret key matching its sign_pk. */
+void pg_card_sign(pg_card *card, const uint8_t sk[PG_SIGN_SK_LEN]);
+
+#endif

@@ -1,0 +1,196 @@
+/*
+ * Helpers shared by every command.  Options are declared once per command
+ * in a cli_option table that drives getopt_long and the --help text, so the
+ * two cannot disagree.
+ */
+#include "cli.h"
+#include "pingan/error.h"
+
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+cli_globals cli_g;
+
+void cli_help(const cli_command *cmd)
+{
+    printf("usage: pingan [--dir DIR] [--operator NAME] %s %s\n\n%s\n",
+           cmd->name, cmd->synopsis, cmd->summary);
+    if (cmd->details)
+        printf("\n%s\n", cmd->details);
+    printf("\noptions:\n");
+    for (const cli_option *o = cmd->options; o && o->name; o++) {
+        char left[64];
+        snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
+                 o->arg ? o->arg : "");
+        printf("  %-24s %s\n", left, o->help);
+    }
+    printf("  %-24s %s\n", "-h, --help", "show this help");
+    printf("\nglobal options:\n"
+           "  --dir DIR                the node directory (default: "
+           "$PINGAN_DIR, else ./pingan-node)\n"
+           "  --operator NAME          who makes the change (default: "
+           "$PINGAN_OPERATOR, else the login name)\n"
+           "\nexit codes: 0 ok, 1 runtime failure, 2 bad usage or rejected "
+           "input\n");
+}
+
+int cli_usage(const cli_command *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "pingan: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    if (cmd)
+        fprintf(stderr, "usage: pingan %s %s\n(see 'pingan %s --help')\n",
+                cmd->name, cmd->synopsis, cmd->name);
+    return 2;
+}
+
+int cli_parse(int argc, char **argv, const cli_command *cmd,
+              int (*handle)(int val, const char *arg, void *payload),
+              void *payload)
+{
+    struct option longopts[32];
+    size_t n = 0;
+
+    for (const cli_option *o = cmd->options; o && o->name && n < 30; o++) {
+        longopts[n].name = o->name;
+        longopts[n].has_arg = o->has_arg;
+        longopts[n].flag = NULL;
+        longopts[n].val = o->val;
+        n++;
+    }
+    longopts[n].name = "help";
+    longopts[n].has_arg = no_argument;
+    longopts[n].flag = NULL;
+    longopts[n].val = 'h';
+    n++;
+    memset(&longopts[n], 0, sizeof(longopts[n]));
+
+    optind = 1;
+    opterr = 0;
+    int c;
+    /* "+" stops at the first operand only for nested verbs; FIELD=VALUE
+     * operands may be mixed with options, so permute (the default). */
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            cli_help(cmd);
+            return 1;
+        }
+        if (c == '?') {
+            cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+            return -1;
+        }
+        if (c == ':') {
+            cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+            return -1;
+        }
+        if (handle(c, optarg, payload) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int cli_fail(int code)
+{
+    const pg_error *e = pg_error_last();
+    if (code == 0)
+        return 0;
+    fprintf(stderr, "pingan: %s\n",
+            e->code && e->message[0] ? e->message : pg_error_name(code));
+    return pg_error_exit_code(code);
+}
+
+int cli_open_node(pg_node **out)
+{
+    return pg_node_open(out, cli_g.dir);
+}
+
+const char *cli_operator(void)
+{
+    static char login[256];
+
+    if (cli_g.operator_name)
+        return cli_g.operator_name;
+    const char *env = getenv("PINGAN_OPERATOR");
+    if (env && env[0])
+        return env;
+    struct passwd *pw = getpwuid(getuid());
+    if (pw && pw->pw_name && pw->pw_name[0]) {
+        snprintf(login, sizeof(login), "%s", pw->pw_name);
+        return login;
+    }
+    env = getenv("USER");
+    return env && env[0] ? env : "unknown";
+}
+
+void cli_print_json(json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+                                JSON_ENCODE_ANY);
+    if (s) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        free(s);
+    }
+    json_decref(j);
+}
+
+json_t *cli_value_json(const pg_field *field, const pg_value *value)
+{
+    char t[40];
+
+    switch (value->kind) {
+    case PG_VALUE_INT:
+        if (field->type == PG_TYPE_TIME) {
+            pg_time_format(t, value->i);
+            return json_string(t);
+        }
+        return json_integer((json_int_t)value->i);
+    case PG_VALUE_REAL:
+        return json_real(value->r);
+    case PG_VALUE_BOOL:
+        return json_boolean(value->b);
+    case PG_VALUE_TEXT:
+        return json_stringn(value->s, value->len);
+    default:
+        return json_null();
+    }
+}
+
+void cli_value_text(char *out, size_t outlen, const pg_field *field,
+                    const pg_value *value)
+{
+    switch (value->kind) {
+    case PG_VALUE_INT:
+        if (field->type == PG_TYPE_TIME)
+            pg_time_format(out, value->i);
+        else
+            snprintf(out, outlen, "%lld", (long long)value->i);
+        return;
+    case PG_VALUE_REAL:
+        snprintf(out, outlen, "%.15g", value->r);
+        return;
+    case PG_VALUE_BOOL:
+        snprintf(out, outlen, "%s", value->b ? "true" : "false");
+        return;
+    case PG_VALUE_TEXT:
+        snprintf(out, outlen, "%.*s", (int)value->len, value->s);
+        return;
+    default:
+        if (outlen)
+            out[0] = 0;
+        return;
+    }
+}
+
+bool cli_progress_enabled(void)
+{
+    return isatty(STDERR_FILENO);
+}

@@ -1,0 +1,91 @@
+/*
+ * Shared pieces of the `pingan` command: global options, the option-table
+ * helper that drives both getopt_long and --help, error reporting and JSON
+ * output.  Data goes to stdout; diagnostics to stderr as "pingan: ...".
+ */
+#ifndef PINGAN_CLI_H
+#define PINGAN_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "pingan/node.h"
+#include "pingan/schema.h"
+#include "pingan/value.h"
+
+/* Global options, set by main before a command runs. */
+typedef struct cli_globals {
+    const char *dir;
+    const char *operator_name;
+    const char *prog;
+} cli_globals;
+
+extern cli_globals cli_g;
+
+/* One option of a command: the getopt entry, its argument name, help. */
+typedef struct cli_option {
+    const char *name;
+    int has_arg; /* no_argument or required_argument */
+    int val;
+    const char *arg;
+    const char *help;
+} cli_option;
+
+/* A command's description for usage and --help. */
+typedef struct cli_command {
+    const char *name;     /* "record put" */
+    const char *synopsis; /* "COLLECTION [--id ID] FIELD=VALUE..." */
+    const char *summary;  /* one line */
+    const char *details;  /* paragraphs, may be NULL */
+    const cli_option *options;
+} cli_command;
+
+/*
+ * Parse options with getopt_long from the command's table.  Calls
+ * handle(val, optarg, payload) for each; prints help for -h/--help and
+ * returns 1 (caller exits 0); returns -1 on a usage error (already
+ * printed; exit 2); 0 otherwise.  optind is left at the first operand.
+ */
+int cli_parse(int argc, char **argv, const cli_command *cmd,
+              int (*handle)(int val, const char *arg, void *payload),
+              void *payload);
+
+/* Print a command's help to stdout. */
+void cli_help(const cli_command *cmd);
+
+/* "pingan: <message>" plus an optional hint; returns 2. */
+int cli_usage(const cli_command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Report the last library error for a failed call; returns the exit code
+ * for @p code (0 ok, 1 runtime failure, 2 bad input). */
+int cli_fail(int code);
+
+/* Open the node named by --dir / $PINGAN_DIR / ./pingan-node. */
+int cli_open_node(pg_node **out);
+
+/* The operator: --operator, else $PINGAN_OPERATOR, else the login name. */
+const char *cli_operator(void);
+
+/* Print JSON (UTF-8, not escaped) followed by a newline; steals j. */
+void cli_print_json(json_t *j);
+
+/* A value as JSON: numbers, booleans, strings; times as +08:00 text. */
+json_t *cli_value_json(const pg_field *field, const pg_value *value);
+
+/* A value as human text (absent as ""); writes into out. */
+void cli_value_text(char *out, size_t outlen, const pg_field *field,
+                    const pg_value *value);
+
+/* True when stderr is a terminal (show progress). */
+bool cli_progress_enabled(void);
+
+/* Commands. */
+int cmd_init(int argc, char **argv);
+int cmd_card(int argc, char **argv);
+int cmd_schema(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+
+#endif

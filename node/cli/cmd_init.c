@@ -1,0 +1,81 @@
+/* pingan init --code CODE --name NAME: create a node. */
+#include "cli.h"
+#include "pingan/error.h"
+
+#include <stdio.h>
+
+typedef struct init_opts {
+    const char *code;
+    const char *name;
+    bool json;
+} init_opts;
+
+static const cli_option init_options[] = {
+    {"code", required_argument, 'c', "CODE",
+     "division code: 12 digits, or a 2/4/6/9-digit prefix (430302)"},
+    {"name", required_argument, 'n', "NAME", "the node's name, e.g. 雨湖区"},
+    {"json", no_argument, 'j', NULL, "print the result as JSON"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static const cli_command init_cmd = {
+    "init", "--code CODE --name NAME [--json]",
+    "Create a node in --dir: its Ed25519 and X25519 keys (files mode 0600), "
+    "its card\nand its SQLite store.  Refuses a directory that is not empty.",
+    "The tier (province, city, county, township, community) follows from "
+    "the code:\n430300 is the city of Xiangtan, 430302 the county 雨湖区, "
+    "430302001 a township,\n430302001001 a community.",
+    init_options};
+
+static int init_handle(int val, const char *arg, void *payload)
+{
+    init_opts *o = payload;
+    switch (val) {
+    case 'c':
+        o->code = arg;
+        break;
+    case 'n':
+        o->name = arg;
+        break;
+    case 'j':
+        o->json = true;
+        break;
+    }
+    return 0;
+}
+
+int cmd_init(int argc, char **argv)
+{
+    init_opts o = {0};
+    char code[PG_CODE_LEN + 1];
+    int rc, error;
+
+    if ((rc = cli_parse(argc, argv, &init_cmd, init_handle, &o)) != 0)
+        return rc > 0 ? 0 : 2;
+    if (optind < argc)
+        return cli_usage(&init_cmd, "unexpected argument '%s'", argv[optind]);
+    if (!o.code || !o.name)
+        return cli_usage(&init_cmd, "init needs --code and --name");
+    if ((error = pg_division_parse(code, o.code)) < 0)
+        return cli_fail(error);
+    if ((error = pg_node_init(cli_g.dir, code, o.name)) < 0)
+        return cli_fail(error);
+
+    pg_node *node = NULL;
+    if ((error = cli_open_node(&node)) < 0)
+        return cli_fail(error);
+    const pg_card *card = pg_node_card(node);
+    if (o.json) {
+        cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s}", "dir",
+                                 cli_g.dir, "code", card->code, "name",
+                                 card->name, "tier", pg_tier_name(card->tier),
+                                 "key_id", card->key_id));
+    } else {
+        printf("created node %s %s (%s) in %s\nkey id %s\n", card->code,
+               card->name, pg_tier_name(card->tier), cli_g.dir, card->key_id);
+        printf("next: give 'pingan card --out FILE' to the administrators of "
+               "linked nodes\n");
+    }
+    pg_node_free(node);
+    return 0;
+}

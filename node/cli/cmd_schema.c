@@ -1,0 +1,124 @@
+/* pingan schema [COLLECTION] [--json] */
+#include "cli.h"
+#include "pingan/error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct schema_opts {
+    bool json;
+} schema_opts;
+
+static const cli_option schema_options[] = {
+    {"json", no_argument, 'j', NULL, "print the schema as JSON"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static const cli_command schema_cmd = {
+    "schema", "[COLLECTION] [--json]",
+    "Show the compiled-in schema: collections with the articles of the "
+    "regulation\nthey serve, fields, types, privacy classes, merge kinds and "
+    "enumerations.",
+    "Privacy classes: public, internal, personal (PIPL personal information),"
+    "\nsensitive (PIPL Art. 28).  Merge kinds: lww (last writer wins), "
+    "counter\n(increments summed), authority (the higher tier wins).",
+    schema_options};
+
+static int schema_handle(int val, const char *arg, void *payload)
+{
+    (void)arg;
+    if (val == 'j')
+        ((schema_opts *)payload)->json = true;
+    return 0;
+}
+
+static json_t *field_json(const pg_field *f)
+{
+    json_t *values = json_null();
+    if (f->type == PG_TYPE_ENUM && f->values) {
+        values = json_array();
+        for (const char *const *v = f->values; *v; v++)
+            json_array_append_new(values, json_string(*v));
+    }
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o}", "name", f->name,
+                     "title", f->title, "type", pg_type_name(f->type),
+                     "privacy", pg_privacy_name(f->privacy), "merge",
+                     pg_merge_name(f->merge), "required", f->required,
+                     "values", values);
+}
+
+static json_t *collection_json(const pg_collection *c)
+{
+    json_t *fields = json_array();
+    for (size_t i = 0; i <= c->nfields; i++)
+        json_array_append_new(fields,
+                              field_json(pg_collection_field_at(c, i)));
+    return json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", c->name, "title",
+                     c->title, "articles", c->articles, "cap",
+                     c->cap == PG_TIER_NONE
+                         ? json_null()
+                         : json_string(pg_tier_name(c->cap)),
+                     "fields", fields);
+}
+
+static void collection_text(const pg_collection *c)
+{
+    printf("%s %s (Art. %s)%s%s%s\n", c->name, c->title, c->articles,
+           c->cap ? ", up to the " : "", c->cap ? pg_tier_name(c->cap) : "",
+           c->system ? ", system" : "");
+    for (size_t i = 0; i <= c->nfields; i++) {
+        const pg_field *f = pg_collection_field_at(c, i);
+        printf("  %-22s %-10s %-10s %-9s %s%s\n", f->name,
+               pg_type_name(f->type), pg_privacy_name(f->privacy),
+               pg_merge_name(f->merge), f->required ? "required " : "",
+               f->title);
+        if (f->type == PG_TYPE_ENUM && f->values) {
+            printf("  %-22s values:", "");
+            for (const char *const *v = f->values; *v; v++)
+                printf(" %s", *v);
+            printf("\n");
+        }
+    }
+}
+
+int cmd_schema(int argc, char **argv)
+{
+    schema_opts o = {0};
+    const pg_schema *s = pg_schema_current();
+    char hash[65];
+    int rc;
+
+    if ((rc = cli_parse(argc, argv, &schema_cmd, schema_handle, &o)) != 0)
+        return rc > 0 ? 0 : 2;
+    if (argc - optind > 1)
+        return cli_usage(&schema_cmd, "give at most one COLLECTION");
+    const char *only = optind < argc ? argv[optind] : NULL;
+    const pg_collection *one = NULL;
+    if (only && !(one = pg_schema_collection(s, only))) {
+        fprintf(stderr, "pingan: unknown collection '%s'; known:", only);
+        for (size_t i = 0; i < s->ncollections; i++)
+            fprintf(stderr, " %s", s->collections[i]->name);
+        fprintf(stderr, "\n");
+        return 2;
+    }
+    pg_schema_hash_hex(hash, s);
+    if (o.json) {
+        json_t *colls = json_array();
+        for (size_t i = 0; i < s->ncollections; i++)
+            if (!one || s->collections[i] == one)
+                json_array_append_new(colls,
+                                      collection_json(s->collections[i]));
+        cli_print_json(json_pack("{s:i, s:s, s:o}", "version",
+                                 (int)s->version, "hash", hash,
+                                 "collections", colls));
+        return 0;
+    }
+    if (!one)
+        printf("schema version %u, hash %s\n\n", s->version, hash);
+    for (size_t i = 0; i < s->ncollections; i++)
+        if (!one || s->collections[i] == one) {
+            collection_text(s->collections[i]);
+            printf("\n");
+        }
+    return 0;
+}

@@ -1,0 +1,23 @@
+/* The pg_node structure, shared by the modules of node/. */
+#ifndef PINGAN_NODE_INTERNAL_H
+#define PINGAN_NODE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "pingan/node.h"
+#include "pingan/ulid.h"
+
+struct pg_node {
+    char *dir;
+    sqlite3 *db;
+    pg_card card;
+    uint8_t *sign_sk; /* sodium-style: wiped on free */
+    uint8_t box_sk[PG_BOX_SK_LEN];
+    pg_ulid_gen ulid;
+    char prefix[PG_CODE_LEN + 1]; /* jurisdiction prefix */
+};
+
+/* The secret signing key (borrowed). */
+const uint8_t *pg_node__sign_sk(const pg_node *node);
+
+#endif

@@ -1,0 +1,304 @@
+/*
+ * SQLite store: opening, tables, meta, packed field versions.
+ *
+ * WAL with synchronous=NORMAL (DESIGN §3): a crash loses nothing that
+ * committed; a power loss may lose the last commits, which is why the log
+ * is checkpointed with a full sync before any txn leaves the node.
+ */
+#include "store.h"
+#include "pingan/error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int pg_store__error(sqlite3 *db, int rc, const char *what)
+{
+    const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return pg_error_set(PG_EBUSY, PG_ERRCLASS_STORE,
+                            "%s: the store is busy (another pingan process "
+                            "holds it); try again",
+                            what);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return pg_error_set(PG_ECORRUPT, PG_ERRCLASS_STORE,
+                            "%s: the store file is damaged (%s); restore it "
+                            "from a backup",
+                            what, msg);
+    case SQLITE_NOMEM:
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
+                            "%s: out of memory", what);
+    case SQLITE_FULL:
+        return pg_error_set(PG_ERROR, PG_ERRCLASS_STORE,
+                            "%s: the disk is full; free space and try again",
+                            what);
+    case SQLITE_CONSTRAINT:
+        return pg_error_set(PG_EEXISTS, PG_ERRCLASS_STORE, "%s: %s", what,
+                            msg);
+    default:
+        return pg_error_set(PG_ERROR, PG_ERRCLASS_STORE, "%s: %s", what, msg);
+    }
+}
+
+int pg_store__exec(sqlite3 *db, const char *sql)
+{
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(db, rc, "store");
+    return 0;
+}
+
+int pg_store__open(sqlite3 **out, const char *path, bool create)
+{
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    int rc, error;
+
+    *out = NULL;
+    if (create)
+        flags |= SQLITE_OPEN_CREATE;
+    rc = sqlite3_open_v2(path, &db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        error = rc == SQLITE_CANTOPEN
+                    ? pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_STORE,
+                                   "cannot open store %s", path)
+                    : pg_store__error(db, rc, "opening the store");
+        sqlite3_close(db);
+        return error;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_extended_result_codes(db, 0);
+    /* journal_mode reads the file header: a damaged file fails here. */
+    if ((error = pg_store__exec(db, "PRAGMA journal_mode=WAL")) < 0 ||
+        (error = pg_store__exec(db, "PRAGMA synchronous=NORMAL")) < 0 ||
+        (error = pg_store__exec(db, "PRAGMA foreign_keys=ON")) < 0) {
+        sqlite3_close(db);
+        return error;
+    }
+    *out = db;
+    return 0;
+}
+
+static const char *column_type(pg_type type)
+{
+    switch (pg_type_kind(type)) {
+    case PG_VALUE_INT:
+    case PG_VALUE_BOOL:
+        return "INTEGER";
+    case PG_VALUE_REAL:
+        return "REAL";
+    default:
+        return "TEXT";
+    }
+}
+
+int pg_store__create_tables(sqlite3 *db, const pg_schema *schema)
+{
+    pg_buf sql = PG_BUF_INIT;
+    int error;
+
+    error = pg_buf_puts(&sql,
+                        "CREATE TABLE IF NOT EXISTS meta("
+                        "key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+                        "CREATE TABLE IF NOT EXISTS log("
+                        "seq INTEGER PRIMARY KEY,"
+                        "origin TEXT NOT NULL,"
+                        "origin_seq INTEGER NOT NULL,"
+                        "digest BLOB NOT NULL,"
+                        "hlc INTEGER NOT NULL,"
+                        "collection TEXT NOT NULL,"
+                        "division TEXT NOT NULL,"
+                        "operator TEXT NOT NULL,"
+                        "nchanges INTEGER NOT NULL,"
+                        "body BLOB NOT NULL,"
+                        "received_at INTEGER NOT NULL,"
+                        "UNIQUE(origin, origin_seq));");
+    for (size_t i = 0; error == 0 && i < schema->ncollections; i++) {
+        const pg_collection *c = schema->collections[i];
+        error = pg_buf_printf(&sql,
+                              "CREATE TABLE IF NOT EXISTS \"%s\"("
+                              "id TEXT PRIMARY KEY",
+                              c->name);
+        for (size_t f = 0; error == 0 && f < c->nfields; f++)
+            error = pg_buf_printf(&sql, ", \"%s\" %s", c->fields[f].name,
+                                  column_type(c->fields[f].type));
+        if (error == 0)
+            error = pg_buf_puts(&sql, ", _deleted INTEGER NOT NULL DEFAULT 0"
+                                      ", _v BLOB NOT NULL);");
+    }
+    if (error == 0)
+        error = pg_store__exec(db, (const char *)sql.data);
+    pg_buf_dispose(&sql);
+    return error;
+}
+
+int pg_store__begin(sqlite3 *db)
+{
+    return pg_store__exec(db, "BEGIN IMMEDIATE");
+}
+
+int pg_store__commit(sqlite3 *db)
+{
+    int rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        int error = pg_store__error(db, rc, "committing");
+        pg_store__rollback(db);
+        return error;
+    }
+    return 0;
+}
+
+void pg_store__rollback(sqlite3 *db)
+{
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int pg_store__meta_get(sqlite3 *db, const char *key, char *out, size_t outlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, error = 0;
+
+    rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1,
+                            &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(db, rc, "reading node settings");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        snprintf(out, outlen, "%s", v ? v : "");
+    } else if (rc == SQLITE_DONE) {
+        error = pg_error_set(PG_ECORRUPT, PG_ERRCLASS_STORE,
+                             "the store has no '%s' setting; is this a "
+                             "pingan node directory?",
+                             key);
+    } else {
+        error = pg_store__error(db, rc, "reading node settings");
+    }
+    sqlite3_finalize(st);
+    return error;
+}
+
+int pg_store__meta_get_int(sqlite3 *db, const char *key, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, error = 0;
+
+    rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1,
+                            &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(db, rc, "reading node settings");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else if (rc == SQLITE_DONE)
+        *out = 0;
+    else
+        error = pg_store__error(db, rc, "reading node settings");
+    sqlite3_finalize(st);
+    return error;
+}
+
+static int meta_put(sqlite3 *db, const char *key, const char *text,
+                    int64_t num, bool is_text)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sqlite3_prepare_v2(db,
+                            "INSERT INTO meta(key, value) VALUES(?, ?) "
+                            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(db, rc, "saving node settings");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (is_text)
+        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 2, num);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return pg_store__error(db, rc, "saving node settings");
+    return 0;
+}
+
+int pg_store__meta_set(sqlite3 *db, const char *key, const char *value)
+{
+    return meta_put(db, key, value, 0, true);
+}
+
+int pg_store__meta_set_int(sqlite3 *db, const char *key, int64_t value)
+{
+    return meta_put(db, key, NULL, value, false);
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+void pg_store__versions_get(pg_version *out, const uint8_t *blob, size_t len,
+                            size_t field)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t off = 0; off + PG_VERSION_ENTRY <= len;
+         off += PG_VERSION_ENTRY) {
+        if (blob[off] != field)
+            continue;
+        out->hlc = get_u64(blob + off + 1);
+        uint64_t origin = get_u64(blob + off + 9);
+        if (origin && origin <= 999999999999ULL) {
+            for (int i = PG_CODE_LEN - 1; i >= 0; i--) {
+                out->origin[i] = (char)('0' + origin % 10);
+                origin /= 10;
+            }
+            out->origin[PG_CODE_LEN] = 0;
+        }
+        return;
+    }
+}
+
+int pg_store__versions_set(pg_buf *blob, size_t field, const pg_version *v)
+{
+    uint8_t entry[PG_VERSION_ENTRY];
+    uint64_t origin = 0;
+    size_t off;
+    int error;
+
+    for (const char *p = v->origin; *p; p++)
+        origin = origin * 10 + (uint64_t)(*p - '0');
+    entry[0] = (uint8_t)field;
+    put_u64(entry + 1, v->hlc);
+    put_u64(entry + 9, origin);
+    for (off = 0; off + PG_VERSION_ENTRY <= blob->len;
+         off += PG_VERSION_ENTRY) {
+        if (blob->data[off] == field) {
+            memcpy(blob->data + off, entry, PG_VERSION_ENTRY);
+            return 0;
+        }
+        if (blob->data[off] > field)
+            break;
+    }
+    if ((error = pg_buf_reserve(blob, PG_VERSION_ENTRY)) < 0)
+        return error;
+    memmove(blob->data + off + PG_VERSION_ENTRY, blob->data + off,
+            blob->len - off);
+    memcpy(blob->data + off, entry, PG_VERSION_ENTRY);
+    blob->len += PG_VERSION_ENTRY;
+    return 0;
+}

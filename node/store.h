@@ -1,0 +1,66 @@
+/*
+ * The SQLite store of a node (internal to node/).
+ *
+ * Layout:
+ *   meta(key PRIMARY KEY, value)     node identity, clock, next sequence
+ *   log(seq INTEGER PRIMARY KEY, origin, origin_seq, digest, hlc,
+ *       collection, division, operator, nchanges, body, received_at)
+ *                                    the change-log; body = Txn protobuf
+ *   one table per collection:        id TEXT PRIMARY KEY, one typed column
+ *                                    per field, _deleted, _v (versions)
+ *
+ * `_v` packs the version of every field that has one: per field a byte
+ * (field index) and two big-endian u64s (hlc, origin code as a number),
+ * 17 bytes a field, sorted by index.  One row per record keeps an insert
+ * a single b-tree write, where a row per field (cr-sqlite's clock tables)
+ * costs several.
+ */
+#ifndef PINGAN_NODE_STORE_H
+#define PINGAN_NODE_STORE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pingan/schema.h"
+#include "pingan/txn.h"
+
+#define PG_STORE_FILE "store.db"
+
+/* Map a SQLite result code to a pg error with a message.  Returns the
+ * negative pg code. */
+int pg_store__error(sqlite3 *db, int rc, const char *what);
+
+/* Open (and with create, make) the store at path.  Sets WAL,
+ * synchronous=NORMAL and a busy timeout. */
+int pg_store__open(sqlite3 **out, const char *path, bool create);
+
+/* Create the meta, log and collection tables for a schema version. */
+int pg_store__create_tables(sqlite3 *db, const pg_schema *schema);
+
+/* Run SQL that returns no rows. */
+int pg_store__exec(sqlite3 *db, const char *sql);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+int pg_store__begin(sqlite3 *db);
+int pg_store__commit(sqlite3 *db);
+void pg_store__rollback(sqlite3 *db);
+
+/* meta table: text and integer values. */
+int pg_store__meta_get(sqlite3 *db, const char *key, char *out, size_t outlen);
+int pg_store__meta_get_int(sqlite3 *db, const char *key, int64_t *out);
+int pg_store__meta_set(sqlite3 *db, const char *key, const char *value);
+int pg_store__meta_set_int(sqlite3 *db, const char *key, int64_t value);
+
+/* Versions packed in `_v`. */
+#define PG_VERSION_ENTRY 17
+/* Find field index `field` in a packed blob; zero version if absent. */
+void pg_store__versions_get(pg_version *out, const uint8_t *blob, size_t len,
+                            size_t field);
+/* Set a field's version in a packed blob held in a pg_buf (kept sorted). */
+int pg_store__versions_set(pg_buf *blob, size_t field, const pg_version *v);
+
+/* Quote a collection or field name for SQL (names are [a-z_][a-z0-9_]*). */
+#define PG_STORE_QUOTED_MAX 80
+
+#endif

@@ -1,0 +1,371 @@
+/*
+ * Transactions: building, digest, origin signature.
+ *
+ * The digest is defined byte for byte in DESIGN §3 and proto/FORMAT.md and
+ * pinned by the golden vectors in tests/data/.  It is computed by feeding
+ * the pieces straight into incremental BLAKE2b states rather than building
+ * byte strings first: the write path hashes three times per field, and
+ * allocating for each would cost more than the hashing.
+ *
+ * Leaves are sorted before the digest, so the order of changes inside a
+ * txn carries no meaning and a redacting hop may reorder freely.
+ */
+#include "pingan/txn.h"
+#include "pingan/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int pg_version_cmp(const pg_version *a, const pg_version *b)
+{
+    if (a->hlc != b->hlc)
+        return a->hlc < b->hlc ? -1 : 1;
+    return strcmp(a->origin, b->origin);
+}
+
+bool pg_version_is_zero(const pg_version *v)
+{
+    return v->hlc == 0 && v->origin[0] == 0;
+}
+
+int pg_version_encode(pg_buf *out, const pg_version *v)
+{
+    int error;
+    size_t n = strlen(v->origin);
+
+    if ((error = pg_buf_put_u64be(out, v->hlc)) < 0 ||
+        (error = pg_buf_put_u32be(out, (uint32_t)n)) < 0 ||
+        (error = pg_buf_put(out, v->origin, n)) < 0)
+        return error;
+    return 0;
+}
+
+int pg_txn_new(pg_txn **out)
+{
+    *out = calloc(1, sizeof(pg_txn));
+    if (!*out)
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+    (*out)->suite = PG_SUITE_SODIUM;
+    return 0;
+}
+
+static void txn_clear_changes(pg_txn *txn)
+{
+    for (size_t i = 0; i < txn->nchanges; i++) {
+        pg_change *c = &txn->changes[i];
+        free(c->record_id);
+        free(c->field);
+        free(c->text);
+        free(c->derived);
+    }
+    txn->nchanges = 0;
+}
+
+void pg_txn_reset(pg_txn *txn)
+{
+    txn_clear_changes(txn);
+    free(txn->collection);
+    free(txn->operator_name);
+    pg_change *changes = txn->changes;
+    size_t cap = txn->cap;
+    memset(txn, 0, sizeof(*txn));
+    txn->changes = changes;
+    txn->cap = cap;
+    txn->suite = PG_SUITE_SODIUM;
+}
+
+void pg_txn_free(pg_txn *txn)
+{
+    if (!txn)
+        return;
+    pg_txn_reset(txn);
+    free(txn->changes);
+    pg_memzero(txn, sizeof(*txn));
+    free(txn);
+}
+
+static char *txn_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+int pg_txn_set_header(pg_txn *txn, const char *origin, const char *key_id,
+                      uint64_t seq, uint64_t hlc, const char *division,
+                      const char *collection, const char *operator_name)
+{
+    if (strlen(origin) != PG_CODE_LEN || strlen(division) != PG_CODE_LEN ||
+        strlen(key_id) != PG_KEY_ID_LEN)
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_TXN,
+                            "txn header has a malformed code or key id");
+    if (strlen(operator_name) > PG_OPERATOR_MAX)
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_TXN,
+                            "operator name longer than %d bytes",
+                            PG_OPERATOR_MAX);
+    memcpy(txn->origin, origin, PG_CODE_LEN + 1);
+    memcpy(txn->key_id, key_id, PG_KEY_ID_LEN + 1);
+    memcpy(txn->division, division, PG_CODE_LEN + 1);
+    txn->seq = seq;
+    txn->hlc = hlc;
+    free(txn->collection);
+    free(txn->operator_name);
+    txn->collection = txn_strdup(collection);
+    txn->operator_name = txn_strdup(operator_name);
+    if (!txn->collection || !txn->operator_name)
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+    return 0;
+}
+
+int pg_txn_add(pg_txn *txn, const char *record_id, const char *field,
+               const pg_value *value, const pg_version *base)
+{
+    if (txn->nchanges >= PG_TXN_MAX_CHANGES)
+        return pg_error_set(PG_ELIMIT, PG_ERRCLASS_TXN,
+                            "a txn holds at most %d changes",
+                            PG_TXN_MAX_CHANGES);
+    if (txn->nchanges == txn->cap) {
+        size_t cap = txn->cap ? txn->cap * 2 : 16;
+        pg_change *p = realloc(txn->changes, cap * sizeof(*p));
+        if (!p)
+            return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
+                                "out of memory");
+        txn->changes = p;
+        txn->cap = cap;
+    }
+    pg_change *c = &txn->changes[txn->nchanges];
+    memset(c, 0, sizeof(*c));
+    c->record_id = txn_strdup(record_id);
+    c->field = txn_strdup(field);
+    c->value = *value;
+    if (value->kind == PG_VALUE_TEXT) {
+        c->text = malloc(value->len + 1);
+        if (c->text) {
+            memcpy(c->text, value->s, value->len);
+            c->text[value->len] = 0;
+        }
+        c->value.s = c->text;
+    }
+    if (base)
+        c->base = *base;
+    c->form = PG_CHANGE_WHOLE;
+    if (!c->record_id || !c->field ||
+        (value->kind == PG_VALUE_TEXT && !c->text)) {
+        free(c->record_id);
+        free(c->field);
+        free(c->text);
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+    }
+    txn->nchanges++;
+    return 0;
+}
+
+/* --- hashing helpers: the encodings of DESIGN §3 -------------------- */
+
+static void h_u32(pg_hash_state *st, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
+                    (uint8_t)v};
+    pg_hash_update(st, b, 4);
+}
+
+static void h_u64(pg_hash_state *st, uint64_t v)
+{
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (56 - 8 * i));
+    pg_hash_update(st, b, 8);
+}
+
+static void h_str(pg_hash_state *st, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    h_u32(st, (uint32_t)n);
+    pg_hash_update(st, s, n);
+}
+
+static int h_value(pg_hash_state *st, const pg_value *v)
+{
+    uint8_t tag = (uint8_t)v->kind;
+
+    switch (v->kind) {
+    case PG_VALUE_ABSENT:
+        pg_hash_update(st, &tag, 1);
+        return 0;
+    case PG_VALUE_INT:
+        pg_hash_update(st, &tag, 1);
+        h_u64(st, (uint64_t)v->i);
+        return 0;
+    case PG_VALUE_REAL: {
+        double d = v->r;
+        uint64_t bits;
+        if (d != d || d - d != 0)
+            return pg_error_set(PG_EINVALID, PG_ERRCLASS_TXN,
+                                "a real value is NaN or infinite");
+        if (d == 0)
+            d = 0.0; /* -0 encodes as +0 */
+        memcpy(&bits, &d, 8);
+        pg_hash_update(st, &tag, 1);
+        h_u64(st, bits);
+        return 0;
+    }
+    case PG_VALUE_BOOL: {
+        uint8_t b = v->b ? 1 : 0;
+        pg_hash_update(st, &tag, 1);
+        pg_hash_update(st, &b, 1);
+        return 0;
+    }
+    case PG_VALUE_TEXT:
+        pg_hash_update(st, &tag, 1);
+        h_u32(st, (uint32_t)v->len);
+        pg_hash_update(st, v->s, v->len);
+        return 0;
+    }
+    return pg_error_set(PG_EINVALID, PG_ERRCLASS_TXN, "unknown value kind %d",
+                        (int)v->kind);
+}
+
+static void txn_salt(uint8_t salt[PG_SALT_LEN], const pg_txn *txn,
+                     const pg_change *c)
+{
+    pg_hash_state st;
+    pg_hash_init(&st, PG_SALT_LEN);
+    h_str(&st, "pingan.salt.v1");
+    pg_hash_update(&st, txn->seed, PG_SEED_LEN);
+    h_str(&st, txn->collection);
+    h_str(&st, c->record_id);
+    h_str(&st, c->field);
+    pg_hash_final(&st, salt);
+}
+
+static int txn_commit(uint8_t commit[PG_HASH_LEN], const pg_change *c)
+{
+    pg_hash_state st;
+    int error;
+
+    pg_hash_init(&st, PG_HASH_LEN);
+    pg_hash_update(&st, c->salt, PG_SALT_LEN);
+    if ((error = h_value(&st, &c->value)) < 0)
+        return error;
+    pg_hash_final(&st, commit);
+    return 0;
+}
+
+static void txn_leaf(uint8_t leaf[PG_HASH_LEN], const pg_txn *txn,
+                     const pg_change *c)
+{
+    pg_hash_state st;
+    pg_hash_init(&st, PG_HASH_LEN);
+    h_str(&st, "pingan.leaf.v1");
+    h_str(&st, txn->collection);
+    h_str(&st, c->record_id);
+    h_str(&st, c->field);
+    h_u64(&st, c->base.hlc);
+    h_str(&st, c->base.origin);
+    pg_hash_update(&st, c->commit, PG_HASH_LEN);
+    pg_hash_final(&st, leaf);
+}
+
+static int leaf_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, PG_HASH_LEN);
+}
+
+/* Recompute what each change's form lets us recompute, then the digest. */
+static int txn_digest(pg_txn *txn)
+{
+    uint8_t small[16][PG_HASH_LEN];
+    uint8_t(*leaves)[PG_HASH_LEN] = small;
+    int error = 0;
+
+    if (txn->nchanges > 16) {
+        leaves = malloc(txn->nchanges * PG_HASH_LEN);
+        if (!leaves)
+            return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
+                                "out of memory");
+    }
+    for (size_t i = 0; i < txn->nchanges; i++) {
+        pg_change *c = &txn->changes[i];
+        switch (c->form) {
+        case PG_CHANGE_WHOLE:
+            if (!txn->has_seed) {
+                error = pg_error_set(PG_EINVALID, PG_ERRCLASS_TXN,
+                                     "whole change without a seed");
+                goto done;
+            }
+            txn_salt(c->salt, txn, c);
+            /* fall through */
+        case PG_CHANGE_SALTED:
+            if ((error = txn_commit(c->commit, c)) < 0)
+                goto done;
+            /* fall through */
+        case PG_CHANGE_COMMITTED:
+            txn_leaf(c->leaf, txn, c);
+            break;
+        case PG_CHANGE_DROPPED:
+            break;
+        }
+        memcpy(leaves[i], c->leaf, PG_HASH_LEN);
+    }
+    qsort(leaves, txn->nchanges, PG_HASH_LEN, leaf_cmp);
+
+    pg_hash_state st;
+    uint8_t suite = (uint8_t)txn->suite;
+    pg_hash_init(&st, PG_HASH_LEN);
+    h_str(&st, "pingan.txn.v1");
+    pg_hash_update(&st, &suite, 1);
+    h_str(&st, txn->origin);
+    h_str(&st, txn->key_id);
+    h_u64(&st, txn->seq);
+    h_u64(&st, txn->hlc);
+    h_str(&st, txn->division);
+    h_str(&st, txn->collection);
+    h_str(&st, txn->operator_name);
+    h_u32(&st, (uint32_t)txn->nchanges);
+    pg_hash_update(&st, leaves, txn->nchanges * PG_HASH_LEN);
+    pg_hash_final(&st, txn->digest);
+
+done:
+    if (leaves != small)
+        free(leaves);
+    return error;
+}
+
+int pg_txn_seal(pg_txn *txn)
+{
+    if (!txn->has_seed) {
+        pg_random(txn->seed, PG_SEED_LEN);
+        txn->has_seed = true;
+    }
+    return txn_digest(txn);
+}
+
+void pg_txn_sign(pg_txn *txn, const uint8_t sk[PG_SIGN_SK_LEN])
+{
+    pg_sign(txn->signature, txn->digest, PG_HASH_LEN, sk);
+    txn->has_signature = true;
+}
+
+int pg_txn_verify(pg_txn *txn, const uint8_t pk[PG_SIGN_PK_LEN])
+{
+    int error;
+
+    if (!txn->has_signature)
+        return pg_error_set(PG_EAUTH, PG_ERRCLASS_TXN,
+                            "txn %s/%llu carries no signature", txn->origin,
+                            (unsigned long long)txn->seq);
+    if (txn->suite != PG_SUITE_SODIUM)
+        return pg_error_set(PG_EAUTH, PG_ERRCLASS_TXN,
+                            "txn %s/%llu uses unknown crypto suite %u",
+                            txn->origin, (unsigned long long)txn->seq,
+                            txn->suite);
+    if ((error = txn_digest(txn)) < 0)
+        return error;
+    if (!pg_verify(txn->signature, txn->digest, PG_HASH_LEN, pk))
+        return pg_error_set(PG_EAUTH, PG_ERRCLASS_TXN,
+                            "origin signature of txn %s/%llu does not verify",
+                            txn->origin, (unsigned long long)txn->seq);
+    return 0;
+}

@@ -1,0 +1,341 @@
+/*
+ * The protobuf encoding of a txn (pingan.v1.Txn, proto/txn.proto).
+ *
+ * This lives in node/ rather than sync/codec.c because the change-log is
+ * the source of truth and stores each txn as these bytes: a local write
+ * must encode.  protobuf-c's generated names stay inside this file.
+ *
+ * Decoding is the first thing done to bytes from outside, so every length
+ * and every form is checked here before anything else looks at the txn.
+ */
+#include "pingan/txn.h"
+#include "pingan/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "txn.pb-c.h"
+
+/* A decoded txn may be larger than the 256 KiB the origin may produce: a
+ * redacting hop sends a 16-byte salt per change instead of one seed. */
+#define TXN_DECODE_MAX (PG_TXN_MAX_BYTES + PG_TXN_MAX_CHANGES * 48)
+#define NAME_MAX_LEN 64
+#define RECORD_ID_MAX_LEN 64
+
+static int codec_nomem(void)
+{
+    return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+}
+
+int pg_txn_encode(pg_buf *out, const pg_txn *txn)
+{
+    Pingan__V1__Txn m = PINGAN__V1__TXN__INIT;
+    Pingan__V1__Change *cs = NULL, **cps = NULL;
+    Pingan__V1__Value *vs = NULL;
+    Pingan__V1__Version *bs = NULL;
+    int error = 0;
+
+    m.suite = txn->suite;
+    m.origin = (char *)txn->origin;
+    m.key_id = (char *)txn->key_id;
+    m.seq = txn->seq;
+    m.hlc = txn->hlc;
+    m.division = (char *)txn->division;
+    m.collection = txn->collection;
+    m.operator_ = txn->operator_name;
+    m.schema_version = txn->schema_version;
+    if (txn->has_seed) {
+        m.seed.data = (uint8_t *)txn->seed;
+        m.seed.len = PG_SEED_LEN;
+    }
+    if (txn->has_signature) {
+        m.signature.data = (uint8_t *)txn->signature;
+        m.signature.len = PG_SIG_LEN;
+    }
+    if (txn->nchanges) {
+        cs = calloc(txn->nchanges, sizeof(*cs));
+        cps = calloc(txn->nchanges, sizeof(*cps));
+        vs = calloc(txn->nchanges, sizeof(*vs));
+        bs = calloc(txn->nchanges, sizeof(*bs));
+        if (!cs || !cps || !vs || !bs) {
+            error = codec_nomem();
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < txn->nchanges; i++) {
+        const pg_change *c = &txn->changes[i];
+        Pingan__V1__Change *pc = &cs[i];
+        Pingan__V1__Value *pv = &vs[i];
+        Pingan__V1__Version *pb = &bs[i];
+
+        pingan__v1__change__init(pc);
+        pingan__v1__value__init(pv);
+        pingan__v1__version__init(pb);
+        pc->record_id = c->record_id;
+        pc->field = c->field;
+        if (!pg_version_is_zero(&c->base)) {
+            pb->hlc = c->base.hlc;
+            pb->origin = (char *)c->base.origin;
+            pc->base_version = pb;
+        }
+        if (c->form == PG_CHANGE_WHOLE || c->form == PG_CHANGE_SALTED) {
+            switch (c->value.kind) {
+            case PG_VALUE_ABSENT:
+                break;
+            case PG_VALUE_INT:
+                pv->kind_case = PINGAN__V1__VALUE__KIND_INT;
+                pv->int_ = c->value.i;
+                break;
+            case PG_VALUE_REAL:
+                pv->kind_case = PINGAN__V1__VALUE__KIND_REAL;
+                pv->real = c->value.r == 0 ? 0.0 : c->value.r;
+                break;
+            case PG_VALUE_BOOL:
+                pv->kind_case = PINGAN__V1__VALUE__KIND_BOOL;
+                pv->bool_ = c->value.b;
+                break;
+            case PG_VALUE_TEXT:
+                pv->kind_case = PINGAN__V1__VALUE__KIND_TEXT;
+                pv->text = c->text;
+                break;
+            }
+            pc->value = pv;
+        }
+        if (c->form == PG_CHANGE_SALTED) {
+            pc->salt.data = (uint8_t *)c->salt;
+            pc->salt.len = PG_SALT_LEN;
+        }
+        if (c->form == PG_CHANGE_COMMITTED) {
+            pc->commit.data = (uint8_t *)c->commit;
+            pc->commit.len = PG_HASH_LEN;
+            pc->derived = c->derived ? c->derived : "";
+        }
+        if (c->form == PG_CHANGE_DROPPED) {
+            pc->leaf.data = (uint8_t *)c->leaf;
+            pc->leaf.len = PG_HASH_LEN;
+        }
+        cps[i] = pc;
+    }
+    m.n_changes = txn->nchanges;
+    m.changes = cps;
+
+    size_t n = pingan__v1__txn__get_packed_size(&m);
+    if ((error = pg_buf_reserve(out, n)) < 0)
+        goto done;
+    pingan__v1__txn__pack(&m, out->data + out->len);
+    out->len += n;
+    out->data[out->len] = 0;
+
+done:
+    free(cs);
+    free(cps);
+    free(vs);
+    free(bs);
+    return error;
+}
+
+static int bad(const char *what)
+{
+    return pg_error_set(PG_EINVALID, PG_ERRCLASS_CODEC, "malformed txn: %s",
+                        what);
+}
+
+static bool is_code(const char *s)
+{
+    return s && strlen(s) == PG_CODE_LEN && pg_division_valid(s);
+}
+
+static bool is_name(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+static bool is_hex(const char *s, size_t n)
+{
+    if (!s || strlen(s) != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+static int decode_change(pg_txn *txn, const Pingan__V1__Change *pc,
+                         bool has_seed)
+{
+    pg_value v = {0};
+    pg_version base = {0};
+    int error;
+
+    if (!pc->record_id || !pc->record_id[0] ||
+        strlen(pc->record_id) > RECORD_ID_MAX_LEN)
+        return bad("record id missing or too long");
+    if (!is_name(pc->field, NAME_MAX_LEN))
+        return bad("field name missing or malformed");
+    if (pc->base_version) {
+        if (pc->base_version->hlc == 0 && pc->base_version->origin[0] == 0)
+            ; /* an explicit zero version */
+        else if (!is_code(pc->base_version->origin) || pc->base_version->hlc == 0)
+            return bad("base version malformed");
+        base.hlc = pc->base_version->hlc;
+        memcpy(base.origin, pc->base_version->origin, strlen(pc->base_version->origin) + 1);
+    }
+    pg_change_form form;
+    bool has_value = pc->value != NULL;
+    if (pc->leaf.len) {
+        if (has_value || pc->salt.len || pc->commit.len ||
+            pc->leaf.len != PG_HASH_LEN)
+            return bad("dropped change must carry only a 32-byte leaf");
+        form = PG_CHANGE_DROPPED;
+    } else if (pc->commit.len) {
+        if (has_value || pc->salt.len || pc->commit.len != PG_HASH_LEN)
+            return bad("transformed change must carry a 32-byte commit");
+        if (strlen(pc->derived) > PG_TEXT_MAX ||
+            !pg_utf8_valid(pc->derived, strlen(pc->derived)))
+            return bad("derived value too long or not UTF-8");
+        form = PG_CHANGE_COMMITTED;
+    } else if (pc->salt.len) {
+        if (!has_value || pc->salt.len != PG_SALT_LEN)
+            return bad("salted change must carry a value and 16-byte salt");
+        form = PG_CHANGE_SALTED;
+    } else {
+        if (!has_value || !has_seed)
+            return bad("change carries neither value with seed nor proof");
+        form = PG_CHANGE_WHOLE;
+    }
+    if (has_value) {
+        const Pingan__V1__Value *pv = pc->value;
+        switch (pv->kind_case) {
+        case PINGAN__V1__VALUE__KIND__NOT_SET:
+            v.kind = PG_VALUE_ABSENT;
+            break;
+        case PINGAN__V1__VALUE__KIND_INT:
+            v.kind = PG_VALUE_INT;
+            v.i = pv->int_;
+            break;
+        case PINGAN__V1__VALUE__KIND_REAL:
+            v.kind = PG_VALUE_REAL;
+            v.r = pv->real;
+            if (v.r != v.r || v.r - v.r != 0)
+                return bad("real value is NaN or infinite");
+            break;
+        case PINGAN__V1__VALUE__KIND_BOOL:
+            v.kind = PG_VALUE_BOOL;
+            v.b = pv->bool_;
+            break;
+        case PINGAN__V1__VALUE__KIND_TEXT:
+            v.kind = PG_VALUE_TEXT;
+            v.s = pv->text;
+            v.len = strlen(pv->text);
+            if (v.len > PG_TEXT_MAX)
+                return bad("text value too long");
+            break;
+        default:
+            return bad("unknown value kind");
+        }
+    }
+    if ((error = pg_txn_add(txn, pc->record_id, pc->field, &v, &base)) < 0)
+        return error;
+    pg_change *c = &txn->changes[txn->nchanges - 1];
+    c->form = form;
+    if (form == PG_CHANGE_SALTED)
+        memcpy(c->salt, pc->salt.data, PG_SALT_LEN);
+    if (form == PG_CHANGE_COMMITTED) {
+        memcpy(c->commit, pc->commit.data, PG_HASH_LEN);
+        size_t n = strlen(pc->derived);
+        c->derived = malloc(n + 1);
+        if (!c->derived)
+            return codec_nomem();
+        memcpy(c->derived, pc->derived, n + 1);
+    }
+    if (form == PG_CHANGE_DROPPED)
+        memcpy(c->leaf, pc->leaf.data, PG_HASH_LEN);
+    return 0;
+}
+
+int pg_txn_decode(pg_txn **out, const uint8_t *data, size_t len)
+{
+    Pingan__V1__Txn *m = NULL;
+    pg_txn *txn = NULL;
+    int error;
+
+    *out = NULL;
+    if (len > TXN_DECODE_MAX)
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_CODEC,
+                            "txn of %zu bytes exceeds the limit of %d", len,
+                            TXN_DECODE_MAX);
+    m = pingan__v1__txn__unpack(NULL, len, data);
+    if (!m)
+        return bad("not a protobuf pingan.v1.Txn");
+
+    if (!is_code(m->origin)) {
+        error = bad("origin is not a division code");
+        goto done;
+    }
+    if (!is_code(m->division)) {
+        error = bad("division is not a division code");
+        goto done;
+    }
+    if (!is_hex(m->key_id, PG_KEY_ID_LEN)) {
+        error = bad("key id is not 16 hex digits");
+        goto done;
+    }
+    if (!is_name(m->collection, NAME_MAX_LEN)) {
+        error = bad("collection name missing or malformed");
+        goto done;
+    }
+    if (strlen(m->operator_) > PG_OPERATOR_MAX ||
+        !pg_utf8_valid(m->operator_, strlen(m->operator_))) {
+        error = bad("operator too long or not UTF-8");
+        goto done;
+    }
+    if (m->seq == 0 || m->hlc == 0) {
+        error = bad("sequence number and clock must be non-zero");
+        goto done;
+    }
+    if (m->seed.len != 0 && m->seed.len != PG_SEED_LEN) {
+        error = bad("seed must be 32 bytes");
+        goto done;
+    }
+    if (m->signature.len != 0 && m->signature.len != PG_SIG_LEN) {
+        error = bad("signature must be 64 bytes");
+        goto done;
+    }
+    if (m->n_changes == 0 || m->n_changes > PG_TXN_MAX_CHANGES) {
+        error = bad("a txn holds 1 to 4096 changes");
+        goto done;
+    }
+    if ((error = pg_txn_new(&txn)) < 0 ||
+        (error = pg_txn_set_header(txn, m->origin, m->key_id, m->seq, m->hlc,
+                                   m->division, m->collection,
+                                   m->operator_)) < 0)
+        goto done;
+    txn->suite = m->suite;
+    txn->schema_version = m->schema_version;
+    if (m->seed.len) {
+        txn->has_seed = true;
+        memcpy(txn->seed, m->seed.data, PG_SEED_LEN);
+    }
+    if (m->signature.len) {
+        txn->has_signature = true;
+        memcpy(txn->signature, m->signature.data, PG_SIG_LEN);
+    }
+    for (size_t i = 0; i < m->n_changes; i++)
+        if ((error = decode_change(txn, m->changes[i], txn->has_seed)) < 0)
+            goto done;
+    *out = txn;
+    txn = NULL;
+
+done:
+    pg_txn_free(txn);
+    pingan__v1__txn__free_unpacked(m, NULL);
+    return error;
+}

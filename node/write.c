@@ -1,0 +1,544 @@
+/*
+ * Local writes: validation, the txn, and the materialised record rows, all
+ * in one SQLite transaction.
+ *
+ * Order of a write (single record or bulk):
+ *   1. validate every value against the schema (nothing touched yet);
+ *   2. BEGIN IMMEDIATE (takes the write lock, so two processes serialise;
+ *      after the busy timeout the caller gets PG_EBUSY);
+ *   3. read the clock and the last origin sequence from `meta` inside the
+ *      transaction (another process may have written since we opened);
+ *   4. per txn: tick the HLC, take the next sequence number, build the
+ *      changes with their base versions, update the record rows and their
+ *      packed versions, seal, sign, encode, append to `log`;
+ *   5. store the clock and sequence, COMMIT.  Any failure rolls back, so a
+ *      sequence number is never used by a write that did not commit.
+ */
+#include "pingan/record.h"
+#include "node_internal.h"
+#include "store.h"
+#include "pingan/error.h"
+#include "pingan/hlc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* --- shared helpers ------------------------------------------------- */
+
+static int bind_value(sqlite3_stmt *st, int idx, const pg_value *v)
+{
+    switch (v->kind) {
+    case PG_VALUE_INT:
+        return sqlite3_bind_int64(st, idx, v->i);
+    case PG_VALUE_REAL:
+        return sqlite3_bind_double(st, idx, v->r == 0 ? 0.0 : v->r);
+    case PG_VALUE_BOOL:
+        return sqlite3_bind_int(st, idx, v->b ? 1 : 0);
+    case PG_VALUE_TEXT:
+        return sqlite3_bind_text(st, idx, v->s, (int)v->len, SQLITE_STATIC);
+    default:
+        return sqlite3_bind_null(st, idx);
+    }
+}
+
+static const pg_collection *write_collection(const char *name)
+{
+    const pg_collection *coll =
+        pg_schema_collection(pg_schema_current(), name);
+    if (!coll) {
+        pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
+                     "unknown collection '%s'; 'pingan schema' lists them",
+                     name);
+        return NULL;
+    }
+    if (coll->system) {
+        pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
+                     "collection '%s' is written by pingan itself", name);
+        return NULL;
+    }
+    return coll;
+}
+
+static int check_operator(const char *op)
+{
+    size_t n = op ? strlen(op) : 0;
+    if (n == 0 || n > PG_OPERATOR_MAX || !pg_utf8_valid(op, n))
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_TXN,
+                            "operator must be 1 to %d bytes of UTF-8; give "
+                            "--operator or set PINGAN_OPERATOR",
+                            PG_OPERATOR_MAX);
+    return 0;
+}
+
+/*
+ * Validate the values of one write.  Resolves each field to its index in
+ * idx[] and, on create, returns the division.  Nothing is touched.
+ */
+static int validate_values(size_t *idx, const char **division_out,
+                           const pg_node *node, const pg_collection *coll,
+                           const pg_field_value *values, size_t n,
+                           bool create)
+{
+    const char *division = NULL;
+    int error;
+
+    if (n == 0)
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                            "no fields given: write FIELD=VALUE ...");
+    if (n > PG_TXN_MAX_CHANGES)
+        return pg_error_set(PG_ELIMIT, PG_ERRCLASS_INVALID,
+                            "too many fields in one write");
+    for (size_t i = 0; i < n; i++) {
+        const pg_field *f = pg_collection_field(coll, values[i].field, &idx[i]);
+        if (!f)
+            return pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
+                                "collection '%s' has no field '%s'; 'pingan "
+                                "schema %s' lists its fields",
+                                coll->name, values[i].field, coll->name);
+        for (size_t j = 0; j < i; j++)
+            if (idx[j] == idx[i])
+                return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                                    "field '%s' given twice", f->name);
+        if ((error = pg_value_check(f, &values[i].value)) < 0)
+            return error;
+        if (idx[i] == 0) {
+            if (values[i].value.kind != PG_VALUE_TEXT)
+                return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                                    "division cannot be cleared");
+            division = values[i].value.s;
+        }
+        if (create && idx[i] == coll->nfields)
+            return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                                "a new record cannot be written deleted");
+        if (f->type == PG_TYPE_COUNTER &&
+            values[i].value.kind != PG_VALUE_INT)
+            return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                                "counter '%s' takes an increment, it cannot "
+                                "be cleared",
+                                f->name);
+    }
+    if (create) {
+        if (!division)
+            return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                                "a new %s record needs division=CODE (12 "
+                                "digits)",
+                                coll->name);
+        if (!pg_division_contains(node->card.code, division))
+            return pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
+                                "division %s lies outside this node's "
+                                "jurisdiction (%s %s)",
+                                division, node->card.code, node->card.name);
+        if (coll->cap != PG_TIER_NONE && node->card.tier < coll->cap)
+            return pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
+                                "%s records stay at or below the %s tier; "
+                                "this node is a %s",
+                                coll->name, pg_tier_name(coll->cap),
+                                pg_tier_name(node->card.tier));
+        for (size_t f = 0; f < coll->nfields; f++) {
+            if (!coll->fields[f].required)
+                continue;
+            bool found = false;
+            for (size_t i = 0; i < n; i++)
+                if (idx[i] == f && values[i].value.kind != PG_VALUE_ABSENT)
+                    found = true;
+            if (!found)
+                return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                                    "a new %s record needs %s (%s)",
+                                    coll->name, coll->fields[f].name,
+                                    coll->fields[f].title);
+        }
+    }
+    *division_out = division;
+    return 0;
+}
+
+/* Clock and sequence, read and kept inside the write transaction. */
+typedef struct write_clock {
+    uint64_t hlc;
+    int64_t last_seq;
+} write_clock;
+
+static int clock_load(write_clock *clk, sqlite3 *db)
+{
+    int64_t hlc;
+    int error;
+
+    if ((error = pg_store__meta_get_int(db, "hlc", &hlc)) < 0 ||
+        (error = pg_store__meta_get_int(db, "last_seq", &clk->last_seq)) < 0)
+        return error;
+    clk->hlc = (uint64_t)hlc;
+    return 0;
+}
+
+static int clock_save(const write_clock *clk, sqlite3 *db)
+{
+    int error;
+    if ((error = pg_store__meta_set_int(db, "hlc", (int64_t)clk->hlc)) < 0 ||
+        (error = pg_store__meta_set_int(db, "last_seq", clk->last_seq)) < 0)
+        return error;
+    return 0;
+}
+
+/* Seal, sign, encode and append a txn to the log. */
+static int log_append(pg_node *node, pg_txn *txn, pg_buf *scratch,
+                      sqlite3_stmt **stp)
+{
+    sqlite3 *db = node->db;
+    int rc, error;
+
+    if ((error = pg_txn_seal(txn)) < 0)
+        return error;
+    pg_txn_sign(txn, node->sign_sk);
+    pg_buf_clear(scratch);
+    if ((error = pg_txn_encode(scratch, txn)) < 0)
+        return error;
+    if (scratch->len > PG_TXN_MAX_BYTES)
+        return pg_error_set(PG_ELIMIT, PG_ERRCLASS_TXN,
+                            "a txn of %zu bytes exceeds the %d-byte limit; "
+                            "write fewer or smaller values at once",
+                            scratch->len, PG_TXN_MAX_BYTES);
+    if (!*stp) {
+        rc = sqlite3_prepare_v2(
+            db,
+            "INSERT INTO log(origin, origin_seq, digest, hlc, collection, "
+            "division, operator, nchanges, body, received_at) "
+            "VALUES(?,?,?,?,?,?,?,?,?,?)",
+            -1, stp, NULL);
+        if (rc != SQLITE_OK)
+            return pg_store__error(db, rc, "appending to the log");
+    }
+    sqlite3_stmt *st = *stp;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, txn->origin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)txn->seq);
+    sqlite3_bind_blob(st, 3, txn->digest, PG_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)txn->hlc);
+    sqlite3_bind_text(st, 5, txn->collection, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, txn->division, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, txn->operator_name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)txn->nchanges);
+    sqlite3_bind_blob(st, 9, scratch->data, (int)scratch->len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 10, pg_time_now_ms());
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return pg_store__error(db, rc, "appending to the log");
+    return 0;
+}
+
+static int start_txn(pg_txn *txn, pg_node *node, write_clock *clk,
+                     const char *division, const pg_collection *coll,
+                     const char *operator_name)
+{
+    clk->hlc = pg_hlc_tick(clk->hlc, pg_time_now_ms());
+    clk->last_seq++;
+    pg_txn_reset(txn);
+    txn->schema_version = PG_SCHEMA_VERSION;
+    return pg_txn_set_header(txn, node->card.code, node->card.key_id,
+                             (uint64_t)clk->last_seq, clk->hlc, division,
+                             coll->name, operator_name);
+}
+
+/* INSERT INTO coll(id, f..., _deleted, _v) VALUES(?...) */
+static int prepare_insert(sqlite3_stmt **out, sqlite3 *db,
+                          const pg_collection *coll)
+{
+    pg_buf sql = PG_BUF_INIT;
+    int error = pg_buf_printf(&sql, "INSERT INTO \"%s\"(id", coll->name);
+    for (size_t f = 0; !error && f < coll->nfields; f++)
+        error = pg_buf_printf(&sql, ", \"%s\"", coll->fields[f].name);
+    if (!error)
+        error = pg_buf_puts(&sql, ", _deleted, _v) VALUES(?");
+    for (size_t f = 0; !error && f < coll->nfields + 2; f++)
+        error = pg_buf_puts(&sql, ", ?");
+    if (!error)
+        error = pg_buf_puts(&sql, ")");
+    if (!error) {
+        int rc = sqlite3_prepare_v2(db, (const char *)sql.data, -1, out, NULL);
+        if (rc != SQLITE_OK)
+            error = pg_store__error(db, rc, "preparing a record insert");
+    }
+    pg_buf_dispose(&sql);
+    return error;
+}
+
+/* Insert a new record's row: values by field index, versions packed. */
+static int insert_row(sqlite3_stmt *st, sqlite3 *db, const pg_collection *coll,
+                      const char *id, const pg_field_value *values,
+                      const size_t *idx, size_t n, const pg_version *ver,
+                      pg_buf *vblob)
+{
+    int rc, error;
+
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, (int)coll->nfields + 2, 0);
+    pg_buf_clear(vblob);
+    for (size_t i = 0; i < n; i++) {
+        bind_value(st, (int)idx[i] + 2, &values[i].value);
+        if ((error = pg_store__versions_set(vblob, idx[i], ver)) < 0)
+            return error;
+    }
+    sqlite3_bind_blob(st, (int)coll->nfields + 3, vblob->data,
+                      (int)vblob->len, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return pg_store__error(db, rc, "inserting a record");
+    return 0;
+}
+
+/* --- single-record writes ------------------------------------------- */
+
+typedef struct current_row {
+    char division[PG_CODE_LEN + 1];
+    bool deleted;
+    pg_buf versions;
+} current_row;
+
+static int load_row(current_row *row, sqlite3 *db, const pg_collection *coll,
+                    const char *id)
+{
+    sqlite3_stmt *st = NULL;
+    char sql[256];
+    int rc, error = 0;
+
+    snprintf(sql, sizeof(sql),
+             "SELECT division, _deleted, _v FROM \"%s\" WHERE id = ?",
+             coll->name);
+    rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(db, rc, "reading a record");
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *d = (const char *)sqlite3_column_text(st, 0);
+        snprintf(row->division, sizeof(row->division), "%s", d ? d : "");
+        row->deleted = sqlite3_column_int(st, 1) != 0;
+        error = pg_buf_put(&row->versions, sqlite3_column_blob(st, 2),
+                           (size_t)sqlite3_column_bytes(st, 2));
+    } else if (rc == SQLITE_DONE) {
+        error = pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_STORE,
+                             "no %s record with id %s", coll->name, id);
+    } else {
+        error = pg_store__error(db, rc, "reading a record");
+    }
+    sqlite3_finalize(st);
+    return error;
+}
+
+static int update_row(sqlite3 *db, const pg_collection *coll, const char *id,
+                      const pg_field_value *values, const size_t *idx,
+                      size_t n, const pg_buf *vblob)
+{
+    pg_buf sql = PG_BUF_INIT;
+    sqlite3_stmt *st = NULL;
+    int rc, error;
+
+    error = pg_buf_printf(&sql, "UPDATE \"%s\" SET _v = ?", coll->name);
+    for (size_t i = 0; !error && i < n; i++) {
+        const pg_field *f = pg_collection_field_at(coll, idx[i]);
+        if (f->merge == PG_MERGE_COUNTER)
+            error = pg_buf_printf(&sql, ", \"%s\" = coalesce(\"%s\", 0) + ?",
+                                  f->name, f->name);
+        else
+            error = pg_buf_printf(&sql, ", \"%s\" = ?", f->name);
+    }
+    if (!error)
+        error = pg_buf_puts(&sql, " WHERE id = ?");
+    if (error)
+        goto done;
+    rc = sqlite3_prepare_v2(db, (const char *)sql.data, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        error = pg_store__error(db, rc, "updating a record");
+        goto done;
+    }
+    sqlite3_bind_blob(st, 1, vblob->data, (int)vblob->len, SQLITE_STATIC);
+    for (size_t i = 0; i < n; i++)
+        bind_value(st, (int)i + 2, &values[i].value);
+    sqlite3_bind_text(st, (int)n + 2, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        error = pg_store__error(db, rc, "updating a record");
+
+done:
+    sqlite3_finalize(st);
+    pg_buf_dispose(&sql);
+    return error;
+}
+
+/* An authority field is held by the highest tier that wrote it. */
+static int check_authority(const pg_node *node, const pg_field *f,
+                           const pg_version *current)
+{
+    if (f->merge != PG_MERGE_AUTHORITY || pg_version_is_zero(current))
+        return 0;
+    pg_tier holder = pg_division_tier(current->origin);
+    if (holder != PG_TIER_NONE && holder < node->card.tier)
+        return pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
+                            "field '%s' was set by %s (a %s) and only that "
+                            "tier or one above may change it",
+                            f->name, current->origin, pg_tier_name(holder));
+    return 0;
+}
+
+int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
+                  const char *collection, const char *id,
+                  const pg_field_value *values, size_t nvalues,
+                  const char *operator_name)
+{
+    const pg_collection *coll;
+    size_t *idx = NULL;
+    const char *division = NULL;
+    char new_id[PG_RECORD_ID_LEN + 1];
+    current_row row;
+    pg_txn *txn = NULL;
+    pg_buf scratch = PG_BUF_INIT;
+    sqlite3_stmt *log_st = NULL, *ins_st = NULL;
+    pg_field_value *effective = NULL;
+    size_t *eidx = NULL, ne = 0;
+    write_clock clk;
+    bool create = id == NULL;
+    int error;
+
+    memset(&row, 0, sizeof(row));
+    pg_buf_init(&row.versions, 64 * 1024);
+    if (!(coll = write_collection(collection)))
+        return PG_EINVALID;
+    if ((error = check_operator(operator_name)) < 0)
+        return error;
+    if (!create && !pg_record_id_valid(id, NULL))
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                            "'%s' is not a record id (CODE-ULID)", id);
+    idx = calloc(nvalues ? nvalues : 1, sizeof(*idx));
+    eidx = calloc(nvalues ? nvalues : 1, sizeof(*eidx));
+    effective = calloc(nvalues ? nvalues : 1, sizeof(*effective));
+    if (!idx || !eidx || !effective) {
+        error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+        goto done;
+    }
+    if ((error = validate_values(idx, &division, node, coll, values, nvalues,
+                                 create)) < 0)
+        goto done;
+    if ((error = pg_txn_new(&txn)) < 0 ||
+        (error = pg_store__begin(node->db)) < 0)
+        goto done;
+    if ((error = clock_load(&clk, node->db)) < 0)
+        goto done;
+
+    if (create) {
+        pg_ulid_make(new_id + PG_CODE_LEN + 1, &node->ulid, pg_time_now_ms());
+        memcpy(new_id, node->card.code, PG_CODE_LEN);
+        new_id[PG_CODE_LEN] = '-';
+        id = new_id;
+        memcpy(effective, values, nvalues * sizeof(*values));
+        memcpy(eidx, idx, nvalues * sizeof(*idx));
+        ne = nvalues;
+    } else {
+        if ((error = load_row(&row, node->db, coll, id)) < 0)
+            goto done;
+        if (row.deleted) {
+            bool undelete = false;
+            for (size_t i = 0; i < nvalues; i++)
+                if (idx[i] == coll->nfields)
+                    undelete = true;
+            if (!undelete) {
+                error = pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_INVALID,
+                                     "%s record %s was deleted", coll->name,
+                                     id);
+                goto done;
+            }
+        }
+        if (!pg_division_contains(node->card.code, row.division)) {
+            error = pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
+                                 "record %s (division %s) lies outside this "
+                                 "node's jurisdiction",
+                                 id, row.division);
+            goto done;
+        }
+        division = row.division;
+        for (size_t i = 0; i < nvalues; i++) {
+            if (idx[i] == 0) {
+                if (strcmp(values[i].value.s, row.division) != 0 ||
+                    values[i].value.len != PG_CODE_LEN) {
+                    error = pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                                         "division of record %s is %s and "
+                                         "cannot change",
+                                         id, row.division);
+                    goto done;
+                }
+                continue; /* same division: nothing to write */
+            }
+            effective[ne] = values[i];
+            eidx[ne++] = idx[i];
+        }
+        if (ne == 0) {
+            error = pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                                 "nothing to change");
+            goto done;
+        }
+    }
+
+    if ((error = start_txn(txn, node, &clk, division, coll, operator_name)) <
+        0)
+        goto done;
+    pg_version ver = {.hlc = clk.hlc};
+    memcpy(ver.origin, node->card.code, PG_CODE_LEN + 1);
+    for (size_t i = 0; i < ne; i++) {
+        const pg_field *f = pg_collection_field_at(coll, eidx[i]);
+        pg_version base;
+        pg_store__versions_get(&base, row.versions.data, row.versions.len,
+                               eidx[i]);
+        if ((error = check_authority(node, f, &base)) < 0 ||
+            (error = pg_txn_add(txn, id, f->name, &effective[i].value,
+                                &base)) < 0)
+            goto done;
+    }
+    if (create) {
+        if ((error = prepare_insert(&ins_st, node->db, coll)) < 0 ||
+            (error = insert_row(ins_st, node->db, coll, id, effective, eidx,
+                                ne, &ver, &scratch)) < 0)
+            goto done;
+    } else {
+        for (size_t i = 0; i < ne; i++)
+            if ((error = pg_store__versions_set(&row.versions, eidx[i],
+                                                &ver)) < 0)
+                goto done;
+        if ((error = update_row(node->db, coll, id, effective, eidx, ne,
+                                &row.versions)) < 0)
+            goto done;
+    }
+    if ((error = log_append(node, txn, &scratch, &log_st)) < 0 ||
+        (error = clock_save(&clk, node->db)) < 0)
+        goto done;
+    sqlite3_finalize(log_st);
+    log_st = NULL;
+    sqlite3_finalize(ins_st);
+    ins_st = NULL;
+    if ((error = pg_store__commit(node->db)) < 0)
+        goto done;
+    if (id_out)
+        memcpy(id_out, id, PG_RECORD_ID_LEN + 1);
+
+done:
+    sqlite3_finalize(log_st);
+    sqlite3_finalize(ins_st);
+    if (error < 0)
+        pg_store__rollback(node->db);
+    pg_txn_free(txn);
+    pg_buf_dispose(&scratch);
+    pg_buf_dispose(&row.versions);
+    free(idx);
+    free(eidx);
+    free(effective);
+    return error;
+}
+
+int pg_record_delete(pg_node *node, const char *collection, const char *id,
+                     const char *operator_name)
+{
+    pg_field_value v = {.field = "_deleted",
+                        .value = {.kind = PG_VALUE_BOOL, .b = true}};
+    return pg_record_put(NULL, node, collection, id, &v, 1, operator_name);
+}
