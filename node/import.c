@@ -8,7 +8,7 @@
  * PG_TXN_MAX_CHANGES and PG_TXN_MAX_BYTES.  Memory is bounded by one
  * batch, whatever the size of the input.
  */
-#include "pingan/record.h"
+#include "write_internal.h"
 #include "node_internal.h"
 #include "store.h"
 #include "pingan/error.h"
@@ -52,23 +52,6 @@ struct pg_import {
     pg_import_stats stats;
 };
 
-/* Shared with write.c through these small copies: kept static there. */
-static int imp_bind(sqlite3_stmt *st, int idx, const pg_value *v)
-{
-    switch (v->kind) {
-    case PG_VALUE_INT:
-        return sqlite3_bind_int64(st, idx, v->i);
-    case PG_VALUE_REAL:
-        return sqlite3_bind_double(st, idx, v->r == 0 ? 0.0 : v->r);
-    case PG_VALUE_BOOL:
-        return sqlite3_bind_int(st, idx, v->b ? 1 : 0);
-    case PG_VALUE_TEXT:
-        return sqlite3_bind_text(st, idx, v->s, (int)v->len, SQLITE_STATIC);
-    default:
-        return sqlite3_bind_null(st, idx);
-    }
-}
-
 static void queued_free(queued *r)
 {
     free(r);
@@ -96,24 +79,16 @@ int pg_import_begin(pg_import **out, pg_node *node, const char *collection,
                     size_t batch, const char *operator_name)
 {
     pg_import *imp = NULL;
-    pg_buf sql = PG_BUF_INIT;
     int64_t hlc;
-    int rc, error;
+    int error;
 
     *out = NULL;
-    const pg_collection *coll =
-        pg_schema_collection(pg_schema_current(), collection);
-    if (!coll || coll->system)
-        return pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
-                            "unknown collection '%s'; 'pingan schema' lists "
-                            "them",
-                            collection);
-    size_t oplen = operator_name ? strlen(operator_name) : 0;
-    if (oplen == 0 || oplen > PG_OPERATOR_MAX ||
-        !pg_utf8_valid(operator_name, oplen))
-        return pg_error_set(PG_EINVALID, PG_ERRCLASS_TXN,
-                            "operator must be 1 to %d bytes of UTF-8",
-                            PG_OPERATOR_MAX);
+    const pg_collection *coll = pg_write__collection(collection);
+    if (!coll)
+        return PG_EINVALID;
+    if ((error = pg_write__check_operator(operator_name)) < 0)
+        return error;
+    size_t oplen = strlen(operator_name);
     if (batch == 0 || batch > PG_IMPORT_BATCH_MAX)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                             "batch must be 1 to %d records",
@@ -133,30 +108,8 @@ int pg_import_begin(pg_import **out, pg_node *node, const char *collection,
     if ((error = pg_txn_new(&imp->txn)) < 0)
         goto done;
 
-    error = pg_buf_printf(&sql, "INSERT INTO \"%s\"(id", coll->name);
-    for (size_t f = 0; !error && f < coll->nfields; f++)
-        error = pg_buf_printf(&sql, ", \"%s\"", coll->fields[f].name);
-    if (!error)
-        error = pg_buf_puts(&sql, ", _deleted, _v) VALUES(?");
-    for (size_t f = 0; !error && f < coll->nfields + 2; f++)
-        error = pg_buf_puts(&sql, ", ?");
-    if (!error)
-        error = pg_buf_puts(&sql, ")");
-    if (error)
+    if ((error = pg_write__prepare_insert(&imp->ins_st, node->db, coll)) < 0)
         goto done;
-    rc = sqlite3_prepare_v2(node->db, (const char *)sql.data, -1,
-                            &imp->ins_st, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(
-            node->db,
-            "INSERT INTO log(origin, origin_seq, digest, hlc, collection, "
-            "division, operator, nchanges, body, received_at) "
-            "VALUES(?,?,?,?,?,?,?,?,?,?)",
-            -1, &imp->log_st, NULL);
-    if (rc != SQLITE_OK) {
-        error = pg_store__error(node->db, rc, "preparing the import");
-        goto done;
-    }
     if ((error = pg_store__begin(node->db)) < 0)
         goto done;
     imp->began = true;
@@ -169,64 +122,8 @@ int pg_import_begin(pg_import **out, pg_node *node, const char *collection,
     imp = NULL;
 
 done:
-    pg_buf_dispose(&sql);
     pg_import_free(imp);
     return error;
-}
-
-/* Validate one new record: fields known and once each, values valid,
- * division inside the jurisdiction, required fields present. */
-static int import_validate(pg_import *imp, size_t *idx, const char **division,
-                           const pg_field_value *values, size_t n)
-{
-    const pg_collection *coll = imp->coll;
-    const pg_node *node = imp->node;
-    int error;
-
-    *division = NULL;
-    if (n == 0 || n > coll->nfields)
-        return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                            "a record needs 1 to %zu fields", coll->nfields);
-    for (size_t i = 0; i < n; i++) {
-        const pg_field *f = pg_collection_field(coll, values[i].field, &idx[i]);
-        if (!f || idx[i] == coll->nfields)
-            return pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
-                                "collection '%s' has no field '%s'",
-                                coll->name, values[i].field);
-        for (size_t j = 0; j < i; j++)
-            if (idx[j] == idx[i])
-                return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                                    "field '%s' given twice", f->name);
-        if ((error = pg_value_check(f, &values[i].value)) < 0)
-            return error;
-        if (idx[i] == 0 && values[i].value.kind == PG_VALUE_TEXT)
-            *division = values[i].value.s;
-    }
-    if (!*division)
-        return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                            "a new %s record needs division (12 digits)",
-                            coll->name);
-    if (!pg_division_contains(node->card.code, *division))
-        return pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
-                            "division %s lies outside this node's "
-                            "jurisdiction (%s %s)",
-                            *division, node->card.code, node->card.name);
-    if (coll->cap != PG_TIER_NONE && node->card.tier < coll->cap)
-        return pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
-                            "%s records stay at or below the %s tier",
-                            coll->name, pg_tier_name(coll->cap));
-    for (size_t f = 0; f < coll->nfields; f++) {
-        if (!coll->fields[f].required)
-            continue;
-        bool found = false;
-        for (size_t i = 0; i < n && !found; i++)
-            found = idx[i] == f && values[i].value.kind != PG_VALUE_ABSENT;
-        if (!found)
-            return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                                "a new %s record needs %s (%s)", coll->name,
-                                coll->fields[f].name, coll->fields[f].title);
-    }
-    return 0;
 }
 
 static int queued_cmp(const void *a, const void *b)
@@ -241,40 +138,15 @@ static int queued_cmp(const void *a, const void *b)
 
 static int import_emit(pg_import *imp)
 {
-    pg_txn *txn = imp->txn;
-    sqlite3_stmt *st = imp->log_st;
-    int rc, error;
+    int error;
 
-    if (txn->nchanges == 0)
+    if (imp->txn->nchanges == 0)
         return 0;
-    if ((error = pg_txn_seal(txn)) < 0)
+    if ((error = pg_write__log_append(imp->node, imp->txn, &imp->scratch,
+                                      &imp->log_st)) < 0)
         return error;
-    pg_txn_sign(txn, imp->node->sign_sk);
-    pg_buf_clear(&imp->scratch);
-    if ((error = pg_txn_encode(&imp->scratch, txn)) < 0)
-        return error;
-    if (imp->scratch.len > PG_TXN_MAX_BYTES)
-        return pg_error_set(PG_ELIMIT, PG_ERRCLASS_TXN,
-                            "a txn of %zu bytes exceeds the %d-byte limit",
-                            imp->scratch.len, PG_TXN_MAX_BYTES);
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, txn->origin, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)txn->seq);
-    sqlite3_bind_blob(st, 3, txn->digest, PG_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)txn->hlc);
-    sqlite3_bind_text(st, 5, txn->collection, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, txn->division, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, txn->operator_name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 8, (sqlite3_int64)txn->nchanges);
-    sqlite3_bind_blob(st, 9, imp->scratch.data, (int)imp->scratch.len,
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(st, 10, pg_time_now_ms());
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return pg_store__error(imp->node->db, rc, "appending to the log");
     imp->stats.txns++;
-    pg_txn_reset(txn);
+    pg_txn_reset(imp->txn);
     return 0;
 }
 
@@ -305,7 +177,7 @@ static int import_row(pg_import *imp, const queued *r)
     sqlite3_bind_int(st, (int)coll->nfields + 2, 0);
     pg_buf_clear(&imp->vblob);
     for (size_t i = 0; i < r->n; i++) {
-        imp_bind(st, (int)r->idx[i] + 2, &r->values[i].value);
+        pg_write__bind(st, (int)r->idx[i] + 2, &r->values[i].value);
         if ((error = pg_store__versions_set(&imp->vblob, r->idx[i], &ver)) <
                 0 ||
             (error = pg_txn_add(imp->txn, r->id, r->values[i].field,
@@ -366,7 +238,8 @@ int pg_import_add(pg_import *imp, const pg_field_value *values, size_t n,
     if (n > 256)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                             "too many fields in one record");
-    if ((error = import_validate(imp, idx, &division, values, n)) < 0)
+    if ((error = pg_write__validate(idx, &division, imp->node, imp->coll, values,
+                                   n, true)) < 0)
         return error;
 
     /* One allocation holds the queued record, its values, field indices

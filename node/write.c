@@ -14,7 +14,7 @@
  *   5. store the clock and sequence, COMMIT.  Any failure rolls back, so a
  *      sequence number is never used by a write that did not commit.
  */
-#include "pingan/record.h"
+#include "write_internal.h"
 #include "node_internal.h"
 #include "store.h"
 #include "pingan/error.h"
@@ -25,7 +25,7 @@
 
 /* --- shared helpers ------------------------------------------------- */
 
-static int bind_value(sqlite3_stmt *st, int idx, const pg_value *v)
+int pg_write__bind(sqlite3_stmt *st, int idx, const pg_value *v)
 {
     switch (v->kind) {
     case PG_VALUE_INT:
@@ -41,7 +41,7 @@ static int bind_value(sqlite3_stmt *st, int idx, const pg_value *v)
     }
 }
 
-static const pg_collection *write_collection(const char *name)
+const pg_collection *pg_write__collection(const char *name)
 {
     const pg_collection *coll =
         pg_schema_collection(pg_schema_current(), name);
@@ -59,7 +59,7 @@ static const pg_collection *write_collection(const char *name)
     return coll;
 }
 
-static int check_operator(const char *op)
+int pg_write__check_operator(const char *op)
 {
     size_t n = op ? strlen(op) : 0;
     if (n == 0 || n > PG_OPERATOR_MAX || !pg_utf8_valid(op, n))
@@ -74,7 +74,7 @@ static int check_operator(const char *op)
  * Validate the values of one write.  Resolves each field to its index in
  * idx[] and, on create, returns the division.  Nothing is touched.
  */
-static int validate_values(size_t *idx, const char **division_out,
+int pg_write__validate(size_t *idx, const char **division_out,
                            const pg_node *node, const pg_collection *coll,
                            const pg_field_value *values, size_t n,
                            bool create)
@@ -180,7 +180,7 @@ static int clock_save(const write_clock *clk, sqlite3 *db)
 }
 
 /* Seal, sign, encode and append a txn to the log. */
-static int log_append(pg_node *node, pg_txn *txn, pg_buf *scratch,
+int pg_write__log_append(pg_node *node, pg_txn *txn, pg_buf *scratch,
                       sqlite3_stmt **stp)
 {
     sqlite3 *db = node->db;
@@ -240,7 +240,7 @@ static int start_txn(pg_txn *txn, pg_node *node, write_clock *clk,
 }
 
 /* INSERT INTO coll(id, f..., _deleted, _v) VALUES(?...) */
-static int prepare_insert(sqlite3_stmt **out, sqlite3 *db,
+int pg_write__prepare_insert(sqlite3_stmt **out, sqlite3 *db,
                           const pg_collection *coll)
 {
     pg_buf sql = PG_BUF_INIT;
@@ -276,7 +276,7 @@ static int insert_row(sqlite3_stmt *st, sqlite3 *db, const pg_collection *coll,
     sqlite3_bind_int(st, (int)coll->nfields + 2, 0);
     pg_buf_clear(vblob);
     for (size_t i = 0; i < n; i++) {
-        bind_value(st, (int)idx[i] + 2, &values[i].value);
+        pg_write__bind(st, (int)idx[i] + 2, &values[i].value);
         if ((error = pg_store__versions_set(vblob, idx[i], ver)) < 0)
             return error;
     }
@@ -356,7 +356,7 @@ static int update_row(sqlite3 *db, const pg_collection *coll, const char *id,
     }
     sqlite3_bind_blob(st, 1, vblob->data, (int)vblob->len, SQLITE_STATIC);
     for (size_t i = 0; i < n; i++)
-        bind_value(st, (int)i + 2, &values[i].value);
+        pg_write__bind(st, (int)i + 2, &values[i].value);
     sqlite3_bind_text(st, (int)n + 2, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc != SQLITE_DONE)
@@ -404,9 +404,9 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
 
     memset(&row, 0, sizeof(row));
     pg_buf_init(&row.versions, 64 * 1024);
-    if (!(coll = write_collection(collection)))
+    if (!(coll = pg_write__collection(collection)))
         return PG_EINVALID;
-    if ((error = check_operator(operator_name)) < 0)
+    if ((error = pg_write__check_operator(operator_name)) < 0)
         return error;
     if (!create && !pg_record_id_valid(id, NULL))
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
@@ -418,7 +418,7 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
         error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
         goto done;
     }
-    if ((error = validate_values(idx, &division, node, coll, values, nvalues,
+    if ((error = pg_write__validate(idx, &division, node, coll, values, nvalues,
                                  create)) < 0)
         goto done;
     if ((error = pg_txn_new(&txn)) < 0 ||
@@ -496,7 +496,7 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
             goto done;
     }
     if (create) {
-        if ((error = prepare_insert(&ins_st, node->db, coll)) < 0 ||
+        if ((error = pg_write__prepare_insert(&ins_st, node->db, coll)) < 0 ||
             (error = insert_row(ins_st, node->db, coll, id, effective, eidx,
                                 ne, &ver, &scratch)) < 0)
             goto done;
@@ -509,7 +509,7 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
                                 &row.versions)) < 0)
             goto done;
     }
-    if ((error = log_append(node, txn, &scratch, &log_st)) < 0 ||
+    if ((error = pg_write__log_append(node, txn, &scratch, &log_st)) < 0 ||
         (error = clock_save(&clk, node->db)) < 0)
         goto done;
     sqlite3_finalize(log_st);
