@@ -34,8 +34,7 @@ int pg_buf_reserve(pg_buf *buf, size_t extra)
     uint8_t *p = realloc(buf->data, cap);
     if (!p)
         return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
-                            "out of memory growing a buffer to %zu bytes",
-                            cap);
+                            "out of memory growing a buffer to %zu bytes", cap);
     buf->data = p;
     buf->cap = cap;
     return 0;

@@ -70,9 +70,9 @@ char *pg_card_to_json(const pg_card *card)
     pg_time_format(created, card->created_ms);
     json_t *o = json_pack(
         "{s:i, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}",
-        "pingan_card", 1, "suite", (int)card->suite, "code", card->code,
-        "name", card->name, "tier", pg_tier_name(card->tier), "sign_pk",
-        sign_pk, "box_pk", box_pk, "key_id", card->key_id, "created", created,
+        "pingan_card", 1, "suite", (int)card->suite, "code", card->code, "name",
+        card->name, "tier", pg_tier_name(card->tier), "sign_pk", sign_pk,
+        "box_pk", box_pk, "key_id", card->key_id, "created", created,
         "created_ms", (json_int_t)card->created_ms, "signature", sig);
     if (o)
         text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -15,8 +15,8 @@
 int pg_log_last_seq(pg_node *node, int64_t *out)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(node->db, "SELECT coalesce(max(seq), 0) FROM log",
-                                -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(
+        node->db, "SELECT coalesce(max(seq), 0) FROM log", -1, &st, NULL);
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         *out = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
@@ -64,8 +64,7 @@ int pg_log_list(pg_node *node, int64_t since, size_t limit, pg_log_cb cb,
         if (sqlite3_column_bytes(st, 2) != PG_HASH_LEN ||
             pg_txn_decode(&txn, body, blen) < 0) {
             error = pg_error_set(PG_ECORRUPT, PG_ERRCLASS_STORE,
-                                 "log entry %lld is damaged",
-                                 (long long)seq);
+                                 "log entry %lld is damaged", (long long)seq);
             break;
         }
         const uint8_t *pk = origin_key(node, txn);

@@ -45,8 +45,7 @@ void pg_hash_init(pg_hash_state *st, size_t outlen)
 
 void pg_hash_update(pg_hash_state *st, const void *in, size_t len)
 {
-    crypto_generichash_update((crypto_generichash_state *)st->opaque, in,
-                              len);
+    crypto_generichash_update((crypto_generichash_state *)st->opaque, in, len);
 }
 
 void pg_hash_final(pg_hash_state *st, uint8_t *out)

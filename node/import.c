@@ -20,8 +20,8 @@
 
 /* Leave room for the txn header and the per-change framing. */
 #define TXN_BYTES_BUDGET (PG_TXN_MAX_BYTES - 8 * 1024)
-#define CHANGE_OVERHEAD 48
-#define JSONL_LINE_MAX (1024 * 1024)
+#define CHANGE_OVERHEAD  48
+#define JSONL_LINE_MAX   (1024 * 1024)
 
 typedef struct queued {
     size_t n;
@@ -114,8 +114,8 @@ int pg_import_begin(pg_import **out, pg_node *node, const char *collection,
         goto done;
     imp->began = true;
     if ((error = pg_store__meta_get_int(node->db, "hlc", &hlc)) < 0 ||
-        (error = pg_store__meta_get_int(node->db, "last_seq",
-                                        &imp->last_seq)) < 0)
+        (error = pg_store__meta_get_int(node->db, "last_seq", &imp->last_seq)) <
+            0)
         goto done;
     imp->hlc = (uint64_t)hlc;
     *out = imp;
@@ -238,8 +238,8 @@ int pg_import_add(pg_import *imp, const pg_field_value *values, size_t n,
     if (n > 256)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                             "too many fields in one record");
-    if ((error = pg_write__validate(idx, &division, imp->node, imp->coll, values,
-                                   n, true)) < 0)
+    if ((error = pg_write__validate(idx, &division, imp->node, imp->coll,
+                                    values, n, true)) < 0)
         return error;
 
     /* One allocation holds the queued record, its values, field indices
@@ -248,8 +248,8 @@ int pg_import_add(pg_import *imp, const pg_field_value *values, size_t n,
     for (size_t i = 0; i < n; i++)
         if (values[i].value.kind == PG_VALUE_TEXT)
             text += values[i].value.len + 1;
-    size_t size = sizeof(queued) + n * sizeof(pg_field_value) +
-                  n * sizeof(size_t) + text;
+    size_t size =
+        sizeof(queued) + n * sizeof(pg_field_value) + n * sizeof(size_t) + text;
     queued *r = malloc(size);
     if (!r)
         return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
@@ -263,8 +263,8 @@ int pg_import_add(pg_import *imp, const pg_field_value *values, size_t n,
         r->idx[i] = idx[i];
         r->values[i].field = imp->coll->fields[idx[i]].name;
         r->values[i].value = values[i].value;
-        r->bytes += CHANGE_OVERHEAD + PG_RECORD_ID_LEN +
-                    strlen(r->values[i].field);
+        r->bytes +=
+            CHANGE_OVERHEAD + PG_RECORD_ID_LEN + strlen(r->values[i].field);
         if (values[i].value.kind == PG_VALUE_TEXT) {
             memcpy(p, values[i].value.s, values[i].value.len);
             p[values[i].value.len] = 0;
@@ -363,8 +363,8 @@ static int json_to_value(pg_value *out, char **owned, const pg_field *f,
         break;
     }
     return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                        "field '%s' (%s) cannot take that JSON value",
-                        f->name, pg_type_name(f->type));
+                        "field '%s' (%s) cannot take that JSON value", f->name,
+                        pg_type_name(f->type));
 }
 
 static int import_line(pg_import *imp, const char *line, size_t len)
@@ -394,8 +394,7 @@ static int import_line(pg_import *imp, const char *line, size_t len)
                                  imp->coll->name, key);
             break;
         }
-        if ((error = json_to_value(&values[n].value, &owned[n], f, val)) <
-            0)
+        if ((error = json_to_value(&values[n].value, &owned[n], f, val)) < 0)
             break;
         values[n].field = f->name;
         n++;
@@ -419,8 +418,8 @@ int pg_record_import_jsonl(pg_import_stats *stats_out, pg_node *node,
     ssize_t len;
     int error;
 
-    if ((error = pg_import_begin(&imp, node, collection, batch,
-                                 operator_name)) < 0)
+    if ((error =
+             pg_import_begin(&imp, node, collection, batch, operator_name)) < 0)
         return error;
     while ((len = getline(&line, &cap, in)) >= 0) {
         imp->stats.lines++;

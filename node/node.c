@@ -22,16 +22,16 @@
 #include <unistd.h>
 
 #define SIGN_KEY_FILE "sign.key"
-#define BOX_KEY_FILE "box.key"
-#define CARD_FILE "card.json"
+#define BOX_KEY_FILE  "box.key"
+#define CARD_FILE     "card.json"
 
 static int path_join(char *out, size_t outlen, const char *dir,
                      const char *name)
 {
     int n = snprintf(out, outlen, "%s/%s", dir, name);
     if (n < 0 || (size_t)n >= outlen)
-        return pg_error_set(PG_EINVALID, PG_ERRCLASS_NODE,
-                            "path too long: %s", dir);
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_NODE, "path too long: %s",
+                            dir);
     return 0;
 }
 
@@ -52,8 +52,8 @@ static int write_file(const char *path, const void *data, size_t len,
         if (w <= 0) {
             int e = errno;
             close(fd);
-            return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
-                                "cannot write %s: %s", path, strerror(e));
+            return pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot write %s: %s",
+                                path, strerror(e));
         }
         p += w;
         left -= (size_t)w;
@@ -196,8 +196,8 @@ int pg_node_init(const char *dir, const char *code, const char *name)
                                         PG_SCHEMA_VERSION)) < 0 ||
         (error = pg_store__meta_set_int(db, "hlc", 0)) < 0 ||
         (error = pg_store__meta_set_int(db, "last_seq", 0)) < 0 ||
-        (error = pg_store__meta_set_int(db, "created_ms",
-                                        card.created_ms)) < 0 ||
+        (error = pg_store__meta_set_int(db, "created_ms", card.created_ms)) <
+            0 ||
         (error = pg_store__commit(db)) < 0)
         goto done;
 
@@ -212,8 +212,7 @@ done:
     return error;
 }
 
-static int read_text_file(char **out, size_t *len, const char *path,
-                          size_t max)
+static int read_text_file(char **out, size_t *len, const char *path, size_t max)
 {
     FILE *f = fopen(path, "rb");
     pg_buf buf;
@@ -274,14 +273,12 @@ int pg_node_open(pg_node **out, const char *dir)
         (error = read_text_file(&json, &jlen, path, 8192)) < 0)
         goto done;
     if ((error = pg_card_from_json(&node->card, json, jlen)) < 0) {
-        error = pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE,
-                             "%s is damaged: %s", path,
-                             pg_error_last()->message);
+        error = pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE, "%s is damaged: %s",
+                             path, pg_error_last()->message);
         goto done;
     }
     char code[PG_CODE_LEN + 1];
-    if ((error = pg_store__meta_get(node->db, "code", code, sizeof(code))) <
-        0)
+    if ((error = pg_store__meta_get(node->db, "code", code, sizeof(code))) < 0)
         goto done;
     if (strcmp(code, node->card.code) != 0) {
         error = pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE,

@@ -107,8 +107,7 @@ static int select_sql(pg_buf *sql, const pg_collection *coll)
 
 static const pg_collection *read_collection(const char *name)
 {
-    const pg_collection *coll =
-        pg_schema_collection(pg_schema_current(), name);
+    const pg_collection *coll = pg_schema_collection(pg_schema_current(), name);
     if (!coll)
         pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
                      "unknown collection '%s'; 'pingan schema' lists them",
@@ -210,8 +209,8 @@ int pg_record_list(pg_node *node, const char *collection,
             goto done;
     }
     if (!include_deleted)
-        error = pg_buf_printf(&sql, " %s _deleted = 0",
-                              first ? "WHERE" : "AND");
+        error =
+            pg_buf_printf(&sql, " %s _deleted = 0", first ? "WHERE" : "AND");
     if (!error)
         error = pg_buf_puts(&sql, " ORDER BY id");
     if (!error && limit)

@@ -36,8 +36,7 @@ int pg_store__error(sqlite3 *db, int rc, const char *what)
                             "%s: the disk is full; free space and try again",
                             what);
     case SQLITE_CONSTRAINT:
-        return pg_error_set(PG_EEXISTS, PG_ERRCLASS_STORE, "%s: %s", what,
-                            msg);
+        return pg_error_set(PG_EEXISTS, PG_ERRCLASS_STORE, "%s: %s", what, msg);
     default:
         return pg_error_set(PG_ERROR, PG_ERRCLASS_STORE, "%s: %s", what, msg);
     }
@@ -100,22 +99,21 @@ int pg_store__create_tables(sqlite3 *db, const pg_schema *schema)
     pg_buf sql = PG_BUF_INIT;
     int error;
 
-    error = pg_buf_puts(&sql,
-                        "CREATE TABLE IF NOT EXISTS meta("
-                        "key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
-                        "CREATE TABLE IF NOT EXISTS log("
-                        "seq INTEGER PRIMARY KEY,"
-                        "origin TEXT NOT NULL,"
-                        "origin_seq INTEGER NOT NULL,"
-                        "digest BLOB NOT NULL,"
-                        "hlc INTEGER NOT NULL,"
-                        "collection TEXT NOT NULL,"
-                        "division TEXT NOT NULL,"
-                        "operator TEXT NOT NULL,"
-                        "nchanges INTEGER NOT NULL,"
-                        "body BLOB NOT NULL,"
-                        "received_at INTEGER NOT NULL,"
-                        "UNIQUE(origin, origin_seq));");
+    error = pg_buf_puts(&sql, "CREATE TABLE IF NOT EXISTS meta("
+                              "key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+                              "CREATE TABLE IF NOT EXISTS log("
+                              "seq INTEGER PRIMARY KEY,"
+                              "origin TEXT NOT NULL,"
+                              "origin_seq INTEGER NOT NULL,"
+                              "digest BLOB NOT NULL,"
+                              "hlc INTEGER NOT NULL,"
+                              "collection TEXT NOT NULL,"
+                              "division TEXT NOT NULL,"
+                              "operator TEXT NOT NULL,"
+                              "nchanges INTEGER NOT NULL,"
+                              "body BLOB NOT NULL,"
+                              "received_at INTEGER NOT NULL,"
+                              "UNIQUE(origin, origin_seq));");
     for (size_t i = 0; error == 0 && i < schema->ncollections; i++) {
         const pg_collection *c = schema->collections[i];
         error = pg_buf_printf(&sql,
@@ -162,8 +160,8 @@ int pg_store__meta_get(sqlite3 *db, const char *key, char *out, size_t outlen)
     sqlite3_stmt *st = NULL;
     int rc, error = 0;
 
-    rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1,
-                            &st, NULL);
+    rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st,
+                            NULL);
     if (rc != SQLITE_OK)
         return pg_store__error(db, rc, "reading node settings");
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -188,8 +186,8 @@ int pg_store__meta_get_int(sqlite3 *db, const char *key, int64_t *out)
     sqlite3_stmt *st = NULL;
     int rc, error = 0;
 
-    rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1,
-                            &st, NULL);
+    rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st,
+                            NULL);
     if (rc != SQLITE_OK)
         return pg_store__error(db, rc, "reading node settings");
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -204,16 +202,17 @@ int pg_store__meta_get_int(sqlite3 *db, const char *key, int64_t *out)
     return error;
 }
 
-static int meta_put(sqlite3 *db, const char *key, const char *text,
-                    int64_t num, bool is_text)
+static int meta_put(sqlite3 *db, const char *key, const char *text, int64_t num,
+                    bool is_text)
 {
     sqlite3_stmt *st = NULL;
     int rc;
 
-    rc = sqlite3_prepare_v2(db,
-                            "INSERT INTO meta(key, value) VALUES(?, ?) "
-                            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                            -1, &st, NULL);
+    rc = sqlite3_prepare_v2(
+        db,
+        "INSERT INTO meta(key, value) VALUES(?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+        -1, &st, NULL);
     if (rc != SQLITE_OK)
         return pg_store__error(db, rc, "saving node settings");
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);

@@ -18,8 +18,8 @@
 
 /* A decoded txn may be larger than the 256 KiB the origin may produce: a
  * redacting hop sends a 16-byte salt per change instead of one seed. */
-#define TXN_DECODE_MAX (PG_TXN_MAX_BYTES + PG_TXN_MAX_CHANGES * 48)
-#define NAME_MAX_LEN 64
+#define TXN_DECODE_MAX    (PG_TXN_MAX_BYTES + PG_TXN_MAX_CHANGES * 48)
+#define NAME_MAX_LEN      64
 #define RECORD_ID_MAX_LEN 64
 
 static int codec_nomem(void)
@@ -183,10 +183,12 @@ static int decode_change(pg_txn *txn, const Pingan__V1__Change *pc,
     if (pc->base_version) {
         if (pc->base_version->hlc == 0 && pc->base_version->origin[0] == 0)
             ; /* an explicit zero version */
-        else if (!is_code(pc->base_version->origin) || pc->base_version->hlc == 0)
+        else if (!is_code(pc->base_version->origin) ||
+                 pc->base_version->hlc == 0)
             return bad("base version malformed");
         base.hlc = pc->base_version->hlc;
-        memcpy(base.origin, pc->base_version->origin, strlen(pc->base_version->origin) + 1);
+        memcpy(base.origin, pc->base_version->origin,
+               strlen(pc->base_version->origin) + 1);
     }
     pg_change_form form;
     bool has_value = pc->value != NULL;
@@ -315,8 +317,8 @@ int pg_txn_decode(pg_txn **out, const uint8_t *data, size_t len)
     }
     if ((error = pg_txn_new(&txn)) < 0 ||
         (error = pg_txn_set_header(txn, m->origin, m->key_id, m->seq, m->hlc,
-                                   m->division, m->collection,
-                                   m->operator_)) < 0)
+                                   m->division, m->collection, m->operator_)) <
+            0)
         goto done;
     txn->suite = m->suite;
     txn->schema_version = m->schema_version;

@@ -43,8 +43,7 @@ int pg_write__bind(sqlite3_stmt *st, int idx, const pg_value *v)
 
 const pg_collection *pg_write__collection(const char *name)
 {
-    const pg_collection *coll =
-        pg_schema_collection(pg_schema_current(), name);
+    const pg_collection *coll = pg_schema_collection(pg_schema_current(), name);
     if (!coll) {
         pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
                      "unknown collection '%s'; 'pingan schema' lists them",
@@ -75,9 +74,8 @@ int pg_write__check_operator(const char *op)
  * idx[] and, on create, returns the division.  Nothing is touched.
  */
 int pg_write__validate(size_t *idx, const char **division_out,
-                           const pg_node *node, const pg_collection *coll,
-                           const pg_field_value *values, size_t n,
-                           bool create)
+                       const pg_node *node, const pg_collection *coll,
+                       const pg_field_value *values, size_t n, bool create)
 {
     const char *division = NULL;
     int error;
@@ -110,8 +108,7 @@ int pg_write__validate(size_t *idx, const char **division_out,
         if (create && idx[i] == coll->nfields)
             return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                                 "a new record cannot be written deleted");
-        if (f->type == PG_TYPE_COUNTER &&
-            values[i].value.kind != PG_VALUE_INT)
+        if (f->type == PG_TYPE_COUNTER && values[i].value.kind != PG_VALUE_INT)
             return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                                 "counter '%s' takes an increment, it cannot "
                                 "be cleared",
@@ -143,8 +140,8 @@ int pg_write__validate(size_t *idx, const char **division_out,
                     found = true;
             if (!found)
                 return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                                    "a new %s record needs %s (%s)",
-                                    coll->name, coll->fields[f].name,
+                                    "a new %s record needs %s (%s)", coll->name,
+                                    coll->fields[f].name,
                                     coll->fields[f].title);
         }
     }
@@ -181,7 +178,7 @@ static int clock_save(const write_clock *clk, sqlite3 *db)
 
 /* Seal, sign, encode and append a txn to the log. */
 int pg_write__log_append(pg_node *node, pg_txn *txn, pg_buf *scratch,
-                      sqlite3_stmt **stp)
+                         sqlite3_stmt **stp)
 {
     sqlite3 *db = node->db;
     int rc, error;
@@ -241,7 +238,7 @@ static int start_txn(pg_txn *txn, pg_node *node, write_clock *clk,
 
 /* INSERT INTO coll(id, f..., _deleted, _v) VALUES(?...) */
 int pg_write__prepare_insert(sqlite3_stmt **out, sqlite3 *db,
-                          const pg_collection *coll)
+                             const pg_collection *coll)
 {
     pg_buf sql = PG_BUF_INIT;
     int error = pg_buf_printf(&sql, "INSERT INTO \"%s\"(id", coll->name);
@@ -280,8 +277,8 @@ static int insert_row(sqlite3_stmt *st, sqlite3 *db, const pg_collection *coll,
         if ((error = pg_store__versions_set(vblob, idx[i], ver)) < 0)
             return error;
     }
-    sqlite3_bind_blob(st, (int)coll->nfields + 3, vblob->data,
-                      (int)vblob->len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, (int)coll->nfields + 3, vblob->data, (int)vblob->len,
+                      SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
@@ -329,8 +326,8 @@ static int load_row(current_row *row, sqlite3 *db, const pg_collection *coll,
 }
 
 static int update_row(sqlite3 *db, const pg_collection *coll, const char *id,
-                      const pg_field_value *values, const size_t *idx,
-                      size_t n, const pg_buf *vblob)
+                      const pg_field_value *values, const size_t *idx, size_t n,
+                      const pg_buf *vblob)
 {
     pg_buf sql = PG_BUF_INIT;
     sqlite3_stmt *st = NULL;
@@ -419,7 +416,7 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
         goto done;
     }
     if ((error = pg_write__validate(idx, &division, node, coll, values, nvalues,
-                                 create)) < 0)
+                                    create)) < 0)
         goto done;
     if ((error = pg_txn_new(&txn)) < 0 ||
         (error = pg_store__begin(node->db)) < 0)
@@ -444,9 +441,9 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
                 if (idx[i] == coll->nfields)
                     undelete = true;
             if (!undelete) {
-                error = pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_INVALID,
-                                     "%s record %s was deleted", coll->name,
-                                     id);
+                error =
+                    pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_INVALID,
+                                 "%s record %s was deleted", coll->name, id);
                 goto done;
             }
         }
@@ -480,8 +477,7 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
         }
     }
 
-    if ((error = start_txn(txn, node, &clk, division, coll, operator_name)) <
-        0)
+    if ((error = start_txn(txn, node, &clk, division, coll, operator_name)) < 0)
         goto done;
     pg_version ver = {.hlc = clk.hlc};
     memcpy(ver.origin, node->card.code, PG_CODE_LEN + 1);
@@ -491,19 +487,19 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
         pg_store__versions_get(&base, row.versions.data, row.versions.len,
                                eidx[i]);
         if ((error = check_authority(node, f, &base)) < 0 ||
-            (error = pg_txn_add(txn, id, f->name, &effective[i].value,
-                                &base)) < 0)
+            (error = pg_txn_add(txn, id, f->name, &effective[i].value, &base)) <
+                0)
             goto done;
     }
     if (create) {
         if ((error = pg_write__prepare_insert(&ins_st, node->db, coll)) < 0 ||
-            (error = insert_row(ins_st, node->db, coll, id, effective, eidx,
-                                ne, &ver, &scratch)) < 0)
+            (error = insert_row(ins_st, node->db, coll, id, effective, eidx, ne,
+                                &ver, &scratch)) < 0)
             goto done;
     } else {
         for (size_t i = 0; i < ne; i++)
-            if ((error = pg_store__versions_set(&row.versions, eidx[i],
-                                                &ver)) < 0)
+            if ((error = pg_store__versions_set(&row.versions, eidx[i], &ver)) <
+                0)
                 goto done;
         if ((error = update_row(node->db, coll, id, effective, eidx, ne,
                                 &row.versions)) < 0)

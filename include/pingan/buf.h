@@ -25,7 +25,10 @@ typedef struct pg_buf {
 #define PG_BUF_DEFAULT_MAX ((size_t)64 << 20)
 
 /** An empty buffer with the default maximum. */
-#define PG_BUF_INIT {NULL, 0, 0, PG_BUF_DEFAULT_MAX}
+#define PG_BUF_INIT                                                            \
+    {                                                                          \
+        NULL, 0, 0, PG_BUF_DEFAULT_MAX                                         \
+    }
 
 /** Initialise an empty buffer that may grow to @p max bytes. */
 void pg_buf_init(pg_buf *buf, size_t max);

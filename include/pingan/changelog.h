@@ -15,11 +15,11 @@
 
 /** One entry of the log. */
 typedef struct pg_log_entry {
-    int64_t seq;              /**< local sequence */
-    const pg_txn *txn;        /**< the decoded txn (borrowed) */
-    bool signature_ok;        /**< the origin signature verifies */
-    int64_t received_ms;      /**< when it entered this log */
-    const uint8_t *digest;    /**< the digest stored with it (32 bytes) */
+    int64_t seq;           /**< local sequence */
+    const pg_txn *txn;     /**< the decoded txn (borrowed) */
+    bool signature_ok;     /**< the origin signature verifies */
+    int64_t received_ms;   /**< when it entered this log */
+    const uint8_t *digest; /**< the digest stored with it (32 bytes) */
 } pg_log_entry;
 
 /** Called for each entry; a non-zero return stops the listing. */

@@ -17,14 +17,14 @@
 /** Crypto suites.  Values pinned. */
 #define PG_SUITE_SODIUM 1
 
-#define PG_SIGN_PK_LEN 32 /**< Ed25519 public key */
-#define PG_SIGN_SK_LEN 64 /**< Ed25519 secret key (seed ‖ public key) */
+#define PG_SIGN_PK_LEN   32 /**< Ed25519 public key */
+#define PG_SIGN_SK_LEN   64 /**< Ed25519 secret key (seed ‖ public key) */
 #define PG_SIGN_SEED_LEN 32
-#define PG_SIG_LEN 64
-#define PG_BOX_PK_LEN 32 /**< X25519 public key */
-#define PG_BOX_SK_LEN 32
-#define PG_HASH_LEN 32
-#define PG_KEY_ID_LEN 16 /**< hex characters of a key id */
+#define PG_SIG_LEN       64
+#define PG_BOX_PK_LEN    32 /**< X25519 public key */
+#define PG_BOX_SK_LEN    32
+#define PG_HASH_LEN      32
+#define PG_KEY_ID_LEN    16 /**< hex characters of a key id */
 
 /**
  * Initialise the crypto library.  Safe to call more than once and from

@@ -13,10 +13,10 @@
  *
  * | merge     | stored value becomes                  | refused when          |
  * |-----------|---------------------------------------|-----------------------|
- * | lww       | the written value                      | never                 |
- * | counter   | current value + the written increment | never                 |
- * | authority | the written value                      | the field was last    |
- * |           |                                        | set by a higher tier  |
+ * | lww       | the written value                      | never | | counter   |
+ * current value + the written increment | never                 | | authority |
+ * the written value                      | the field was last    | | | | set by
+ * a higher tier  |
  */
 #ifndef PINGAN_RECORD_H
 #define PINGAN_RECORD_H
@@ -117,7 +117,7 @@ typedef void (*pg_import_progress_cb)(const pg_import_stats *stats,
 
 /** Default and largest number of records per txn in a bulk import. */
 #define PG_IMPORT_BATCH_DEFAULT 256
-#define PG_IMPORT_BATCH_MAX 4096
+#define PG_IMPORT_BATCH_MAX     4096
 
 /**
  * Import JSON lines (one object per line: field names to values; strings

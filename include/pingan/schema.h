@@ -41,15 +41,15 @@ typedef enum pg_merge {
 
 /** A field of a collection. */
 typedef struct pg_field {
-    const char *name;           /**< column name, [a-z_][a-z0-9_]* */
-    const char *title;          /**< Chinese title */
-    pg_type type;               /**< value type */
-    pg_privacy privacy;         /**< privacy class */
-    pg_merge merge;             /**< merge kind */
-    bool required;              /**< must be set when a record is created */
-    const char *const *values;  /**< enum values, NULL-terminated; else NULL */
-    size_t max_len;             /**< text limit in bytes; 0 = type default */
-    unsigned since;             /**< schema version that added it */
+    const char *name;          /**< column name, [a-z_][a-z0-9_]* */
+    const char *title;         /**< Chinese title */
+    pg_type type;              /**< value type */
+    pg_privacy privacy;        /**< privacy class */
+    pg_merge merge;            /**< merge kind */
+    bool required;             /**< must be set when a record is created */
+    const char *const *values; /**< enum values, NULL-terminated; else NULL */
+    size_t max_len;            /**< text limit in bytes; 0 = type default */
+    unsigned since;            /**< schema version that added it */
 } pg_field;
 
 /** A collection (a record type, one SQLite table). */
@@ -102,12 +102,11 @@ const pg_collection *pg_schema_collection(const pg_schema *schema,
  *                  `_deleted`)
  * @return a static field, or NULL
  */
-const pg_field *pg_collection_field(const pg_collection *coll,
-                                    const char *name, size_t *index_out);
+const pg_field *pg_collection_field(const pg_collection *coll, const char *name,
+                                    size_t *index_out);
 
 /** The field at @p index, including `_deleted` at nfields; NULL past it. */
-const pg_field *pg_collection_field_at(const pg_collection *coll,
-                                       size_t index);
+const pg_field *pg_collection_field_at(const pg_collection *coll, size_t index);
 
 /** "public", "internal", "personal", "sensitive". */
 const char *pg_privacy_name(pg_privacy privacy);

@@ -32,9 +32,9 @@
 #include "pingan/value.h"
 
 #define PG_TXN_MAX_CHANGES 4096
-#define PG_TXN_MAX_BYTES (256 * 1024)
-#define PG_SEED_LEN 32
-#define PG_SALT_LEN 16
+#define PG_TXN_MAX_BYTES   (256 * 1024)
+#define PG_SEED_LEN        32
+#define PG_SALT_LEN        16
 /** Longest operator name, in bytes. */
 #define PG_OPERATOR_MAX 128
 
@@ -66,10 +66,10 @@ typedef struct pg_change {
     char *text;
     pg_version base;
     pg_change_form form;
-    char *derived;                /**< PG_CHANGE_COMMITTED */
-    uint8_t salt[PG_SALT_LEN];    /**< valid after pg_txn_seal / decode */
-    uint8_t commit[PG_HASH_LEN];  /**< valid after seal / verify */
-    uint8_t leaf[PG_HASH_LEN];    /**< valid after seal / verify */
+    char *derived;               /**< PG_CHANGE_COMMITTED */
+    uint8_t salt[PG_SALT_LEN];   /**< valid after pg_txn_seal / decode */
+    uint8_t commit[PG_HASH_LEN]; /**< valid after seal / verify */
+    uint8_t leaf[PG_HASH_LEN];   /**< valid after seal / verify */
 } pg_change;
 
 /** A transaction. */

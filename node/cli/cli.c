@@ -132,8 +132,8 @@ const char *cli_operator(void)
 
 void cli_print_json(json_t *j)
 {
-    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-                                JSON_ENCODE_ANY);
+    char *s =
+        json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
     if (s) {
         fputs(s, stdout);
         fputc('\n', stdout);

@@ -47,8 +47,7 @@ static int card_verify(const char *path, bool json)
     pg_card card;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "pingan: cannot read %s: %s\n", path,
-                strerror(errno));
+        fprintf(stderr, "pingan: cannot read %s: %s\n", path, strerror(errno));
         return 2;
     }
     size_t n = fread(buf, 1, sizeof(buf), f);
@@ -67,10 +66,9 @@ static int card_verify(const char *path, bool json)
         return 2;
     }
     if (json)
-        cli_print_json(json_pack("{s:b, s:s, s:s, s:s, s:s}", "valid", 1,
-                                 "code", card.code, "name", card.name, "tier",
-                                 pg_tier_name(card.tier), "key_id",
-                                 card.key_id));
+        cli_print_json(json_pack(
+            "{s:b, s:s, s:s, s:s, s:s}", "valid", 1, "code", card.code, "name",
+            card.name, "tier", pg_tier_name(card.tier), "key_id", card.key_id));
     else
         printf("card OK: %s %s (%s), key id %s\n", card.code, card.name,
                pg_tier_name(card.tier), card.key_id);

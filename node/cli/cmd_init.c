@@ -66,10 +66,10 @@ int cmd_init(int argc, char **argv)
         return cli_fail(error);
     const pg_card *card = pg_node_card(node);
     if (o.json) {
-        cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s}", "dir",
-                                 cli_g.dir, "code", card->code, "name",
-                                 card->name, "tier", pg_tier_name(card->tier),
-                                 "key_id", card->key_id));
+        cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s}", "dir", cli_g.dir,
+                                 "code", card->code, "name", card->name, "tier",
+                                 pg_tier_name(card->tier), "key_id",
+                                 card->key_id));
     } else {
         printf("created node %s %s (%s) in %s\nkey id %s\n", card->code,
                card->name, pg_tier_name(card->tier), cli_g.dir, card->key_id);

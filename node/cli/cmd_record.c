@@ -69,8 +69,8 @@ static const cli_command put_cmd = {
     put_options};
 static const cli_command get_cmd = {
     "record get", "COLLECTION ID [--json]",
-    "Show one record with every field and its version (hlc and origin).",
-    NULL, get_options};
+    "Show one record with every field and its version (hlc and origin).", NULL,
+    get_options};
 static const cli_command list_cmd = {
     "record list", "COLLECTION [--where FIELD=VALUE]... [--limit N] [--json]",
     "List records, oldest first, without deleted ones unless --deleted.",
@@ -175,8 +175,7 @@ static json_t *record_json(const pg_record *rec)
     json_object_set_new(o, "id", json_string(rec->id));
     for (size_t f = 0; f < rec->nvalues; f++) {
         const pg_field *fd = pg_collection_field_at(rec->coll, f);
-        json_object_set_new(o, fd->name,
-                            cli_value_json(fd, &rec->values[f]));
+        json_object_set_new(o, fd->name, cli_value_json(fd, &rec->values[f]));
     }
     return o;
 }
@@ -203,8 +202,8 @@ static int record_put(int argc, char **argv)
         return cli_usage(&put_cmd, "give at least one FIELD=VALUE");
     if (n > MAX_ASSIGN)
         return cli_usage(&put_cmd, "too many fields");
-    if ((error = parse_assignments(values, texts, coll, argv + optind + 1,
-                                   n)) < 0 ||
+    if ((error = parse_assignments(values, texts, coll, argv + optind + 1, n)) <
+            0 ||
         (error = cli_open_node(&node)) < 0 ||
         (error = pg_record_put(id, node, coll->name, o.id, values, n,
                                cli_operator())) < 0) {
@@ -238,8 +237,7 @@ static int record_get(int argc, char **argv)
     if (!coll)
         return 2;
     if ((error = cli_open_node(&node)) < 0 ||
-        (error = pg_record_get(&rec, node, coll->name, argv[optind + 1])) <
-            0) {
+        (error = pg_record_get(&rec, node, coll->name, argv[optind + 1])) < 0) {
         status = cli_fail(error);
         goto done;
     }
@@ -255,8 +253,8 @@ static int record_get(int argc, char **argv)
             continue; /* never written (and not deleted) */
         cli_value_text(text, sizeof(text), fd, &rec->values[f]);
         pg_time_format(when, (int64_t)(rec->versions[f].hlc >> 16));
-        printf("  %-22s %s\n  %-22s   (%s, by %s at %s)\n", fd->name, text,
-               "", fd->title, rec->versions[f].origin, when);
+        printf("  %-22s %s\n  %-22s   (%s, by %s at %s)\n", fd->name, text, "",
+               fd->title, rec->versions[f].origin, when);
     }
 
 done:
@@ -387,16 +385,14 @@ static int record_import(int argc, char **argv)
     const char *path = argv[optind + 1];
     in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!in) {
-        fprintf(stderr, "pingan: cannot read %s: %s\n", path,
-                strerror(errno));
+        fprintf(stderr, "pingan: cannot read %s: %s\n", path, strerror(errno));
         return 2;
     }
     bool progress = cli_progress_enabled();
     if ((error = cli_open_node(&node)) < 0 ||
-        (error = pg_record_import_jsonl(&stats, node, coll->name, in, o.batch,
-                                        cli_operator(),
-                                        progress ? import_progress : NULL,
-                                        NULL)) < 0) {
+        (error = pg_record_import_jsonl(
+             &stats, node, coll->name, in, o.batch, cli_operator(),
+             progress ? import_progress : NULL, NULL)) < 0) {
         if (progress)
             fprintf(stderr, "\n");
         status = cli_fail(error);
@@ -405,10 +401,9 @@ static int record_import(int argc, char **argv)
     if (progress)
         fprintf(stderr, "\n");
     if (o.json)
-        cli_print_json(json_pack("{s:I, s:I, s:I}", "lines",
-                                 (json_int_t)stats.lines, "records",
-                                 (json_int_t)stats.records, "txns",
-                                 (json_int_t)stats.txns));
+        cli_print_json(json_pack(
+            "{s:I, s:I, s:I}", "lines", (json_int_t)stats.lines, "records",
+            (json_int_t)stats.records, "txns", (json_int_t)stats.txns));
     else
         printf("imported %llu %s records in %llu txns\n",
                (unsigned long long)stats.records, coll->name,
@@ -450,8 +445,9 @@ int cmd_record(int argc, char **argv)
     for (const verb *v = verbs; v->name; v++)
         if (strcmp(argv[1], v->name) == 0)
             return v->fn(argc - 1, argv + 1);
-    fprintf(stderr, "pingan: unknown verb 'record %s' (put, get, list, "
-                    "delete, import)\n",
+    fprintf(stderr,
+            "pingan: unknown verb 'record %s' (put, get, list, "
+            "delete, import)\n",
             argv[1]);
     return 2;
 }

@@ -43,21 +43,19 @@ static json_t *field_json(const pg_field *f)
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o}", "name", f->name,
                      "title", f->title, "type", pg_type_name(f->type),
                      "privacy", pg_privacy_name(f->privacy), "merge",
-                     pg_merge_name(f->merge), "required", f->required,
-                     "values", values);
+                     pg_merge_name(f->merge), "required", f->required, "values",
+                     values);
 }
 
 static json_t *collection_json(const pg_collection *c)
 {
     json_t *fields = json_array();
     for (size_t i = 0; i <= c->nfields; i++)
-        json_array_append_new(fields,
-                              field_json(pg_collection_field_at(c, i)));
+        json_array_append_new(fields, field_json(pg_collection_field_at(c, i)));
     return json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", c->name, "title",
                      c->title, "articles", c->articles, "cap",
-                     c->cap == PG_TIER_NONE
-                         ? json_null()
-                         : json_string(pg_tier_name(c->cap)),
+                     c->cap == PG_TIER_NONE ? json_null()
+                                            : json_string(pg_tier_name(c->cap)),
                      "fields", fields);
 }
 
@@ -108,9 +106,8 @@ int cmd_schema(int argc, char **argv)
             if (!one || s->collections[i] == one)
                 json_array_append_new(colls,
                                       collection_json(s->collections[i]));
-        cli_print_json(json_pack("{s:i, s:s, s:o}", "version",
-                                 (int)s->version, "hash", hash,
-                                 "collections", colls));
+        cli_print_json(json_pack("{s:i, s:s, s:o}", "version", (int)s->version,
+                                 "hash", hash, "collections", colls));
         return 0;
     }
     if (!one)

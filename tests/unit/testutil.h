@@ -39,7 +39,6 @@ char *testutil_mkdtemp(void);
 void testutil_rmtree(const char *path);
 
 /* Join a directory and a name into a static-size buffer. */
-void testutil_path(char *out, size_t outlen, const char *dir,
-                   const char *name);
+void testutil_path(char *out, size_t outlen, const char *dir, const char *name);
 
 #endif
