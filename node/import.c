@@ -6,15 +6,25 @@
  * full it is sorted by division (stably, so ids stay in input order) and
  * each run of one division becomes one or more txns, split to stay within
  * PG_TXN_MAX_CHANGES and PG_TXN_MAX_BYTES.  Memory is bounded by one
- * batch, whatever the size of the input.
+ * batch and a few txns in flight, whatever the size of the input.
+ *
+ * Sealing a txn (three BLAKE2b per change), signing and encoding it cost
+ * more than SQLite's inserts, so they run on a second thread: the
+ * importing thread writes the record rows of txn k+1 while the sealer
+ * hashes txn k.  Sealed txns come back in order and are appended to the
+ * log by the importing thread, the only one that touches SQLite.
+ *
+ *     importer: validate -> queue -> rows of txn k -> [to seal] ...
+ *     sealer:                          seal, sign, encode txn k -> [sealed]
+ *     importer: ... [sealed] -> log row of txn k
  */
 #include "write_internal.h"
 #include "node_internal.h"
 #include "store.h"
 #include "pingan/error.h"
-#include "pingan/hlc.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +32,8 @@
 #define TXN_BYTES_BUDGET (PG_TXN_MAX_BYTES - 8 * 1024)
 #define CHANGE_OVERHEAD  48
 #define JSONL_LINE_MAX   (1024 * 1024)
+/* Txns handed to the sealer and not yet appended to the log. */
+#define MAX_IN_FLIGHT 8
 
 typedef struct queued {
     size_t n;
@@ -33,6 +45,27 @@ typedef struct queued {
     char id[PG_RECORD_ID_LEN + 1];
 } queued;
 
+/* A txn travelling to the sealer and back. */
+typedef struct seal_job {
+    pg_txn *txn;
+    pg_buf body;
+    int error;
+    char message[sizeof(((pg_error *)0)->message)];
+    struct seal_job *next;
+} seal_job;
+
+typedef struct sealer {
+    pthread_t thread;
+    bool running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* signalled on every queue change */
+    seal_job *todo, *todo_tail;
+    seal_job *done, *done_tail;
+    size_t in_flight;
+    bool stop;
+    const uint8_t *sign_sk;
+} sealer;
+
 struct pg_import {
     pg_node *node;
     const pg_collection *coll;
@@ -40,36 +73,143 @@ struct pg_import {
     size_t batch;
     queued **q;
     size_t nq;
-    pg_txn *txn;
-    pg_buf scratch;
+    pg_txn *txn; /* being filled */
     pg_buf vblob;
-    sqlite3_stmt *ins_st;
-    sqlite3_stmt *log_st;
-    uint64_t hlc;
-    int64_t last_seq;
+    pg_write_clock clk;
+    sealer seal;
     bool began;
     bool failed;
     pg_import_stats stats;
 };
 
-static void queued_free(queued *r)
+static void job_free(seal_job *job)
 {
-    free(r);
+    if (!job)
+        return;
+    pg_txn_free(job->txn);
+    pg_buf_dispose(&job->body);
+    free(job);
+}
+
+static void *sealer_main(void *arg)
+{
+    sealer *s = arg;
+
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->todo && !s->stop)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (!s->todo)
+            break; /* stopped and nothing left */
+        seal_job *job = s->todo;
+        s->todo = job->next;
+        if (!s->todo)
+            s->todo_tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        job->error = pg_write__seal(&job->body, job->txn, s->sign_sk);
+        if (job->error < 0)
+            snprintf(job->message, sizeof(job->message), "%s",
+                     pg_error_last()->message);
+
+        pthread_mutex_lock(&s->mu);
+        job->next = NULL;
+        if (s->done_tail)
+            s->done_tail->next = job;
+        else
+            s->done = job;
+        s->done_tail = job;
+        pthread_cond_broadcast(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static int sealer_start(sealer *s, const uint8_t *sign_sk)
+{
+    memset(s, 0, sizeof(*s));
+    s->sign_sk = sign_sk;
+    if (pthread_mutex_init(&s->mu, NULL) != 0)
+        return pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot create a lock");
+    if (pthread_cond_init(&s->cv, NULL) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
+                            "cannot create a condition variable");
+    }
+    if (pthread_create(&s->thread, NULL, sealer_main, s) != 0) {
+        pthread_cond_destroy(&s->cv);
+        pthread_mutex_destroy(&s->mu);
+        return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
+                            "cannot start the sealing thread");
+    }
+    s->running = true;
+    return 0;
+}
+
+static void sealer_stop(sealer *s)
+{
+    if (!s->running)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    while (s->done) {
+        seal_job *next = s->done->next;
+        job_free(s->done);
+        s->done = next;
+    }
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    s->running = false;
+}
+
+/* Append sealed txns to the log, in order.  With wait_all, until nothing
+ * is in flight; otherwise until at most `keep` remain in flight. */
+static int import_drain(pg_import *imp, size_t keep)
+{
+    sealer *s = &imp->seal;
+    int error = 0;
+
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (!s->done && s->in_flight > keep)
+            pthread_cond_wait(&s->cv, &s->mu);
+        seal_job *job = s->done;
+        if (job) {
+            s->done = job->next;
+            if (!s->done)
+                s->done_tail = NULL;
+            s->in_flight--;
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (!job)
+            return 0;
+        if (!error && job->error < 0)
+            error =
+                pg_error_set(job->error, PG_ERRCLASS_TXN, "%s", job->message);
+        if (!error)
+            error = pg_write__log_insert(imp->node, job->txn, &job->body);
+        if (!error)
+            imp->stats.txns++;
+        job_free(job);
+        if (error)
+            return error;
+    }
 }
 
 void pg_import_free(pg_import *imp)
 {
     if (!imp)
         return;
-    sqlite3_finalize(imp->ins_st);
-    sqlite3_finalize(imp->log_st);
+    sealer_stop(&imp->seal);
     if (imp->began)
         pg_store__rollback(imp->node->db);
     for (size_t i = 0; i < imp->nq; i++)
-        queued_free(imp->q[i]);
+        free(imp->q[i]);
     free(imp->q);
     pg_txn_free(imp->txn);
-    pg_buf_dispose(&imp->scratch);
     pg_buf_dispose(&imp->vblob);
     free(imp->operator_name);
     free(imp);
@@ -79,7 +219,6 @@ int pg_import_begin(pg_import **out, pg_node *node, const char *collection,
                     size_t batch, const char *operator_name)
 {
     pg_import *imp = NULL;
-    int64_t hlc;
     int error;
 
     *out = NULL;
@@ -103,21 +242,15 @@ int pg_import_begin(pg_import **out, pg_node *node, const char *collection,
     imp->node = node;
     imp->coll = coll;
     imp->batch = batch;
-    pg_buf_init(&imp->scratch, PG_TXN_MAX_BYTES * 2);
     pg_buf_init(&imp->vblob, 64 * 1024);
     if ((error = pg_txn_new(&imp->txn)) < 0)
-        goto done;
-
-    if ((error = pg_write__prepare_insert(&imp->ins_st, node->db, coll)) < 0)
         goto done;
     if ((error = pg_store__begin(node->db)) < 0)
         goto done;
     imp->began = true;
-    if ((error = pg_store__meta_get_int(node->db, "hlc", &hlc)) < 0 ||
-        (error = pg_store__meta_get_int(node->db, "last_seq", &imp->last_seq)) <
-            0)
+    if ((error = pg_write__clock_load(&imp->clk, node)) < 0 ||
+        (error = sealer_start(&imp->seal, node->sign_sk)) < 0)
         goto done;
-    imp->hlc = (uint64_t)hlc;
     *out = imp;
     imp = NULL;
 
@@ -136,60 +269,53 @@ static int queued_cmp(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* Hand the txn being filled to the sealer and start a fresh one. */
 static int import_emit(pg_import *imp)
 {
+    sealer *s = &imp->seal;
+    seal_job *job;
     int error;
 
     if (imp->txn->nchanges == 0)
         return 0;
-    if ((error = pg_write__log_append(imp->node, imp->txn, &imp->scratch,
-                                      &imp->log_st)) < 0)
+    if ((error = import_drain(imp, MAX_IN_FLIGHT - 1)) < 0)
         return error;
-    imp->stats.txns++;
-    pg_txn_reset(imp->txn);
+    if (!(job = calloc(1, sizeof(*job))))
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+    pg_buf_init(&job->body, 2 * PG_TXN_MAX_BYTES);
+    job->txn = imp->txn;
+    if ((error = pg_txn_new(&imp->txn)) < 0) {
+        imp->txn = job->txn;
+        job->txn = NULL;
+        job_free(job);
+        return error;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (s->todo_tail)
+        s->todo_tail->next = job;
+    else
+        s->todo = job;
+    s->todo_tail = job;
+    s->in_flight++;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
     return 0;
-}
-
-static int import_start_txn(pg_import *imp, const char *division)
-{
-    imp->hlc = pg_hlc_tick(imp->hlc, pg_time_now_ms());
-    imp->last_seq++;
-    pg_txn_reset(imp->txn);
-    imp->txn->schema_version = PG_SCHEMA_VERSION;
-    return pg_txn_set_header(imp->txn, imp->node->card.code,
-                             imp->node->card.key_id, (uint64_t)imp->last_seq,
-                             imp->hlc, division, imp->coll->name,
-                             imp->operator_name);
 }
 
 static int import_row(pg_import *imp, const queued *r)
 {
-    sqlite3_stmt *st = imp->ins_st;
-    const pg_collection *coll = imp->coll;
     pg_version ver = {.hlc = imp->txn->hlc};
     pg_version zero = {0};
-    int rc, error;
+    int error;
 
     memcpy(ver.origin, imp->node->card.code, PG_CODE_LEN + 1);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, (int)coll->nfields + 2, 0);
-    pg_buf_clear(&imp->vblob);
-    for (size_t i = 0; i < r->n; i++) {
-        pg_write__bind(st, (int)r->idx[i] + 2, &r->values[i].value);
-        if ((error = pg_store__versions_set(&imp->vblob, r->idx[i], &ver)) <
-                0 ||
-            (error = pg_txn_add(imp->txn, r->id, r->values[i].field,
+    if ((error = pg_write__insert_row(imp->node, imp->coll, r->id, r->values,
+                                      r->idx, r->n, &ver, &imp->vblob)) < 0)
+        return error;
+    for (size_t i = 0; i < r->n; i++)
+        if ((error = pg_txn_add(imp->txn, r->id, r->values[i].field,
                                 &r->values[i].value, &zero)) < 0)
             return error;
-    }
-    sqlite3_bind_blob(st, (int)coll->nfields + 3, imp->vblob.data,
-                      (int)imp->vblob.len, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return pg_store__error(imp->node->db, rc, "inserting a record");
     imp->stats.records++;
     return 0;
 }
@@ -207,7 +333,9 @@ static int import_flush(pg_import *imp)
         if (!same || changes + r->n > PG_TXN_MAX_CHANGES ||
             bytes + r->bytes > TXN_BYTES_BUDGET) {
             if ((error = import_emit(imp)) < 0 ||
-                (error = import_start_txn(imp, r->division)) < 0)
+                (error = pg_write__start_txn(imp->txn, imp->node, &imp->clk,
+                                             r->division, imp->coll,
+                                             imp->operator_name)) < 0)
                 break;
             changes = bytes = 0;
             division = r->division;
@@ -219,7 +347,7 @@ static int import_flush(pg_import *imp)
     if (!error)
         error = import_emit(imp);
     for (size_t i = 0; i < imp->nq; i++)
-        queued_free(imp->q[i]);
+        free(imp->q[i]);
     imp->nq = 0;
     return error;
 }
@@ -227,15 +355,14 @@ static int import_flush(pg_import *imp)
 int pg_import_add(pg_import *imp, const pg_field_value *values, size_t n,
                   char id_out[PG_RECORD_ID_LEN + 1])
 {
-    size_t idx_local[256];
-    size_t *idx = idx_local;
+    size_t idx[PG_PARSED_MAX_FIELDS];
     const char *division;
     int error;
 
     if (imp->failed)
         return pg_error_set(PG_ERROR, PG_ERRCLASS_INVALID,
                             "import already failed");
-    if (n > 256)
+    if (n > PG_PARSED_MAX_FIELDS)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                             "too many fields in one record");
     if ((error = pg_write__validate(idx, &division, imp->node, imp->coll,
@@ -295,25 +422,16 @@ int pg_import_commit(pg_import *imp, pg_import_stats *stats_out)
     if (imp->failed)
         return pg_error_set(PG_ERROR, PG_ERRCLASS_INVALID,
                             "import already failed");
-    if ((error = import_flush(imp)) < 0)
-        goto fail;
-    if ((error = pg_store__meta_set_int(imp->node->db, "hlc",
-                                        (int64_t)imp->hlc)) < 0 ||
-        (error = pg_store__meta_set_int(imp->node->db, "last_seq",
-                                        imp->last_seq)) < 0)
-        goto fail;
-    sqlite3_finalize(imp->ins_st);
-    sqlite3_finalize(imp->log_st);
-    imp->ins_st = imp->log_st = NULL;
-    if ((error = pg_store__commit(imp->node->db)) < 0)
-        goto fail;
+    if ((error = import_flush(imp)) < 0 || (error = import_drain(imp, 0)) < 0 ||
+        (error = pg_write__clock_save(&imp->clk, imp->node)) < 0 ||
+        (error = pg_store__commit(imp->node->db)) < 0) {
+        imp->failed = true;
+        return error;
+    }
     imp->began = false;
     if (stats_out)
         *stats_out = imp->stats;
     return 0;
-fail:
-    imp->failed = true;
-    return error;
 }
 
 /* --- JSON lines ------------------------------------------------------ */
@@ -367,15 +485,23 @@ static int json_to_value(pg_value *out, char **owned, const pg_field *f,
                         pg_type_name(f->type));
 }
 
-static int import_line(pg_import *imp, const char *line, size_t len)
+void pg_parsed_dispose(pg_parsed *parsed)
+{
+    if (!parsed)
+        return;
+    for (size_t i = 0; i < parsed->n; i++)
+        free(parsed->owned[i]);
+    parsed->n = 0;
+}
+
+int pg_parsed_from_json(pg_parsed *out, const pg_collection *coll,
+                        const char *json, size_t len)
 {
     json_error_t jerr;
-    pg_field_value values[256];
-    char *owned[256];
-    size_t n = 0;
     int error = 0;
 
-    json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    out->n = 0;
+    json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!o || !json_is_object(o)) {
         error = pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                              "not a JSON object: %s",
@@ -387,23 +513,48 @@ static int import_line(pg_import *imp, const char *line, size_t len)
     json_t *val;
     json_object_foreach(o, key, val)
     {
-        const pg_field *f = pg_collection_field(imp->coll, key, NULL);
-        if (!f || n == 256) {
+        const pg_field *f = pg_collection_field(coll, key, NULL);
+        if (!f) {
             error = pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
                                  "collection '%s' has no field '%s'",
-                                 imp->coll->name, key);
+                                 coll->name, key);
             break;
         }
-        if ((error = json_to_value(&values[n].value, &owned[n], f, val)) < 0)
+        if (out->n == PG_PARSED_MAX_FIELDS) {
+            error = pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                                 "more than %d fields", PG_PARSED_MAX_FIELDS);
             break;
-        values[n].field = f->name;
-        n++;
+        }
+        pg_field_value *fv = &out->values[out->n];
+        if ((error = json_to_value(&fv->value, &out->owned[out->n], f, val)) <
+            0)
+            break;
+        /* Text borrowed from the JSON object must outlive it. */
+        if (fv->value.kind == PG_VALUE_TEXT && !out->owned[out->n]) {
+            out->owned[out->n] = malloc(fv->value.len + 1);
+            if (!out->owned[out->n]) {
+                error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
+                                     "out of memory");
+                break;
+            }
+            memcpy(out->owned[out->n], fv->value.s, fv->value.len);
+            out->owned[out->n][fv->value.len] = 0;
+            fv->value.s = out->owned[out->n];
+        }
+        fv->field = f->name;
+        out->n++;
     }
-    if (!error)
-        error = pg_import_add(imp, values, n, NULL);
-    for (size_t i = 0; i < n; i++)
-        free(owned[i]);
     json_decref(o);
+    return error;
+}
+
+static int import_line(pg_import *imp, pg_parsed *parsed, const char *line,
+                       size_t len)
+{
+    int error = pg_parsed_from_json(parsed, imp->coll, line, len);
+    if (!error)
+        error = pg_import_add(imp, parsed->values, parsed->n, NULL);
+    pg_parsed_dispose(parsed);
     return error;
 }
 
@@ -413,6 +564,7 @@ int pg_record_import_jsonl(pg_import_stats *stats_out, pg_node *node,
                            pg_import_progress_cb progress, void *payload)
 {
     pg_import *imp = NULL;
+    pg_parsed *parsed = NULL;
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -421,6 +573,10 @@ int pg_record_import_jsonl(pg_import_stats *stats_out, pg_node *node,
     if ((error =
              pg_import_begin(&imp, node, collection, batch, operator_name)) < 0)
         return error;
+    if (!(parsed = calloc(1, sizeof(*parsed)))) {
+        error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+        goto done;
+    }
     while ((len = getline(&line, &cap, in)) >= 0) {
         imp->stats.lines++;
         imp->stats.bytes += (uint64_t)len;
@@ -439,7 +595,7 @@ int pg_record_import_jsonl(pg_import_stats *stats_out, pg_node *node,
             k++;
         if (k == n)
             continue; /* blank line */
-        if ((error = import_line(imp, line, n)) < 0) {
+        if ((error = import_line(imp, parsed, line, n)) < 0) {
             char msg[sizeof(pg_error_last()->message)];
             snprintf(msg, sizeof(msg), "%s", pg_error_last()->message);
             error = pg_error_set(error, PG_ERRCLASS_INVALID,
@@ -461,6 +617,7 @@ int pg_record_import_jsonl(pg_import_stats *stats_out, pg_node *node,
 
 done:
     free(line);
+    free(parsed);
     pg_import_free(imp);
     return error;
 }

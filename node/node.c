@@ -316,6 +316,7 @@ void pg_node_free(pg_node *node)
 {
     if (!node)
         return;
+    pg_store__cache_clear(&node->stmts);
     sqlite3_close(node->db);
     if (node->sign_sk) {
         pg_memzero(node->sign_sk, PG_SIGN_SK_LEN);

@@ -6,6 +6,7 @@
 
 #include "pingan/node.h"
 #include "pingan/ulid.h"
+#include "store.h"
 
 struct pg_node {
     char *dir;
@@ -15,6 +16,7 @@ struct pg_node {
     uint8_t box_sk[PG_BOX_SK_LEN];
     pg_ulid_gen ulid;
     char prefix[PG_CODE_LEN + 1]; /* jurisdiction prefix */
+    pg_stmt_cache stmts;          /* prepared statements of the write path */
 };
 
 /* The secret signing key (borrowed). */

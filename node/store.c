@@ -9,6 +9,7 @@
 #include "pingan/error.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int pg_store__error(sqlite3 *db, int rc, const char *what)
@@ -73,7 +74,8 @@ int pg_store__open(sqlite3 **out, const char *path, bool create)
     /* journal_mode reads the file header: a damaged file fails here. */
     if ((error = pg_store__exec(db, "PRAGMA journal_mode=WAL")) < 0 ||
         (error = pg_store__exec(db, "PRAGMA synchronous=NORMAL")) < 0 ||
-        (error = pg_store__exec(db, "PRAGMA foreign_keys=ON")) < 0) {
+        (error = pg_store__exec(db, "PRAGMA foreign_keys=ON")) < 0 ||
+        (error = pg_store__exec(db, "PRAGMA cache_size=-32768")) < 0) {
         sqlite3_close(db);
         return error;
     }
@@ -300,4 +302,44 @@ int pg_store__versions_set(pg_buf *blob, size_t field, const pg_version *v)
     memcpy(blob->data + off, entry, PG_VERSION_ENTRY);
     blob->len += PG_VERSION_ENTRY;
     return 0;
+}
+
+int pg_store__cached(sqlite3_stmt **out, bool *owned, pg_stmt_cache *cache,
+                     sqlite3 *db, const char *sql)
+{
+    *out = NULL;
+    *owned = false;
+    for (size_t i = 0; i < cache->n; i++)
+        if (strcmp(cache->sql[i], sql) == 0) {
+            sqlite3_reset(cache->st[i]);
+            sqlite3_clear_bindings(cache->st[i]);
+            *out = cache->st[i];
+            return 0;
+        }
+    sqlite3_stmt *st = NULL;
+    int rc =
+        sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(db, rc, "preparing a statement");
+    size_t n = strlen(sql) + 1;
+    char *copy = cache->n < PG_STMT_CACHE_MAX ? malloc(n) : NULL;
+    if (!copy) {
+        *owned = true;
+        *out = st;
+        return 0;
+    }
+    memcpy(copy, sql, n);
+    cache->sql[cache->n] = copy;
+    cache->st[cache->n++] = st;
+    *out = st;
+    return 0;
+}
+
+void pg_store__cache_clear(pg_stmt_cache *cache)
+{
+    for (size_t i = 0; i < cache->n; i++) {
+        sqlite3_finalize(cache->st[i]);
+        free(cache->sql[i]);
+    }
+    cache->n = 0;
 }

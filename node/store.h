@@ -60,6 +60,24 @@ void pg_store__versions_get(pg_version *out, const uint8_t *blob, size_t len,
 /* Set a field's version in a packed blob held in a pg_buf (kept sorted). */
 int pg_store__versions_set(pg_buf *blob, size_t field, const pg_version *v);
 
+/*
+ * A cache of prepared statements keyed by their SQL text.  Preparing costs
+ * more than running a small insert, and a single-record write runs about
+ * eight statements.  Statements come back reset with bindings cleared; the
+ * cache owns them.  When full, pg_store__cached still prepares and sets
+ * *owned so that the caller finalizes the statement itself.
+ */
+#define PG_STMT_CACHE_MAX 64
+typedef struct pg_stmt_cache {
+    char *sql[PG_STMT_CACHE_MAX];
+    sqlite3_stmt *st[PG_STMT_CACHE_MAX];
+    size_t n;
+} pg_stmt_cache;
+
+int pg_store__cached(sqlite3_stmt **out, bool *owned, pg_stmt_cache *cache,
+                     sqlite3 *db, const char *sql);
+void pg_store__cache_clear(pg_stmt_cache *cache);
+
 /* Quote a collection or field name for SQL (names are [a-z_][a-z0-9_]*). */
 #define PG_STORE_QUOTED_MAX 80
 

@@ -186,86 +186,177 @@ static void h_str(pg_hash_state *st, const char *s)
     pg_hash_update(st, s, n);
 }
 
-static int h_value(pg_hash_state *st, const pg_value *v)
-{
-    uint8_t tag = (uint8_t)v->kind;
+/*
+ * Salt, commit and leaf inputs are assembled in a buffer and hashed in one
+ * call: one-shot BLAKE2b of a short message costs about half as much as
+ * feeding the same bytes in many small updates, and the write path hashes
+ * three times per field.
+ */
+typedef struct msg {
+    uint8_t *p;
+    size_t len;
+    size_t cap;
+    uint8_t *heap;
+    uint8_t stack[512];
+} msg;
 
-    switch (v->kind) {
-    case PG_VALUE_ABSENT:
-        pg_hash_update(st, &tag, 1);
-        return 0;
-    case PG_VALUE_INT:
-        pg_hash_update(st, &tag, 1);
-        h_u64(st, (uint64_t)v->i);
-        return 0;
-    case PG_VALUE_REAL: {
-        double d = v->r;
-        uint64_t bits;
-        if (d != d || d - d != 0)
-            return pg_error_set(PG_EINVALID, PG_ERRCLASS_TXN,
-                                "a real value is NaN or infinite");
-        if (d == 0)
-            d = 0.0; /* -0 encodes as +0 */
-        memcpy(&bits, &d, 8);
-        pg_hash_update(st, &tag, 1);
-        h_u64(st, bits);
-        return 0;
-    }
-    case PG_VALUE_BOOL: {
-        uint8_t b = v->b ? 1 : 0;
-        pg_hash_update(st, &tag, 1);
-        pg_hash_update(st, &b, 1);
-        return 0;
-    }
-    case PG_VALUE_TEXT:
-        pg_hash_update(st, &tag, 1);
-        h_u32(st, (uint32_t)v->len);
-        pg_hash_update(st, v->s, v->len);
-        return 0;
-    }
-    return pg_error_set(PG_EINVALID, PG_ERRCLASS_TXN, "unknown value kind %d",
-                        (int)v->kind);
+static void msg_init(msg *m)
+{
+    m->p = m->stack;
+    m->len = 0;
+    m->cap = sizeof(m->stack);
+    m->heap = NULL;
 }
 
-static void txn_salt(uint8_t salt[PG_SALT_LEN], const pg_txn *txn,
-                     const pg_change *c)
+static void msg_free(msg *m)
 {
-    pg_hash_state st;
-    pg_hash_init(&st, PG_SALT_LEN);
-    h_str(&st, "pingan.salt.v1");
-    pg_hash_update(&st, txn->seed, PG_SEED_LEN);
-    h_str(&st, txn->collection);
-    h_str(&st, c->record_id);
-    h_str(&st, c->field);
-    pg_hash_final(&st, salt);
+    free(m->heap);
+}
+
+/* Make room for n more bytes; false when out of memory. */
+static bool msg_room(msg *m, size_t n)
+{
+    if (m->len + n <= m->cap)
+        return true;
+    size_t cap = (m->len + n) * 2;
+    uint8_t *h = malloc(cap);
+    if (!h)
+        return false;
+    memcpy(h, m->p, m->len);
+    free(m->heap);
+    m->heap = m->p = h;
+    m->cap = cap;
+    return true;
+}
+
+static void msg_bytes(msg *m, const void *b, size_t n)
+{
+    memcpy(m->p + m->len, b, n);
+    m->len += n;
+}
+
+static void msg_u32(msg *m, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
+                    (uint8_t)v};
+    msg_bytes(m, b, 4);
+}
+
+static void msg_u64(msg *m, uint64_t v)
+{
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (56 - 8 * i));
+    msg_bytes(m, b, 8);
+}
+
+static void msg_str(msg *m, const char *s)
+{
+    size_t n = strlen(s);
+    msg_u32(m, (uint32_t)n);
+    msg_bytes(m, s, n);
+}
+
+/* Worst-case size of str(s). */
+static size_t str_size(const char *s)
+{
+    return 4 + strlen(s);
+}
+
+static int no_memory(void)
+{
+    return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+}
+
+static int txn_salt(uint8_t salt[PG_SALT_LEN], const pg_txn *txn,
+                    const pg_change *c)
+{
+    msg m;
+    msg_init(&m);
+    if (!msg_room(&m, 18 + PG_SEED_LEN + str_size(txn->collection) +
+                          str_size(c->record_id) + str_size(c->field)))
+        return no_memory();
+    msg_str(&m, "pingan.salt.v1");
+    msg_bytes(&m, txn->seed, PG_SEED_LEN);
+    msg_str(&m, txn->collection);
+    msg_str(&m, c->record_id);
+    msg_str(&m, c->field);
+    pg_blake2b(salt, PG_SALT_LEN, m.p, m.len);
+    msg_free(&m);
+    return 0;
 }
 
 static int txn_commit(uint8_t commit[PG_HASH_LEN], const pg_change *c)
 {
-    pg_hash_state st;
-    int error;
+    const pg_value *v = &c->value;
+    msg m;
+    int error = 0;
 
-    pg_hash_init(&st, PG_HASH_LEN);
-    pg_hash_update(&st, c->salt, PG_SALT_LEN);
-    if ((error = h_value(&st, &c->value)) < 0)
-        return error;
-    pg_hash_final(&st, commit);
-    return 0;
+    msg_init(&m);
+    if (!msg_room(&m,
+                  PG_SALT_LEN + 13 + (v->kind == PG_VALUE_TEXT ? v->len : 0)))
+        return no_memory();
+    msg_bytes(&m, c->salt, PG_SALT_LEN);
+    uint8_t tag = (uint8_t)v->kind;
+    msg_bytes(&m, &tag, 1);
+    switch (v->kind) {
+    case PG_VALUE_ABSENT:
+        break;
+    case PG_VALUE_INT:
+        msg_u64(&m, (uint64_t)v->i);
+        break;
+    case PG_VALUE_REAL: {
+        double d = v->r;
+        uint64_t bits;
+        if (d != d || d - d != 0) {
+            error = pg_error_set(PG_EINVALID, PG_ERRCLASS_TXN,
+                                 "a real value is NaN or infinite");
+            break;
+        }
+        if (d == 0)
+            d = 0.0; /* -0 encodes as +0 */
+        memcpy(&bits, &d, 8);
+        msg_u64(&m, bits);
+        break;
+    }
+    case PG_VALUE_BOOL: {
+        uint8_t b = v->b ? 1 : 0;
+        msg_bytes(&m, &b, 1);
+        break;
+    }
+    case PG_VALUE_TEXT:
+        msg_u32(&m, (uint32_t)v->len);
+        msg_bytes(&m, v->s, v->len);
+        break;
+    default:
+        error = pg_error_set(PG_EINVALID, PG_ERRCLASS_TXN,
+                             "unknown value kind %d", (int)v->kind);
+    }
+    if (!error)
+        pg_blake2b(commit, PG_HASH_LEN, m.p, m.len);
+    msg_free(&m);
+    return error;
 }
 
-static void txn_leaf(uint8_t leaf[PG_HASH_LEN], const pg_txn *txn,
-                     const pg_change *c)
+static int txn_leaf(uint8_t leaf[PG_HASH_LEN], const pg_txn *txn,
+                    const pg_change *c)
 {
-    pg_hash_state st;
-    pg_hash_init(&st, PG_HASH_LEN);
-    h_str(&st, "pingan.leaf.v1");
-    h_str(&st, txn->collection);
-    h_str(&st, c->record_id);
-    h_str(&st, c->field);
-    h_u64(&st, c->base.hlc);
-    h_str(&st, c->base.origin);
-    pg_hash_update(&st, c->commit, PG_HASH_LEN);
-    pg_hash_final(&st, leaf);
+    msg m;
+    msg_init(&m);
+    if (!msg_room(&m, 18 + str_size(txn->collection) + str_size(c->record_id) +
+                          str_size(c->field) + 8 + str_size(c->base.origin) +
+                          PG_HASH_LEN))
+        return no_memory();
+    msg_str(&m, "pingan.leaf.v1");
+    msg_str(&m, txn->collection);
+    msg_str(&m, c->record_id);
+    msg_str(&m, c->field);
+    msg_u64(&m, c->base.hlc);
+    msg_str(&m, c->base.origin);
+    msg_bytes(&m, c->commit, PG_HASH_LEN);
+    pg_blake2b(leaf, PG_HASH_LEN, m.p, m.len);
+    msg_free(&m);
+    return 0;
 }
 
 static int leaf_cmp(const void *a, const void *b)
@@ -295,14 +386,16 @@ static int txn_digest(pg_txn *txn)
                                      "whole change without a seed");
                 goto done;
             }
-            txn_salt(c->salt, txn, c);
+            if ((error = txn_salt(c->salt, txn, c)) < 0)
+                goto done;
             /* fall through */
         case PG_CHANGE_SALTED:
             if ((error = txn_commit(c->commit, c)) < 0)
                 goto done;
             /* fall through */
         case PG_CHANGE_COMMITTED:
-            txn_leaf(c->leaf, txn, c);
+            if ((error = txn_leaf(c->leaf, txn, c)) < 0)
+                goto done;
             break;
         case PG_CHANGE_DROPPED:
             break;

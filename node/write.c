@@ -20,6 +20,7 @@
 #include "pingan/error.h"
 #include "pingan/hlc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,63 +150,108 @@ int pg_write__validate(size_t *idx, const char **division_out,
     return 0;
 }
 
-/* Clock and sequence, read and kept inside the write transaction. */
-typedef struct write_clock {
-    uint64_t hlc;
-    int64_t last_seq;
-} write_clock;
+#define SQL_META_GET "SELECT value FROM meta WHERE key = ?"
+#define SQL_META_SET                                                           \
+    "INSERT INTO meta(key, value) VALUES(?, ?) "                               \
+    "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+#define SQL_LOG_INSERT                                                         \
+    "INSERT INTO log(origin, origin_seq, digest, hlc, collection, division, "  \
+    "operator, nchanges, body, received_at) VALUES(?,?,?,?,?,?,?,?,?,?)"
 
-static int clock_load(write_clock *clk, sqlite3 *db)
+/* Run a cached statement that returns no rows. */
+static int step_done(sqlite3_stmt *st, bool owned, sqlite3 *db,
+                     const char *what)
+{
+    int rc = sqlite3_step(st);
+    if (owned)
+        sqlite3_finalize(st);
+    else
+        sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return pg_store__error(db, rc, what);
+    return 0;
+}
+
+static int meta_int(pg_node *node, const char *key, int64_t *out)
+{
+    sqlite3_stmt *st;
+    bool owned;
+    int error =
+        pg_store__cached(&st, &owned, &node->stmts, node->db, SQL_META_GET);
+    if (error < 0)
+        return error;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (owned)
+        sqlite3_finalize(st);
+    else
+        sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return pg_store__error(node->db, rc, "reading node settings");
+    return 0;
+}
+
+static int meta_set_int(pg_node *node, const char *key, int64_t value)
+{
+    sqlite3_stmt *st;
+    bool owned;
+    int error =
+        pg_store__cached(&st, &owned, &node->stmts, node->db, SQL_META_SET);
+    if (error < 0)
+        return error;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, value);
+    return step_done(st, owned, node->db, "saving node settings");
+}
+
+int pg_write__clock_load(pg_write_clock *clk, pg_node *node)
 {
     int64_t hlc;
     int error;
 
-    if ((error = pg_store__meta_get_int(db, "hlc", &hlc)) < 0 ||
-        (error = pg_store__meta_get_int(db, "last_seq", &clk->last_seq)) < 0)
+    if ((error = meta_int(node, "hlc", &hlc)) < 0 ||
+        (error = meta_int(node, "last_seq", &clk->last_seq)) < 0)
         return error;
     clk->hlc = (uint64_t)hlc;
     return 0;
 }
 
-static int clock_save(const write_clock *clk, sqlite3 *db)
+int pg_write__clock_save(const pg_write_clock *clk, pg_node *node)
 {
     int error;
-    if ((error = pg_store__meta_set_int(db, "hlc", (int64_t)clk->hlc)) < 0 ||
-        (error = pg_store__meta_set_int(db, "last_seq", clk->last_seq)) < 0)
+    if ((error = meta_set_int(node, "hlc", (int64_t)clk->hlc)) < 0 ||
+        (error = meta_set_int(node, "last_seq", clk->last_seq)) < 0)
         return error;
     return 0;
 }
 
-/* Seal, sign, encode and append a txn to the log. */
-int pg_write__log_append(pg_node *node, pg_txn *txn, pg_buf *scratch,
-                         sqlite3_stmt **stp)
+int pg_write__seal(pg_buf *body, pg_txn *txn, const uint8_t *sign_sk)
 {
-    sqlite3 *db = node->db;
-    int rc, error;
+    int error;
 
     if ((error = pg_txn_seal(txn)) < 0)
         return error;
-    pg_txn_sign(txn, node->sign_sk);
-    pg_buf_clear(scratch);
-    if ((error = pg_txn_encode(scratch, txn)) < 0)
+    pg_txn_sign(txn, sign_sk);
+    pg_buf_clear(body);
+    if ((error = pg_txn_encode(body, txn)) < 0)
         return error;
-    if (scratch->len > PG_TXN_MAX_BYTES)
+    if (body->len > PG_TXN_MAX_BYTES)
         return pg_error_set(PG_ELIMIT, PG_ERRCLASS_TXN,
                             "a txn of %zu bytes exceeds the %d-byte limit; "
                             "write fewer or smaller values at once",
-                            scratch->len, PG_TXN_MAX_BYTES);
-    if (!*stp) {
-        rc = sqlite3_prepare_v2(
-            db,
-            "INSERT INTO log(origin, origin_seq, digest, hlc, collection, "
-            "division, operator, nchanges, body, received_at) "
-            "VALUES(?,?,?,?,?,?,?,?,?,?)",
-            -1, stp, NULL);
-        if (rc != SQLITE_OK)
-            return pg_store__error(db, rc, "appending to the log");
-    }
-    sqlite3_stmt *st = *stp;
-    sqlite3_reset(st);
+                            body->len, PG_TXN_MAX_BYTES);
+    return 0;
+}
+
+int pg_write__log_insert(pg_node *node, const pg_txn *txn, const pg_buf *body)
+{
+    sqlite3_stmt *st;
+    bool owned;
+    int error =
+        pg_store__cached(&st, &owned, &node->stmts, node->db, SQL_LOG_INSERT);
+    if (error < 0)
+        return error;
     sqlite3_bind_text(st, 1, txn->origin, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)txn->seq);
     sqlite3_bind_blob(st, 3, txn->digest, PG_HASH_LEN, SQLITE_STATIC);
@@ -214,18 +260,14 @@ int pg_write__log_append(pg_node *node, pg_txn *txn, pg_buf *scratch,
     sqlite3_bind_text(st, 6, txn->division, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, txn->operator_name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 8, (sqlite3_int64)txn->nchanges);
-    sqlite3_bind_blob(st, 9, scratch->data, (int)scratch->len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 9, body->data, (int)body->len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, pg_time_now_ms());
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return pg_store__error(db, rc, "appending to the log");
-    return 0;
+    return step_done(st, owned, node->db, "appending to the log");
 }
 
-static int start_txn(pg_txn *txn, pg_node *node, write_clock *clk,
-                     const char *division, const pg_collection *coll,
-                     const char *operator_name)
+int pg_write__start_txn(pg_txn *txn, pg_node *node, pg_write_clock *clk,
+                        const char *division, const pg_collection *coll,
+                        const char *operator_name)
 {
     clk->hlc = pg_hlc_tick(clk->hlc, pg_time_now_ms());
     clk->last_seq++;
@@ -236,54 +278,49 @@ static int start_txn(pg_txn *txn, pg_node *node, write_clock *clk,
                              coll->name, operator_name);
 }
 
-/* INSERT INTO coll(id, f..., _deleted, _v) VALUES(?...) */
-int pg_write__prepare_insert(sqlite3_stmt **out, sqlite3 *db,
-                             const pg_collection *coll)
+int pg_write__insert_row(pg_node *node, const pg_collection *coll,
+                         const char *id, const pg_field_value *values,
+                         const size_t *idx, size_t n, const pg_version *ver,
+                         pg_buf *vblob)
 {
-    pg_buf sql = PG_BUF_INIT;
-    int error = pg_buf_printf(&sql, "INSERT INTO \"%s\"(id", coll->name);
-    for (size_t f = 0; !error && f < coll->nfields; f++)
-        error = pg_buf_printf(&sql, ", \"%s\"", coll->fields[f].name);
-    if (!error)
-        error = pg_buf_puts(&sql, ", _deleted, _v) VALUES(?");
-    for (size_t f = 0; !error && f < coll->nfields + 2; f++)
-        error = pg_buf_puts(&sql, ", ?");
-    if (!error)
-        error = pg_buf_puts(&sql, ")");
-    if (!error) {
-        int rc = sqlite3_prepare_v2(db, (const char *)sql.data, -1, out, NULL);
-        if (rc != SQLITE_OK)
-            error = pg_store__error(db, rc, "preparing a record insert");
-    }
-    pg_buf_dispose(&sql);
-    return error;
-}
+    char sql[4096];
+    sqlite3_stmt *st;
+    bool owned;
+    size_t off;
+    int error;
 
-/* Insert a new record's row: values by field index, versions packed. */
-static int insert_row(sqlite3_stmt *st, sqlite3 *db, const pg_collection *coll,
-                      const char *id, const pg_field_value *values,
-                      const size_t *idx, size_t n, const pg_version *ver,
-                      pg_buf *vblob)
-{
-    int rc, error;
-
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    /* INSERT INTO coll(id, f..., _deleted, _v) VALUES(?...) */
+    off =
+        (size_t)snprintf(sql, sizeof(sql), "INSERT INTO \"%s\"(id", coll->name);
+    for (size_t f = 0; f < coll->nfields && off < sizeof(sql); f++)
+        off += (size_t)snprintf(sql + off, sizeof(sql) - off, ", \"%s\"",
+                                coll->fields[f].name);
+    if (off < sizeof(sql))
+        off += (size_t)snprintf(sql + off, sizeof(sql) - off,
+                                ", _deleted, _v) VALUES(?");
+    for (size_t f = 0; f < coll->nfields + 2 && off < sizeof(sql); f++)
+        off += (size_t)snprintf(sql + off, sizeof(sql) - off, ", ?");
+    if (off + 2 > sizeof(sql))
+        return pg_error_set(PG_ELIMIT, PG_ERRCLASS_STORE,
+                            "collection %s has too many fields", coll->name);
+    memcpy(sql + off, ")", 2);
+    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db, sql)) <
+        0)
+        return error;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, (int)coll->nfields + 2, 0);
     pg_buf_clear(vblob);
     for (size_t i = 0; i < n; i++) {
         pg_write__bind(st, (int)idx[i] + 2, &values[i].value);
-        if ((error = pg_store__versions_set(vblob, idx[i], ver)) < 0)
+        if ((error = pg_store__versions_set(vblob, idx[i], ver)) < 0) {
+            if (owned)
+                sqlite3_finalize(st);
             return error;
+        }
     }
     sqlite3_bind_blob(st, (int)coll->nfields + 3, vblob->data, (int)vblob->len,
                       SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return pg_store__error(db, rc, "inserting a record");
-    return 0;
+    return step_done(st, owned, node->db, "inserting a record");
 }
 
 /* --- single-record writes ------------------------------------------- */
@@ -294,19 +331,20 @@ typedef struct current_row {
     pg_buf versions;
 } current_row;
 
-static int load_row(current_row *row, sqlite3 *db, const pg_collection *coll,
+static int load_row(current_row *row, pg_node *node, const pg_collection *coll,
                     const char *id)
 {
-    sqlite3_stmt *st = NULL;
     char sql[256];
+    sqlite3_stmt *st;
+    bool owned;
     int rc, error = 0;
 
     snprintf(sql, sizeof(sql),
              "SELECT division, _deleted, _v FROM \"%s\" WHERE id = ?",
              coll->name);
-    rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return pg_store__error(db, rc, "reading a record");
+    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db, sql)) <
+        0)
+        return error;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -319,19 +357,23 @@ static int load_row(current_row *row, sqlite3 *db, const pg_collection *coll,
         error = pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_STORE,
                              "no %s record with id %s", coll->name, id);
     } else {
-        error = pg_store__error(db, rc, "reading a record");
+        error = pg_store__error(node->db, rc, "reading a record");
     }
-    sqlite3_finalize(st);
+    if (owned)
+        sqlite3_finalize(st);
+    else
+        sqlite3_reset(st);
     return error;
 }
 
-static int update_row(sqlite3 *db, const pg_collection *coll, const char *id,
+static int update_row(pg_node *node, const pg_collection *coll, const char *id,
                       const pg_field_value *values, const size_t *idx, size_t n,
                       const pg_buf *vblob)
 {
     pg_buf sql = PG_BUF_INIT;
     sqlite3_stmt *st = NULL;
-    int rc, error;
+    bool owned = false;
+    int error;
 
     error = pg_buf_printf(&sql, "UPDATE \"%s\" SET _v = ?", coll->name);
     for (size_t i = 0; !error && i < n; i++) {
@@ -344,23 +386,16 @@ static int update_row(sqlite3 *db, const pg_collection *coll, const char *id,
     }
     if (!error)
         error = pg_buf_puts(&sql, " WHERE id = ?");
-    if (error)
-        goto done;
-    rc = sqlite3_prepare_v2(db, (const char *)sql.data, -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        error = pg_store__error(db, rc, "updating a record");
-        goto done;
+    if (!error)
+        error = pg_store__cached(&st, &owned, &node->stmts, node->db,
+                                 (const char *)sql.data);
+    if (!error) {
+        sqlite3_bind_blob(st, 1, vblob->data, (int)vblob->len, SQLITE_STATIC);
+        for (size_t i = 0; i < n; i++)
+            pg_write__bind(st, (int)i + 2, &values[i].value);
+        sqlite3_bind_text(st, (int)n + 2, id, -1, SQLITE_STATIC);
+        error = step_done(st, owned, node->db, "updating a record");
     }
-    sqlite3_bind_blob(st, 1, vblob->data, (int)vblob->len, SQLITE_STATIC);
-    for (size_t i = 0; i < n; i++)
-        pg_write__bind(st, (int)i + 2, &values[i].value);
-    sqlite3_bind_text(st, (int)n + 2, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_DONE)
-        error = pg_store__error(db, rc, "updating a record");
-
-done:
-    sqlite3_finalize(st);
     pg_buf_dispose(&sql);
     return error;
 }
@@ -380,27 +415,60 @@ static int check_authority(const pg_node *node, const pg_field *f,
     return 0;
 }
 
+/* The fields an update actually writes: `division` may be repeated with
+ * its current value but never changed. */
+static int update_fields(pg_field_value *effective, size_t *eidx, size_t *ne,
+                         const current_row *row, const pg_collection *coll,
+                         const char *id, const pg_field_value *values,
+                         const size_t *idx, size_t n)
+{
+    bool undelete = false;
+
+    *ne = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (idx[i] == coll->nfields)
+            undelete = true;
+        if (idx[i] == 0) {
+            if (values[i].value.len != PG_CODE_LEN ||
+                memcmp(values[i].value.s, row->division, PG_CODE_LEN) != 0)
+                return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                                    "division of record %s is %s and "
+                                    "cannot change",
+                                    id, row->division);
+            continue;
+        }
+        effective[*ne] = values[i];
+        eidx[(*ne)++] = idx[i];
+    }
+    if (row->deleted && !undelete)
+        return pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_INVALID,
+                            "%s record %s was deleted", coll->name, id);
+    if (*ne == 0)
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                            "nothing to change");
+    return 0;
+}
+
 int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
                   const char *collection, const char *id,
                   const pg_field_value *values, size_t nvalues,
                   const char *operator_name)
 {
     const pg_collection *coll;
-    size_t *idx = NULL;
     const char *division = NULL;
     char new_id[PG_RECORD_ID_LEN + 1];
     current_row row;
     pg_txn *txn = NULL;
-    pg_buf scratch = PG_BUF_INIT;
-    sqlite3_stmt *log_st = NULL, *ins_st = NULL;
+    pg_buf scratch;
     pg_field_value *effective = NULL;
-    size_t *eidx = NULL, ne = 0;
-    write_clock clk;
+    size_t *idx = NULL, *eidx = NULL, ne = 0;
+    pg_write_clock clk;
     bool create = id == NULL;
     int error;
 
     memset(&row, 0, sizeof(row));
     pg_buf_init(&row.versions, 64 * 1024);
+    pg_buf_init(&scratch, 2 * PG_TXN_MAX_BYTES);
     if (!(coll = pg_write__collection(collection)))
         return PG_EINVALID;
     if ((error = pg_write__check_operator(operator_name)) < 0)
@@ -408,9 +476,13 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
     if (!create && !pg_record_id_valid(id, NULL))
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                             "'%s' is not a record id (CODE-ULID)", id);
-    idx = calloc(nvalues ? nvalues : 1, sizeof(*idx));
-    eidx = calloc(nvalues ? nvalues : 1, sizeof(*eidx));
-    effective = calloc(nvalues ? nvalues : 1, sizeof(*effective));
+    if (nvalues > PG_TXN_MAX_CHANGES)
+        return pg_error_set(PG_ELIMIT, PG_ERRCLASS_INVALID,
+                            "too many fields in one write");
+    size_t alloc = nvalues ? nvalues : 1;
+    idx = calloc(alloc, sizeof(*idx));
+    eidx = calloc(alloc, sizeof(*eidx));
+    effective = calloc(alloc, sizeof(*effective));
     if (!idx || !eidx || !effective) {
         error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
         goto done;
@@ -421,7 +493,7 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
     if ((error = pg_txn_new(&txn)) < 0 ||
         (error = pg_store__begin(node->db)) < 0)
         goto done;
-    if ((error = clock_load(&clk, node->db)) < 0)
+    if ((error = pg_write__clock_load(&clk, node)) < 0)
         goto done;
 
     if (create) {
@@ -433,20 +505,8 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
         memcpy(eidx, idx, nvalues * sizeof(*idx));
         ne = nvalues;
     } else {
-        if ((error = load_row(&row, node->db, coll, id)) < 0)
+        if ((error = load_row(&row, node, coll, id)) < 0)
             goto done;
-        if (row.deleted) {
-            bool undelete = false;
-            for (size_t i = 0; i < nvalues; i++)
-                if (idx[i] == coll->nfields)
-                    undelete = true;
-            if (!undelete) {
-                error =
-                    pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_INVALID,
-                                 "%s record %s was deleted", coll->name, id);
-                goto done;
-            }
-        }
         if (!pg_division_contains(node->card.code, row.division)) {
             error = pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
                                  "record %s (division %s) lies outside this "
@@ -455,29 +515,13 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
             goto done;
         }
         division = row.division;
-        for (size_t i = 0; i < nvalues; i++) {
-            if (idx[i] == 0) {
-                if (strcmp(values[i].value.s, row.division) != 0 ||
-                    values[i].value.len != PG_CODE_LEN) {
-                    error = pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                                         "division of record %s is %s and "
-                                         "cannot change",
-                                         id, row.division);
-                    goto done;
-                }
-                continue; /* same division: nothing to write */
-            }
-            effective[ne] = values[i];
-            eidx[ne++] = idx[i];
-        }
-        if (ne == 0) {
-            error = pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                                 "nothing to change");
+        if ((error = update_fields(effective, eidx, &ne, &row, coll, id, values,
+                                   idx, nvalues)) < 0)
             goto done;
-        }
     }
 
-    if ((error = start_txn(txn, node, &clk, division, coll, operator_name)) < 0)
+    if ((error = pg_write__start_txn(txn, node, &clk, division, coll,
+                                     operator_name)) < 0)
         goto done;
     pg_version ver = {.hlc = clk.hlc};
     memcpy(ver.origin, node->card.code, PG_CODE_LEN + 1);
@@ -492,34 +536,25 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
             goto done;
     }
     if (create) {
-        if ((error = pg_write__prepare_insert(&ins_st, node->db, coll)) < 0 ||
-            (error = insert_row(ins_st, node->db, coll, id, effective, eidx, ne,
-                                &ver, &scratch)) < 0)
-            goto done;
+        error = pg_write__insert_row(node, coll, id, effective, eidx, ne, &ver,
+                                     &scratch);
     } else {
-        for (size_t i = 0; i < ne; i++)
-            if ((error = pg_store__versions_set(&row.versions, eidx[i], &ver)) <
-                0)
-                goto done;
-        if ((error = update_row(node->db, coll, id, effective, eidx, ne,
-                                &row.versions)) < 0)
-            goto done;
+        for (size_t i = 0; !error && i < ne; i++)
+            error = pg_store__versions_set(&row.versions, eidx[i], &ver);
+        if (!error)
+            error =
+                update_row(node, coll, id, effective, eidx, ne, &row.versions);
     }
-    if ((error = pg_write__log_append(node, txn, &scratch, &log_st)) < 0 ||
-        (error = clock_save(&clk, node->db)) < 0)
-        goto done;
-    sqlite3_finalize(log_st);
-    log_st = NULL;
-    sqlite3_finalize(ins_st);
-    ins_st = NULL;
-    if ((error = pg_store__commit(node->db)) < 0)
+    if (error < 0 ||
+        (error = pg_write__seal(&scratch, txn, node->sign_sk)) < 0 ||
+        (error = pg_write__log_insert(node, txn, &scratch)) < 0 ||
+        (error = pg_write__clock_save(&clk, node)) < 0 ||
+        (error = pg_store__commit(node->db)) < 0)
         goto done;
     if (id_out)
         memcpy(id_out, id, PG_RECORD_ID_LEN + 1);
 
 done:
-    sqlite3_finalize(log_st);
-    sqlite3_finalize(ins_st);
     if (error < 0)
         pg_store__rollback(node->db);
     pg_txn_free(txn);

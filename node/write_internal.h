@@ -22,13 +22,32 @@ int pg_write__validate(size_t *idx, const char **division_out,
                        const pg_node *node, const pg_collection *coll,
                        const pg_field_value *values, size_t n, bool create);
 
-/* Seal, sign, encode and append a txn to the log; *stp caches the
- * prepared statement (the caller finalizes it). */
-int pg_write__log_append(pg_node *node, pg_txn *txn, pg_buf *scratch,
-                         sqlite3_stmt **stp);
+/* Clock and sequence, read and kept inside the write transaction. */
+typedef struct pg_write_clock {
+    uint64_t hlc;
+    int64_t last_seq;
+} pg_write_clock;
 
-/* INSERT INTO coll(id, fields..., _deleted, _v) VALUES(...) */
-int pg_write__prepare_insert(sqlite3_stmt **out, sqlite3 *db,
-                             const pg_collection *coll);
+int pg_write__clock_load(pg_write_clock *clk, pg_node *node);
+int pg_write__clock_save(const pg_write_clock *clk, pg_node *node);
+
+/* Tick the clock, take the next sequence number, start a txn. */
+int pg_write__start_txn(pg_txn *txn, pg_node *node, pg_write_clock *clk,
+                        const char *division, const pg_collection *coll,
+                        const char *operator_name);
+
+/* Seal, sign and encode a txn into body (checks the size limit).  Needs
+ * nothing but the txn and the key: safe on another thread. */
+int pg_write__seal(pg_buf *body, pg_txn *txn, const uint8_t *sign_sk);
+
+/* Append a sealed txn and its encoding to the log. */
+int pg_write__log_insert(pg_node *node, const pg_txn *txn, const pg_buf *body);
+
+/* Insert a new record's row: values by field index, every written field's
+ * version set to ver (vblob is scratch space). */
+int pg_write__insert_row(pg_node *node, const pg_collection *coll,
+                         const char *id, const pg_field_value *values,
+                         const size_t *idx, size_t n, const pg_version *ver,
+                         pg_buf *vblob);
 
 #endif

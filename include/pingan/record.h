@@ -137,6 +137,29 @@ int pg_record_import_jsonl(pg_import_stats *stats_out, pg_node *node,
                            const char *operator_name,
                            pg_import_progress_cb progress, void *payload);
 
+/** Most fields one JSON line may carry. */
+#define PG_PARSED_MAX_FIELDS 128
+
+/** One record parsed from a JSON line: typed values and their storage. */
+typedef struct pg_parsed {
+    size_t n;
+    pg_field_value values[PG_PARSED_MAX_FIELDS];
+    char *owned[PG_PARSED_MAX_FIELDS];
+} pg_parsed;
+
+/**
+ * Parse one JSON object (a line of a JSON-lines import) into typed values
+ * for a collection.  Values are parsed but not validated against the
+ * record rules (division, required fields): pg_import_add does that.
+ *
+ * @return 0 or PG_EINVALID; release with pg_parsed_dispose either way
+ */
+int pg_parsed_from_json(pg_parsed *out, const pg_collection *coll,
+                        const char *json, size_t len);
+
+/** Release a parsed record's storage.  NULL-safe. */
+void pg_parsed_dispose(pg_parsed *parsed);
+
 /**
  * Begin a bulk write of new records (the engine of the JSON-lines import,
  * for programs that already hold typed values).
