@@ -46,23 +46,21 @@ static void load(dataset *ds, const pg_collection *coll, const char *path)
 {
     FILE *f = fopen(path, "rb");
     char *line = NULL;
-    size_t cap = 0, alloc = 0;
+    size_t cap = 0, lines = 0;
     ssize_t len;
 
     if (!f) {
         perror(path);
         exit(2);
     }
-    while ((len = getline(&line, &cap, f)) > 0) {
-        if (ds->n == alloc) {
-            alloc = alloc ? alloc * 2 : 1024;
-            pg_parsed *p = realloc(ds->recs, alloc * sizeof(*p));
-            if (!p)
-                exit(1);
-            ds->recs = p;
-        }
-        if (pg_parsed_from_json(&ds->recs[ds->n], coll, line, (size_t)len) <
-            0)
+    while ((len = getline(&line, &cap, f)) > 0)
+        lines++;
+    rewind(f);
+    ds->recs = calloc(lines ? lines : 1, sizeof(*ds->recs));
+    if (!ds->recs)
+        exit(1);
+    while (ds->n < lines && (len = getline(&line, &cap, f)) > 0) {
+        if (pg_parsed_from_json(&ds->recs[ds->n], coll, line, (size_t)len) < 0)
             die("parsing input");
         ds->n++;
     }
@@ -100,8 +98,8 @@ static double run_plain(const dataset *ds, const pg_collection *coll)
     snprintf(path, sizeof(path), "%s/plain.db", dir);
     if (sqlite3_open(path, &db) != SQLITE_OK)
         exit(1);
-    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-                 NULL, NULL, NULL);
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL,
+                 NULL, NULL);
     off = (size_t)snprintf(sql, sizeof(sql),
                            "CREATE TABLE t(id TEXT PRIMARY KEY");
     for (size_t f = 0; f < coll->nfields; f++)
@@ -193,8 +191,7 @@ static double run_bulk(const dataset *ds, const pg_collection *coll)
     return t;
 }
 
-static double run_single(const dataset *ds, const pg_collection *coll,
-                         size_t n)
+static double run_single(const dataset *ds, const pg_collection *coll, size_t n)
 {
     char *dir;
     pg_node *node = fresh_node(&dir);
@@ -265,10 +262,10 @@ int main(int argc, char **argv)
 
     double plain[15], bulk[15], one[15];
     if (only) {
-        double t = strcmp(only, "plain") == 0  ? run_plain(&ds, coll)
-                   : strcmp(only, "bulk") == 0 ? run_bulk(&ds, coll)
-                                               : run_single(&ds, coll,
-                                                            (size_t)single);
+        double t = strcmp(only, "plain") == 0 ? run_plain(&ds, coll)
+                   : strcmp(only, "bulk") == 0
+                       ? run_bulk(&ds, coll)
+                       : run_single(&ds, coll, (size_t)single);
         printf("%s: %.3f s\n", only, t);
         return 0;
     }
