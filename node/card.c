@@ -11,7 +11,7 @@
  * The signature covers, in the encoding of DESIGN §3:
  *   str("pingan.card.v1") ‖ u8 suite ‖ str(code) ‖ str(name) ‖ str(tier)
  *   ‖ sign_pk[32] ‖ box_pk[32] ‖ u64 created_ms
- * key_id and "created" are derived and checked, not signed.
+ * key_id and "created" are derived from signed fields and must match them.
  */
 #include "pingan/node.h"
 #include "pingan/buf.h"
@@ -156,6 +156,14 @@ int pg_card_from_json(pg_card *out, const char *json, size_t len)
     }
     if (!json_is_integer(created)) {
         error = card_bad("'created_ms' missing");
+        goto done;
+    }
+    /* "created" is what a person reads: it must say what is signed. */
+    const char *created_text = json_string_value(json_object_get(o, "created"));
+    char expect[40];
+    pg_time_format(expect, json_integer_value(created));
+    if (!created_text || strcmp(created_text, expect) != 0) {
+        error = card_bad("'created' does not match 'created_ms'");
         goto done;
     }
     memcpy(out->code, code, PG_CODE_LEN + 1);

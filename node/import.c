@@ -356,7 +356,7 @@ int pg_import_add(pg_import *imp, const pg_field_value *values, size_t n,
                   char id_out[PG_RECORD_ID_LEN + 1])
 {
     size_t idx[PG_PARSED_MAX_FIELDS];
-    const char *division;
+    char division[PG_CODE_LEN + 1];
     int error;
 
     if (imp->failed)
@@ -365,8 +365,8 @@ int pg_import_add(pg_import *imp, const pg_field_value *values, size_t n,
     if (n > PG_PARSED_MAX_FIELDS)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                             "too many fields in one record");
-    if ((error = pg_write__validate(idx, &division, imp->node, imp->coll,
-                                    values, n, true)) < 0)
+    if ((error = pg_write__validate(idx, division, imp->node, imp->coll, values,
+                                    n, true)) < 0)
         return error;
 
     /* One allocation holds the queued record, its values, field indices

@@ -273,8 +273,10 @@ int pg_node_open(pg_node **out, const char *dir)
         (error = read_text_file(&json, &jlen, path, 8192)) < 0)
         goto done;
     if ((error = pg_card_from_json(&node->card, json, jlen)) < 0) {
+        char why[sizeof(pg_error_last()->message)];
+        snprintf(why, sizeof(why), "%s", pg_error_last()->message);
         error = pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE, "%s is damaged: %s",
-                             path, pg_error_last()->message);
+                             path, why);
         goto done;
     }
     char code[PG_CODE_LEN + 1];

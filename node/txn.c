@@ -394,10 +394,9 @@ static int txn_digest(pg_txn *txn)
                 goto done;
             /* fall through */
         case PG_CHANGE_COMMITTED:
+        case PG_CHANGE_DROPPED:
             if ((error = txn_leaf(c->leaf, txn, c)) < 0)
                 goto done;
-            break;
-        case PG_CHANGE_DROPPED:
             break;
         }
         memcpy(leaves[i], c->leaf, PG_HASH_LEN);

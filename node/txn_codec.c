@@ -10,6 +10,7 @@
  */
 #include "pingan/txn.h"
 #include "pingan/error.h"
+#include "pingan/ulid.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,6 @@ int pg_txn_encode(pg_buf *out, const pg_txn *txn)
     m.division = (char *)txn->division;
     m.collection = txn->collection;
     m.operator_ = txn->operator_name;
-    m.schema_version = txn->schema_version;
     if (txn->has_seed) {
         m.seed.data = (uint8_t *)txn->seed;
         m.seed.len = PG_SEED_LEN;
@@ -105,15 +105,14 @@ int pg_txn_encode(pg_buf *out, const pg_txn *txn)
             pc->salt.data = (uint8_t *)c->salt;
             pc->salt.len = PG_SALT_LEN;
         }
-        if (c->form == PG_CHANGE_COMMITTED) {
+        if (c->form == PG_CHANGE_COMMITTED || c->form == PG_CHANGE_DROPPED) {
             pc->commit.data = (uint8_t *)c->commit;
             pc->commit.len = PG_HASH_LEN;
+        }
+        if (c->form == PG_CHANGE_COMMITTED)
             pc->derived = c->derived ? c->derived : "";
-        }
-        if (c->form == PG_CHANGE_DROPPED) {
-            pc->leaf.data = (uint8_t *)c->leaf;
-            pc->leaf.len = PG_HASH_LEN;
-        }
+        if (c->form == PG_CHANGE_DROPPED)
+            pc->dropped = 1;
         cps[i] = pc;
     }
     m.n_changes = txn->nchanges;
@@ -175,9 +174,9 @@ static int decode_change(pg_txn *txn, const Pingan__V1__Change *pc,
     pg_version base = {0};
     int error;
 
-    if (!pc->record_id || !pc->record_id[0] ||
-        strlen(pc->record_id) > RECORD_ID_MAX_LEN)
-        return bad("record id missing or too long");
+    if (!pc->record_id || strlen(pc->record_id) > RECORD_ID_MAX_LEN ||
+        !pg_record_id_valid(pc->record_id, NULL))
+        return bad("record id is not CODE-ULID");
     if (!is_name(pc->field, NAME_MAX_LEN))
         return bad("field name missing or malformed");
     if (pc->base_version) {
@@ -192,18 +191,19 @@ static int decode_change(pg_txn *txn, const Pingan__V1__Change *pc,
     }
     pg_change_form form;
     bool has_value = pc->value != NULL;
-    if (pc->leaf.len) {
-        if (has_value || pc->salt.len || pc->commit.len ||
-            pc->leaf.len != PG_HASH_LEN)
-            return bad("dropped change must carry only a 32-byte leaf");
+    size_t dlen = strlen(pc->derived);
+    if (pc->dropped) {
+        if (has_value || pc->salt.len || dlen || pc->commit.len != PG_HASH_LEN)
+            return bad("dropped change must carry only a 32-byte commit");
         form = PG_CHANGE_DROPPED;
     } else if (pc->commit.len) {
         if (has_value || pc->salt.len || pc->commit.len != PG_HASH_LEN)
             return bad("transformed change must carry a 32-byte commit");
-        if (strlen(pc->derived) > PG_TEXT_MAX ||
-            !pg_utf8_valid(pc->derived, strlen(pc->derived)))
+        if (dlen > PG_TEXT_MAX || !pg_utf8_valid(pc->derived, dlen))
             return bad("derived value too long or not UTF-8");
         form = PG_CHANGE_COMMITTED;
+    } else if (dlen) {
+        return bad("derived value without a commit");
     } else if (pc->salt.len) {
         if (!has_value || pc->salt.len != PG_SALT_LEN)
             return bad("salted change must carry a value and 16-byte salt");
@@ -237,8 +237,8 @@ static int decode_change(pg_txn *txn, const Pingan__V1__Change *pc,
             v.kind = PG_VALUE_TEXT;
             v.s = pv->text;
             v.len = strlen(pv->text);
-            if (v.len > PG_TEXT_MAX)
-                return bad("text value too long");
+            if (v.len > PG_TEXT_MAX || !pg_utf8_valid(v.s, v.len))
+                return bad("text value too long or not UTF-8");
             break;
         default:
             return bad("unknown value kind");
@@ -250,17 +250,42 @@ static int decode_change(pg_txn *txn, const Pingan__V1__Change *pc,
     c->form = form;
     if (form == PG_CHANGE_SALTED)
         memcpy(c->salt, pc->salt.data, PG_SALT_LEN);
-    if (form == PG_CHANGE_COMMITTED) {
+    if (form == PG_CHANGE_COMMITTED || form == PG_CHANGE_DROPPED)
         memcpy(c->commit, pc->commit.data, PG_HASH_LEN);
+    if (form == PG_CHANGE_COMMITTED) {
         size_t n = strlen(pc->derived);
         c->derived = malloc(n + 1);
         if (!c->derived)
             return codec_nomem();
         memcpy(c->derived, pc->derived, n + 1);
     }
-    if (form == PG_CHANGE_DROPPED)
-        memcpy(c->leaf, pc->leaf.data, PG_HASH_LEN);
     return 0;
+}
+
+static int change_key_cmp(const void *a, const void *b)
+{
+    const pg_change *x = *(const pg_change *const *)a;
+    const pg_change *y = *(const pg_change *const *)b;
+    int c = strcmp(x->record_id, y->record_id);
+    return c ? c : strcmp(x->field, y->field);
+}
+
+/* DESIGN §3: a txn holds at most one change per (record id, field). */
+static int check_unique(const pg_txn *txn)
+{
+    const pg_change **v = malloc(txn->nchanges * sizeof(*v));
+    int error = 0;
+
+    if (!v)
+        return codec_nomem();
+    for (size_t i = 0; i < txn->nchanges; i++)
+        v[i] = &txn->changes[i];
+    qsort(v, txn->nchanges, sizeof(*v), change_key_cmp);
+    for (size_t i = 1; i < txn->nchanges && !error; i++)
+        if (change_key_cmp(&v[i - 1], &v[i]) == 0)
+            error = bad("two changes to one field of one record");
+    free(v);
+    return error;
 }
 
 int pg_txn_decode(pg_txn **out, const uint8_t *data, size_t len)
@@ -321,7 +346,6 @@ int pg_txn_decode(pg_txn **out, const uint8_t *data, size_t len)
             0)
         goto done;
     txn->suite = m->suite;
-    txn->schema_version = m->schema_version;
     if (m->seed.len) {
         txn->has_seed = true;
         memcpy(txn->seed, m->seed.data, PG_SEED_LEN);
@@ -333,6 +357,8 @@ int pg_txn_decode(pg_txn **out, const uint8_t *data, size_t len)
     for (size_t i = 0; i < m->n_changes; i++)
         if ((error = decode_change(txn, m->changes[i], txn->has_seed)) < 0)
             goto done;
+    if ((error = check_unique(txn)) < 0)
+        goto done;
     *out = txn;
     txn = NULL;
 

@@ -74,11 +74,11 @@ int pg_write__check_operator(const char *op)
  * Validate the values of one write.  Resolves each field to its index in
  * idx[] and, on create, returns the division.  Nothing is touched.
  */
-int pg_write__validate(size_t *idx, const char **division_out,
+int pg_write__validate(size_t *idx, char division_out[PG_CODE_LEN + 1],
                        const pg_node *node, const pg_collection *coll,
                        const pg_field_value *values, size_t n, bool create)
 {
-    const char *division = NULL;
+    char division[PG_CODE_LEN + 1] = "";
     int error;
 
     if (n == 0)
@@ -104,7 +104,12 @@ int pg_write__validate(size_t *idx, const char **division_out,
             if (values[i].value.kind != PG_VALUE_TEXT)
                 return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                                     "division cannot be cleared");
-            division = values[i].value.s;
+            /* Text values need not be NUL-terminated: copy the code. */
+            if (values[i].value.len != PG_CODE_LEN)
+                return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                                    "division must be 12 digits");
+            memcpy(division, values[i].value.s, PG_CODE_LEN);
+            division[PG_CODE_LEN] = 0;
         }
         if (create && idx[i] == coll->nfields)
             return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
@@ -116,7 +121,7 @@ int pg_write__validate(size_t *idx, const char **division_out,
                                 f->name);
     }
     if (create) {
-        if (!division)
+        if (!division[0])
             return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                                 "a new %s record needs division=CODE (12 "
                                 "digits)",
@@ -146,7 +151,7 @@ int pg_write__validate(size_t *idx, const char **division_out,
                                     coll->fields[f].title);
         }
     }
-    *division_out = division;
+    memcpy(division_out, division, PG_CODE_LEN + 1);
     return 0;
 }
 
@@ -272,7 +277,6 @@ int pg_write__start_txn(pg_txn *txn, pg_node *node, pg_write_clock *clk,
     clk->hlc = pg_hlc_tick(clk->hlc, pg_time_now_ms());
     clk->last_seq++;
     pg_txn_reset(txn);
-    txn->schema_version = PG_SCHEMA_VERSION;
     return pg_txn_set_header(txn, node->card.code, node->card.key_id,
                              (uint64_t)clk->last_seq, clk->hlc, division,
                              coll->name, operator_name);
@@ -426,7 +430,8 @@ static int update_fields(pg_field_value *effective, size_t *eidx, size_t *ne,
 
     *ne = 0;
     for (size_t i = 0; i < n; i++) {
-        if (idx[i] == coll->nfields)
+        if (idx[i] == coll->nfields && values[i].value.kind == PG_VALUE_BOOL &&
+            !values[i].value.b)
             undelete = true;
         if (idx[i] == 0) {
             if (values[i].value.len != PG_CODE_LEN ||
@@ -455,7 +460,7 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
                   const char *operator_name)
 {
     const pg_collection *coll;
-    const char *division = NULL;
+    char division[PG_CODE_LEN + 1] = "";
     char new_id[PG_RECORD_ID_LEN + 1];
     current_row row;
     pg_txn *txn = NULL;
@@ -487,7 +492,7 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
         error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
         goto done;
     }
-    if ((error = pg_write__validate(idx, &division, node, coll, values, nvalues,
+    if ((error = pg_write__validate(idx, division, node, coll, values, nvalues,
                                     create)) < 0)
         goto done;
     if ((error = pg_txn_new(&txn)) < 0 ||
@@ -514,7 +519,7 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
                                  id, row.division);
             goto done;
         }
-        division = row.division;
+        memcpy(division, row.division, PG_CODE_LEN + 1);
         if ((error = update_fields(effective, eidx, &ne, &row, coll, id, values,
                                    idx, nvalues)) < 0)
             goto done;

@@ -17,8 +17,9 @@ const pg_collection *pg_write__collection(const char *name);
 int pg_write__check_operator(const char *op);
 
 /* Validate the values of one write; idx[] receives each field's index and,
- * on create, *division_out the record's division.  Touches nothing. */
-int pg_write__validate(size_t *idx, const char **division_out,
+ * on create, division_out the record's division (NUL-terminated).  Touches
+ * nothing. */
+int pg_write__validate(size_t *idx, char division_out[PG_CODE_LEN + 1],
                        const pg_node *node, const pg_collection *coll,
                        const pg_field_value *values, size_t n, bool create);
 

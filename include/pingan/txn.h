@@ -55,7 +55,7 @@ typedef enum pg_change_form {
     PG_CHANGE_WHOLE = 0,     /**< value; salt from the txn's seed */
     PG_CHANGE_SALTED = 1,    /**< value and salt */
     PG_CHANGE_COMMITTED = 2, /**< commitment and a derived text */
-    PG_CHANGE_DROPPED = 3,   /**< leaf only */
+    PG_CHANGE_DROPPED = 3,   /**< commitment only: the value withheld */
 } pg_change_form;
 
 /** One change.  Strings are owned by the txn. */
@@ -82,7 +82,6 @@ typedef struct pg_txn {
     char division[PG_CODE_LEN + 1];
     char *collection;
     char *operator_name;
-    unsigned schema_version;
     bool has_seed;
     uint8_t seed[PG_SEED_LEN];
     pg_change *changes;
