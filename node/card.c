@@ -117,10 +117,14 @@ int pg_card_from_json(pg_card *out, const char *json, size_t len)
     if (len > CARD_MAX_BYTES)
         return card_bad("larger than 8 KiB");
     o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!o || !json_is_object(o)) {
-        error = pg_error_set(PG_EINVALID, PG_ERRCLASS_NODE,
-                             "not a valid card: line %d: %s", jerr.line,
-                             o ? "not a JSON object" : jerr.text);
+    if (!o) {
+        error =
+            pg_error_set(PG_EINVALID, PG_ERRCLASS_NODE,
+                         "not a valid card: line %d: %s", jerr.line, jerr.text);
+        goto done;
+    }
+    if (!json_is_object(o)) {
+        error = card_bad("not a JSON object");
         goto done;
     }
     if (json_integer_value(json_object_get(o, "pingan_card")) != 1) {
@@ -146,8 +150,9 @@ int pg_card_from_json(pg_card *out, const char *json, size_t len)
         goto done;
     }
     if (!name || !name[0] || strlen(name) >= sizeof(out->name) ||
-        !pg_utf8_valid(name, strlen(name))) {
-        error = card_bad("'name' missing, too long or not UTF-8");
+        !pg_label_valid(name, strlen(name))) {
+        error = card_bad("'name' missing, too long, not UTF-8 or has "
+                         "control characters");
         goto done;
     }
     if (!tier || pg_tier_from_name(tier) != pg_division_tier(code)) {
@@ -156,14 +161,6 @@ int pg_card_from_json(pg_card *out, const char *json, size_t len)
     }
     if (!json_is_integer(created)) {
         error = card_bad("'created_ms' missing");
-        goto done;
-    }
-    /* "created" is what a person reads: it must say what is signed. */
-    const char *created_text = json_string_value(json_object_get(o, "created"));
-    char expect[40];
-    pg_time_format(expect, json_integer_value(created));
-    if (!created_text || strcmp(created_text, expect) != 0) {
-        error = card_bad("'created' does not match 'created_ms'");
         goto done;
     }
     memcpy(out->code, code, PG_CODE_LEN + 1);
@@ -182,10 +179,20 @@ int pg_card_from_json(pg_card *out, const char *json, size_t len)
     }
     if ((error = card_message(&msg, out)) < 0)
         goto done;
-    if (!pg_verify(out->signature, msg.data, msg.len, out->sign_pk))
+    if (!pg_verify(out->signature, msg.data, msg.len, out->sign_pk)) {
         error = pg_error_set(PG_EAUTH, PG_ERRCLASS_NODE,
                              "card signature does not verify: the card was "
                              "altered or damaged");
+        goto done;
+    }
+    /* "created" is what a person reads: it must say what is signed. */
+    const char *created_text = json_string_value(json_object_get(o, "created"));
+    char expect[40];
+    pg_time_format(expect, json_integer_value(created));
+    if (!created_text || strcmp(created_text, expect) != 0) {
+        error = card_bad("'created' does not match 'created_ms'");
+        goto done;
+    }
 
 done:
     json_decref(o);

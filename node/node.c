@@ -126,9 +126,10 @@ int pg_node_init(const char *dir, const char *code, const char *name)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_NODE,
                             "'%s' is not a 12-digit division code", code);
     size_t nlen = strlen(name);
-    if (nlen == 0 || nlen >= sizeof(card.name) || !pg_utf8_valid(name, nlen))
+    if (nlen == 0 || nlen >= sizeof(card.name) || !pg_label_valid(name, nlen))
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_NODE,
-                            "node name must be 1 to %zu bytes of UTF-8",
+                            "node name must be 1 to %zu bytes of UTF-8 on "
+                            "one line, without control characters",
                             sizeof(card.name) - 1);
     if ((error = pg_crypto_init()) < 0)
         return error;
@@ -269,9 +270,16 @@ int pg_node_open(pg_node **out, const char *dir)
     if ((error = pg_store__open(&node->db, path, false)) < 0)
         goto done;
 
-    if ((error = path_join(path, sizeof(path), dir, CARD_FILE)) < 0 ||
-        (error = read_text_file(&json, &jlen, path, 8192)) < 0)
+    if ((error = path_join(path, sizeof(path), dir, CARD_FILE)) < 0)
         goto done;
+    if ((error = read_text_file(&json, &jlen, path, 8192)) < 0) {
+        char why[sizeof(pg_error_last()->message)];
+        snprintf(why, sizeof(why), "%s", pg_error_last()->message);
+        error =
+            pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE,
+                         "%s; restore the node directory from a backup", why);
+        goto done;
+    }
     if ((error = pg_card_from_json(&node->card, json, jlen)) < 0) {
         char why[sizeof(pg_error_last()->message)];
         snprintf(why, sizeof(why), "%s", pg_error_last()->message);

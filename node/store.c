@@ -58,8 +58,24 @@ int pg_store__open(sqlite3 **out, const char *path, bool create)
     int rc, error;
 
     *out = NULL;
-    if (create)
+    if (create) {
         flags |= SQLITE_OPEN_CREATE;
+    } else {
+        /* Look before SQLite touches the file: setting WAL mode would turn
+         * an empty file into a fresh, empty database. */
+        char head[16] = {0};
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            return pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_STORE,
+                                "cannot open store %s", path);
+        size_t n = fread(head, 1, sizeof(head), f);
+        fclose(f);
+        if (n != sizeof(head) || memcmp(head, "SQLite format 3", 16) != 0)
+            return pg_error_set(PG_ECORRUPT, PG_ERRCLASS_STORE,
+                                "%s is damaged: not an SQLite database; "
+                                "restore it from a backup",
+                                path);
+    }
     rc = sqlite3_open_v2(path, &db, flags, NULL);
     if (rc != SQLITE_OK) {
         error = rc == SQLITE_CANTOPEN
@@ -71,6 +87,29 @@ int pg_store__open(sqlite3 **out, const char *path, bool create)
     }
     sqlite3_busy_timeout(db, 5000);
     sqlite3_extended_result_codes(db, 0);
+    if (!create) {
+        sqlite3_stmt *st = NULL;
+        rc = sqlite3_prepare_v2(db,
+                                "SELECT count(*) FROM sqlite_master WHERE "
+                                "type = 'table' AND name IN ('meta', 'log')",
+                                -1, &st, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(st);
+        int tables = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+        sqlite3_finalize(st);
+        if (rc != SQLITE_ROW) {
+            error = pg_store__error(db, rc, "opening the store");
+            sqlite3_close(db);
+            return error;
+        }
+        if (tables != 2) {
+            sqlite3_close(db);
+            return pg_error_set(PG_ECORRUPT, PG_ERRCLASS_STORE,
+                                "%s is not a pingan store (damaged or "
+                                "foreign); restore it from a backup",
+                                path);
+        }
+    }
     /* journal_mode reads the file header: a damaged file fails here. */
     if ((error = pg_store__exec(db, "PRAGMA journal_mode=WAL")) < 0 ||
         (error = pg_store__exec(db, "PRAGMA synchronous=NORMAL")) < 0 ||

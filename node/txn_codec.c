@@ -320,7 +320,7 @@ int pg_txn_decode(pg_txn **out, const uint8_t *data, size_t len)
         goto done;
     }
     if (strlen(m->operator_) > PG_OPERATOR_MAX ||
-        !pg_utf8_valid(m->operator_, strlen(m->operator_))) {
+        !pg_label_valid(m->operator_, strlen(m->operator_))) {
         error = bad("operator too long or not UTF-8");
         goto done;
     }

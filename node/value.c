@@ -1046,3 +1046,18 @@ bool pg_value_equal(const pg_value *a, const pg_value *b)
     }
     return false;
 }
+
+bool pg_label_valid(const char *s, size_t len)
+{
+    if (!pg_utf8_valid(s, len))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            return false;
+        /* U+0080..U+009F are encoded C2 80..C2 9F. */
+        if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] <= 0x9f)
+            return false;
+    }
+    return true;
+}

@@ -62,9 +62,10 @@ const pg_collection *pg_write__collection(const char *name)
 int pg_write__check_operator(const char *op)
 {
     size_t n = op ? strlen(op) : 0;
-    if (n == 0 || n > PG_OPERATOR_MAX || !pg_utf8_valid(op, n))
+    if (n == 0 || n > PG_OPERATOR_MAX || !pg_label_valid(op, n))
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_TXN,
-                            "operator must be 1 to %d bytes of UTF-8; give "
+                            "operator must be 1 to %d bytes of UTF-8 on one "
+                            "line, without control characters; give "
                             "--operator or set PINGAN_OPERATOR",
                             PG_OPERATOR_MAX);
     return 0;
@@ -100,6 +101,10 @@ int pg_write__validate(size_t *idx, char division_out[PG_CODE_LEN + 1],
                                     "field '%s' given twice", f->name);
         if ((error = pg_value_check(f, &values[i].value)) < 0)
             return error;
+        if (f->required && values[i].value.kind == PG_VALUE_ABSENT)
+            return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                                "%s (%s) is required and cannot be cleared",
+                                f->name, f->title);
         if (idx[i] == 0) {
             if (values[i].value.kind != PG_VALUE_TEXT)
                 return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,

@@ -68,6 +68,13 @@ pg_value_kind pg_type_kind(pg_type type);
 bool pg_utf8_valid(const char *s, size_t len);
 
 /**
+ * True when @p len bytes at @p s are a one-line label (a node's or an
+ * operator's name): valid UTF-8 with no control character (C0, DEL, C1),
+ * so that it cannot forge lines or escape sequences where it is shown.
+ */
+bool pg_label_valid(const char *s, size_t len);
+
+/**
  * Check a resident ID number (GB 11643-1999): 18 characters, a possible
  * birth date not in the future, and the ISO 7064 MOD 11-2 check character
  * (upper-case X).  Sets a message saying which part is wrong.

@@ -104,12 +104,15 @@ int cmd_log(int argc, char **argv)
         return cli_usage(&log_cmd, "unexpected argument '%s'", argv[optind]);
     ls.json = o.json;
     ls.array = o.json ? json_array() : NULL;
+    if ((error = cli_open_node(&node)) < 0) {
+        json_decref(ls.array);
+        return cli_fail(error);
+    }
     if (!o.json)
         printf("%6s  %-12s %-7s %-25s  %-11s %-12s  %-12s %4s  %-16s  %s\n",
                "seq", "origin", "#seq", "clock (+08:00)", "collection",
                "division", "operator", "chg", "digest", "signature");
-    if ((error = cli_open_node(&node)) < 0 ||
-        (error = pg_log_list(node, o.since, o.limit, log_one, &ls)) < 0) {
+    if ((error = pg_log_list(node, o.since, o.limit, log_one, &ls)) < 0) {
         status = cli_fail(error);
         json_decref(ls.array);
         ls.array = NULL;

@@ -97,6 +97,9 @@ static int strip_globals(int *argcp, char **argv)
 int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
+    /* Numbers on the command line and in files always use a decimal
+     * point, whatever the locale says. */
+    setlocale(LC_NUMERIC, "C");
     cli_g.prog = "pingan";
     if (strip_globals(&argc, argv) < 0)
         return 2;
@@ -122,7 +125,8 @@ int main(int argc, char **argv)
     for (const command *c = commands; c->name; c++)
         if (strcmp(argv[1], c->name) == 0)
             return c->fn(argc - 1, argv + 1);
-    fprintf(stderr, "pingan: unknown command '%s'\n", argv[1]);
+    fprintf(stderr, "pingan: unknown %s '%s'\n",
+            argv[1][0] == '-' ? "option" : "command", argv[1]);
     usage(stderr);
     return 2;
 }
