@@ -2,11 +2,14 @@
  * Bulk writes: many new records, one txn per division and batch, all in
  * one SQLite transaction (DESIGN §3).
  *
- * Records are validated as they are added and queued; when a batch is
- * full it is sorted by division (stably, so ids stay in input order) and
- * each run of one division becomes one or more txns, split to stay within
- * PG_TXN_MAX_CHANGES and PG_TXN_MAX_BYTES.  Memory is bounded by one
- * batch and a few txns in flight, whatever the size of the input.
+ * Records are validated as they are added and queued in a window of
+ * WINDOW_BATCHES batches; when the window is full it is sorted by division
+ * (stably, so ids stay in input order) and each run of one division
+ * becomes txns of at most `batch` records, split further to stay within
+ * PG_TXN_MAX_CHANGES and PG_TXN_MAX_BYTES.  The window keeps txns full
+ * when the input mixes many divisions (a county importing from a hundred
+ * villages); memory is bounded by the window and a few txns in flight,
+ * whatever the size of the input.
  *
  * Sealing a txn (three BLAKE2b per change), signing and encoding it cost
  * more than SQLite's inserts, so they run on a second thread: the
@@ -32,6 +35,9 @@
 #define TXN_BYTES_BUDGET (PG_TXN_MAX_BYTES - 8 * 1024)
 #define CHANGE_OVERHEAD  48
 #define JSONL_LINE_MAX   (1024 * 1024)
+/* Records queued before they are grouped by division. */
+#define WINDOW_BATCHES 16
+#define WINDOW_MAX     65536
 /* Txns handed to the sealer and not yet appended to the log. */
 #define MAX_IN_FLIGHT 8
 
@@ -70,7 +76,8 @@ struct pg_import {
     pg_node *node;
     const pg_collection *coll;
     char *operator_name;
-    size_t batch;
+    size_t batch;  /* records per txn at most */
+    size_t window; /* records queued before grouping */
     queued **q;
     size_t nq;
     pg_txn *txn; /* being filled */
@@ -233,7 +240,10 @@ int pg_import_begin(pg_import **out, pg_node *node, const char *collection,
                             "batch must be 1 to %d records",
                             PG_IMPORT_BATCH_MAX);
     imp = calloc(1, sizeof(*imp));
-    if (!imp || !(imp->q = calloc(batch, sizeof(*imp->q))) ||
+    size_t window = batch * WINDOW_BATCHES;
+    if (window > WINDOW_MAX)
+        window = WINDOW_MAX;
+    if (!imp || !(imp->q = calloc(window, sizeof(*imp->q))) ||
         !(imp->operator_name = malloc(oplen + 1))) {
         error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
         goto done;
@@ -242,6 +252,7 @@ int pg_import_begin(pg_import **out, pg_node *node, const char *collection,
     imp->node = node;
     imp->coll = coll;
     imp->batch = batch;
+    imp->window = window;
     pg_buf_init(&imp->vblob, 64 * 1024);
     if ((error = pg_txn_new(&imp->txn)) < 0)
         goto done;
@@ -322,7 +333,7 @@ static int import_row(pg_import *imp, const queued *r)
 
 static int import_flush(pg_import *imp)
 {
-    size_t changes = 0, bytes = 0;
+    size_t changes = 0, bytes = 0, records = 0;
     const char *division = NULL;
     int error = 0;
 
@@ -330,17 +341,19 @@ static int import_flush(pg_import *imp)
     for (size_t i = 0; i < imp->nq && !error; i++) {
         queued *r = imp->q[i];
         bool same = division && strcmp(division, r->division) == 0;
-        if (!same || changes + r->n > PG_TXN_MAX_CHANGES ||
+        if (!same || records == imp->batch ||
+            changes + r->n > PG_TXN_MAX_CHANGES ||
             bytes + r->bytes > TXN_BYTES_BUDGET) {
             if ((error = import_emit(imp)) < 0 ||
                 (error = pg_write__start_txn(imp->txn, imp->node, &imp->clk,
                                              r->division, imp->coll,
                                              imp->operator_name)) < 0)
                 break;
-            changes = bytes = 0;
+            changes = bytes = records = 0;
             division = r->division;
         }
         error = import_row(imp, r);
+        records++;
         changes += r->n;
         bytes += r->bytes;
     }
@@ -408,7 +421,7 @@ int pg_import_add(pg_import *imp, const pg_field_value *values, size_t n,
     if (id_out)
         memcpy(id_out, r->id, PG_RECORD_ID_LEN + 1);
     imp->q[imp->nq++] = r;
-    if (imp->nq == imp->batch && (error = import_flush(imp)) < 0) {
+    if (imp->nq == imp->window && (error = import_flush(imp)) < 0) {
         imp->failed = true;
         return error;
     }

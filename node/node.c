@@ -327,6 +327,8 @@ void pg_node_free(pg_node *node)
     if (!node)
         return;
     pg_store__cache_clear(&node->stmts);
+    for (size_t i = 0; i < node->ninsert; i++)
+        sqlite3_finalize(node->insert_st[i]);
     sqlite3_close(node->db);
     if (node->sign_sk) {
         pg_memzero(node->sign_sk, PG_SIGN_SK_LEN);

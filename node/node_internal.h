@@ -7,6 +7,7 @@
 #include "pingan/node.h"
 #include "pingan/ulid.h"
 #include "store.h"
+#include "pingan/schema.h"
 
 struct pg_node {
     char *dir;
@@ -17,6 +18,9 @@ struct pg_node {
     pg_ulid_gen ulid;
     char prefix[PG_CODE_LEN + 1]; /* jurisdiction prefix */
     pg_stmt_cache stmts;          /* prepared statements of the write path */
+    const pg_collection *insert_coll[32]; /* INSERT statement per table */
+    sqlite3_stmt *insert_st[32];
+    size_t ninsert;
 };
 
 /* The secret signing key (borrowed). */

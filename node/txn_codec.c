@@ -11,6 +11,7 @@
 #include "pingan/txn.h"
 #include "pingan/error.h"
 #include "pingan/ulid.h"
+#include "txn_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -253,11 +254,9 @@ static int decode_change(pg_txn *txn, const Pingan__V1__Change *pc,
     if (form == PG_CHANGE_COMMITTED || form == PG_CHANGE_DROPPED)
         memcpy(c->commit, pc->commit.data, PG_HASH_LEN);
     if (form == PG_CHANGE_COMMITTED) {
-        size_t n = strlen(pc->derived);
-        c->derived = malloc(n + 1);
+        c->derived = pg_txn__strndup(txn, pc->derived, strlen(pc->derived));
         if (!c->derived)
             return codec_nomem();
-        memcpy(c->derived, pc->derived, n + 1);
     }
     return 0;
 }

@@ -287,34 +287,56 @@ int pg_write__start_txn(pg_txn *txn, pg_node *node, pg_write_clock *clk,
                              coll->name, operator_name);
 }
 
+/* The INSERT statement of a collection's table, prepared once per node:
+ * INSERT INTO coll(id, f..., _deleted, _v) VALUES(?...). */
+static int insert_stmt(sqlite3_stmt **out, pg_node *node,
+                       const pg_collection *coll)
+{
+    pg_buf sql = PG_BUF_INIT;
+    int error = 0;
+
+    for (size_t i = 0; i < node->ninsert; i++)
+        if (node->insert_coll[i] == coll) {
+            *out = node->insert_st[i];
+            sqlite3_reset(*out);
+            sqlite3_clear_bindings(*out);
+            return 0;
+        }
+    if (node->ninsert == sizeof(node->insert_st) / sizeof(node->insert_st[0]))
+        return pg_error_set(PG_ELIMIT, PG_ERRCLASS_STORE,
+                            "too many collections");
+    error = pg_buf_printf(&sql, "INSERT INTO \"%s\"(id", coll->name);
+    for (size_t f = 0; !error && f < coll->nfields; f++)
+        error = pg_buf_printf(&sql, ", \"%s\"", coll->fields[f].name);
+    if (!error)
+        error = pg_buf_puts(&sql, ", _deleted, _v) VALUES(?");
+    for (size_t f = 0; !error && f < coll->nfields + 2; f++)
+        error = pg_buf_puts(&sql, ", ?");
+    if (!error)
+        error = pg_buf_puts(&sql, ")");
+    if (!error) {
+        int rc = sqlite3_prepare_v3(node->db, (const char *)sql.data, -1,
+                                    SQLITE_PREPARE_PERSISTENT, out, NULL);
+        if (rc != SQLITE_OK)
+            error = pg_store__error(node->db, rc, "preparing a record insert");
+    }
+    if (!error) {
+        node->insert_coll[node->ninsert] = coll;
+        node->insert_st[node->ninsert++] = *out;
+    }
+    pg_buf_dispose(&sql);
+    return error;
+}
+
 int pg_write__insert_row(pg_node *node, const pg_collection *coll,
                          const char *id, const pg_field_value *values,
                          const size_t *idx, size_t n, const pg_version *ver,
                          pg_buf *vblob)
 {
-    char sql[4096];
     sqlite3_stmt *st;
-    bool owned;
-    size_t off;
     int error;
 
-    /* INSERT INTO coll(id, f..., _deleted, _v) VALUES(?...) */
-    off =
-        (size_t)snprintf(sql, sizeof(sql), "INSERT INTO \"%s\"(id", coll->name);
-    for (size_t f = 0; f < coll->nfields && off < sizeof(sql); f++)
-        off += (size_t)snprintf(sql + off, sizeof(sql) - off, ", \"%s\"",
-                                coll->fields[f].name);
-    if (off < sizeof(sql))
-        off += (size_t)snprintf(sql + off, sizeof(sql) - off,
-                                ", _deleted, _v) VALUES(?");
-    for (size_t f = 0; f < coll->nfields + 2 && off < sizeof(sql); f++)
-        off += (size_t)snprintf(sql + off, sizeof(sql) - off, ", ?");
-    if (off + 2 > sizeof(sql))
-        return pg_error_set(PG_ELIMIT, PG_ERRCLASS_STORE,
-                            "collection %s has too many fields", coll->name);
-    memcpy(sql + off, ")", 2);
-    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db, sql)) <
-        0)
+    if ((error = insert_stmt(&st, node, coll)) < 0)
         return error;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, (int)coll->nfields + 2, 0);
@@ -322,14 +344,13 @@ int pg_write__insert_row(pg_node *node, const pg_collection *coll,
     for (size_t i = 0; i < n; i++) {
         pg_write__bind(st, (int)idx[i] + 2, &values[i].value);
         if ((error = pg_store__versions_set(vblob, idx[i], ver)) < 0) {
-            if (owned)
-                sqlite3_finalize(st);
+            sqlite3_reset(st);
             return error;
         }
     }
     sqlite3_bind_blob(st, (int)coll->nfields + 3, vblob->data, (int)vblob->len,
                       SQLITE_STATIC);
-    return step_done(st, owned, node->db, "inserting a record");
+    return step_done(st, false, node->db, "inserting a record");
 }
 
 /* --- single-record writes ------------------------------------------- */

@@ -58,7 +58,7 @@ typedef enum pg_change_form {
     PG_CHANGE_DROPPED = 3,   /**< commitment only: the value withheld */
 } pg_change_form;
 
-/** One change.  Strings are owned by the txn. */
+/** One change.  Strings live in the txn's arena. */
 typedef struct pg_change {
     char *record_id;
     char *field;
@@ -90,6 +90,7 @@ typedef struct pg_txn {
     bool has_signature;
     uint8_t signature[PG_SIG_LEN];
     uint8_t digest[PG_HASH_LEN]; /**< valid after seal or verify */
+    void *arena;                 /**< storage of the strings (private) */
 } pg_txn;
 
 /**

@@ -84,7 +84,7 @@ static int log_one(const pg_log_entry *e, void *payload)
         return 0;
     }
     pg_time_format(when, PG_HLC_MS(t->hlc));
-    printf("%6lld  %s #%-6llu %s  %-11s %s  %-12s %4zu  %.16s  %s\n",
+    printf("%6lld  %s #%-6llu %-29s  %-11s %s  %-12s %4zu  %.16s  %s\n",
            (long long)e->seq, t->origin, (unsigned long long)t->seq, when,
            t->collection, t->division, t->operator_name, t->nchanges, digest,
            e->signature_ok ? "signature ok" : "SIGNATURE NOT VERIFIED");
@@ -109,7 +109,7 @@ int cmd_log(int argc, char **argv)
         return cli_fail(error);
     }
     if (!o.json)
-        printf("%6s  %-12s %-7s %-25s  %-11s %-12s  %-12s %4s  %-16s  %s\n",
+        printf("%6s  %-12s %-7s %-29s  %-11s %-12s  %-12s %4s  %-16s  %s\n",
                "seq", "origin", "#seq", "clock (+08:00)", "collection",
                "division", "operator", "chg", "digest", "signature");
     if ((error = pg_log_list(node, o.since, o.limit, log_one, &ls)) < 0) {
