@@ -39,7 +39,7 @@
 #define WINDOW_BATCHES 16
 #define WINDOW_MAX     65536
 /* Txns handed to the sealer and not yet appended to the log. */
-#define MAX_IN_FLIGHT 8
+#define MAX_IN_FLIGHT 32
 
 typedef struct queued {
     size_t n;

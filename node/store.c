@@ -110,7 +110,9 @@ int pg_store__open(sqlite3 **out, const char *path, bool create)
                                 path);
         }
     }
-    /* journal_mode reads the file header: a damaged file fails here. */
+    /* journal_mode reads the file header: a damaged file fails here.
+     * The default 4 KiB page is kept: 16 KiB pages made bulk imports 8%
+     * faster but single-record writes 40% slower (tools/bench). */
     if ((error = pg_store__exec(db, "PRAGMA journal_mode=WAL")) < 0 ||
         (error = pg_store__exec(db, "PRAGMA synchronous=NORMAL")) < 0 ||
         (error = pg_store__exec(db, "PRAGMA foreign_keys=ON")) < 0 ||
