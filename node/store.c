@@ -225,27 +225,6 @@ int pg_store__meta_get(sqlite3 *db, const char *key, char *out, size_t outlen)
     return error;
 }
 
-int pg_store__meta_get_int(sqlite3 *db, const char *key, int64_t *out)
-{
-    sqlite3_stmt *st = NULL;
-    int rc, error = 0;
-
-    rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st,
-                            NULL);
-    if (rc != SQLITE_OK)
-        return pg_store__error(db, rc, "reading node settings");
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    else if (rc == SQLITE_DONE)
-        *out = 0;
-    else
-        error = pg_store__error(db, rc, "reading node settings");
-    sqlite3_finalize(st);
-    return error;
-}
-
 static int meta_put(sqlite3 *db, const char *key, const char *text, int64_t num,
                     bool is_text)
 {

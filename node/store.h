@@ -48,7 +48,6 @@ void pg_store__rollback(sqlite3 *db);
 
 /* meta table: text and integer values. */
 int pg_store__meta_get(sqlite3 *db, const char *key, char *out, size_t outlen);
-int pg_store__meta_get_int(sqlite3 *db, const char *key, int64_t *out);
 int pg_store__meta_set(sqlite3 *db, const char *key, const char *value);
 int pg_store__meta_set_int(sqlite3 *db, const char *key, int64_t value);
 

@@ -307,7 +307,7 @@ static unsigned time_days_in_month(int64_t y, unsigned m)
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t time_days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t pg_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -318,9 +318,8 @@ static int64_t time_days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-/* The date of a day number (inverse of time_days_from_civil). */
-static void time_civil_from_days(int64_t z, int64_t *y, unsigned *m,
-                                 unsigned *d)
+/* The date of a day number (inverse of pg_days_from_civil). */
+void pg_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -367,7 +366,7 @@ void pg_time_format(char out[40], int64_t ms)
 
     int64_t y;
     unsigned mo, d;
-    time_civil_from_days(days, &y, &mo, &d);
+    pg_civil_from_days(days, &y, &mo, &d);
     unsigned h = (unsigned)(rem / MS_PER_HOUR);
     unsigned mi = (unsigned)(rem / 60000 % 60);
     unsigned s = (unsigned)(rem / 1000 % 60);
@@ -505,7 +504,7 @@ int pg_time_parse(int64_t *ms_out, const char *s)
                             "of range",
                             ex, h, mi, sec);
 
-    int64_t days = time_days_from_civil(y, mo, d);
+    int64_t days = pg_days_from_civil(y, mo, d);
     *ms_out = days * MS_PER_DAY + (int64_t)h * MS_PER_HOUR +
               (int64_t)mi * 60000 + (int64_t)sec * 1000 + frac_ms - offset_ms;
     return 0;
@@ -531,7 +530,7 @@ static int64_t id_today_ymd(void)
     time_split(pg_time_now_ms(), &days, &rem);
     if (rem + CST_OFFSET_MS >= MS_PER_DAY)
         days += 1;
-    time_civil_from_days(days, &y, &m, &d);
+    pg_civil_from_days(days, &y, &m, &d);
     return y * 10000 + m * 100 + d;
 }
 

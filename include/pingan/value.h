@@ -106,6 +106,13 @@ int pg_time_parse(int64_t *ms_out, const char *s);
  */
 void pg_time_format(char out[40], int64_t ms);
 
+/** Days since 1970-01-01 of a proleptic Gregorian date (month 1..12). */
+int64_t pg_days_from_civil(int64_t year, unsigned month, unsigned day);
+
+/** The proleptic Gregorian date of a day number (inverse of the above). */
+void pg_civil_from_days(int64_t days, int64_t *year, unsigned *month,
+                        unsigned *day);
+
 /** Wall-clock milliseconds since the epoch (UTC). */
 int64_t pg_time_now_ms(void);
 

@@ -240,32 +240,18 @@ static const char *rng_pick_weight(gen_rng *r, const gen_weight *t, size_t n)
 
 /* ---- calendar (China Standard Time, no libc time zone) --------------- */
 
-/* Howard Hinnant's days_from_civil / civil_from_days. */
+/* Calendar arithmetic comes from libpingan (pingan/value.h). */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
+    return pg_days_from_civil(y, m, d);
 }
 
 static void civil_from_days(int64_t z, int *y_out, unsigned *m_out,
                             unsigned *d_out)
 {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    *y_out = (int)(y + (m <= 2));
-    *m_out = m;
-    *d_out = d;
+    int64_t y;
+    pg_civil_from_days(z, &y, m_out, d_out);
+    *y_out = (int)y;
 }
 
 /* The CST calendar day of a time. */
