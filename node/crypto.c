@@ -83,6 +83,11 @@ void pg_box_keypair(uint8_t pk[PG_BOX_PK_LEN], uint8_t sk[PG_BOX_SK_LEN])
     crypto_box_keypair(pk, sk);
 }
 
+void pg_box_public(uint8_t pk[PG_BOX_PK_LEN], const uint8_t sk[PG_BOX_SK_LEN])
+{
+    crypto_scalarmult_base(pk, sk);
+}
+
 void pg_key_id(char out[PG_KEY_ID_LEN + 1], const uint8_t pk[PG_SIGN_PK_LEN])
 {
     uint8_t h[32];

@@ -333,6 +333,10 @@ static int import_row(pg_import *imp, const queued *r)
 
 static int import_flush(pg_import *imp)
 {
+    if (sqlite3_get_autocommit(imp->node->db))
+        return pg_error_set(PG_ERROR, PG_ERRCLASS_STORE,
+                            "the import's transaction was ended by another "
+                            "write on the same node handle");
     size_t changes = 0, bytes = 0, records = 0;
     const char *division = NULL;
     int error = 0;
@@ -528,9 +532,10 @@ int pg_parsed_from_json(pg_parsed *out, const pg_collection *coll,
     {
         const pg_field *f = pg_collection_field(coll, key, NULL);
         if (!f) {
+            char ex[PG_EXCERPT_SIZE];
             error = pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
                                  "collection '%s' has no field '%s'",
-                                 coll->name, key);
+                                 coll->name, pg_excerpt(ex, key, strlen(key)));
             break;
         }
         if (out->n == PG_PARSED_MAX_FIELDS) {
@@ -571,6 +576,27 @@ static int import_line(pg_import *imp, pg_parsed *parsed, const char *line,
     return error;
 }
 
+/*
+ * Read one line into buf (at most max bytes, without the newline).
+ * Returns the length, -1 at the end of input, or -2 when the line is longer
+ * than max: the rest of a hostile line is never buffered.
+ */
+static ssize_t read_line(char *buf, size_t max, FILE *in, uint64_t *bytes)
+{
+    size_t n = 0;
+    int c;
+
+    while ((c = getc_unlocked(in)) != EOF) {
+        (*bytes)++;
+        if (c == '\n')
+            return (ssize_t)n;
+        if (n == max)
+            return -2;
+        buf[n++] = (char)c;
+    }
+    return n ? (ssize_t)n : -1;
+}
+
 int pg_record_import_jsonl(pg_import_stats *stats_out, pg_node *node,
                            const char *collection, FILE *in, size_t batch,
                            const char *operator_name,
@@ -579,21 +605,21 @@ int pg_record_import_jsonl(pg_import_stats *stats_out, pg_node *node,
     pg_import *imp = NULL;
     pg_parsed *parsed = NULL;
     char *line = NULL;
-    size_t cap = 0;
     ssize_t len;
     int error;
 
     if ((error =
              pg_import_begin(&imp, node, collection, batch, operator_name)) < 0)
         return error;
-    if (!(parsed = calloc(1, sizeof(*parsed)))) {
+    if (!(parsed = calloc(1, sizeof(*parsed))) ||
+        !(line = malloc(JSONL_LINE_MAX))) {
         error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
         goto done;
     }
-    while ((len = getline(&line, &cap, in)) >= 0) {
+    while ((len = read_line(line, JSONL_LINE_MAX, in, &imp->stats.bytes)) !=
+           -1) {
         imp->stats.lines++;
-        imp->stats.bytes += (uint64_t)len;
-        if (len > JSONL_LINE_MAX) {
+        if (len == -2) {
             error = pg_error_set(PG_ELIMIT, PG_ERRCLASS_INVALID,
                                  "line %llu: longer than %d bytes",
                                  (unsigned long long)imp->stats.lines,
@@ -601,7 +627,7 @@ int pg_record_import_jsonl(pg_import_stats *stats_out, pg_node *node,
             goto done;
         }
         size_t n = (size_t)len;
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        while (n && line[n - 1] == '\r')
             n--;
         size_t k = 0;
         while (k < n && (line[k] == ' ' || line[k] == '\t'))

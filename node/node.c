@@ -111,7 +111,20 @@ static bool dir_is_empty(const char *dir)
     return empty;
 }
 
+static int node_init(const char *dir, const char *code, const char *name);
+
 int pg_node_init(const char *dir, const char *code, const char *name)
+{
+    /* The store holds personal and sensitive information (PIPL): every
+     * file init creates, and SQLite's -wal and -shm files after it, are
+     * private to the node's account, whatever the caller's umask. */
+    mode_t old = umask(077);
+    int error = node_init(dir, code, name);
+    umask(old);
+    return error;
+}
+
+static int node_init(const char *dir, const char *code, const char *name)
 {
     char path[4096];
     uint8_t *sk = NULL;
@@ -183,7 +196,8 @@ int pg_node_init(const char *dir, const char *code, const char *name)
         goto done;
     }
     if ((error = path_join(path, sizeof(path), dir, CARD_FILE)) < 0 ||
-        (error = write_file(path, json, strlen(json), 0644)) < 0)
+        (error = write_file(path, json, strlen(json), 0600)) < 0 ||
+        chmod(path, 0644) < 0) /* the card is public */
         goto done;
 
     if ((error = path_join(path, sizeof(path), dir, PG_STORE_FILE)) < 0 ||
@@ -300,7 +314,14 @@ int pg_node_open(pg_node **out, const char *dir)
     if ((error = path_join(path, sizeof(path), dir, SIGN_KEY_FILE)) < 0 ||
         (error = read_key(node->sign_sk, PG_SIGN_SK_LEN, path)) < 0)
         goto done;
-    if (memcmp(node->sign_sk + 32, node->card.sign_pk, PG_SIGN_PK_LEN) != 0) {
+    /* Derive both public keys from the secret ones: a damaged key file
+     * must be noticed here, not as signatures that fail later. */
+    uint8_t pk[PG_SIGN_PK_LEN], sk2[PG_SIGN_SK_LEN];
+    pg_sign_seed_keypair(pk, sk2, node->sign_sk);
+    bool sign_ok = memcmp(pk, node->card.sign_pk, PG_SIGN_PK_LEN) == 0 &&
+                   memcmp(sk2, node->sign_sk, PG_SIGN_SK_LEN) == 0;
+    pg_memzero(sk2, sizeof(sk2));
+    if (!sign_ok) {
         error = pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE,
                              "%s does not match the node's card; restore "
                              "the node directory from a backup",
@@ -310,6 +331,14 @@ int pg_node_open(pg_node **out, const char *dir)
     if ((error = path_join(path, sizeof(path), dir, BOX_KEY_FILE)) < 0 ||
         (error = read_key(node->box_sk, PG_BOX_SK_LEN, path)) < 0)
         goto done;
+    pg_box_public(pk, node->box_sk);
+    if (memcmp(pk, node->card.box_pk, PG_BOX_PK_LEN) != 0) {
+        error = pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE,
+                             "%s does not match the node's card; restore "
+                             "the node directory from a backup",
+                             path);
+        goto done;
+    }
     size_t plen = pg_tier_prefix_len(node->card.tier);
     memcpy(node->prefix, node->card.code, plen);
     node->prefix[plen] = 0;

@@ -51,8 +51,12 @@ static int record_fill(pg_record *rec, sqlite3_stmt *st)
         free(rec->texts[i]);
         rec->texts[i] = NULL;
     }
-    snprintf(rec->id, sizeof(rec->id), "%s",
-             (const char *)sqlite3_column_text(st, 0));
+    const char *id = (const char *)sqlite3_column_text(st, 0);
+    if (!id || strlen(id) > PG_RECORD_ID_LEN)
+        return pg_error_set(PG_ECORRUPT, PG_ERRCLASS_STORE,
+                            "a %s row has no valid id; the store is damaged",
+                            coll->name);
+    memcpy(rec->id, id, strlen(id) + 1);
     for (size_t f = 0; f < rec->nvalues; f++) {
         const pg_field *fd = pg_collection_field_at(coll, f);
         int col = (int)f + 1;
@@ -107,11 +111,12 @@ static int select_sql(pg_buf *sql, const pg_collection *coll)
 
 static const pg_collection *read_collection(const char *name)
 {
+    char ex[PG_EXCERPT_SIZE];
     const pg_collection *coll = pg_schema_collection(pg_schema_current(), name);
     if (!coll)
         pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
                      "unknown collection '%s'; 'pingan schema' lists them",
-                     name);
+                     pg_excerpt(ex, name, strlen(name)));
     return coll;
 }
 
@@ -138,8 +143,10 @@ int pg_record_get(pg_record **out, pg_node *node, const char *collection,
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) {
+        char ex[PG_EXCERPT_SIZE];
         error = pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_STORE,
-                             "no %s record with id %s", coll->name, id);
+                             "no %s record with id %s", coll->name,
+                             pg_excerpt(ex, id, strlen(id)));
         goto done;
     }
     if (rc != SQLITE_ROW) {
@@ -193,9 +200,11 @@ int pg_record_list(pg_node *node, const char *collection,
     for (size_t i = 0; i < nwhere; i++) {
         const pg_field *f = pg_collection_field(coll, where[i].field, NULL);
         if (!f) {
-            error = pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
-                                 "collection '%s' has no field '%s'",
-                                 coll->name, where[i].field);
+            char ex[PG_EXCERPT_SIZE];
+            error = pg_error_set(
+                PG_EINVALID, PG_ERRCLASS_SCHEMA,
+                "collection '%s' has no field '%s'", coll->name,
+                pg_excerpt(ex, where[i].field, strlen(where[i].field)));
             goto done;
         }
         if (where[i].value.kind == PG_VALUE_ABSENT)

@@ -37,7 +37,12 @@ int pg_store__error(sqlite3 *db, int rc, const char *what)
                             "%s: the disk is full; free space and try again",
                             what);
     case SQLITE_CONSTRAINT:
-        return pg_error_set(PG_EEXISTS, PG_ERRCLASS_STORE, "%s: %s", what, msg);
+        /* pingan checks its inputs before it writes: a constraint that
+         * fails means the store disagrees with itself. */
+        return pg_error_set(PG_ECORRUPT, PG_ERRCLASS_STORE,
+                            "%s: the store is inconsistent (%s); restore it "
+                            "from a backup",
+                            what, msg);
     default:
         return pg_error_set(PG_ERROR, PG_ERRCLASS_STORE, "%s: %s", what, msg);
     }
@@ -162,7 +167,7 @@ int pg_store__create_tables(sqlite3 *db, const pg_schema *schema)
         const pg_collection *c = schema->collections[i];
         error = pg_buf_printf(&sql,
                               "CREATE TABLE IF NOT EXISTS \"%s\"("
-                              "id TEXT PRIMARY KEY",
+                              "id TEXT NOT NULL PRIMARY KEY",
                               c->name);
         for (size_t f = 0; error == 0 && f < c->nfields; f++)
             error = pg_buf_printf(&sql, ", \"%s\" %s", c->fields[f].name,
@@ -179,6 +184,12 @@ int pg_store__create_tables(sqlite3 *db, const pg_schema *schema)
 
 int pg_store__begin(sqlite3 *db)
 {
+    /* One write at a time per handle: a nested BEGIN would fail, and the
+     * failing call's rollback would then undo the outer write. */
+    if (!sqlite3_get_autocommit(db))
+        return pg_error_set(PG_EBUSY, PG_ERRCLASS_STORE,
+                            "another write is in progress on this node "
+                            "handle; finish it first");
     return pg_store__exec(db, "BEGIN IMMEDIATE");
 }
 

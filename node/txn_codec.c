@@ -261,6 +261,20 @@ static int decode_change(pg_txn *txn, const Pingan__V1__Change *pc,
     return 0;
 }
 
+static int check_canonical(const Pingan__V1__Txn *m, const uint8_t *data,
+                           size_t len)
+{
+    if (pingan__v1__txn__get_packed_size(m) != len)
+        return bad("not in canonical encoding");
+    uint8_t *again = malloc(len ? len : 1);
+    if (!again)
+        return codec_nomem();
+    pingan__v1__txn__pack(m, again);
+    int same = memcmp(again, data, len) == 0;
+    free(again);
+    return same ? 0 : bad("not in canonical encoding");
+}
+
 static int change_key_cmp(const void *a, const void *b)
 {
     const pg_change *x = *(const pg_change *const *)a;
@@ -301,6 +315,12 @@ int pg_txn_decode(pg_txn **out, const uint8_t *data, size_t len)
     m = pingan__v1__txn__unpack(NULL, len, data);
     if (!m)
         return bad("not a protobuf pingan.v1.Txn");
+    /* Only the canonical encoding is accepted: protobuf-c keeps unknown
+     * fields, reads a string up to its first NUL and accepts non-minimal
+     * varints, so other byte strings could otherwise decode to the same
+     * signed txn and one (origin, seq, digest) would name several bodies. */
+    if ((error = check_canonical(m, data, len)) < 0)
+        goto done;
 
     if (!is_code(m->origin)) {
         error = bad("origin is not a division code");

@@ -41,7 +41,7 @@
  * is exact for the proleptic Gregorian calendar and needs neither timegm
  * nor the process time zone.
  *
- * Error messages quote the offending input through value_excerpt(), which
+ * Error messages quote the offending input through pg_excerpt(), which
  * bounds its length and replaces control characters and invalid UTF-8, so
  * hostile input cannot break the one-line message.
  */
@@ -66,9 +66,10 @@ _Static_assert(sizeof(double) == sizeof(uint64_t), "double must be binary64");
 #define MS_PER_HOUR   INT64_C(3600000)
 #define CST_OFFSET_MS (8 * MS_PER_HOUR)
 
-/* Room for value_excerpt(): 60 bytes, "...", NUL. */
+/* Room for pg_excerpt(): 60 bytes, "...", NUL. */
 #define EXCERPT_MAX  60
-#define EXCERPT_SIZE (EXCERPT_MAX + 4)
+#define EXCERPT_SIZE PG_EXCERPT_SIZE
+_Static_assert(PG_EXCERPT_SIZE == EXCERPT_MAX + 4, "excerpt size");
 
 /* ---- names and kinds ------------------------------------------------ */
 
@@ -243,8 +244,7 @@ static uint32_t utf8_next(const char *s, size_t *i)
  * control characters (and every non-ASCII byte, if the text is not valid
  * UTF-8) replaced by '?'.
  */
-static const char *value_excerpt(char out[EXCERPT_SIZE], const char *s,
-                                 size_t len)
+const char *pg_excerpt(char out[PG_EXCERPT_SIZE], const char *s, size_t len)
 {
     size_t n = len > EXCERPT_MAX ? EXCERPT_MAX : len;
 
@@ -404,7 +404,7 @@ static int time_bad_form(const char *s)
     return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                         "time \"%s\": expected YYYY-MM-DDTHH:MM:SS[.fff] "
                         "followed by Z or +HH:MM, or integer milliseconds",
-                        value_excerpt(ex, s, strlen(s)));
+                        pg_excerpt(ex, s, strlen(s)));
 }
 
 static int time_parse_ms(int64_t *ms_out, const char *s)
@@ -433,7 +433,7 @@ int pg_time_parse(int64_t *ms_out, const char *s)
         return time_parse_ms(ms_out, s);
 
     char ex[EXCERPT_SIZE];
-    value_excerpt(ex, s, strlen(s));
+    pg_excerpt(ex, s, strlen(s));
 
     /* YYYY-MM-DDTHH:MM:SS */
     unsigned y, mo, d, h, mi, sec;
@@ -542,7 +542,7 @@ int pg_id_number_check(const char *s, size_t len)
     char ex[EXCERPT_SIZE];
 
     PG_ASSERT_ARG(s || len == 0);
-    value_excerpt(ex, s, len);
+    pg_excerpt(ex, s, len);
 
     if (len != 18)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
@@ -614,7 +614,7 @@ int pg_phone_check(const char *s, size_t len)
     char ex[EXCERPT_SIZE];
 
     PG_ASSERT_ARG(s || len == 0);
-    value_excerpt(ex, s, len);
+    pg_excerpt(ex, s, len);
 
     if (len != 11)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
@@ -690,7 +690,7 @@ static int value_check_name(const pg_field *field, const char *s, size_t len)
             return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                                 "field %s: name \"%s\" contains a digit",
                                 value_field_name(field),
-                                value_excerpt(ex, s, len));
+                                pg_excerpt(ex, s, len));
         }
         /* Blank: ASCII space and the ideographic space U+3000. */
         if (cp != ' ' && cp != 0x3000)
@@ -728,7 +728,7 @@ static int value_check_enum(const pg_field *field, const char *s, size_t len)
     char ex[EXCERPT_SIZE];
     return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                         "field %s: \"%s\" is not one of: %s",
-                        value_field_name(field), value_excerpt(ex, s, len),
+                        value_field_name(field), pg_excerpt(ex, s, len),
                         list[0] ? list : "(no values)");
 }
 
@@ -742,7 +742,7 @@ static int value_check_division(const pg_field *field, const char *s,
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                             "field %s: division code \"%s\": expected 12 "
                             "digits",
-                            value_field_name(field), value_excerpt(ex, s, len));
+                            value_field_name(field), pg_excerpt(ex, s, len));
     }
     memcpy(code, s, len);
     code[len] = '\0';
@@ -850,7 +850,7 @@ static int value_parse_int(int64_t *out, const pg_field *field,
                             "field %s: %s is out of range for a 64-bit "
                             "integer",
                             value_field_name(field),
-                            value_excerpt(ex, input, strlen(input)));
+                            pg_excerpt(ex, input, strlen(input)));
     *out = v;
     return 0;
 
@@ -858,7 +858,7 @@ bad:
     return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                         "field %s: \"%s\" is not a decimal integer",
                         value_field_name(field),
-                        value_excerpt(ex, input, strlen(input)));
+                        pg_excerpt(ex, input, strlen(input)));
 }
 
 static int value_parse_real(double *out, const pg_field *field,
@@ -873,18 +873,18 @@ static int value_parse_real(double *out, const pg_field *field,
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                             "field %s: \"%s\" is not a number",
                             value_field_name(field),
-                            value_excerpt(ex, input, strlen(input)));
+                            pg_excerpt(ex, input, strlen(input)));
     if (!isfinite(r))
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                             "field %s: \"%s\" is not a finite number",
                             value_field_name(field),
-                            value_excerpt(ex, input, strlen(input)));
+                            pg_excerpt(ex, input, strlen(input)));
     /* strtod also takes blanks, hex and "infinity"; we want decimal only. */
     if (strspn(input, "0123456789+-.eE") != strlen(input))
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                             "field %s: \"%s\" is not a decimal number",
                             value_field_name(field),
-                            value_excerpt(ex, input, strlen(input)));
+                            pg_excerpt(ex, input, strlen(input)));
     *out = r == 0 ? 0.0 : r; /* -0 becomes +0 */
     return 0;
 }
@@ -932,7 +932,7 @@ int pg_value_parse(pg_value *out, char **text_out, const struct pg_field *field,
             return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                                 "field %s: \"%s\" is not true or false",
                                 value_field_name(field),
-                                value_excerpt(ex, input, strlen(input)));
+                                pg_excerpt(ex, input, strlen(input)));
         break;
     case PG_VALUE_TEXT: {
         size_t len = strlen(input);

@@ -44,11 +44,12 @@ int pg_write__bind(sqlite3_stmt *st, int idx, const pg_value *v)
 
 const pg_collection *pg_write__collection(const char *name)
 {
+    char ex[PG_EXCERPT_SIZE];
     const pg_collection *coll = pg_schema_collection(pg_schema_current(), name);
     if (!coll) {
         pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
                      "unknown collection '%s'; 'pingan schema' lists them",
-                     name);
+                     pg_excerpt(ex, name, strlen(name)));
         return NULL;
     }
     if (coll->system) {
@@ -90,11 +91,16 @@ int pg_write__validate(size_t *idx, char division_out[PG_CODE_LEN + 1],
                             "too many fields in one write");
     for (size_t i = 0; i < n; i++) {
         const pg_field *f = pg_collection_field(coll, values[i].field, &idx[i]);
-        if (!f)
-            return pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
-                                "collection '%s' has no field '%s'; 'pingan "
-                                "schema %s' lists its fields",
-                                coll->name, values[i].field, coll->name);
+        if (!f) {
+            char ex[PG_EXCERPT_SIZE];
+            return pg_error_set(
+                PG_EINVALID, PG_ERRCLASS_SCHEMA,
+                "collection '%s' has no field '%s'; 'pingan schema %s' lists "
+                "its fields",
+                coll->name,
+                pg_excerpt(ex, values[i].field, strlen(values[i].field)),
+                coll->name);
+        }
         for (size_t j = 0; j < i; j++)
             if (idx[j] == idx[i])
                 return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
@@ -223,6 +229,14 @@ int pg_write__clock_load(pg_write_clock *clk, pg_node *node)
     if ((error = meta_int(node, "hlc", &hlc)) < 0 ||
         (error = meta_int(node, "last_seq", &clk->last_seq)) < 0)
         return error;
+    /* A clock or sequence that could wrap would sign txns that no reader
+     * accepts: refuse to write rather than poison the log. */
+    if (hlc < 0 || clk->last_seq < 0 || clk->last_seq >= INT64_MAX / 2)
+        return pg_error_set(PG_ECORRUPT, PG_ERRCLASS_STORE,
+                            "the store's clock or sequence number is "
+                            "damaged (hlc %lld, seq %lld); restore the node "
+                            "from a backup",
+                            (long long)hlc, (long long)clk->last_seq);
     clk->hlc = (uint64_t)hlc;
     return 0;
 }
@@ -384,8 +398,10 @@ static int load_row(current_row *row, pg_node *node, const pg_collection *coll,
         error = pg_buf_put(&row->versions, sqlite3_column_blob(st, 2),
                            (size_t)sqlite3_column_bytes(st, 2));
     } else if (rc == SQLITE_DONE) {
+        char ex[PG_EXCERPT_SIZE];
         error = pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_STORE,
-                             "no %s record with id %s", coll->name, id);
+                             "no %s record with id %s", coll->name,
+                             pg_excerpt(ex, id, strlen(id)));
     } else {
         error = pg_store__error(node->db, rc, "reading a record");
     }
@@ -428,6 +444,39 @@ static int update_row(pg_node *node, const pg_collection *coll, const char *id,
     }
     pg_buf_dispose(&sql);
     return error;
+}
+
+/* A counter's new total must fit in 64 bits: SQLite would silently turn
+ * an overflowing sum into a REAL. */
+static int check_counter(pg_node *node, const pg_collection *coll,
+                         const char *id, const pg_field *f, int64_t inc)
+{
+    char sql[256];
+    sqlite3_stmt *st;
+    bool owned;
+    int64_t cur = 0, sum;
+    int error;
+
+    snprintf(sql, sizeof(sql), "SELECT \"%s\" FROM \"%s\" WHERE id = ?",
+             f->name, coll->name);
+    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db, sql)) <
+        0)
+        return error;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        cur = sqlite3_column_int64(st, 0);
+    if (owned)
+        sqlite3_finalize(st);
+    else
+        sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return pg_store__error(node->db, rc, "reading a counter");
+    if (__builtin_add_overflow(cur, inc, &sum))
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                            "counter '%s' would overflow: %lld %+lld", f->name,
+                            (long long)cur, (long long)inc);
+    return 0;
 }
 
 /* An authority field is held by the highest tier that wrote it. */
@@ -494,7 +543,7 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
     pg_field_value *effective = NULL;
     size_t *idx = NULL, *eidx = NULL, ne = 0;
     pg_write_clock clk;
-    bool create = id == NULL;
+    bool create = id == NULL, began = false;
     int error;
 
     memset(&row, 0, sizeof(row));
@@ -504,9 +553,12 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
         return PG_EINVALID;
     if ((error = pg_write__check_operator(operator_name)) < 0)
         return error;
-    if (!create && !pg_record_id_valid(id, NULL))
+    if (!create && !pg_record_id_valid(id, NULL)) {
+        char ex[PG_EXCERPT_SIZE];
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                            "'%s' is not a record id (CODE-ULID)", id);
+                            "'%s' is not a record id (CODE-ULID)",
+                            pg_excerpt(ex, id, strlen(id)));
+    }
     if (nvalues > PG_TXN_MAX_CHANGES)
         return pg_error_set(PG_ELIMIT, PG_ERRCLASS_INVALID,
                             "too many fields in one write");
@@ -524,6 +576,7 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
     if ((error = pg_txn_new(&txn)) < 0 ||
         (error = pg_store__begin(node->db)) < 0)
         goto done;
+    began = true;
     if ((error = pg_write__clock_load(&clk, node)) < 0)
         goto done;
 
@@ -561,6 +614,10 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
         pg_version base;
         pg_store__versions_get(&base, row.versions.data, row.versions.len,
                                eidx[i]);
+        if (!create && f->merge == PG_MERGE_COUNTER &&
+            (error = check_counter(node, coll, id, f, effective[i].value.i)) <
+                0)
+            goto done;
         if ((error = check_authority(node, f, &base)) < 0 ||
             (error = pg_txn_add(txn, id, f->name, &effective[i].value, &base)) <
                 0)
@@ -586,7 +643,7 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
         memcpy(id_out, id, PG_RECORD_ID_LEN + 1);
 
 done:
-    if (error < 0)
+    if (error < 0 && began)
         pg_store__rollback(node->db);
     pg_txn_free(txn);
     pg_buf_dispose(&scratch);

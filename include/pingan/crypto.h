@@ -85,6 +85,9 @@ bool pg_verify(const uint8_t sig[PG_SIG_LEN], const void *msg, size_t len,
 /** A new X25519 key pair (for sealing bundle keys to a node). */
 void pg_box_keypair(uint8_t pk[PG_BOX_PK_LEN], uint8_t sk[PG_BOX_SK_LEN]);
 
+/** The X25519 public key of a secret key. */
+void pg_box_public(uint8_t pk[PG_BOX_PK_LEN], const uint8_t sk[PG_BOX_SK_LEN]);
+
 /**
  * A key id: lower-case hex of the first 8 bytes of BLAKE2b-256(public key).
  */

@@ -58,6 +58,18 @@ typedef struct pg_value {
 #define PG_TEXT_MAX  8192 /**< free text */
 #define PG_SHORT_MAX 256  /**< names, addresses, enum values */
 
+/** Room for pg_excerpt(): 60 bytes, "...", NUL. */
+#define PG_EXCERPT_SIZE 64
+
+/**
+ * A printable excerpt of text from outside, for error messages: at most 60
+ * bytes (cut at a character boundary, "..." appended), control characters
+ * and invalid UTF-8 replaced by '?', so a message stays one line.
+ *
+ * @return @p out
+ */
+const char *pg_excerpt(char out[PG_EXCERPT_SIZE], const char *s, size_t len);
+
 /** The name of a type ("text", "int", ...), as `pingan schema` shows it. */
 const char *pg_type_name(pg_type type);
 

@@ -169,9 +169,11 @@ void cli_value_text(char *out, size_t outlen, const pg_field *field,
 {
     switch (value->kind) {
     case PG_VALUE_INT:
-        if (field->type == PG_TYPE_TIME)
-            pg_time_format(out, value->i);
-        else
+        if (field->type == PG_TYPE_TIME) {
+            char t[40];
+            pg_time_format(t, value->i);
+            snprintf(out, outlen, "%s", t);
+        } else
             snprintf(out, outlen, "%lld", (long long)value->i);
         return;
     case PG_VALUE_REAL:

@@ -141,16 +141,20 @@ static int parse_assignments(pg_field_value *out, char **texts,
     for (size_t i = 0; i < n; i++) {
         char *eq = strchr(args[i], '=');
         texts[i] = NULL;
+        char ex[PG_EXCERPT_SIZE];
         if (!eq || eq == args[i])
             return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                                "'%s' is not FIELD=VALUE", args[i]);
+                                "'%s' is not FIELD=VALUE",
+                                pg_excerpt(ex, args[i], strlen(args[i])));
         *eq = 0;
         const pg_field *f = pg_collection_field(coll, args[i], NULL);
         if (!f)
             return pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
                                 "collection '%s' has no field '%s'; 'pingan "
                                 "schema %s' lists its fields",
-                                coll->name, args[i], coll->name);
+                                coll->name,
+                                pg_excerpt(ex, args[i], strlen(args[i])),
+                                coll->name);
         int error = pg_value_parse(&out[i].value, &texts[i], f, eq + 1);
         if (error < 0)
             return error;
@@ -162,10 +166,11 @@ static int parse_assignments(pg_field_value *out, char **texts,
 static const pg_collection *find_collection(const cli_command *cmd,
                                             const char *name)
 {
+    char ex[PG_EXCERPT_SIZE];
     const pg_collection *c = pg_schema_collection(pg_schema_current(), name);
     if (!c)
         cli_usage(cmd, "unknown collection '%s'; 'pingan schema' lists them",
-                  name);
+                  pg_excerpt(ex, name, strlen(name)));
     return c;
 }
 

@@ -93,7 +93,9 @@ int cmd_schema(int argc, char **argv)
     const char *only = optind < argc ? argv[optind] : NULL;
     const pg_collection *one = NULL;
     if (only && !(one = pg_schema_collection(s, only))) {
-        fprintf(stderr, "pingan: unknown collection '%s'; known:", only);
+        char ex[PG_EXCERPT_SIZE];
+        fprintf(stderr, "pingan: unknown collection '%s'; known:",
+                pg_excerpt(ex, only, strlen(only)));
         for (size_t i = 0; i < s->ncollections; i++)
             fprintf(stderr, " %s", s->collections[i]->name);
         fprintf(stderr, "\n");

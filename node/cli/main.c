@@ -125,8 +125,10 @@ int main(int argc, char **argv)
     for (const command *c = commands; c->name; c++)
         if (strcmp(argv[1], c->name) == 0)
             return c->fn(argc - 1, argv + 1);
+    char ex[PG_EXCERPT_SIZE];
     fprintf(stderr, "pingan: unknown %s '%s'\n",
-            argv[1][0] == '-' ? "option" : "command", argv[1]);
+            argv[1][0] == '-' ? "option" : "command",
+            pg_excerpt(ex, argv[1], strlen(argv[1])));
     usage(stderr);
     return 2;
 }
