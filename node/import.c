@@ -52,21 +52,31 @@ typedef struct queued {
 } queued;
 
 /* A txn travelling to the sealer and back. */
+/* A txn travelling through sealing, in order of origin sequence. */
+typedef enum job_state { JOB_QUEUED, JOB_SEALING, JOB_SEALED } job_state;
+
 typedef struct seal_job {
     pg_txn *txn;
     pg_buf body;
     int error;
     char message[sizeof(((pg_error *)0)->message)];
+    job_state state;
     struct seal_job *next;
 } seal_job;
 
+/*
+ * Jobs form one list in sequence order.  Either thread may seal the first
+ * job nobody has claimed (`claim`): the sealing thread always, the
+ * importing thread instead of waiting when it has nothing else to do.
+ * Only the importing thread removes sealed jobs from the head and appends
+ * them to the log, so log order stays sequence order.
+ */
 typedef struct sealer {
     pthread_t thread;
     bool running;
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* signalled on every queue change */
-    seal_job *todo, *todo_tail;
-    seal_job *done, *done_tail;
+    pthread_cond_t cv; /* signalled on every change of the list */
+    seal_job *head, *tail, *claim;
     size_t in_flight;
     bool stop;
     const uint8_t *sign_sk;
@@ -98,34 +108,41 @@ static void job_free(seal_job *job)
     free(job);
 }
 
+/* Seal one claimed job (mutex not held). */
+static void job_seal(seal_job *job, const uint8_t *sign_sk)
+{
+    job->error = pg_write__seal(&job->body, job->txn, sign_sk);
+    if (job->error < 0)
+        snprintf(job->message, sizeof(job->message), "%s",
+                 pg_error_last()->message);
+}
+
+/* Claim the next unclaimed job (mutex held); NULL when there is none. */
+static seal_job *job_claim(sealer *s)
+{
+    seal_job *job = s->claim;
+    if (job) {
+        job->state = JOB_SEALING;
+        s->claim = job->next;
+    }
+    return job;
+}
+
 static void *sealer_main(void *arg)
 {
     sealer *s = arg;
 
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (!s->todo && !s->stop)
+        while (!s->claim && !s->stop)
             pthread_cond_wait(&s->cv, &s->mu);
-        if (!s->todo)
-            break; /* stopped and nothing left */
-        seal_job *job = s->todo;
-        s->todo = job->next;
-        if (!s->todo)
-            s->todo_tail = NULL;
+        if (s->stop)
+            break;
+        seal_job *job = job_claim(s);
         pthread_mutex_unlock(&s->mu);
-
-        job->error = pg_write__seal(&job->body, job->txn, s->sign_sk);
-        if (job->error < 0)
-            snprintf(job->message, sizeof(job->message), "%s",
-                     pg_error_last()->message);
-
+        job_seal(job, s->sign_sk);
         pthread_mutex_lock(&s->mu);
-        job->next = NULL;
-        if (s->done_tail)
-            s->done_tail->next = job;
-        else
-            s->done = job;
-        s->done_tail = job;
+        job->state = JOB_SEALED;
         pthread_cond_broadcast(&s->cv);
     }
     pthread_mutex_unlock(&s->mu);
@@ -162,48 +179,58 @@ static void sealer_stop(sealer *s)
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
-    while (s->done) {
-        seal_job *next = s->done->next;
-        job_free(s->done);
-        s->done = next;
+    while (s->head) {
+        seal_job *next = s->head->next;
+        job_free(s->head);
+        s->head = next;
     }
+    s->tail = s->claim = NULL;
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     s->running = false;
 }
 
-/* Append sealed txns to the log, in order.  With wait_all, until nothing
- * is in flight; otherwise until at most `keep` remain in flight. */
+/* Append sealed txns to the log, in order, until at most `keep` remain in
+ * flight.  Rather than wait for the sealing thread, seal jobs here too. */
 static int import_drain(pg_import *imp, size_t keep)
 {
     sealer *s = &imp->seal;
     int error = 0;
 
+    pthread_mutex_lock(&s->mu);
     for (;;) {
-        pthread_mutex_lock(&s->mu);
-        while (!s->done && s->in_flight > keep)
-            pthread_cond_wait(&s->cv, &s->mu);
-        seal_job *job = s->done;
-        if (job) {
-            s->done = job->next;
-            if (!s->done)
-                s->done_tail = NULL;
+        seal_job *job = s->head;
+        if (job && job->state == JOB_SEALED) {
+            s->head = job->next;
+            if (!s->head)
+                s->tail = NULL;
             s->in_flight--;
+            pthread_mutex_unlock(&s->mu);
+            if (job->error < 0)
+                error = pg_error_set(job->error, PG_ERRCLASS_TXN, "%s",
+                                     job->message);
+            else if ((error = pg_write__log_insert(imp->node, job->txn,
+                                                   &job->body)) == 0)
+                imp->stats.txns++;
+            job_free(job);
+            if (error)
+                return error;
+            pthread_mutex_lock(&s->mu);
+            continue;
         }
-        pthread_mutex_unlock(&s->mu);
-        if (!job)
-            return 0;
-        if (!error && job->error < 0)
-            error =
-                pg_error_set(job->error, PG_ERRCLASS_TXN, "%s", job->message);
-        if (!error)
-            error = pg_write__log_insert(imp->node, job->txn, &job->body);
-        if (!error)
-            imp->stats.txns++;
-        job_free(job);
-        if (error)
-            return error;
+        if (s->in_flight <= keep)
+            break;
+        if ((job = job_claim(s))) {
+            pthread_mutex_unlock(&s->mu);
+            job_seal(job, s->sign_sk);
+            pthread_mutex_lock(&s->mu);
+            job->state = JOB_SEALED;
+            continue;
+        }
+        pthread_cond_wait(&s->cv, &s->mu);
     }
+    pthread_mutex_unlock(&s->mu);
+    return 0;
 }
 
 void pg_import_free(pg_import *imp)
@@ -301,12 +328,15 @@ static int import_emit(pg_import *imp)
         job_free(job);
         return error;
     }
+    job->state = JOB_QUEUED;
     pthread_mutex_lock(&s->mu);
-    if (s->todo_tail)
-        s->todo_tail->next = job;
+    if (s->tail)
+        s->tail->next = job;
     else
-        s->todo = job;
-    s->todo_tail = job;
+        s->head = job;
+    s->tail = job;
+    if (!s->claim)
+        s->claim = job;
     s->in_flight++;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
