@@ -311,6 +311,28 @@ int pg_node_open(pg_node **out, const char *dir)
                              path, code);
         goto done;
     }
+    /* A store written by a newer pingan may hold collections and fields
+     * this build does not know: refuse rather than misread it. */
+    char version[32];
+    if ((error = pg_store__meta_get(node->db, "schema_version", version,
+                                    sizeof(version))) < 0)
+        goto done;
+    char *end;
+    long v = strtol(version, &end, 10);
+    if (*end || v < 1) {
+        error =
+            pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE,
+                         "the store's schema version '%s' is damaged", version);
+        goto done;
+    }
+    if (v > PG_SCHEMA_VERSION) {
+        error = pg_error_set(PG_EUPGRADE, PG_ERRCLASS_NODE,
+                             "this node's store uses schema version %ld; "
+                             "upgrade pingan to a version that knows it "
+                             "(this build knows up to %d)",
+                             v, PG_SCHEMA_VERSION);
+        goto done;
+    }
     if ((error = path_join(path, sizeof(path), dir, SIGN_KEY_FILE)) < 0 ||
         (error = read_key(node->sign_sk, PG_SIGN_SK_LEN, path)) < 0)
         goto done;

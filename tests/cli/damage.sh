@@ -123,6 +123,14 @@ fresh nocard
 rm nocard/card.json
 expect_broken nocard 1 "card\.json" "card.json missing"
 
+fresh newer
+sqlite3 newer/store.db "UPDATE meta SET value = 2 WHERE key = 'schema_version'"
+expect_broken newer 2 "upgrade pingan" "a store written under a newer schema"
+
+fresh badversion
+sqlite3 badversion/store.db "UPDATE meta SET value = 'x' WHERE key = 'schema_version'"
+expect_broken badversion 1 "schema version" "a damaged schema version"
+
 # ---- not a node at all --------------------------------------------------------------
 
 expect_broken nowhere 2 "pingan init" "a directory that does not exist"
