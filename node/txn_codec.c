@@ -261,9 +261,34 @@ static int decode_change(pg_txn *txn, const Pingan__V1__Change *pc,
     return 0;
 }
 
+/* protobuf-c keeps unknown fields and packs them again after the known
+ * ones, so re-encoding alone does not notice them at the end of a
+ * message: refuse them in every message of the txn. */
+static bool has_unknown_fields(const Pingan__V1__Txn *m)
+{
+    if (m->base.n_unknown_fields)
+        return true;
+    for (size_t i = 0; i < m->n_changes; i++) {
+        const Pingan__V1__Change *c = m->changes[i];
+        if (c->base.n_unknown_fields ||
+            (c->value && c->value->base.n_unknown_fields) ||
+            (c->base_version && c->base_version->base.n_unknown_fields))
+            return true;
+    }
+    for (size_t i = 0; i < m->n_notes; i++)
+        if (m->notes[i]->base.n_unknown_fields)
+            return true;
+    for (size_t i = 0; i < m->n_hop_signatures; i++)
+        if (m->hop_signatures[i]->base.n_unknown_fields)
+            return true;
+    return false;
+}
+
 static int check_canonical(const Pingan__V1__Txn *m, const uint8_t *data,
                            size_t len)
 {
+    if (has_unknown_fields(m))
+        return bad("unknown fields");
     if (pingan__v1__txn__get_packed_size(m) != len)
         return bad("not in canonical encoding");
     uint8_t *again = malloc(len ? len : 1);

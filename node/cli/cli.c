@@ -83,12 +83,16 @@ int cli_parse(int argc, char **argv, const cli_command *cmd,
             cli_help(cmd);
             return 1;
         }
+        const char *opt = argv[optind - 1];
+        char ex[PG_EXCERPT_SIZE];
         if (c == '?') {
-            cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+            cli_usage(cmd, "unknown option '%s'",
+                      pg_excerpt(ex, opt, strlen(opt)));
             return -1;
         }
         if (c == ':') {
-            cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+            cli_usage(cmd, "option '%s' needs a value",
+                      pg_excerpt(ex, opt, strlen(opt)));
             return -1;
         }
         if (handle(c, optarg, payload) < 0)

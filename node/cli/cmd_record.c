@@ -121,8 +121,10 @@ static int record_handle(int val, const char *arg, void *payload)
         unsigned long long n = strtoull(arg, &end, 10);
         if (errno || *end || arg[0] == '-' || arg[0] == 0 || n == 0 ||
             n > 100000000ULL) {
+            char ex[PG_EXCERPT_SIZE];
             fprintf(stderr, "pingan: --%s needs a positive number, not '%s'\n",
-                    val == 'l' ? "limit" : "batch", arg);
+                    val == 'l' ? "limit" : "batch",
+                    pg_excerpt(ex, arg, strlen(arg)));
             return -1;
         }
         if (val == 'l')
