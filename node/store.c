@@ -143,6 +143,29 @@ static const char *column_type(pg_type type)
     }
 }
 
+int pg_store__create_peer_table(sqlite3 *db)
+{
+    /* One row per pinned peer (node/peer.c).  The card is kept as given,
+     * so that what was pinned can be shown and checked again later. */
+    return pg_store__exec(db, "CREATE TABLE IF NOT EXISTS peer("
+                              "code TEXT PRIMARY KEY,"
+                              "role TEXT NOT NULL CHECK(role IN "
+                              "('parent', 'child', 'partner')),"
+                              "card TEXT NOT NULL,"
+                              "name TEXT NOT NULL,"
+                              "tier TEXT NOT NULL,"
+                              "key_id TEXT NOT NULL,"
+                              "sign_pk BLOB NOT NULL,"
+                              "box_pk BLOB NOT NULL,"
+                              "url TEXT,"
+                              "ca_file TEXT,"
+                              "sent_upto INTEGER NOT NULL DEFAULT 0,"
+                              "acked_upto INTEGER NOT NULL DEFAULT 0,"
+                              "received_upto INTEGER NOT NULL DEFAULT 0,"
+                              "added_ms INTEGER NOT NULL,"
+                              "last_sync_ms INTEGER)");
+}
+
 int pg_store__create_tables(sqlite3 *db, const pg_schema *schema)
 {
     pg_buf sql = PG_BUF_INIT;
@@ -178,6 +201,8 @@ int pg_store__create_tables(sqlite3 *db, const pg_schema *schema)
     }
     if (error == 0)
         error = pg_store__exec(db, (const char *)sql.data);
+    if (error == 0)
+        error = pg_store__create_peer_table(db);
     pg_buf_dispose(&sql);
     return error;
 }

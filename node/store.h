@@ -6,6 +6,9 @@
  *   log(seq INTEGER PRIMARY KEY, origin, origin_seq, digest, hlc,
  *       collection, division, operator, nchanges, body, received_at)
  *                                    the change-log; body = Txn protobuf
+ *   peer(code PRIMARY KEY, role, card, name, tier, key_id, sign_pk,
+ *        box_pk, url, ca_file, sent_upto, acked_upto, received_upto,
+ *        added_ms, last_sync_ms)    pinned peers and their cursors
  *   one table per collection:        id TEXT PRIMARY KEY, one typed column
  *                                    per field, _deleted, _v (versions)
  *
@@ -35,8 +38,11 @@ int pg_store__error(sqlite3 *db, int rc, const char *what);
  * synchronous=NORMAL and a busy timeout. */
 int pg_store__open(sqlite3 **out, const char *path, bool create);
 
-/* Create the meta, log and collection tables for a schema version. */
+/* Create the meta, log, peer and collection tables for a schema version. */
 int pg_store__create_tables(sqlite3 *db, const pg_schema *schema);
+
+/* Create the peer table if it is missing (stores made before peers). */
+int pg_store__create_peer_table(sqlite3 *db);
 
 /* Run SQL that returns no rows. */
 int pg_store__exec(sqlite3 *db, const char *sql);

@@ -84,6 +84,7 @@ bool cli_progress_enabled(void);
 /* Commands. */
 int cmd_init(int argc, char **argv);
 int cmd_card(int argc, char **argv);
+int cmd_peer(int argc, char **argv);
 int cmd_schema(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_log(int argc, char **argv);

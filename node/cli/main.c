@@ -23,6 +23,7 @@ typedef struct command {
 static const command commands[] = {
     {"init", cmd_init, "create a node: keys, card and store"},
     {"card", cmd_card, "print, export or verify a node card"},
+    {"peer", cmd_peer, "pin the cards of the parent, children and partners"},
     {"schema", cmd_schema, "show collections and fields"},
     {"record", cmd_record, "create, update, read, list, delete, import"},
     {"log", cmd_log, "list the change-log and check its signatures"},
