@@ -609,7 +609,9 @@ static void test_hardening__decode_refuses_non_canonical_encodings(void **state)
     signed_txn t;
     static const uint8_t nul_tail[] = {0, 'x', 'y', 'z'};
     static const int operator_path[] = {8};
-    static const int text_path[] = {10, 3, 4}; /* changes.value.text */
+    static const int record_id_path[] = {10, 1};  /* records.id */
+    static const int field_path[] = {10, 2, 2};   /* records.changes.field */
+    static const int text_path[] = {10, 2, 3, 4}; /* ....value.text */
     static const int seq_path[] = {4};
     static const int hlc_path[] = {5};
     size_t accepted = 0;
@@ -624,8 +626,18 @@ static void test_hardening__decode_refuses_non_canonical_encodings(void **state)
                .kind = EDIT_APPEND_BYTES,
                .bytes = nul_tail,
                .nbytes = sizeof(nul_tail)};
+    edit rid = {.path = record_id_path,
+                .depth = 2,
+                .kind = EDIT_APPEND_BYTES,
+                .bytes = nul_tail,
+                .nbytes = sizeof(nul_tail)};
+    edit fld = {.path = field_path,
+                .depth = 3,
+                .kind = EDIT_APPEND_BYTES,
+                .bytes = nul_tail,
+                .nbytes = sizeof(nul_tail)};
     edit tx = {.path = text_path,
-               .depth = 3,
+               .depth = 4,
                .kind = EDIT_APPEND_BYTES,
                .bytes = nul_tail,
                .nbytes = sizeof(nul_tail)};
@@ -637,6 +649,8 @@ static void test_hardening__decode_refuses_non_canonical_encodings(void **state)
     edit hlc1 = {
         .path = hlc_path, .depth = 1, .kind = EDIT_PAD_VARINT, .pad = 1};
     accepted += !edit_refused(&t, &op, "operator with an embedded NUL");
+    accepted += !edit_refused(&t, &rid, "record id with an embedded NUL");
+    accepted += !edit_refused(&t, &fld, "field name with an embedded NUL");
     accepted += !edit_refused(&t, &tx, "change text with an embedded NUL");
     accepted += !edit_refused(&t, &seq1, "seq 1 as 0x81 0x00");
     accepted += !edit_refused(&t, &seq3, "seq 1 as 0x81 0x80 0x80 0x00");
@@ -653,8 +667,9 @@ static void test_hardening__decode_refuses_unknown_fields(void **state)
     signed_txn t;
     /* Field 99, varint 1: key (99 << 3 | 0) = 792 = 0x98 0x06. */
     static const uint8_t field99[] = {0x98, 0x06, 0x01};
-    static const int change_path[] = {10};
-    static const int value_path[] = {10, 3};
+    static const int record_path[] = {10};
+    static const int change_path[] = {10, 2};
+    static const int value_path[] = {10, 2, 3};
     static const int top[] = {0};
     pg_buf b = PG_BUF_INIT;
     pg_txn *txn = NULL;
@@ -678,23 +693,29 @@ static void test_hardening__decode_refuses_unknown_fields(void **state)
     pg_buf_dispose(&b);
 
     /* An unknown field appended after every known one: of the txn, of a
-     * change, of a change's value. */
+     * record, of a change, of a change's value. */
     edit end = {.path = top,
                 .depth = 0,
                 .kind = EDIT_APPEND_FIELDS,
                 .bytes = field99,
                 .nbytes = sizeof(field99)};
+    edit rec = {.path = record_path,
+                .depth = 1,
+                .kind = EDIT_APPEND_FIELDS,
+                .bytes = field99,
+                .nbytes = sizeof(field99)};
     edit in = {.path = change_path,
-               .depth = 1,
+               .depth = 2,
                .kind = EDIT_APPEND_FIELDS,
                .bytes = field99,
                .nbytes = sizeof(field99)};
     edit val = {.path = value_path,
-                .depth = 2,
+                .depth = 3,
                 .kind = EDIT_APPEND_FIELDS,
                 .bytes = field99,
                 .nbytes = sizeof(field99)};
     accepted += !edit_refused(&t, &end, "unknown field appended to the txn");
+    accepted += !edit_refused(&t, &rec, "unknown field appended to a record");
     accepted += !edit_refused(&t, &in, "unknown field appended to a change");
     accepted += !edit_refused(&t, &val, "unknown field appended to a value");
     assert_decodes_and_verifies(&t, t.body, t.len);

@@ -289,7 +289,29 @@ static bool change_same(const pg_change *a, const pg_change *b)
     return true;
 }
 
-/* What differs between two txns, as DIFF_* bits; 0 when equal. */
+/* The change of @p txn to (record id, field) that @p used does not mark
+ * yet, or NULL.  @p hint is where to look first. */
+static const pg_change *change_to(const pg_txn *txn, const pg_change *like,
+                                  size_t hint, bool *used)
+{
+    for (size_t k = 0; k < txn->nchanges; k++) {
+        size_t j = (hint + k) % txn->nchanges;
+        const pg_change *c = &txn->changes[j];
+        if (!used[j] && strcmp(c->record_id, like->record_id) == 0 &&
+            strcmp(c->field, like->field) == 0) {
+            used[j] = true;
+            return c;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * What differs between two txns, as DIFF_* bits; 0 when equal.  The order
+ * of the changes is not compared: the digest does not depend on it, and a
+ * decoded txn holds its changes grouped by record, in the order of the
+ * encoding (proto/txn.proto, Record).
+ */
 static unsigned txn_diff(const pg_txn *a, const pg_txn *b)
 {
     unsigned d = 0;
@@ -306,10 +328,15 @@ static unsigned txn_diff(const pg_txn *a, const pg_txn *b)
          memcmp(a->signature, b->signature, PG_SIG_LEN) != 0) ||
         a->nchanges != b->nchanges)
         return DIFF_SIGNED;
+    bool *used = calloc(b->nchanges ? b->nchanges : 1, sizeof(*used));
+    assert_non_null(used);
     for (size_t i = 0; i < a->nchanges; i++) {
-        const pg_change *x = &a->changes[i], *y = &b->changes[i];
-        if (!change_same(x, y))
-            return DIFF_SIGNED;
+        const pg_change *x = &a->changes[i];
+        const pg_change *y = change_to(b, x, i, used);
+        if (!y || !change_same(x, y)) {
+            d = DIFF_SIGNED;
+            break;
+        }
         if (x->form != y->form)
             d |= DIFF_HOP_FORM;
         else if (x->form == PG_CHANGE_COMMITTED &&
@@ -317,6 +344,7 @@ static unsigned txn_diff(const pg_txn *a, const pg_txn *b)
                         y->derived ? y->derived : "") != 0)
             d |= DIFF_DERIVED;
     }
+    free(used);
     return d;
 }
 
@@ -356,6 +384,25 @@ static void test_txn__derives_the_published_test_key(void **state)
     assert_string_equal(hex, G.key_id);
 }
 
+/* The golden change to (record id, field) of @p ch.  The golden file lists
+ * changes in the txn's order; a decoded txn holds them in the order of the
+ * encoding, grouped by record. */
+static json_t *golden_change(json_t *t, const pg_change *ch)
+{
+    size_t i;
+    json_t *c;
+
+    json_array_foreach(json_object_get(t, "changes"), i, c)
+    {
+        if (strcmp(jstr(c, "record_id"), ch->record_id) == 0 &&
+            strcmp(jstr(c, "field"), ch->field) == 0)
+            return c;
+    }
+    fail_msg("golden: %s has no change to %s %s", jstr(t, "name"),
+             ch->record_id, ch->field);
+    return NULL;
+}
+
 static void assert_golden_hashes(const pg_txn *txn, json_t *t)
 {
     json_t *changes = json_object_get(t, "changes");
@@ -363,8 +410,8 @@ static void assert_golden_hashes(const pg_txn *txn, json_t *t)
 
     assert_int_equal(txn->nchanges, json_array_size(changes));
     for (size_t i = 0; i < txn->nchanges; i++) {
-        json_t *c = json_array_get(changes, i);
         const pg_change *ch = &txn->changes[i];
+        json_t *c = golden_change(t, ch);
         if (ch->form == PG_CHANGE_WHOLE || ch->form == PG_CHANGE_SALTED) {
             jhex(want, PG_SALT_LEN, c, "salt");
             assert_memory_equal(ch->salt, want, PG_SALT_LEN);
@@ -1569,6 +1616,12 @@ typedef struct raw_change {
     const char *derived;
     bool dropped;    /* field 8: true */
     size_t leaf_len; /* field 8 as bytes: the leaf of the withdrawn form */
+    /* raw_encode puts a change in the Record of the change before it when
+     * both have the same record id and opens a Record otherwise, in the
+     * order given (not sorted).  Besides: */
+    bool new_record;  /* open a Record even after one of the same id */
+    bool record_only; /* open a Record and write no Change in it */
+    bool has_id;      /* the withdrawn Change.record_id (field 1) too */
 } raw_change;
 
 typedef struct raw_txn {
@@ -1579,6 +1632,7 @@ typedef struct raw_txn {
     size_t seed_len, sig_len;
     raw_change *changes;
     size_t nchanges;
+    bool flat; /* the withdrawn layout: Change messages in field 10 */
 } raw_txn;
 
 static raw_change raw_change_default(void)
@@ -1611,11 +1665,13 @@ static raw_txn raw_txn_default(raw_change *c)
     return t;
 }
 
-static void raw_encode_change(pg_buf *out, const raw_change *c)
+/* A Change message, as field @p number of @p out. */
+static void raw_encode_change(pg_buf *out, unsigned number, const raw_change *c)
 {
     pg_buf m = PG_BUF_INIT, sub = PG_BUF_INIT;
 
-    pb_string(&m, 1, c->record_id);
+    if (c->has_id)
+        pb_string(&m, 1, c->record_id);
     pb_string(&m, 2, c->field);
     if (c->value != RAW_NONE) {
         switch (c->value) {
@@ -1658,9 +1714,38 @@ static void raw_encode_change(pg_buf *out, const raw_change *c)
         pb_uint(&m, 8, 1);
     if (c->leaf_len)
         pb_filler(&m, 8, c->leaf_len);
-    pb_bytes(out, 10, m.data, m.len);
+    pb_bytes(out, number, m.data, m.len);
     pg_buf_dispose(&m);
     pg_buf_dispose(&sub);
+}
+
+static bool same_id(const char *a, const char *b)
+{
+    return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+/* The changes as Record messages (Txn field 10): { id = 1; changes = 2 }. */
+static void raw_encode_records(pg_buf *out, const raw_txn *t)
+{
+    pg_buf rec = PG_BUF_INIT;
+    bool open = false;
+
+    for (size_t i = 0; i < t->nchanges; i++) {
+        const raw_change *c = &t->changes[i];
+        if (!open || c->new_record || c->record_only ||
+            !same_id(c->record_id, t->changes[i - 1].record_id)) {
+            if (open)
+                pb_bytes(out, 10, rec.data, rec.len);
+            pg_buf_clear(&rec);
+            pb_string(&rec, 1, c->record_id);
+            open = true;
+        }
+        if (!c->record_only)
+            raw_encode_change(&rec, 2, c);
+    }
+    if (open)
+        pb_bytes(out, 10, rec.data, rec.len);
+    pg_buf_dispose(&rec);
 }
 
 static void raw_encode(pg_buf *out, const raw_txn *t)
@@ -1678,8 +1763,12 @@ static void raw_encode(pg_buf *out, const raw_txn *t)
     pb_string(out, 8, t->operator_name);
     if (t->seed_len)
         pb_filler(out, 9, t->seed_len);
-    for (size_t i = 0; i < t->nchanges; i++)
-        raw_encode_change(out, &t->changes[i]);
+    if (t->flat) {
+        for (size_t i = 0; i < t->nchanges; i++)
+            raw_encode_change(out, 10, &t->changes[i]);
+    } else {
+        raw_encode_records(out, t);
+    }
     if (t->sig_len)
         pb_filler(out, 11, t->sig_len);
 }
@@ -1864,6 +1953,20 @@ static void test_txn__decode_rejects_no_changes_and_4097_changes(void **state)
     assert_int_equal(raw_decode(&t), 0);
     t.nchanges = PG_TXN_MAX_CHANGES + 1;
     assert_raw_refused(t);
+
+    /* The limit counts changes, not records: all of them in one Record. */
+    char(*fields)[8] = calloc(PG_TXN_MAX_CHANGES + 1, sizeof(*fields));
+    assert_non_null(fields);
+    for (size_t i = 0; i <= PG_TXN_MAX_CHANGES; i++) {
+        snprintf(fields[i], sizeof(fields[i]), "f%05zu", i);
+        cs[i].record_id = ids[0];
+        cs[i].field = fields[i];
+    }
+    t.nchanges = PG_TXN_MAX_CHANGES;
+    assert_int_equal(raw_decode(&t), 0);
+    t.nchanges = PG_TXN_MAX_CHANGES + 1;
+    assert_raw_refused(t);
+    free(fields);
     free(ids);
     free(cs);
 }
@@ -2176,19 +2279,240 @@ static void test_txn__decode_rejects_two_changes_to_one_field(void **state)
                         raw_change_default()};
     raw_txn t = raw_txn_default(cs);
 
+    /* Two changes in one Record. */
     cs[1].text = "另一个值";
     t.nchanges = 2;
     assert_raw_refused(t);
     /* Not next to each other, and in another form. */
-    cs[1].record_id = "430302001000-01KAYY7580Q2R8ZK3TJ5M6N7PA";
+    cs[1].field = "status";
     cs[2].value = RAW_NONE;
     cs[2].commit_len = PG_HASH_LEN;
     cs[2].dropped = true;
     t.nchanges = 3;
     assert_raw_refused(t);
     /* One field of two records, and two fields of one record, are fine. */
-    cs[2].field = "status";
+    cs[2].record_id = "430302001000-01KAYY7580Q2R8ZK3TJ5M6N7PA";
     assert_int_equal(raw_decode(&t), 0);
+}
+
+/*
+ * The canonical encoding (proto/txn.proto, Record) writes a record once,
+ * records by ascending id, and a Record only for changes.  Any other
+ * grouping of the same changes would be another body for the same signed
+ * txn: one (origin, seq, digest) would name several byte strings.
+ */
+#define RID_P8 "430302001000-01KAYY7580Q2R8ZK3TJ5M6N7P8"
+#define RID_P9 "430302001000-01KAYY7580Q2R8ZK3TJ5M6N7P9"
+#define RID_PA "430302001000-01KAYY7580Q2R8ZK3TJ5M6N7PA"
+
+static void test_txn__decode_rejects_two_records_with_one_id(void **state)
+{
+    (void)state;
+    raw_change cs[3] = {raw_change_default(), raw_change_default(),
+                        raw_change_default()};
+    raw_txn t = raw_txn_default(cs);
+
+    /* Two fields of one record, in one Record: the baseline. */
+    cs[1].field = "dispute_type";
+    cs[1].text = "邻里纠纷";
+    t.nchanges = 2;
+    assert_int_equal(raw_decode(&t), 0);
+    /* The same two changes in two Records with one id, side by side. */
+    cs[1].new_record = true;
+    assert_raw_refused(t);
+    /* One Record with both, and an empty one with the same id after it. */
+    cs[1].new_record = false;
+    cs[2] = raw_change_default();
+    cs[2].record_only = true;
+    t.nchanges = 3;
+    assert_raw_refused(t);
+    /* Apart: P9, PA, P9. */
+    cs[2] = cs[1];
+    cs[1] = raw_change_default();
+    cs[1].record_id = RID_PA;
+    assert_raw_refused(t);
+    /* Grouped, the same three changes decode. */
+    raw_change grouped[3] = {cs[0], cs[2], cs[1]};
+    t.changes = grouped;
+    assert_int_equal(raw_decode(&t), 0);
+}
+
+static void test_txn__decode_rejects_records_out_of_order(void **state)
+{
+    (void)state;
+    static const char *const ids[][2] = {
+        {RID_P9, RID_PA},
+        {RID_P8, RID_P9},
+        /* Decided by the creator's code: 430302000000 < 430302001000. */
+        {"430302000000-01KAYY7580Q2R8ZK3TJ5M6N7PA", RID_P9},
+        /* Bytewise: '9' (0x39) < 'A' (0x41) < 'Z' (0x5a). */
+        {"430302001000-01KAYY7580Q2R8ZK3TJ5M6N7P9",
+         "430302001000-01KAYY7580Q2R8ZK3TJ5M6N7PZ"},
+    };
+    raw_change cs[2] = {raw_change_default(), raw_change_default()};
+    raw_txn t = raw_txn_default(cs);
+
+    t.nchanges = 2;
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        cs[0].record_id = ids[i][0];
+        cs[1].record_id = ids[i][1];
+        assert_int_equal(raw_decode(&t), 0);
+        cs[0].record_id = ids[i][1];
+        cs[1].record_id = ids[i][0];
+        assert_raw_refused(t);
+    }
+    /* Out of order behind a record that is in order. */
+    raw_change three[3] = {raw_change_default(), raw_change_default(),
+                           raw_change_default()};
+    three[0].record_id = RID_P8;
+    three[1].record_id = RID_PA;
+    three[2].record_id = RID_P9;
+    t.changes = three;
+    t.nchanges = 3;
+    assert_raw_refused(t);
+    three[1].record_id = RID_P9;
+    three[2].record_id = RID_PA;
+    assert_int_equal(raw_decode(&t), 0);
+}
+
+static void test_txn__decode_rejects_an_empty_record(void **state)
+{
+    (void)state;
+    raw_change cs[2] = {raw_change_default(), raw_change_default()};
+    raw_txn t = raw_txn_default(cs);
+
+    t.nchanges = 2;
+    cs[1].record_id = RID_PA;
+    assert_int_equal(raw_decode(&t), 0);
+    /* Last, in order, with an id of its own. */
+    cs[1].record_only = true;
+    assert_raw_refused(t);
+    /* First. */
+    cs[1] = cs[0];
+    cs[0].record_id = RID_P8;
+    cs[0].record_only = true;
+    assert_raw_refused(t);
+    /* Empty and without an id. */
+    cs[0].record_id = NULL;
+    assert_raw_refused(t);
+    /* Alone: no change at all. */
+    t.nchanges = 1;
+    cs[0].record_id = RID_P9;
+    assert_raw_refused(t);
+}
+
+/*
+ * The withdrawn flat layout (Txn field 10 a Change, each with its record
+ * id as Change field 1, now reserved) decodes to nothing: a Change read as
+ * a Record has fields a Record does not know.  Nor may a grouped Change
+ * still carry field 1.
+ */
+static void test_txn__decode_rejects_the_flat_layout(void **state)
+{
+    (void)state;
+    raw_change cs[2] = {raw_change_default(), raw_change_default()};
+    raw_txn t = raw_txn_default(cs);
+
+    cs[0].has_id = cs[1].has_id = true;
+    cs[1].field = "dispute_type";
+    t.flat = true;
+    for (size_t n = 1; n <= 2; n++) {
+        t.nchanges = n;
+        t.flat = true;
+        assert_raw_refused(t);
+        t.flat = false;
+        assert_raw_refused(t);
+    }
+    cs[0].has_id = cs[1].has_id = false;
+    assert_int_equal(raw_decode(&t), 0);
+}
+
+/*
+ * The encoder groups by record, stable: a txn whose changes interleave
+ * two records is written as two Records, each holding its changes in txn
+ * order; it decodes (grouped) to the same signed txn.
+ */
+static void test_txn__interleaved_records_round_trip(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *record_id, *field;
+        int64_t i; /* 0: text */
+        const char *text;
+    } in[] = {
+        {RID_PA, "summary", 0, "楼上漏水引发邻里矛盾"},
+        {RID_P9, "summary", 0, "两户因排水沟发生纠纷"},
+        {RID_PA, "party_count", 3, NULL},
+        {RID_P9, "dispute_type", 0, "邻里纠纷"},
+    };
+    /* Expected order in the encoding: P9 then PA, each in txn order (so
+     * summary before dispute_type: not by field name). */
+    static const size_t grouped[] = {1, 3, 0, 2};
+    raw_change rc[4];
+    pg_txn *t;
+
+    assert_pg_ok(pg_txn_new(&t));
+    assert_pg_ok(pg_txn_set_header(t, "430302001000", G.key_id, 7,
+                                   PG_HLC_PACK(1764122400000, 3),
+                                   "430302001001", "dispute", "张三"));
+    memset(t->seed, 0xab, PG_SEED_LEN); /* the raw writer's filler */
+    t->has_seed = true;
+    for (size_t k = 0; k < 4; k++) {
+        pg_value v = {.kind = PG_VALUE_INT, .i = in[k].i};
+        if (in[k].text) {
+            v.kind = PG_VALUE_TEXT;
+            v.s = in[k].text;
+            v.len = strlen(in[k].text);
+        }
+        assert_pg_ok(pg_txn_add(t, in[k].record_id, in[k].field, &v, NULL));
+        raw_change *c = &rc[0];
+        for (size_t j = 0; j < 4; j++)
+            if (grouped[j] == k)
+                c = &rc[j];
+        *c = raw_change_default();
+        c->record_id = in[k].record_id;
+        c->field = in[k].field;
+        c->value = in[k].text ? RAW_TEXT : RAW_INT;
+        c->text = in[k].text;
+        c->i = in[k].i;
+    }
+    assert_pg_ok(pg_txn_seal(t));
+
+    /* Unsigned, byte for byte what the independent writer makes of the
+     * grouped changes: two Records, P9 first. */
+    raw_txn want = raw_txn_default(rc);
+    want.nchanges = 4;
+    want.sig_len = 0;
+    pg_buf raw = PG_BUF_INIT, enc = PG_BUF_INIT, again = PG_BUF_INIT;
+    raw_encode(&raw, &want);
+    assert_pg_ok(pg_txn_encode(&enc, t));
+    assert_int_equal(enc.len, raw.len);
+    assert_memory_equal(enc.data, raw.data, raw.len);
+
+    /* Signed, decode(encode(txn)) is the same txn and verifies. */
+    pg_txn_sign(t, G.sk);
+    pg_buf_clear(&enc);
+    assert_pg_ok(pg_txn_encode(&enc, t));
+    pg_txn *d;
+    assert_pg_ok(pg_txn_decode(&d, enc.data, enc.len));
+    assert_pg_ok(pg_txn_verify(d, G.pk));
+    assert_memory_equal(d->digest, t->digest, PG_HASH_LEN);
+    assert_txn_equal(d, t);
+    assert_int_equal(d->nchanges, 4);
+    for (size_t j = 0; j < 4; j++) {
+        assert_string_equal(d->changes[j].record_id, in[grouped[j]].record_id);
+        assert_string_equal(d->changes[j].field, in[grouped[j]].field);
+    }
+    /* And encodes to the same bytes again. */
+    assert_pg_ok(pg_txn_encode(&again, d));
+    assert_int_equal(again.len, enc.len);
+    assert_memory_equal(again.data, enc.data, enc.len);
+
+    pg_buf_dispose(&raw);
+    pg_buf_dispose(&enc);
+    pg_buf_dispose(&again);
+    pg_txn_free(d);
+    pg_txn_free(t);
 }
 
 /*
@@ -2308,6 +2632,11 @@ int main(void)
         cmocka_unit_test(
             test_txn__decode_rejects_a_derived_text_on_another_form),
         cmocka_unit_test(test_txn__decode_rejects_two_changes_to_one_field),
+        cmocka_unit_test(test_txn__decode_rejects_two_records_with_one_id),
+        cmocka_unit_test(test_txn__decode_rejects_records_out_of_order),
+        cmocka_unit_test(test_txn__decode_rejects_an_empty_record),
+        cmocka_unit_test(test_txn__decode_rejects_the_flat_layout),
+        cmocka_unit_test(test_txn__interleaved_records_round_trip),
         cmocka_unit_test(test_txn__decode_rejects_text_that_is_not_utf8),
         cmocka_unit_test(test_txn__decode_rejects_a_malformed_record_id),
     };

@@ -2,8 +2,8 @@
 """Check the golden txn vectors against an independent implementation.
 
 Reads tests/data/golden_txn.json and recomputes, from the specification
-text alone (DESIGN.md section 3 and include/pingan/txn.h), without any
-pingan code:
+text alone (DESIGN.md section 3, include/pingan/txn.h, proto/FORMAT.md
+and the comments of proto/txn.proto), without any pingan code:
 
   * the Ed25519 public key from the published seed, and the key id;
   * every change's canonical value encoding, salt, commit and leaf (the
@@ -14,7 +14,9 @@ pingan code:
     and also verified);
   * the protobuf encoding of the whole txn (proto/txn.proto, encoded the
     way protobuf-c does: fields in number order, proto3 defaults omitted,
-    oneof members always written).
+    oneof members always written; the changes grouped into one Record per
+    record id, records by ascending id, each record's changes in txn
+    order).
 
 For a redacted txn (one with "derived_from") it also checks that the
 digest and signature are those of the original and that every revealed
@@ -226,6 +228,8 @@ def ed25519_verify(pk, msg, sig):
 
 
 # --- protobuf (proto/txn.proto), encoded as protobuf-c encodes it ----------
+# The canonical encoding of FORMAT section 3: the changes grouped into one
+# Record per record id (Change field 1, the record id, is reserved).
 
 
 def _varint(n):
@@ -283,7 +287,8 @@ def pb_value(v):
 
 
 def pb_change(c):
-    out = _str(1, c["record_id"]) + _str(2, c["field"])
+    # Field 1 (the record id) is reserved: the Record above holds it.
+    out = _str(2, c["field"])
     form = c["form"]
     if form in ("whole", "salted"):
         out += _ld(3, pb_value(c["value"]))
@@ -300,6 +305,16 @@ def pb_change(c):
     return out
 
 
+def pb_records(changes):
+    """The changes grouped into Record messages (proto/txn.proto): records
+    by ascending record id, compared bytewise, each record once, its
+    changes in the order the txn holds them."""
+    ids = sorted({c["record_id"] for c in changes},
+                 key=lambda rid: rid.encode("utf-8"))
+    return [(rid, [c for c in changes if c["record_id"] == rid])
+            for rid in ids]
+
+
 def pb_txn(t):
     out = (_uint(1, t["suite"]) + _str(2, t["origin"]) +
            _str(3, t["key_id"]) + _uint(4, t["seq"]) + _uint(5, t["hlc"]) +
@@ -307,8 +322,9 @@ def pb_txn(t):
            _str(8, t["operator"]))
     if t["seed"]:
         out += _bytes(9, bytes.fromhex(t["seed"]))
-    for c in t["changes"]:
-        out += _ld(10, pb_change(c))
+    for rid, changes in pb_records(t["changes"]):
+        out += _ld(10, _str(1, rid) + b"".join(_ld(2, pb_change(c))
+                                               for c in changes))
     out += _bytes(11, bytes.fromhex(t["signature"]))
     # notes (12) and hop_signatures (13) are empty as an origin writes
     return out
@@ -399,6 +415,12 @@ def check_txn(ck, t, key_seed, pk, by_name):
     ck.true(name + ": signature verifies", ed25519_verify(pk, digest, sig))
     ck.eq(name + ": signature", ed25519_sign(key_seed, digest), t["signature"])
     ck.eq(name + ": protobuf encoding", pb_txn(t), t["encoding"])
+    # The records' order in the txn does not matter, their changes' does:
+    # the same txn with its records listed last first encodes the same.
+    moved = dict(t, changes=sorted(t["changes"], reverse=True,
+                                   key=lambda c: c["record_id"].encode()))
+    ck.eq(name + ": protobuf encoding, records listed in reverse",
+          pb_txn(moved), t["encoding"])
     if orig is not None:
         ck.eq(name + ": digest equals the original's", t["digest"],
               orig["digest"])
