@@ -200,3 +200,39 @@ bool cli_progress_enabled(void)
 {
     return isatty(STDERR_FILENO);
 }
+
+static void verbs_help(FILE *out, const char *command, const char *intro,
+                       const cli_verb *verbs)
+{
+    fprintf(out, "usage: pingan %s VERB ...\n\n", command);
+    if (intro)
+        fprintf(out, "%s\n\n", intro);
+    fprintf(out, "verbs:\n");
+    for (const cli_verb *v = verbs; v->name; v++)
+        fprintf(out, "  %-8s %s\n", v->name, v->summary);
+    fprintf(out, "\n'pingan %s VERB --help' explains each.\n", command);
+}
+
+int cli_dispatch(const char *command, const char *intro, const cli_verb *verbs,
+                 int argc, char **argv)
+{
+    if (argc >= 2 &&
+        (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        verbs_help(stdout, command, intro, verbs);
+        return 0;
+    }
+    if (argc < 2) {
+        verbs_help(stderr, command, intro, verbs);
+        return 2;
+    }
+    for (const cli_verb *v = verbs; v->name; v++)
+        if (strcmp(argv[1], v->name) == 0)
+            return v->fn(argc - 1, argv + 1);
+    char ex[PG_EXCERPT_SIZE];
+    fprintf(stderr, "pingan: unknown verb '%s %s'; known:", command,
+            pg_excerpt(ex, argv[1], strlen(argv[1])));
+    for (const cli_verb *v = verbs; v->name; v++)
+        fprintf(stderr, " %s", v->name);
+    fprintf(stderr, "\n");
+    return 2;
+}

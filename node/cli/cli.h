@@ -81,6 +81,21 @@ void cli_value_text(char *out, size_t outlen, const pg_field *field,
 /* True when stderr is a terminal (show progress). */
 bool cli_progress_enabled(void);
 
+/* A verb of a command with verbs (`pingan record put`). */
+typedef struct cli_verb {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} cli_verb;
+
+/*
+ * Run the verb named by argv[1] (argv[0] is the command), or print the
+ * verbs: to stdout for --help (exit 0), to stderr when none is given or it
+ * is unknown (exit 2).  intro, if not NULL, is printed under the usage.
+ */
+int cli_dispatch(const char *command, const char *intro, const cli_verb *verbs,
+                 int argc, char **argv);
+
 /* Commands. */
 int cmd_init(int argc, char **argv);
 int cmd_card(int argc, char **argv);

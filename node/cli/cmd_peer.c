@@ -486,13 +486,7 @@ done:
     return status;
 }
 
-typedef struct verb {
-    const char *name;
-    int (*fn)(int argc, char **argv);
-    const char *summary;
-} verb;
-
-static const verb verbs[] = {
+static const cli_verb verbs[] = {
     {"add", peer_add, "pin a parent's, child's or partner's card"},
     {"set", peer_set, "change a peer's URL or CA file"},
     {"list", peer_list, "list the peers and their cursors"},
@@ -503,24 +497,9 @@ static const verb verbs[] = {
 
 int cmd_peer(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "-h") == 0) {
-        FILE *out = argc < 2 ? stderr : stdout;
-        fprintf(out, "usage: pingan peer VERB ...\n\n"
-                     "The nodes this node exchanges records with: its parent, "
-                     "its children and\n(cities only) its partners, each "
-                     "pinned by its card.\n\nverbs:\n");
-        for (const verb *v = verbs; v->name; v++)
-            fprintf(out, "  %-8s %s\n", v->name, v->summary);
-        fprintf(out, "\n'pingan peer VERB --help' explains each.\n");
-        return argc < 2 ? 2 : 0;
-    }
-    for (const verb *v = verbs; v->name; v++)
-        if (strcmp(argv[1], v->name) == 0)
-            return v->fn(argc - 1, argv + 1);
-    char ex[PG_EXCERPT_SIZE];
-    fprintf(stderr,
-            "pingan: unknown verb 'peer %s' (add, set, list, show, remove)\n",
-            pg_excerpt(ex, argv[1], strlen(argv[1])));
-    return 2;
+    return cli_dispatch(
+        "peer",
+        "The nodes this node exchanges records with: its parent, its children "
+        "and\n(cities only) its partners, each pinned by its card.",
+        verbs, argc, argv);
 }

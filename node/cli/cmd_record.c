@@ -423,13 +423,7 @@ done:
     return status;
 }
 
-typedef struct verb {
-    const char *name;
-    int (*fn)(int argc, char **argv);
-    const char *summary;
-} verb;
-
-static const verb verbs[] = {
+static const cli_verb verbs[] = {
     {"put", record_put, "create or update a record"},
     {"get", record_get, "show one record"},
     {"list", record_list, "list records"},
@@ -440,21 +434,5 @@ static const verb verbs[] = {
 
 int cmd_record(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "-h") == 0) {
-        FILE *out = argc < 2 ? stderr : stdout;
-        fprintf(out, "usage: pingan record VERB ...\n\nverbs:\n");
-        for (const verb *v = verbs; v->name; v++)
-            fprintf(out, "  %-8s %s\n", v->name, v->summary);
-        fprintf(out, "\n'pingan record VERB --help' explains each.\n");
-        return argc < 2 ? 2 : 0;
-    }
-    for (const verb *v = verbs; v->name; v++)
-        if (strcmp(argv[1], v->name) == 0)
-            return v->fn(argc - 1, argv + 1);
-    fprintf(stderr,
-            "pingan: unknown verb 'record %s' (put, get, list, "
-            "delete, import)\n",
-            argv[1]);
-    return 2;
+    return cli_dispatch("record", NULL, verbs, argc, argv);
 }
