@@ -205,14 +205,14 @@ static int node_init(const char *dir, const char *code, const char *name)
         goto done;
     if ((error = pg_store__begin(db)) < 0 ||
         (error = pg_store__create_tables(db, pg_schema_current())) < 0 ||
-        (error = pg_store__meta_set(db, "code", code)) < 0 ||
-        (error = pg_store__meta_set(db, "name", name)) < 0 ||
-        (error = pg_store__meta_set_int(db, "schema_version",
+        (error = pg_store__meta_set(db, NULL, "code", code)) < 0 ||
+        (error = pg_store__meta_set(db, NULL, "name", name)) < 0 ||
+        (error = pg_store__meta_set_int(db, NULL, "schema_version",
                                         PG_SCHEMA_VERSION)) < 0 ||
-        (error = pg_store__meta_set_int(db, "hlc", 0)) < 0 ||
-        (error = pg_store__meta_set_int(db, "last_seq", 0)) < 0 ||
-        (error = pg_store__meta_set_int(db, "created_ms", card.created_ms)) <
-            0 ||
+        (error = pg_store__meta_set_int(db, NULL, "hlc", 0)) < 0 ||
+        (error = pg_store__meta_set_int(db, NULL, "last_seq", 0)) < 0 ||
+        (error = pg_store__meta_set_int(db, NULL, "created_ms",
+                                        card.created_ms)) < 0 ||
         (error = pg_store__commit(db)) < 0)
         goto done;
 
@@ -302,7 +302,8 @@ int pg_node_open(pg_node **out, const char *dir)
         goto done;
     }
     char code[PG_CODE_LEN + 1];
-    if ((error = pg_store__meta_get(node->db, "code", code, sizeof(code))) < 0)
+    if ((error = pg_store__meta_get(node->db, NULL, "code", code,
+                                    sizeof(code))) < 0)
         goto done;
     if (strcmp(code, node->card.code) != 0) {
         error = pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE,
@@ -314,7 +315,7 @@ int pg_node_open(pg_node **out, const char *dir)
     /* A store written by a newer pingan may hold collections and fields
      * this build does not know: refuse rather than misread it. */
     char version[32];
-    if ((error = pg_store__meta_get(node->db, "schema_version", version,
+    if ((error = pg_store__meta_get(node->db, NULL, "schema_version", version,
                                     sizeof(version))) < 0)
         goto done;
     char *end;

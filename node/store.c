@@ -235,65 +235,108 @@ void pg_store__rollback(sqlite3 *db)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-int pg_store__meta_get(sqlite3 *db, const char *key, char *out, size_t outlen)
-{
-    sqlite3_stmt *st = NULL;
-    int rc, error = 0;
+#define SQL_META_GET "SELECT value FROM meta WHERE key = ?"
+#define SQL_META_SET                                                           \
+    "INSERT INTO meta(key, value) VALUES(?, ?) "                               \
+    "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 
-    rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st,
-                            NULL);
-    if (rc != SQLITE_OK)
-        return pg_store__error(db, rc, "reading node settings");
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        const char *v = (const char *)sqlite3_column_text(st, 0);
-        snprintf(out, outlen, "%s", v ? v : "");
-    } else if (rc == SQLITE_DONE) {
-        error = pg_error_set(PG_ECORRUPT, PG_ERRCLASS_STORE,
-                             "the store has no '%s' setting; is this a "
-                             "pingan node directory?",
-                             key);
-    } else {
-        error = pg_store__error(db, rc, "reading node settings");
-    }
-    sqlite3_finalize(st);
-    return error;
+void pg_store__release(sqlite3_stmt *st, bool owned)
+{
+    if (owned)
+        sqlite3_finalize(st);
+    else
+        sqlite3_reset(st);
 }
 
-static int meta_put(sqlite3 *db, const char *key, const char *text, int64_t num,
-                    bool is_text)
+int pg_store__step_done(sqlite3_stmt *st, bool owned, sqlite3 *db,
+                        const char *what)
 {
-    sqlite3_stmt *st = NULL;
-    int rc;
-
-    rc = sqlite3_prepare_v2(
-        db,
-        "INSERT INTO meta(key, value) VALUES(?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-        -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return pg_store__error(db, rc, "saving node settings");
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    if (is_text)
-        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_int64(st, 2, num);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    int rc = sqlite3_step(st);
+    pg_store__release(st, owned);
     if (rc != SQLITE_DONE)
-        return pg_store__error(db, rc, "saving node settings");
+        return pg_store__error(db, rc, what);
     return 0;
 }
 
-int pg_store__meta_set(sqlite3 *db, const char *key, const char *value)
+/* Step the meta query for key; on SQLITE_ROW the caller reads column 0
+ * and releases the statement. */
+static int meta_query(sqlite3_stmt **st, bool *owned, int *rc, sqlite3 *db,
+                      pg_stmt_cache *cache, const char *key)
 {
-    return meta_put(db, key, value, 0, true);
+    int error = pg_store__cached(st, owned, cache, db, SQL_META_GET);
+    if (error < 0)
+        return error;
+    sqlite3_bind_text(*st, 1, key, -1, SQLITE_STATIC);
+    *rc = sqlite3_step(*st);
+    if (*rc != SQLITE_ROW && *rc != SQLITE_DONE) {
+        pg_store__release(*st, *owned);
+        return pg_store__error(db, *rc, "reading node settings");
+    }
+    return 0;
 }
 
-int pg_store__meta_set_int(sqlite3 *db, const char *key, int64_t value)
+int pg_store__meta_get(sqlite3 *db, pg_stmt_cache *cache, const char *key,
+                       char *out, size_t outlen)
 {
-    return meta_put(db, key, NULL, value, false);
+    sqlite3_stmt *st;
+    bool owned;
+    int rc, error;
+
+    if ((error = meta_query(&st, &owned, &rc, db, cache, key)) < 0)
+        return error;
+    if (rc == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        snprintf(out, outlen, "%s", v ? v : "");
+    }
+    pg_store__release(st, owned);
+    if (rc != SQLITE_ROW)
+        return pg_error_set(PG_ECORRUPT, PG_ERRCLASS_STORE,
+                            "the store has no '%s' setting; is this a "
+                            "pingan node directory?",
+                            key);
+    return 0;
+}
+
+int pg_store__meta_get_int(sqlite3 *db, pg_stmt_cache *cache, const char *key,
+                           int64_t *out)
+{
+    sqlite3_stmt *st;
+    bool owned;
+    int rc, error;
+
+    if ((error = meta_query(&st, &owned, &rc, db, cache, key)) < 0)
+        return error;
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    pg_store__release(st, owned);
+    return 0;
+}
+
+static int meta_put(sqlite3 *db, pg_stmt_cache *cache, const char *key,
+                    const char *text, int64_t num)
+{
+    sqlite3_stmt *st;
+    bool owned;
+    int error = pg_store__cached(&st, &owned, cache, db, SQL_META_SET);
+    if (error < 0)
+        return error;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (text)
+        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 2, num);
+    return pg_store__step_done(st, owned, db, "saving node settings");
+}
+
+int pg_store__meta_set(sqlite3 *db, pg_stmt_cache *cache, const char *key,
+                       const char *value)
+{
+    return meta_put(db, cache, key, value, 0);
+}
+
+int pg_store__meta_set_int(sqlite3 *db, pg_stmt_cache *cache, const char *key,
+                           int64_t value)
+{
+    return meta_put(db, cache, key, NULL, value);
 }
 
 static uint64_t get_u64(const uint8_t *p)
@@ -366,7 +409,7 @@ int pg_store__cached(sqlite3_stmt **out, bool *owned, pg_stmt_cache *cache,
 {
     *out = NULL;
     *owned = false;
-    for (size_t i = 0; i < cache->n; i++)
+    for (size_t i = 0; cache && i < cache->n; i++)
         if (strcmp(cache->sql[i], sql) == 0) {
             sqlite3_reset(cache->st[i]);
             sqlite3_clear_bindings(cache->st[i]);
@@ -379,7 +422,7 @@ int pg_store__cached(sqlite3_stmt **out, bool *owned, pg_stmt_cache *cache,
     if (rc != SQLITE_OK)
         return pg_store__error(db, rc, "preparing a statement");
     size_t n = strlen(sql) + 1;
-    char *copy = cache->n < PG_STMT_CACHE_MAX ? malloc(n) : NULL;
+    char *copy = cache && cache->n < PG_STMT_CACHE_MAX ? malloc(n) : NULL;
     if (!copy) {
         *owned = true;
         *out = st;

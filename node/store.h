@@ -52,11 +52,6 @@ int pg_store__begin(sqlite3 *db);
 int pg_store__commit(sqlite3 *db);
 void pg_store__rollback(sqlite3 *db);
 
-/* meta table: text and integer values. */
-int pg_store__meta_get(sqlite3 *db, const char *key, char *out, size_t outlen);
-int pg_store__meta_set(sqlite3 *db, const char *key, const char *value);
-int pg_store__meta_set_int(sqlite3 *db, const char *key, int64_t value);
-
 /* Versions packed in `_v`. */
 #define PG_VERSION_ENTRY 17
 /* Find field index `field` in a packed blob; zero version if absent. */
@@ -69,8 +64,8 @@ int pg_store__versions_set(pg_buf *blob, size_t field, const pg_version *v);
  * A cache of prepared statements keyed by their SQL text.  Preparing costs
  * more than running a small insert, and a single-record write runs about
  * eight statements.  Statements come back reset with bindings cleared; the
- * cache owns them.  When full, pg_store__cached still prepares and sets
- * *owned so that the caller finalizes the statement itself.
+ * cache owns them.  When full (or with no cache), pg_store__cached still
+ * prepares and sets *owned so that the caller finalizes the statement.
  */
 #define PG_STMT_CACHE_MAX 64
 typedef struct pg_stmt_cache {
@@ -82,6 +77,26 @@ typedef struct pg_stmt_cache {
 int pg_store__cached(sqlite3_stmt **out, bool *owned, pg_stmt_cache *cache,
                      sqlite3 *db, const char *sql);
 void pg_store__cache_clear(pg_stmt_cache *cache);
+
+/* Give a statement from pg_store__cached back (reset, or finalized when
+ * owned). */
+void pg_store__release(sqlite3_stmt *st, bool owned);
+
+/* Step a statement that returns no rows, then release it. */
+int pg_store__step_done(sqlite3_stmt *st, bool owned, sqlite3 *db,
+                        const char *what);
+
+/* The meta table, through a statement cache (NULL: prepare each time).
+ * meta_get fails with PG_ECORRUPT for a missing key; meta_get_int reads a
+ * missing key as 0. */
+int pg_store__meta_get(sqlite3 *db, pg_stmt_cache *cache, const char *key,
+                       char *out, size_t outlen);
+int pg_store__meta_get_int(sqlite3 *db, pg_stmt_cache *cache, const char *key,
+                           int64_t *out);
+int pg_store__meta_set(sqlite3 *db, pg_stmt_cache *cache, const char *key,
+                       const char *value);
+int pg_store__meta_set_int(sqlite3 *db, pg_stmt_cache *cache, const char *key,
+                           int64_t value);
 
 /* Quote a collection or field name for SQL (names are [a-z_][a-z0-9_]*). */
 #define PG_STORE_QUOTED_MAX 80

@@ -166,68 +166,19 @@ int pg_write__validate(size_t *idx, char division_out[PG_CODE_LEN + 1],
     return 0;
 }
 
-#define SQL_META_GET "SELECT value FROM meta WHERE key = ?"
-#define SQL_META_SET                                                           \
-    "INSERT INTO meta(key, value) VALUES(?, ?) "                               \
-    "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 #define SQL_LOG_INSERT                                                         \
     "INSERT INTO log(origin, origin_seq, digest, hlc, collection, division, "  \
     "operator, nchanges, body, received_at) VALUES(?,?,?,?,?,?,?,?,?,?)"
-
-/* Run a cached statement that returns no rows. */
-static int step_done(sqlite3_stmt *st, bool owned, sqlite3 *db,
-                     const char *what)
-{
-    int rc = sqlite3_step(st);
-    if (owned)
-        sqlite3_finalize(st);
-    else
-        sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return pg_store__error(db, rc, what);
-    return 0;
-}
-
-static int meta_int(pg_node *node, const char *key, int64_t *out)
-{
-    sqlite3_stmt *st;
-    bool owned;
-    int error =
-        pg_store__cached(&st, &owned, &node->stmts, node->db, SQL_META_GET);
-    if (error < 0)
-        return error;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    if (owned)
-        sqlite3_finalize(st);
-    else
-        sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return pg_store__error(node->db, rc, "reading node settings");
-    return 0;
-}
-
-static int meta_set_int(pg_node *node, const char *key, int64_t value)
-{
-    sqlite3_stmt *st;
-    bool owned;
-    int error =
-        pg_store__cached(&st, &owned, &node->stmts, node->db, SQL_META_SET);
-    if (error < 0)
-        return error;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, value);
-    return step_done(st, owned, node->db, "saving node settings");
-}
 
 int pg_write__clock_load(pg_write_clock *clk, pg_node *node)
 {
     int64_t hlc;
     int error;
 
-    if ((error = meta_int(node, "hlc", &hlc)) < 0 ||
-        (error = meta_int(node, "last_seq", &clk->last_seq)) < 0)
+    if ((error = pg_store__meta_get_int(node->db, &node->stmts, "hlc", &hlc)) <
+            0 ||
+        (error = pg_store__meta_get_int(node->db, &node->stmts, "last_seq",
+                                        &clk->last_seq)) < 0)
         return error;
     /* A clock or sequence that could wrap would sign txns that no reader
      * accepts: refuse to write rather than poison the log. */
@@ -244,8 +195,10 @@ int pg_write__clock_load(pg_write_clock *clk, pg_node *node)
 int pg_write__clock_save(const pg_write_clock *clk, pg_node *node)
 {
     int error;
-    if ((error = meta_set_int(node, "hlc", (int64_t)clk->hlc)) < 0 ||
-        (error = meta_set_int(node, "last_seq", clk->last_seq)) < 0)
+    if ((error = pg_store__meta_set_int(node->db, &node->stmts, "hlc",
+                                        (int64_t)clk->hlc)) < 0 ||
+        (error = pg_store__meta_set_int(node->db, &node->stmts, "last_seq",
+                                        clk->last_seq)) < 0)
         return error;
     return 0;
 }
@@ -286,7 +239,7 @@ int pg_write__log_insert(pg_node *node, const pg_txn *txn, const pg_buf *body)
     sqlite3_bind_int64(st, 8, (sqlite3_int64)txn->nchanges);
     sqlite3_bind_blob(st, 9, body->data, (int)body->len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, pg_time_now_ms());
-    return step_done(st, owned, node->db, "appending to the log");
+    return pg_store__step_done(st, owned, node->db, "appending to the log");
 }
 
 int pg_write__start_txn(pg_txn *txn, pg_node *node, pg_write_clock *clk,
@@ -364,7 +317,7 @@ int pg_write__insert_row(pg_node *node, const pg_collection *coll,
     }
     sqlite3_bind_blob(st, (int)coll->nfields + 3, vblob->data, (int)vblob->len,
                       SQLITE_STATIC);
-    return step_done(st, false, node->db, "inserting a record");
+    return pg_store__step_done(st, false, node->db, "inserting a record");
 }
 
 /* --- single-record writes ------------------------------------------- */
@@ -405,10 +358,7 @@ static int load_row(current_row *row, pg_node *node, const pg_collection *coll,
     } else {
         error = pg_store__error(node->db, rc, "reading a record");
     }
-    if (owned)
-        sqlite3_finalize(st);
-    else
-        sqlite3_reset(st);
+    pg_store__release(st, owned);
     return error;
 }
 
@@ -440,7 +390,7 @@ static int update_row(pg_node *node, const pg_collection *coll, const char *id,
         for (size_t i = 0; i < n; i++)
             pg_write__bind(st, (int)i + 2, &values[i].value);
         sqlite3_bind_text(st, (int)n + 2, id, -1, SQLITE_STATIC);
-        error = step_done(st, owned, node->db, "updating a record");
+        error = pg_store__step_done(st, owned, node->db, "updating a record");
     }
     pg_buf_dispose(&sql);
     return error;
@@ -466,10 +416,7 @@ static int check_counter(pg_node *node, const pg_collection *coll,
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         cur = sqlite3_column_int64(st, 0);
-    if (owned)
-        sqlite3_finalize(st);
-    else
-        sqlite3_reset(st);
+    pg_store__release(st, owned);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return pg_store__error(node->db, rc, "reading a counter");
     if (__builtin_add_overflow(cur, inc, &sum))
