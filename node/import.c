@@ -51,7 +51,6 @@ typedef struct queued {
     char id[PG_RECORD_ID_LEN + 1];
 } queued;
 
-/* A txn travelling to the sealer and back. */
 /* A txn travelling through sealing, in order of origin sequence. */
 typedef enum job_state { JOB_QUEUED, JOB_SEALING, JOB_SEALED } job_state;
 
@@ -449,9 +448,8 @@ int pg_import_add(pg_import *imp, const pg_field_value *values, size_t n,
     }
     memcpy(r->division, division, PG_CODE_LEN);
     r->division[PG_CODE_LEN] = 0;
-    memcpy(r->id, imp->node->card.code, PG_CODE_LEN);
-    r->id[PG_CODE_LEN] = '-';
-    pg_ulid_make(r->id + PG_CODE_LEN + 1, &imp->node->ulid, pg_time_now_ms());
+    pg_record_id_make(r->id, &imp->node->ulid, imp->node->card.code,
+                      pg_time_now_ms());
     if (id_out)
         memcpy(id_out, r->id, PG_RECORD_ID_LEN + 1);
     imp->q[imp->nq++] = r;

@@ -4,6 +4,7 @@
  */
 #include "pingan/record.h"
 #include "node_internal.h"
+#include "write_internal.h"
 #include "store.h"
 #include "pingan/error.h"
 
@@ -109,17 +110,6 @@ static int select_sql(pg_buf *sql, const pg_collection *coll)
     return error;
 }
 
-static const pg_collection *read_collection(const char *name)
-{
-    char ex[PG_EXCERPT_SIZE];
-    const pg_collection *coll = pg_schema_collection(pg_schema_current(), name);
-    if (!coll)
-        pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
-                     "unknown collection '%s'; 'pingan schema' lists them",
-                     pg_excerpt(ex, name, strlen(name)));
-    return coll;
-}
-
 int pg_record_get(pg_record **out, pg_node *node, const char *collection,
                   const char *id)
 {
@@ -129,7 +119,7 @@ int pg_record_get(pg_record **out, pg_node *node, const char *collection,
     int rc, error;
 
     *out = NULL;
-    const pg_collection *coll = read_collection(collection);
+    const pg_collection *coll = pg_write__find_collection(collection);
     if (!coll)
         return PG_EINVALID;
     if ((error = select_sql(&sql, coll)) < 0 ||
@@ -166,22 +156,6 @@ done:
     return error;
 }
 
-static int bind_where(sqlite3_stmt *st, int idx, const pg_value *v)
-{
-    switch (v->kind) {
-    case PG_VALUE_INT:
-        return sqlite3_bind_int64(st, idx, v->i);
-    case PG_VALUE_REAL:
-        return sqlite3_bind_double(st, idx, v->r);
-    case PG_VALUE_BOOL:
-        return sqlite3_bind_int(st, idx, v->b);
-    case PG_VALUE_TEXT:
-        return sqlite3_bind_text(st, idx, v->s, (int)v->len, SQLITE_STATIC);
-    default:
-        return sqlite3_bind_null(st, idx);
-    }
-}
-
 int pg_record_list(pg_node *node, const char *collection,
                    const pg_field_value *where, size_t nwhere, size_t limit,
                    bool include_deleted, pg_record_cb cb, void *payload)
@@ -192,7 +166,7 @@ int pg_record_list(pg_node *node, const char *collection,
     int rc, error;
     bool first = true;
 
-    const pg_collection *coll = read_collection(collection);
+    const pg_collection *coll = pg_write__find_collection(collection);
     if (!coll)
         return PG_EINVALID;
     if ((error = select_sql(&sql, coll)) < 0)
@@ -234,7 +208,7 @@ int pg_record_list(pg_node *node, const char *collection,
     int b = 1;
     for (size_t i = 0; i < nwhere; i++)
         if (where[i].value.kind != PG_VALUE_ABSENT)
-            bind_where(st, b++, &where[i].value);
+            pg_write__bind(st, b++, &where[i].value);
     if ((error = record_alloc(&rec, coll)) < 0)
         goto done;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -117,3 +117,11 @@ bool pg_record_id_valid(const char *id, char creator_out[13])
         memcpy(creator_out, code, sizeof(code));
     return true;
 }
+
+void pg_record_id_make(char out[PG_RECORD_ID_LEN + 1], pg_ulid_gen *gen,
+                       const char *creator, int64_t ms)
+{
+    memcpy(out, creator, 12);
+    out[12] = '-';
+    pg_ulid_make(out + 13, gen, ms);
+}

@@ -42,16 +42,22 @@ int pg_write__bind(sqlite3_stmt *st, int idx, const pg_value *v)
     }
 }
 
-const pg_collection *pg_write__collection(const char *name)
+const pg_collection *pg_write__find_collection(const char *name)
 {
     char ex[PG_EXCERPT_SIZE];
     const pg_collection *coll = pg_schema_collection(pg_schema_current(), name);
-    if (!coll) {
+    if (!coll)
         pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
                      "unknown collection '%s'; 'pingan schema' lists them",
                      pg_excerpt(ex, name, strlen(name)));
+    return coll;
+}
+
+const pg_collection *pg_write__collection(const char *name)
+{
+    const pg_collection *coll = pg_write__find_collection(name);
+    if (!coll)
         return NULL;
-    }
     if (coll->system) {
         pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
                      "collection '%s' is written by pingan itself", name);
@@ -528,9 +534,8 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
         goto done;
 
     if (create) {
-        pg_ulid_make(new_id + PG_CODE_LEN + 1, &node->ulid, pg_time_now_ms());
-        memcpy(new_id, node->card.code, PG_CODE_LEN);
-        new_id[PG_CODE_LEN] = '-';
+        pg_record_id_make(new_id, &node->ulid, node->card.code,
+                          pg_time_now_ms());
         id = new_id;
         memcpy(effective, values, nvalues * sizeof(*values));
         memcpy(eidx, idx, nvalues * sizeof(*idx));

@@ -10,6 +10,9 @@
 /* Bind a value to a statement parameter (absent binds NULL). */
 int pg_write__bind(sqlite3_stmt *st, int idx, const pg_value *v);
 
+/* A collection by name; NULL with an error set otherwise. */
+const pg_collection *pg_write__find_collection(const char *name);
+
 /* A writable collection by name; NULL with an error set otherwise. */
 const pg_collection *pg_write__collection(const char *name);
 

@@ -40,6 +40,12 @@ void pg_ulid_make(char out[PG_ULID_LEN + 1], pg_ulid_gen *gen, int64_t ms);
 bool pg_ulid_valid(const char *s, size_t len);
 
 /**
+ * Make a new record id `<creator>-<ULID>` for time @p ms.
+ */
+void pg_record_id_make(char out[PG_RECORD_ID_LEN + 1], pg_ulid_gen *gen,
+                       const char *creator, int64_t ms);
+
+/**
  * True when @p id is a well-formed record id; optionally returns the
  * creator's code.
  */

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "pingan/error.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -101,6 +102,25 @@ int cli_parse(int argc, char **argv, const cli_command *cmd,
     return 0;
 }
 
+int cli_parse_count(unsigned long long *out, const char *name, const char *arg,
+                    unsigned long long min, unsigned long long max)
+{
+    char *end;
+    char ex[PG_EXCERPT_SIZE];
+
+    errno = 0;
+    unsigned long long n = strtoull(arg, &end, 10);
+    if (errno || *end || arg[0] < '0' || arg[0] > '9' || n < min || n > max) {
+        fprintf(stderr,
+                "pingan: --%s needs a number from %llu to %llu, not "
+                "'%s'\n",
+                name, min, max, pg_excerpt(ex, arg, strlen(arg)));
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
 int cli_fail(int code)
 {
     const pg_error *e = pg_error_last();
@@ -186,9 +206,29 @@ void cli_value_text(char *out, size_t outlen, const pg_field *field,
     case PG_VALUE_BOOL:
         snprintf(out, outlen, "%s", value->b ? "true" : "false");
         return;
-    case PG_VALUE_TEXT:
-        snprintf(out, outlen, "%.*s", (int)value->len, value->s);
+    case PG_VALUE_TEXT: {
+        /* Human output is one line per record: a newline, carriage return
+         * or tab inside a value (free text may hold them, and values come
+         * from other nodes) is shown escaped, and so is a backslash. */
+        size_t j = 0;
+        for (size_t i = 0; i < value->len && j + 3 <= outlen; i++) {
+            char c = value->s[i];
+            const char *esc = c == '\n'   ? "\\n"
+                              : c == '\r' ? "\\r"
+                              : c == '\t' ? "\\t"
+                              : c == '\\' ? "\\\\"
+                                          : NULL;
+            if (esc) {
+                out[j++] = esc[0];
+                out[j++] = esc[1];
+            } else {
+                out[j++] = c;
+            }
+        }
+        if (outlen)
+            out[j < outlen ? j : outlen - 1] = 0;
         return;
+    }
     default:
         if (outlen)
             out[0] = 0;

@@ -18,7 +18,6 @@
 typedef struct cli_globals {
     const char *dir;
     const char *operator_name;
-    const char *prog;
 } cli_globals;
 
 extern cli_globals cli_g;
@@ -62,6 +61,13 @@ int cli_usage(const cli_command *cmd, const char *fmt, ...)
  * for @p code (0 ok, 1 runtime failure, 2 bad input). */
 int cli_fail(int code);
 
+/*
+ * Parse a count given to --NAME: decimal digits only, at least min, at
+ * most max.  Prints "pingan: --NAME needs ..." and returns -1 otherwise.
+ */
+int cli_parse_count(unsigned long long *out, const char *name, const char *arg,
+                    unsigned long long min, unsigned long long max);
+
 /* Open the node named by --dir / $PINGAN_DIR / ./pingan-node. */
 int cli_open_node(pg_node **out);
 
@@ -74,7 +80,9 @@ void cli_print_json(json_t *j);
 /* A value as JSON: numbers, booleans, strings; times as +08:00 text. */
 json_t *cli_value_json(const pg_field *field, const pg_value *value);
 
-/* A value as human text (absent as ""); writes into out. */
+/* A value as human text on one line (absent as ""; newline, carriage
+ * return, tab and backslash in text escaped as \n \r \t \\); out should
+ * hold twice the value's length. */
 void cli_value_text(char *out, size_t outlen, const pg_field *field,
                     const pg_value *value);
 

@@ -32,28 +32,24 @@ static const cli_command log_cmd = {
 static int log_handle(int val, const char *arg, void *payload)
 {
     log_opts *o = payload;
-    char *end;
-    errno = 0;
-    long long n = strtoll(arg, &end, 10);
-    if (errno || *end || arg[0] == 0 || n < 0) {
-        fprintf(stderr, "pingan: --%s needs a number, not '%s'\n",
-                val == 's' ? "since" : "limit", arg);
-        return -1;
-    }
-    if (val == 's')
-        o->since = n;
-    if (val == 'l')
-        o->limit = (size_t)n;
-    return 0;
-}
+    unsigned long long n;
 
-static int log_json_handle(int val, const char *arg, void *payload)
-{
-    if (val == 'j') {
-        ((log_opts *)payload)->json = true;
+    switch (val) {
+    case 'j':
+        o->json = true;
+        return 0;
+    case 's':
+        if (cli_parse_count(&n, "since", arg, 0, INT64_MAX) < 0)
+            return -1;
+        o->since = (long long)n;
+        return 0;
+    case 'l':
+        if (cli_parse_count(&n, "limit", arg, 0, SIZE_MAX) < 0)
+            return -1;
+        o->limit = (size_t)n;
         return 0;
     }
-    return log_handle(val, arg, payload);
+    return 0;
 }
 
 typedef struct log_state {
@@ -98,7 +94,7 @@ int cmd_log(int argc, char **argv)
     pg_node *node = NULL;
     int rc, error, status = 0;
 
-    if ((rc = cli_parse(argc, argv, &log_cmd, log_json_handle, &o)) != 0)
+    if ((rc = cli_parse(argc, argv, &log_cmd, log_handle, &o)) != 0)
         return rc > 0 ? 0 : 2;
     if (optind < argc)
         return cli_usage(&log_cmd, "unexpected argument '%s'", argv[optind]);

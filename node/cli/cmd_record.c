@@ -96,7 +96,6 @@ static const cli_command import_cmd = {
 static int record_handle(int val, const char *arg, void *payload)
 {
     record_opts *o = payload;
-    char *end;
 
     switch (val) {
     case 'i':
@@ -116,22 +115,17 @@ static int record_handle(int val, const char *arg, void *payload)
         o->where[o->nwhere++] = arg;
         break;
     case 'l':
-    case 'b':
-        errno = 0;
-        unsigned long long n = strtoull(arg, &end, 10);
-        if (errno || *end || arg[0] == '-' || arg[0] == 0 || n == 0 ||
-            n > 100000000ULL) {
-            char ex[PG_EXCERPT_SIZE];
-            fprintf(stderr, "pingan: --%s needs a positive number, not '%s'\n",
-                    val == 'l' ? "limit" : "batch",
-                    pg_excerpt(ex, arg, strlen(arg)));
+    case 'b': {
+        unsigned long long n;
+        if (cli_parse_count(&n, val == 'l' ? "limit" : "batch", arg, 1,
+                            100000000ULL) < 0)
             return -1;
-        }
         if (val == 'l')
             o->limit = (size_t)n;
         else
             o->batch = (size_t)n;
         break;
+    }
     }
     return 0;
 }
@@ -255,7 +249,7 @@ static int record_get(int argc, char **argv)
     printf("%s %s (%s)\n", coll->name, rec->id, coll->title);
     for (size_t f = 0; f < rec->nvalues; f++) {
         const pg_field *fd = pg_collection_field_at(coll, f);
-        char text[PG_TEXT_MAX + 64], when[40];
+        char text[2 * PG_TEXT_MAX + 64], when[40];
         if (pg_version_is_zero(&rec->versions[f]))
             continue; /* never written (and not deleted) */
         cli_value_text(text, sizeof(text), fd, &rec->values[f]);
@@ -287,7 +281,7 @@ static int list_one(const pg_record *rec, void *payload)
     printf("%s", rec->id);
     for (size_t f = 0; f < rec->nvalues; f++) {
         const pg_field *fd = pg_collection_field_at(rec->coll, f);
-        char text[PG_TEXT_MAX + 64];
+        char text[2 * PG_TEXT_MAX + 64];
         if (rec->values[f].kind == PG_VALUE_ABSENT)
             continue;
         if (f == rec->coll->nfields && !rec->values[f].b)

@@ -101,7 +101,6 @@ int main(int argc, char **argv)
     /* Numbers on the command line and in files always use a decimal
      * point, whatever the locale says. */
     setlocale(LC_NUMERIC, "C");
-    cli_g.prog = "pingan";
     if (strip_globals(&argc, argv) < 0)
         return 2;
     if (!cli_g.dir) {

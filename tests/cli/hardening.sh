@@ -172,4 +172,24 @@ expect_rc 2 "a 2 MiB JSON line on standard input"
 	fail "the import read the whole line ($left bytes left of 2097152)"
 expect_unchanged longline before "a 2 MiB JSON line on standard input"
 
+
+# ---- text with line breaks stays on one line in human output ----------------
+
+new_node multiline 430302 雨湖区
+nl=$(printf 'a\nb\tc\\d')
+pg --dir multiline record put dispute division=430302001001 \
+	dispute_type=邻里纠纷 "summary=$nl"
+expect_rc 0 "a summary with a newline, a tab and a backslash is accepted"
+pg --dir multiline record list dispute
+[ "$(wc -l <"$T/out")" = 1 ] &&
+	pass "record list prints the record on one line" ||
+	fail "record list breaks the record over $(wc -l <"$T/out") lines"
+grep -qF 'summary=a\nb\tc\\d' "$T/out" &&
+	pass "the newline, tab and backslash are shown escaped" ||
+	fail "the text is not escaped: $(cat "$T/out")"
+pg --dir multiline record list dispute --json
+grep -qF '"summary": "a\nb\tc\\d"' "$T/out" &&
+	pass "JSON keeps the text exact (JSON escapes)" ||
+	fail "JSON text differs: $(cat "$T/out")"
+
 finish

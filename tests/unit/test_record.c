@@ -1208,6 +1208,50 @@ static int import_text(pg_import_stats *stats, pg_node *node, const char *coll,
     return rc;
 }
 
+typedef struct progress_seen {
+    size_t calls;
+    pg_import_stats last;
+} progress_seen;
+
+static void count_progress(const pg_import_stats *stats, void *payload)
+{
+    progress_seen *seen = payload;
+    /* Progress only moves forward. */
+    assert_true(stats->lines >= seen->last.lines);
+    assert_true(stats->records >= seen->last.records);
+    seen->calls++;
+    seen->last = *stats;
+}
+
+static void test_record__import_reports_progress(void **state)
+{
+    fixture *fx = *state;
+    pg_buf input = PG_BUF_INIT;
+    pg_import_stats stats;
+    progress_seen seen;
+
+    for (int i = 0; i < 2500; i++)
+        assert_pg_ok(pg_buf_printf(&input,
+                                   "{\"division\": \"430302001001\", "
+                                   "\"dispute_type\": \"邻里纠纷\", "
+                                   "\"summary\": \"第%d条\"}\n",
+                                   i));
+    FILE *in = fmemopen(input.data, input.len, "r");
+    assert_non_null(in);
+    memset(&seen, 0, sizeof(seen));
+    assert_pg_ok(pg_record_import_jsonl(&stats, fx->node, "dispute", in, 256,
+                                        OPERATOR, count_progress, &seen));
+    fclose(in);
+    pg_buf_dispose(&input);
+    /* Every 1,000 lines, and once at the end with the final figures. */
+    assert_int_equal(seen.calls, 3);
+    assert_int_equal(seen.last.lines, 2500);
+    assert_int_equal(seen.last.records, 2500);
+    assert_int_equal(stats.records, 2500);
+    assert_int_equal(seen.last.txns, stats.txns);
+    assert_int_equal(stats.txns, 10); /* ceil(2500 / 256), one division */
+}
+
 static void test_record__imports_json_lines(void **state)
 {
     fixture *fx = *state;
@@ -1469,6 +1513,7 @@ int main(void)
         cmocka_unit_test(test_record__imports_100000_records_in_one_go),
         cmocka_unit_test(test_record__import_splits_a_batch_by_division),
         cmocka_unit_test(test_record__imports_json_lines),
+        cmocka_unit_test(test_record__import_reports_progress),
         cmocka_unit_test(test_record__json_lines_report_the_bad_line),
         cmocka_unit_test(test_record__damaged_store_is_reported_as_corrupt),
         cmocka_unit_test(test_record__missing_or_exposed_key_file_is_refused),
