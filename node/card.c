@@ -106,11 +106,34 @@ static int hex_field(uint8_t *out, size_t len, json_t *o, const char *key)
     return 0;
 }
 
+int pg_card_verify(pg_card *card)
+{
+    pg_buf msg = PG_BUF_INIT;
+    int error;
+
+    if (card->suite != PG_SUITE_SODIUM)
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_NODE,
+                            "card uses crypto suite %u, which this build "
+                            "does not know",
+                            card->suite);
+    if (!pg_division_valid(card->code) ||
+        card->tier != pg_division_tier(card->code) || !card->name[0] ||
+        !pg_label_valid(card->name, strlen(card->name)))
+        return card_bad("code, tier or name is malformed");
+    pg_key_id(card->key_id, card->sign_pk);
+    if ((error = card_message(&msg, card)) == 0 &&
+        !pg_verify(card->signature, msg.data, msg.len, card->sign_pk))
+        error = pg_error_set(PG_EAUTH, PG_ERRCLASS_NODE,
+                             "card signature does not verify: the card was "
+                             "altered or damaged");
+    pg_buf_dispose(&msg);
+    return error;
+}
+
 int pg_card_from_json(pg_card *out, const char *json, size_t len)
 {
     json_error_t jerr;
     json_t *o = NULL;
-    pg_buf msg = PG_BUF_INIT;
     int error = 0;
 
     memset(out, 0, sizeof(*out));
@@ -177,14 +200,8 @@ int pg_card_from_json(pg_card *out, const char *json, size_t len)
                              "card's key id does not match its public key");
         goto done;
     }
-    if ((error = card_message(&msg, out)) < 0)
+    if ((error = pg_card_verify(out)) < 0)
         goto done;
-    if (!pg_verify(out->signature, msg.data, msg.len, out->sign_pk)) {
-        error = pg_error_set(PG_EAUTH, PG_ERRCLASS_NODE,
-                             "card signature does not verify: the card was "
-                             "altered or damaged");
-        goto done;
-    }
     /* "created" is what a person reads: it must say what is signed. */
     const char *created_text = json_string_value(json_object_get(o, "created"));
     char expect[40];
@@ -196,6 +213,5 @@ int pg_card_from_json(pg_card *out, const char *json, size_t len)
 
 done:
     json_decref(o);
-    pg_buf_dispose(&msg);
     return error;
 }

@@ -335,7 +335,8 @@ int pg_node_open(pg_node **out, const char *dir)
         goto done;
     }
     /* Stores made before peers existed get the table on first open. */
-    if ((error = pg_store__create_peer_table(node->db)) < 0)
+    if ((error = pg_store__create_peer_table(node->db)) < 0 ||
+        (error = pg_store__create_sync_tables(node->db)) < 0)
         goto done;
     if ((error = path_join(path, sizeof(path), dir, SIGN_KEY_FILE)) < 0 ||
         (error = read_key(node->sign_sk, PG_SIGN_SK_LEN, path)) < 0)

@@ -166,6 +166,116 @@ int pg_store__create_peer_table(sqlite3 *db)
                               "last_sync_ms INTEGER)");
 }
 
+/* Does table `table` have column `column`? */
+static int has_column(bool *out, sqlite3 *db, const char *table,
+                      const char *column)
+{
+    char sql[128];
+    sqlite3_stmt *st;
+    int rc;
+
+    snprintf(sql, sizeof(sql),
+             "SELECT 1 FROM pragma_table_info('%s') "
+             "WHERE name = ?",
+             table);
+    if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK)
+        return pg_store__error(db, rc, "reading the store's layout");
+    sqlite3_bind_text(st, 1, column, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return pg_store__error(db, rc, "reading the store's layout");
+    *out = rc == SQLITE_ROW;
+    return 0;
+}
+
+int pg_store__create_sync_tables(sqlite3 *db)
+{
+    bool via = false;
+    int error;
+
+    /* Stores made before exchange have no `via` column in the log. */
+    if ((error = has_column(&via, db, "log", "via")) < 0)
+        return error;
+    if (!via && (error = pg_store__exec(db, "ALTER TABLE log ADD COLUMN via "
+                                            "TEXT NOT NULL DEFAULT ''")) < 0)
+        return error;
+    return pg_store__exec(
+        db,
+        /* Cards of nodes that are not peers, learned from bundles. */
+        "CREATE TABLE IF NOT EXISTS keyring("
+        "code TEXT PRIMARY KEY,"
+        "key_id TEXT NOT NULL UNIQUE,"
+        "sign_pk BLOB NOT NULL,"
+        "box_pk BLOB NOT NULL,"
+        "name TEXT NOT NULL,"
+        "tier TEXT NOT NULL,"
+        "created_ms INTEGER NOT NULL,"
+        "signature BLOB NOT NULL,"
+        "via TEXT NOT NULL,"
+        "added_ms INTEGER NOT NULL);"
+        /* Every change to a field that is not its first, base-less write
+         * (those are implied by the row's `_v`), for conflict detection. */
+        "CREATE TABLE IF NOT EXISTS hist("
+        "coll TEXT NOT NULL,"
+        "record_id TEXT NOT NULL,"
+        "field INTEGER NOT NULL,"
+        "hlc INTEGER NOT NULL,"
+        "origin TEXT NOT NULL,"
+        "base_hlc INTEGER NOT NULL,"
+        "base_origin TEXT NOT NULL,"
+        "merged_hlc INTEGER NOT NULL DEFAULT 0,"
+        "merged_origin TEXT NOT NULL DEFAULT '',"
+        "value,"
+        "PRIMARY KEY(coll, record_id, field, hlc, origin)) WITHOUT ROWID;"
+        /* Pairs of concurrent changes with different values. */
+        "CREATE TABLE IF NOT EXISTS conflict("
+        "id TEXT PRIMARY KEY,"
+        "coll TEXT NOT NULL,"
+        "record_id TEXT NOT NULL,"
+        "field INTEGER NOT NULL,"
+        "a_hlc INTEGER NOT NULL, a_origin TEXT NOT NULL, a_value,"
+        "b_hlc INTEGER NOT NULL, b_origin TEXT NOT NULL, b_value,"
+        "winner TEXT NOT NULL CHECK(winner IN ('a', 'b')),"
+        "resolved_hlc INTEGER NOT NULL DEFAULT 0,"
+        "resolved_origin TEXT NOT NULL DEFAULT '',"
+        "detected_ms INTEGER NOT NULL);"
+        "CREATE INDEX IF NOT EXISTS conflict_field "
+        "ON conflict(coll, record_id, field);"
+        /* Txns that failed their own checks: kept, acknowledged, not
+         * applied. */
+        "CREATE TABLE IF NOT EXISTS quarantine("
+        "id INTEGER PRIMARY KEY,"
+        "peer TEXT NOT NULL,"
+        "origin TEXT NOT NULL,"
+        "origin_seq INTEGER NOT NULL,"
+        "digest BLOB NOT NULL,"
+        "collection TEXT NOT NULL,"
+        "division TEXT NOT NULL,"
+        "reason TEXT NOT NULL,"
+        "body BLOB NOT NULL,"
+        "received_ms INTEGER NOT NULL,"
+        "UNIQUE(origin, origin_seq, digest));"
+        /* Txns waiting for their signer's card or for the clock. */
+        "CREATE TABLE IF NOT EXISTS pending("
+        "id INTEGER PRIMARY KEY,"
+        "peer TEXT NOT NULL,"
+        "peer_seq INTEGER NOT NULL,"
+        "origin TEXT NOT NULL,"
+        "origin_seq INTEGER NOT NULL,"
+        "digest BLOB NOT NULL,"
+        "reason TEXT NOT NULL,"
+        "body BLOB NOT NULL,"
+        "received_ms INTEGER NOT NULL,"
+        "UNIQUE(origin, origin_seq, digest));"
+        /* Ranges of each peer's log received here (merged, disjoint). */
+        "CREATE TABLE IF NOT EXISTS peer_range("
+        "code TEXT NOT NULL,"
+        "first INTEGER NOT NULL,"
+        "last INTEGER NOT NULL,"
+        "PRIMARY KEY(code, first)) WITHOUT ROWID;");
+}
+
 int pg_store__create_tables(sqlite3 *db, const pg_schema *schema)
 {
     pg_buf sql = PG_BUF_INIT;
@@ -185,6 +295,7 @@ int pg_store__create_tables(sqlite3 *db, const pg_schema *schema)
                               "nchanges INTEGER NOT NULL,"
                               "body BLOB NOT NULL,"
                               "received_at INTEGER NOT NULL,"
+                              "via TEXT NOT NULL DEFAULT '',"
                               "UNIQUE(origin, origin_seq));");
     for (size_t i = 0; error == 0 && i < schema->ncollections; i++) {
         const pg_collection *c = schema->collections[i];
@@ -203,6 +314,8 @@ int pg_store__create_tables(sqlite3 *db, const pg_schema *schema)
         error = pg_store__exec(db, (const char *)sql.data);
     if (error == 0)
         error = pg_store__create_peer_table(db);
+    if (error == 0)
+        error = pg_store__create_sync_tables(db);
     pg_buf_dispose(&sql);
     return error;
 }

@@ -4,8 +4,9 @@
  * Layout:
  *   meta(key PRIMARY KEY, value)     node identity, clock, next sequence
  *   log(seq INTEGER PRIMARY KEY, origin, origin_seq, digest, hlc,
- *       collection, division, operator, nchanges, body, received_at)
- *                                    the change-log; body = Txn protobuf
+ *       collection, division, operator, nchanges, body, received_at, via)
+ *                                    the change-log; body = Txn protobuf;
+ *                                    via = the peer it came from ('' local)
  *   peer(code PRIMARY KEY, role, card, name, tier, key_id, sign_pk,
  *        box_pk, url, ca_file, sent_upto, acked_upto, received_upto,
  *        added_ms, last_sync_ms)    pinned peers and their cursors
@@ -43,6 +44,10 @@ int pg_store__create_tables(sqlite3 *db, const pg_schema *schema);
 
 /* Create the peer table if it is missing (stores made before peers). */
 int pg_store__create_peer_table(sqlite3 *db);
+
+/* Create the exchange tables (keyring, hist, conflict, quarantine,
+ * pending, peer_range) and the log's `via` column if missing. */
+int pg_store__create_sync_tables(sqlite3 *db);
 
 /* Run SQL that returns no rows. */
 int pg_store__exec(sqlite3 *db, const char *sql);

@@ -83,6 +83,15 @@ char *pg_card_to_json(const pg_card *card);
  */
 int pg_card_from_json(pg_card *out, const char *json, size_t len);
 
+/**
+ * Check a card built from its parts (e.g. received in a bundle): known
+ * suite, valid code whose tier matches, a name, and the self-signature.
+ * Sets the key id from sign_pk.
+ *
+ * @return 0, PG_EINVALID (malformed), PG_EAUTH (signature wrong)
+ */
+int pg_card_verify(pg_card *card);
+
 /** Sign a card with the secret key matching its sign_pk. */
 void pg_card_sign(pg_card *card, const uint8_t sk[PG_SIGN_SK_LEN]);
 

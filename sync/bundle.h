@@ -1,0 +1,137 @@
+/*
+ * Bundles: the signed, encrypted, compressed container of txns exchanged
+ * between two linked nodes (DESIGN §4, proto/FORMAT.md §6).  Internal to
+ * libpingan.
+ *
+ * Layout:
+ *   preamble  "PGNB" ‖ u8 format (1) ‖ u8 suite (1) ‖ sender key id (8 raw
+ *             bytes) ‖ u32 header length (<= PG_BUNDLE_HEADER_MAX)
+ *   header    pingan.v1.BundleHeader ‖ Ed25519 signature (64) over
+ *             preamble ‖ header
+ *   frames    u32 length ‖ secretstream ciphertext, each at most
+ *             frame_max + 17 bytes; their plaintexts concatenated are one
+ *             zstd stream whose content is a sequence of u32 length ‖
+ *             pingan.v1.TxnBatch (each batch <= PG_BUNDLE_BATCH_MAX); the
+ *             last frame carries the FINAL tag
+ *   trailer   u32 0 (end mark) ‖ Ed25519 signature (64) over
+ *             BLAKE2b-512(str("pingan.bundle.v1") ‖ every byte from the
+ *             preamble through the end mark)
+ *
+ * The writer keeps constant memory: frames go to an anonymous temporary
+ * file until pg_bundle_writer_finish() knows the counts and range for the
+ * header.  The reader keeps constant memory for any bundle size and calls
+ * back for each card and txn as it decodes them; it returns 0 only once
+ * the trailer's signature has verified, so the caller applies everything
+ * inside one SQLite transaction and commits only on 0.
+ */
+#ifndef PINGAN_SYNC_BUNDLE_H
+#define PINGAN_SYNC_BUNDLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pingan/crypto.h"
+#include "pingan/division.h"
+#include "pingan/node.h"
+
+#define PG_BUNDLE_MAGIC      "PGNB"
+#define PG_BUNDLE_FORMAT     1
+#define PG_BUNDLE_PREAMBLE   18 /* 4 + 1 + 1 + 8 + 4 */
+#define PG_BUNDLE_HEADER_MAX (64 * 1024)
+#define PG_BUNDLE_FRAME_MAX  (1024 * 1024) /* plaintext bytes a frame */
+#define PG_BUNDLE_BATCH_MAX  (2 * 1024 * 1024)
+#define PG_BUNDLE_CARDS_MAX  4096
+
+/* What a bundle's header says, plus what reading it found. */
+typedef struct pg_bundle_info {
+    unsigned format;
+    unsigned suite;
+    char sender[PG_CODE_LEN + 1];
+    char sender_key_id[PG_KEY_ID_LEN + 1];
+    char recipient[PG_CODE_LEN + 1];
+    char recipient_key_id[PG_KEY_ID_LEN + 1];
+    unsigned schema_version;
+    uint8_t schema_hash[PG_HASH_LEN];
+    int64_t created_ms;
+    uint64_t range_first; /* 0 when the bundle covers no log entry */
+    uint64_t range_last;
+    uint64_t ack_upto;
+    uint64_t txns;
+    uint64_t cards;
+    uint32_t frame_max;
+    /* Filled by the reader: */
+    uint64_t header_bytes; /* preamble + header + its signature */
+    uint64_t frames;
+    uint64_t bytes;       /* whole bundle, trailer included */
+    uint64_t plain_bytes; /* decompressed batch bytes (0 when not opened) */
+    bool header_ok;       /* header signature verified */
+    bool opened;          /* frames decrypted (reader had the box key) */
+    bool trailer_ok;      /* trailer signature verified */
+} pg_bundle_info;
+
+/* --- writing -------------------------------------------------------- */
+
+typedef struct pg_bundle_writer pg_bundle_writer;
+
+/*
+ * Start a bundle.  frame_max is the plaintext size of a frame (1 to
+ * PG_BUNDLE_FRAME_MAX; 0 means PG_BUNDLE_FRAME_MAX).  A fresh stream key
+ * is drawn and sealed to recipient_box_pk.  The keys are borrowed until
+ * pg_bundle_writer_free().
+ */
+int pg_bundle_writer_new(pg_bundle_writer **out,
+                         const uint8_t sign_sk[PG_SIGN_SK_LEN],
+                         const uint8_t recipient_box_pk[PG_BOX_PK_LEN],
+                         size_t frame_max);
+
+/* Add a card (cards precede the txns that need them). */
+int pg_bundle_writer_add_card(pg_bundle_writer *w, const pg_card *card);
+
+/* Add a txn: its sender log seq and its stored protobuf bytes. */
+int pg_bundle_writer_add_txn(pg_bundle_writer *w, uint64_t seq,
+                             const uint8_t *txn, size_t len);
+
+/* Bytes the bundle would have if finished now (an upper estimate). */
+uint64_t pg_bundle_writer_size(const pg_bundle_writer *w);
+
+/*
+ * Write the whole bundle to out: the caller fills in info the sender,
+ * recipient (and its key id), schema, created time, range and ack; the
+ * writer fills in format, suite, sender key id, counts and frame_max.
+ * May be called once.
+ */
+int pg_bundle_writer_finish(pg_bundle_writer *w, pg_bundle_info *info,
+                            FILE *out);
+
+void pg_bundle_writer_free(pg_bundle_writer *w);
+
+/* --- reading -------------------------------------------------------- */
+
+typedef struct pg_bundle_ops {
+    /* The sender's public key for the preamble's key id; return a
+     * negative pg error (with a message set) when unknown: the bundle is
+     * refused before anything else is read. */
+    int (*signer)(void *ctx, const char *key_id, uint8_t pk[PG_SIGN_PK_LEN]);
+    /* The verified header; return < 0 to refuse the bundle (wrong
+     * recipient, newer schema, ...).  May be NULL. */
+    int (*header)(void *ctx, const pg_bundle_info *info);
+    /* A card whose self-signature verified.  May be NULL. */
+    int (*card)(void *ctx, const pg_card *card);
+    /* A txn entry (bytes valid during the call only).  May be NULL. */
+    int (*txn)(void *ctx, uint64_t seq, const uint8_t *txn, size_t len);
+} pg_bundle_ops;
+
+/*
+ * Read a bundle from in.  With box_sk NULL the frames are not decrypted
+ * (inspection by someone other than the recipient): only the framing and
+ * both signatures are checked.  Returns 0 only when the whole bundle is
+ * well formed and the trailer signature verified; otherwise a negative pg
+ * error with a message naming what was wrong and at which byte offset.
+ * info (may be NULL) receives what was learnt even on failure.
+ */
+int pg_bundle_read(FILE *in, const uint8_t *box_sk, const pg_bundle_ops *ops,
+                   void *ctx, pg_bundle_info *info);
+
+#endif

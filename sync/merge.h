@@ -1,0 +1,89 @@
+/*
+ * Merging received txns into a node (DESIGN §5, §6).  Internal to
+ * libpingan.
+ *
+ * The importer opens one SQLite transaction per bundle (pg_store__begin),
+ * creates a merger, feeds it every txn of the bundle, calls
+ * pg_merger_finish() and commits only when the bundle's trailer verified;
+ * any failure rolls everything back.
+ *
+ * Per txn, in this order:
+ *   1. decode (malformed: quarantined);
+ *   2. identity (origin, seq, digest): already in the log with the same
+ *      digest, or already quarantined: DUPLICATE; the same (origin, seq)
+ *      with another digest anywhere (log, quarantine, pending):
+ *      QUARANTINED as equivocation;
+ *   3. signer: the origin's card (own, pinned peer, keyring); unknown:
+ *      PENDING ("signer CODE unknown so far"); key id differs from the
+ *      known key: QUARANTINED; bad signature: QUARANTINED;
+ *   4. clock more than PG_HLC_PENDING_MS ahead of the wall clock: PENDING;
+ *   5. jurisdiction (DESIGN §6): the division inside the sender's subtree
+ *      (from a child) or inside this node's jurisdiction (from a parent),
+ *      the origin's jurisdiction covers the division, the record id's
+ *      creator covers the division, an existing record has this division,
+ *      the collection's cap admits this node's tier: else QUARANTINED;
+ *   6. schema: known collection (not `node` yet), known fields, valid
+ *      values, counters as int increments, division written only as the
+ *      txn's division: else QUARANTINED;
+ *   7. apply each change: lww / authority / counter / _deleted tombstone;
+ *      history and conflicts; append to the log with via = sender; advance
+ *      the clock (pg_hlc_receive).
+ * QUARANTINED txns are stored in `quarantine`, PENDING ones in `pending`
+ * (both keep the body and reason; quarantine is final, pending is retried).
+ */
+#ifndef PINGAN_SYNC_MERGE_H
+#define PINGAN_SYNC_MERGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pingan/node.h"
+#include "pingan/peer.h"
+#include "pingan/txn.h"
+
+typedef enum pg_merge_outcome {
+    PG_MERGED_APPLIED = 0,
+    PG_MERGED_DUPLICATE = 1,
+    PG_MERGED_QUARANTINED = 2,
+    PG_MERGED_PENDING = 3,
+} pg_merge_outcome;
+
+#define PG_MERGE_REASON_MAX 256
+
+typedef struct pg_merge_result {
+    pg_merge_outcome outcome;
+    char origin[PG_CODE_LEN + 1]; /* "" when the txn did not decode */
+    uint64_t origin_seq;
+    size_t changes;                   /* changes applied */
+    size_t conflicts;                 /* conflicts opened by this txn */
+    char reason[PG_MERGE_REASON_MAX]; /* QUARANTINED / PENDING: why */
+} pg_merge_result;
+
+typedef struct pg_merger pg_merger;
+
+/* A merger for one SQLite transaction the caller has begun. */
+int pg_merger_new(pg_merger **out, pg_node *node);
+
+/*
+ * Merge one txn received from peer `from` (NULL: a pending txn being
+ * re-checked, whose peer is stored with it), at seq `peer_seq` of the
+ * sender's log.  Returns 0 with *res filled whatever the outcome, or a
+ * negative pg error for a runtime failure (I/O, no memory), after which
+ * the caller must roll back.
+ */
+int pg_merger_apply(pg_merger *m, const pg_peer *from, uint64_t peer_seq,
+                    const uint8_t *body, size_t len, pg_merge_result *res);
+
+/*
+ * Re-check every pending txn (a card arrived, time passed).  Applied or
+ * quarantined ones leave `pending`.  Counts may be NULL.
+ */
+int pg_merger_retry_pending(pg_merger *m, size_t *applied, size_t *quarantined,
+                            size_t *still_pending);
+
+/* Store the advanced clock.  Call once before committing. */
+int pg_merger_finish(pg_merger *m);
+
+void pg_merger_free(pg_merger *m);
+
+#endif
