@@ -12,6 +12,23 @@
 _Static_assert(sizeof(((pg_hash_state *)0)->opaque) >=
                    sizeof(crypto_generichash_state),
                "pg_hash_state too small for libsodium");
+_Static_assert(sizeof(((pg_stream_state *)0)->opaque) >=
+                   sizeof(crypto_secretstream_xchacha20poly1305_state),
+               "pg_stream_state too small for libsodium");
+_Static_assert(PG_BOX_SEAL_ABYTES == crypto_box_SEALBYTES,
+               "sealed box overhead");
+_Static_assert(PG_STREAM_KEY_LEN ==
+                       crypto_secretstream_xchacha20poly1305_KEYBYTES &&
+                   PG_STREAM_HEADER_LEN ==
+                       crypto_secretstream_xchacha20poly1305_HEADERBYTES &&
+                   PG_STREAM_ABYTES ==
+                       crypto_secretstream_xchacha20poly1305_ABYTES,
+               "secretstream sizes");
+_Static_assert(PG_STREAM_TAG_MESSAGE ==
+                       crypto_secretstream_xchacha20poly1305_TAG_MESSAGE &&
+                   PG_STREAM_TAG_FINAL ==
+                       crypto_secretstream_xchacha20poly1305_TAG_FINAL,
+               "secretstream tags");
 
 int pg_crypto_init(void)
 {
@@ -86,6 +103,75 @@ void pg_box_keypair(uint8_t pk[PG_BOX_PK_LEN], uint8_t sk[PG_BOX_SK_LEN])
 void pg_box_public(uint8_t pk[PG_BOX_PK_LEN], const uint8_t sk[PG_BOX_SK_LEN])
 {
     crypto_scalarmult_base(pk, sk);
+}
+
+void pg_sign_public(uint8_t pk[PG_SIGN_PK_LEN],
+                    const uint8_t sk[PG_SIGN_SK_LEN])
+{
+    crypto_sign_ed25519_sk_to_pk(pk, sk);
+}
+
+int pg_box_seal(uint8_t *out, const uint8_t *msg, size_t len,
+                const uint8_t pk[PG_BOX_PK_LEN])
+{
+    if (crypto_box_seal(out, msg, len, pk) != 0)
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_CRYPTO,
+                            "cannot seal to this X25519 public key");
+    return 0;
+}
+
+bool pg_box_seal_open(uint8_t *out, const uint8_t *box, size_t len,
+                      const uint8_t sk[PG_BOX_SK_LEN])
+{
+    uint8_t pk[PG_BOX_PK_LEN];
+
+    if (len < PG_BOX_SEAL_ABYTES)
+        return false;
+    crypto_scalarmult_base(pk, sk);
+    return crypto_box_seal_open(out, box, len, pk, sk) == 0;
+}
+
+void pg_stream_keygen(uint8_t key[PG_STREAM_KEY_LEN])
+{
+    crypto_secretstream_xchacha20poly1305_keygen(key);
+}
+
+void pg_stream_init_push(pg_stream_state *st,
+                         uint8_t header[PG_STREAM_HEADER_LEN],
+                         const uint8_t key[PG_STREAM_KEY_LEN])
+{
+    crypto_secretstream_xchacha20poly1305_init_push(
+        (crypto_secretstream_xchacha20poly1305_state *)st->opaque, header, key);
+}
+
+void pg_stream_push(pg_stream_state *st, uint8_t *out, const uint8_t *msg,
+                    size_t len, uint8_t tag)
+{
+    /* Fails only past 256 GiB a message, which no caller comes near. */
+    int rc = crypto_secretstream_xchacha20poly1305_push(
+        (crypto_secretstream_xchacha20poly1305_state *)st->opaque, out, NULL,
+        msg, len, NULL, 0, tag);
+    assert(rc == 0);
+    (void)rc;
+}
+
+bool pg_stream_init_pull(pg_stream_state *st,
+                         const uint8_t header[PG_STREAM_HEADER_LEN],
+                         const uint8_t key[PG_STREAM_KEY_LEN])
+{
+    return crypto_secretstream_xchacha20poly1305_init_pull(
+               (crypto_secretstream_xchacha20poly1305_state *)st->opaque,
+               header, key) == 0;
+}
+
+bool pg_stream_pull(pg_stream_state *st, uint8_t *out, uint8_t *tag,
+                    const uint8_t *in, size_t len)
+{
+    if (len < PG_STREAM_ABYTES)
+        return false;
+    return crypto_secretstream_xchacha20poly1305_pull(
+               (crypto_secretstream_xchacha20poly1305_state *)st->opaque, out,
+               NULL, tag, in, len, NULL, 0) == 0;
 }
 
 void pg_key_id(char out[PG_KEY_ID_LEN + 1], const uint8_t pk[PG_SIGN_PK_LEN])

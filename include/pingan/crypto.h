@@ -89,6 +89,96 @@ void pg_box_keypair(uint8_t pk[PG_BOX_PK_LEN], uint8_t sk[PG_BOX_SK_LEN]);
 void pg_box_public(uint8_t pk[PG_BOX_PK_LEN], const uint8_t sk[PG_BOX_SK_LEN]);
 
 /**
+ * The Ed25519 public key held in a secret key (seed ‖ public key).
+ */
+void pg_sign_public(uint8_t pk[PG_SIGN_PK_LEN],
+                    const uint8_t sk[PG_SIGN_SK_LEN]);
+
+/* --- sealed boxes: a short secret for one X25519 key ----------------- */
+
+/** Bytes a sealed box adds to its message (ephemeral key and tag). */
+#define PG_BOX_SEAL_ABYTES 48
+
+/**
+ * Seal @p len bytes to the X25519 public key @p pk (libsodium's
+ * crypto_box_seal): only the holder of the matching secret key can open
+ * it, and the sender stays anonymous.
+ *
+ * @param out [out] @p len + PG_BOX_SEAL_ABYTES bytes
+ * @return 0, or PG_EINVALID when @p pk is not a usable X25519 key
+ */
+int pg_box_seal(uint8_t *out, const uint8_t *msg, size_t len,
+                const uint8_t pk[PG_BOX_PK_LEN]);
+
+/**
+ * Open a sealed box with the X25519 secret key @p sk.  Sets no error.
+ *
+ * @param out [out] @p len - PG_BOX_SEAL_ABYTES bytes
+ * @return true when the box was sealed to @p sk's public key and is intact
+ */
+bool pg_box_seal_open(uint8_t *out, const uint8_t *box, size_t len,
+                      const uint8_t sk[PG_BOX_SK_LEN]);
+
+/* --- secret streams: a sequence of authenticated messages ------------ */
+
+#define PG_STREAM_KEY_LEN    32 /**< XChaCha20-Poly1305 secretstream key */
+#define PG_STREAM_HEADER_LEN 24 /**< sent once, before the messages */
+#define PG_STREAM_ABYTES     17 /**< bytes each message grows by */
+/** Message tags (authenticated with each message).  Values pinned. */
+#define PG_STREAM_TAG_MESSAGE 0
+#define PG_STREAM_TAG_FINAL   3
+
+/**
+ * The state of one direction of a secret stream (libsodium's
+ * crypto_secretstream_xchacha20poly1305).  It holds key material: wipe
+ * it with pg_memzero when done.
+ */
+typedef struct pg_stream_state {
+    _Alignas(16) uint8_t opaque[64];
+} pg_stream_state;
+
+/** A fresh random stream key; wipe it with pg_memzero when done. */
+void pg_stream_keygen(uint8_t key[PG_STREAM_KEY_LEN]);
+
+/**
+ * Start pushing (encrypting) a stream under @p key.
+ *
+ * @param header [out] the stream header, sent before the messages
+ */
+void pg_stream_init_push(pg_stream_state *st,
+                         uint8_t header[PG_STREAM_HEADER_LEN],
+                         const uint8_t key[PG_STREAM_KEY_LEN]);
+
+/**
+ * Encrypt the next message of a stream.
+ *
+ * @param out [out] @p len + PG_STREAM_ABYTES bytes
+ * @param tag PG_STREAM_TAG_MESSAGE, or PG_STREAM_TAG_FINAL for the last
+ */
+void pg_stream_push(pg_stream_state *st, uint8_t *out, const uint8_t *msg,
+                    size_t len, uint8_t tag);
+
+/**
+ * Start pulling (decrypting) a stream.  Sets no error.
+ *
+ * @return true, false when the header is unusable
+ */
+bool pg_stream_init_pull(pg_stream_state *st,
+                         const uint8_t header[PG_STREAM_HEADER_LEN],
+                         const uint8_t key[PG_STREAM_KEY_LEN]);
+
+/**
+ * Decrypt and authenticate the next message of a stream.  Sets no error.
+ *
+ * @param out [out] @p len - PG_STREAM_ABYTES bytes
+ * @param tag [out] the message's tag
+ * @return true when the message authenticates in its place in the stream
+ * (no message altered, dropped, reordered or replayed before it)
+ */
+bool pg_stream_pull(pg_stream_state *st, uint8_t *out, uint8_t *tag,
+                    const uint8_t *in, size_t len);
+
+/**
  * A key id: lower-case hex of the first 8 bytes of BLAKE2b-256(public key).
  */
 void pg_key_id(char out[PG_KEY_ID_LEN + 1], const uint8_t pk[PG_SIGN_PK_LEN]);
