@@ -14,6 +14,7 @@
 #include "pingan/error.h"
 #include "txn_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,36 @@ int pg_version_cmp(const pg_version *a, const pg_version *b)
 bool pg_version_is_zero(const pg_version *v)
 {
     return v->hlc == 0 && v->origin[0] == 0;
+}
+
+void pg_version_format(char out[PG_VERSION_TEXT_MAX], const pg_version *v)
+{
+    snprintf(out, PG_VERSION_TEXT_MAX, "%llu@%s", (unsigned long long)v->hlc,
+             v->origin);
+}
+
+int pg_version_parse(pg_version *out, const char *text)
+{
+    char ex[PG_EXCERPT_SIZE];
+    const char *at = strchr(text, '@');
+    uint64_t hlc = 0;
+    const char *p;
+
+    memset(out, 0, sizeof(*out));
+    for (p = text; at && p < at && *p >= '0' && *p <= '9'; p++) {
+        if (hlc > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+            break;
+        hlc = hlc * 10 + (uint64_t)(*p - '0');
+    }
+    if (!at || p != at || at == text || hlc == 0 ||
+        strlen(at + 1) != PG_CODE_LEN || !pg_division_valid(at + 1))
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                            "'%s' is not a version HLC@ORIGIN (a clock and a "
+                            "12-digit code)",
+                            pg_excerpt(ex, text, strlen(text)));
+    out->hlc = hlc;
+    memcpy(out->origin, at + 1, PG_CODE_LEN + 1);
+    return 0;
 }
 
 int pg_version_encode(pg_buf *out, const pg_version *v)
@@ -186,12 +217,23 @@ int pg_txn_add(pg_txn *txn, const char *record_id, const char *field,
     }
     if (base)
         c->base = *base;
+    memset(&c->merged, 0, sizeof(c->merged));
     c->form = PG_CHANGE_WHOLE;
     if (!c->record_id || !c->field ||
         (value->kind == PG_VALUE_TEXT && !c->text))
         return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
     txn->nchanges++;
     return 0;
+}
+
+int pg_txn_add_merged(pg_txn *txn, const char *record_id, const char *field,
+                      const pg_value *value, const pg_version *base,
+                      const pg_version *merged)
+{
+    int error = pg_txn_add(txn, record_id, field, value, base);
+    if (error == 0 && merged)
+        txn->changes[txn->nchanges - 1].merged = *merged;
+    return error;
 }
 
 /* --- hashing helpers: the encodings of DESIGN §3 -------------------- */
@@ -375,9 +417,11 @@ static int txn_leaf(uint8_t leaf[PG_HASH_LEN], const pg_txn *txn,
 {
     msg m;
     msg_init(&m);
+    bool merged = !pg_version_is_zero(&c->merged);
     if (!msg_room(&m, 18 + str_size(txn->collection) + str_size(c->record_id) +
                           str_size(c->field) + 8 + str_size(c->base.origin) +
-                          PG_HASH_LEN))
+                          PG_HASH_LEN +
+                          (merged ? 10 + 8 + str_size(c->merged.origin) : 0)))
         return no_memory();
     msg_str(&m, "pingan.leaf.v1");
     msg_str(&m, txn->collection);
@@ -386,6 +430,13 @@ static int txn_leaf(uint8_t leaf[PG_HASH_LEN], const pg_txn *txn,
     msg_u64(&m, c->base.hlc);
     msg_str(&m, c->base.origin);
     msg_bytes(&m, c->commit, PG_HASH_LEN);
+    /* Only a resolution has the suffix: every other leaf, and so every
+     * digest of the first format (the golden vectors), is unchanged. */
+    if (merged) {
+        msg_str(&m, "merged");
+        msg_u64(&m, c->merged.hlc);
+        msg_str(&m, c->merged.origin);
+    }
     pg_blake2b(leaf, PG_HASH_LEN, m.p, m.len);
     msg_free(&m);
     return 0;
@@ -470,6 +521,29 @@ void pg_txn_sign(pg_txn *txn, const uint8_t sk[PG_SIGN_SK_LEN])
 {
     pg_sign(txn->signature, txn->digest, PG_HASH_LEN, sk);
     txn->has_signature = true;
+}
+
+int pg_txn_digest(pg_txn *txn)
+{
+    return txn_digest(txn);
+}
+
+int pg_txn_verify_digest(const pg_txn *txn, const uint8_t pk[PG_SIGN_PK_LEN])
+{
+    if (!txn->has_signature)
+        return pg_error_set(PG_EAUTH, PG_ERRCLASS_TXN,
+                            "txn %s/%llu carries no signature", txn->origin,
+                            (unsigned long long)txn->seq);
+    if (txn->suite != PG_SUITE_SODIUM)
+        return pg_error_set(PG_EAUTH, PG_ERRCLASS_TXN,
+                            "txn %s/%llu uses unknown crypto suite %u",
+                            txn->origin, (unsigned long long)txn->seq,
+                            txn->suite);
+    if (!pg_verify(txn->signature, txn->digest, PG_HASH_LEN, pk))
+        return pg_error_set(PG_EAUTH, PG_ERRCLASS_TXN,
+                            "origin signature of txn %s/%llu does not verify",
+                            txn->origin, (unsigned long long)txn->seq);
+    return 0;
 }
 
 int pg_txn_verify(pg_txn *txn, const uint8_t pk[PG_SIGN_PK_LEN])

@@ -69,16 +69,23 @@ static void encode_value(Pingan__V1__Value *pv, const pg_change *c)
 }
 
 static void encode_change(Pingan__V1__Change *pc, Pingan__V1__Value *pv,
-                          Pingan__V1__Version *pb, const pg_change *c)
+                          Pingan__V1__Version *pb, Pingan__V1__Version *pm,
+                          const pg_change *c)
 {
     pingan__v1__change__init(pc);
     pingan__v1__value__init(pv);
     pingan__v1__version__init(pb);
+    pingan__v1__version__init(pm);
     pc->field = c->field;
     if (!pg_version_is_zero(&c->base)) {
         pb->hlc = c->base.hlc;
         pb->origin = (char *)c->base.origin;
         pc->base_version = pb;
+    }
+    if (!pg_version_is_zero(&c->merged)) {
+        pm->hlc = c->merged.hlc;
+        pm->origin = (char *)c->merged.origin;
+        pc->merged_version = pm;
     }
     if (c->form == PG_CHANGE_WHOLE || c->form == PG_CHANGE_SALTED) {
         encode_value(pv, c);
@@ -113,11 +120,12 @@ int pg_txn_encode(pg_buf *out, const pg_txn *txn)
     Pingan__V1__Change **cps = calloc(n, sizeof(*cps));
     Pingan__V1__Value *vs = calloc(n, sizeof(*vs));
     Pingan__V1__Version *bs = calloc(n, sizeof(*bs));
+    Pingan__V1__Version *ms = calloc(n, sizeof(*ms));
     Pingan__V1__Record *rs = calloc(n, sizeof(*rs));
     Pingan__V1__Record **rps = calloc(n, sizeof(*rps));
     int error = 0;
 
-    if (!refs || !cs || !cps || !vs || !bs || !rs || !rps) {
+    if (!refs || !cs || !cps || !vs || !bs || !ms || !rs || !rps) {
         error = codec_nomem();
         goto done;
     }
@@ -145,7 +153,7 @@ int pg_txn_encode(pg_buf *out, const pg_txn *txn)
     size_t nrec = 0;
     for (size_t i = 0; i < txn->nchanges; i++) {
         const pg_change *c = refs[i].c;
-        encode_change(&cs[i], &vs[i], &bs[i], c);
+        encode_change(&cs[i], &vs[i], &bs[i], &ms[i], c);
         cps[i] = &cs[i];
         if (i == 0 || strcmp(c->record_id, refs[i - 1].c->record_id) != 0) {
             pingan__v1__record__init(&rs[nrec]);
@@ -172,6 +180,7 @@ done:
     free(cps);
     free(vs);
     free(bs);
+    free(ms);
     free(rs);
     free(rps);
     return error;
@@ -211,11 +220,28 @@ static bool is_hex(const char *s, size_t n)
     return true;
 }
 
+/* A version: both parts or (base only, as the first format allowed) an
+ * explicit zero.  A merged version, new in this format, is written only
+ * when it is not zero, so that a resolution has one encoding. */
+static int decode_version(pg_version *out, const Pingan__V1__Version *pv,
+                          const char *what, bool zero_ok)
+{
+    memset(out, 0, sizeof(*out));
+    if (!pv || (zero_ok && pv->hlc == 0 && pv->origin[0] == 0))
+        return 0;
+    if (!is_code(pv->origin) || pv->hlc == 0)
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_CODEC,
+                            "malformed txn: %s version malformed", what);
+    out->hlc = pv->hlc;
+    memcpy(out->origin, pv->origin, PG_CODE_LEN + 1);
+    return 0;
+}
+
 static int decode_change(pg_txn *txn, const char *record_id,
                          const Pingan__V1__Change *pc, bool has_seed)
 {
     pg_value v = {0};
-    pg_version base = {0};
+    pg_version base, merged;
     int error;
 
     if (!record_id || strlen(record_id) > RECORD_ID_MAX_LEN ||
@@ -223,16 +249,10 @@ static int decode_change(pg_txn *txn, const char *record_id,
         return bad("record id is not CODE-ULID");
     if (!is_name(pc->field, NAME_MAX_LEN))
         return bad("field name missing or malformed");
-    if (pc->base_version) {
-        if (pc->base_version->hlc == 0 && pc->base_version->origin[0] == 0)
-            ; /* an explicit zero version */
-        else if (!is_code(pc->base_version->origin) ||
-                 pc->base_version->hlc == 0)
-            return bad("base version malformed");
-        base.hlc = pc->base_version->hlc;
-        memcpy(base.origin, pc->base_version->origin,
-               strlen(pc->base_version->origin) + 1);
-    }
+    if ((error = decode_version(&base, pc->base_version, "base", true)) < 0 ||
+        (error = decode_version(&merged, pc->merged_version, "merged", false)) <
+            0)
+        return error;
     pg_change_form form;
     bool has_value = pc->value != NULL;
     size_t dlen = strlen(pc->derived);
@@ -288,7 +308,8 @@ static int decode_change(pg_txn *txn, const char *record_id,
             return bad("unknown value kind");
         }
     }
-    if ((error = pg_txn_add(txn, record_id, pc->field, &v, &base)) < 0)
+    if ((error = pg_txn_add_merged(txn, record_id, pc->field, &v, &base,
+                                   &merged)) < 0)
         return error;
     pg_change *c = &txn->changes[txn->nchanges - 1];
     c->form = form;
@@ -318,7 +339,8 @@ static bool has_unknown_fields(const Pingan__V1__Txn *m)
             const Pingan__V1__Change *c = m->records[k]->changes[i];
             if (c->base.n_unknown_fields ||
                 (c->value && c->value->base.n_unknown_fields) ||
-                (c->base_version && c->base_version->base.n_unknown_fields))
+                (c->base_version && c->base_version->base.n_unknown_fields) ||
+                (c->merged_version && c->merged_version->base.n_unknown_fields))
                 return true;
         }
     }

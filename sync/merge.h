@@ -8,26 +8,38 @@
  * any failure rolls everything back.
  *
  * Per txn, in this order:
- *   1. decode (malformed: quarantined);
+ *   1. decode and digest (malformed: QUARANTINED, named by the BLAKE2b-256
+ *      of its bytes, origin "" and seq 0);
  *   2. identity (origin, seq, digest): already in the log with the same
- *      digest, or already quarantined: DUPLICATE; the same (origin, seq)
- *      with another digest anywhere (log, quarantine, pending):
- *      QUARANTINED as equivocation;
+ *      digest, or these very bytes already quarantined: DUPLICATE (a
+ *      quarantined copy with a forged signature does not hide the genuine
+ *      txn, whose digest is the same);
  *   3. signer: the origin's card (own, pinned peer, keyring); unknown:
  *      PENDING ("signer CODE unknown so far"); key id differs from the
- *      known key: QUARANTINED; bad signature: QUARANTINED;
- *   4. clock more than PG_HLC_PENDING_MS ahead of the wall clock: PENDING;
+ *      known key, or bad signature: QUARANTINED ("origin signature does
+ *      not verify...");
+ *   3b. equivocation, once the signature verified: the same (origin, seq)
+ *      with another digest in the log, or in quarantine or pending under
+ *      a valid signature of the origin: QUARANTINED ("equivocation: ...");
+ *      a forger cannot get a genuine txn quarantined this way;
+ *   4. clock more than PG_HLC_PENDING_MS ahead of the wall clock: PENDING
+ *      ("clock skew: ...");
  *   5. jurisdiction (DESIGN §6): the division inside the sender's subtree
- *      (from a child) or inside this node's jurisdiction (from a parent),
- *      the origin's jurisdiction covers the division, the record id's
- *      creator covers the division, an existing record has this division,
- *      the collection's cap admits this node's tier: else QUARANTINED;
+ *      (from a child or partner) or inside this node's jurisdiction (from
+ *      a parent), the origin's jurisdiction covers the division, the
+ *      record id's creator covers the division, an existing record has
+ *      this division, the collection's cap admits this node's tier and the
+ *      origin's, a partner sends only partner-shareable collections: else
+ *      QUARANTINED ("outside...");
  *   6. schema: known collection (not `node` yet), known fields, valid
- *      values, counters as int increments, division written only as the
- *      txn's division: else QUARANTINED;
- *   7. apply each change: lww / authority / counter / _deleted tombstone;
- *      history and conflicts; append to the log with via = sender; advance
- *      the clock (pg_hlc_receive).
+ *      values, required fields, division and `_deleted` never cleared,
+ *      counters as int increments without a merged version, division
+ *      written only as the txn's division: else QUARANTINED ("invalid:");
+ *   7. apply each change of a whole or salted form (committed and dropped
+ *      changes are logged, not applied): lww / authority / counter /
+ *      _deleted tombstone; history and conflicts; append to the log with
+ *      via = sender, all under a savepoint; advance the clock
+ *      (pg_hlc_receive).
  * QUARANTINED txns are stored in `quarantine`, PENDING ones in `pending`
  * (both keep the body and reason; quarantine is final, pending is retried).
  */

@@ -13,11 +13,16 @@
  *                          ‖ str(record id) ‖ str(field))
  *     commit = BLAKE2b-256(salt ‖ value)
  *     leaf   = BLAKE2b-256(str("pingan.leaf.v1") ‖ str(collection)
- *                          ‖ str(record id) ‖ str(field) ‖ base ‖ commit)
+ *                          ‖ str(record id) ‖ str(field) ‖ base ‖ commit
+ *                          [‖ str("merged") ‖ merged])
  *     digest = BLAKE2b-256(str("pingan.txn.v1") ‖ u8 suite ‖ str(origin)
  *                          ‖ str(key id) ‖ u64 seq ‖ u64 hlc
  *                          ‖ str(division) ‖ str(collection)
  *                          ‖ str(operator) ‖ u32 n ‖ sorted leaves)
+ *
+ * The bracketed part of the leaf is present only for a change that
+ * resolves a conflict (its `merged` version is not zero), so the leaves of
+ * ordinary changes are those of the first format.
  */
 #ifndef PINGAN_TXN_H
 #define PINGAN_TXN_H
@@ -50,6 +55,19 @@ int pg_version_cmp(const pg_version *a, const pg_version *b);
 /** True for the zero version. */
 bool pg_version_is_zero(const pg_version *v);
 
+/** Room for a version as text: "HLC@ORIGIN" (20 + 1 + 12 digits, NUL). */
+#define PG_VERSION_TEXT_MAX 40
+
+/** Write a version as "HLC@ORIGIN" (the decimal hlc); "0@" for zero. */
+void pg_version_format(char out[PG_VERSION_TEXT_MAX], const pg_version *v);
+
+/**
+ * Parse "HLC@ORIGIN": a decimal hlc greater than 0, '@', a 12-digit code.
+ *
+ * @return 0 or PG_EINVALID
+ */
+int pg_version_parse(pg_version *out, const char *text);
+
 /** How much of a change is revealed (see proto/txn.proto). */
 typedef enum pg_change_form {
     PG_CHANGE_WHOLE = 0,     /**< value; salt from the txn's seed */
@@ -65,6 +83,9 @@ typedef struct pg_change {
     pg_value value; /**< text points into `text` */
     char *text;
     pg_version base;
+    /** The other version of the conflict this change resolves (a second
+     * base); zero for an ordinary change. */
+    pg_version merged;
     pg_change_form form;
     char *derived;               /**< PG_CHANGE_COMMITTED */
     uint8_t salt[PG_SALT_LEN];   /**< valid after pg_txn_seal / decode */
@@ -124,6 +145,17 @@ int pg_txn_add(pg_txn *txn, const char *record_id, const char *field,
                const pg_value *value, const pg_version *base);
 
 /**
+ * Append a whole change that resolves a conflict: like pg_txn_add, with a
+ * second base @p merged (the other version of the conflict).  A zero
+ * @p merged makes it an ordinary change.
+ *
+ * @return 0, PG_ELIMIT (more than PG_TXN_MAX_CHANGES) or PG_ENOMEM
+ */
+int pg_txn_add_merged(pg_txn *txn, const char *record_id, const char *field,
+                      const pg_value *value, const pg_version *base,
+                      const pg_version *merged);
+
+/**
  * Compute salts (drawing a random seed first when the txn has none),
  * commitments, leaves and the digest.
  *
@@ -133,6 +165,25 @@ int pg_txn_seal(pg_txn *txn);
 
 /** Sign the digest computed by pg_txn_seal with the origin's key. */
 void pg_txn_sign(pg_txn *txn, const uint8_t sk[PG_SIGN_SK_LEN]);
+
+/**
+ * Recompute the digest (and every salt, commit and leaf the changes' forms
+ * allow) from what the txn reveals, without checking any signature: the
+ * identity (origin, seq, digest) of a received txn before its signer is
+ * known.
+ *
+ * @return 0, PG_EINVALID when the txn is malformed, or PG_ENOMEM
+ */
+int pg_txn_digest(pg_txn *txn);
+
+/**
+ * Check the origin's signature over the digest computed by pg_txn_digest
+ * (or pg_txn_seal), without recomputing it.
+ *
+ * @return 0, or PG_EAUTH when the signature does not verify, is missing or
+ * uses an unknown suite
+ */
+int pg_txn_verify_digest(const pg_txn *txn, const uint8_t pk[PG_SIGN_PK_LEN]);
 
 /**
  * Recompute the digest from what the txn reveals and check the origin's

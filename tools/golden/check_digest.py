@@ -8,7 +8,9 @@ and the comments of proto/txn.proto), without any pingan code:
   * the Ed25519 public key from the published seed, and the key id;
   * every change's canonical value encoding, salt, commit and leaf (the
     leaf is recomputed for every form: a dropped change carries its
-    commit, so its record id, field and base are signed too);
+    commit, so its record id, field and base are signed too; a change
+    with a non-zero "merged" version, which resolves a conflict, has the
+    longer leaf of FORMAT section 3);
   * the txn digest over the sorted leaves;
   * the origin's Ed25519 signature (deterministic, so it is recomputed
     and also verified);
@@ -97,9 +99,18 @@ def commit_of(salt, venc):
     return b2b(salt + venc, 32)
 
 
-def leaf_of(collection, record_id, field, base, commit):
-    return b2b(s("pingan.leaf.v1") + s(collection) + s(record_id) +
-               s(field) + version(base["hlc"], base["origin"]) + commit, 32)
+def is_zero(v):
+    return v is None or (not v["hlc"] and not v["origin"])
+
+
+def leaf_of(collection, record_id, field, base, commit, merged=None):
+    """The leaf; a change that resolves a conflict (a non-zero "merged"
+    version, FORMAT section 3) appends str("merged") and that version."""
+    data = (s("pingan.leaf.v1") + s(collection) + s(record_id) + s(field) +
+            version(base["hlc"], base["origin"]) + commit)
+    if not is_zero(merged):
+        data += s("merged") + version(merged["hlc"], merged["origin"])
+    return b2b(data, 32)
 
 
 def digest_of(t, leaves):
@@ -302,6 +313,9 @@ def pb_change(c):
     if form == "committed":
         out += _str(7, c.get("derived", ""))
     out += _bool(8, form == "dropped")
+    merged = c.get("merged")
+    if not is_zero(merged):
+        out += _ld(9, _uint(1, merged["hlc"]) + _str(2, merged["origin"]))
     return out
 
 
@@ -392,14 +406,14 @@ def check_txn(ck, t, key_seed, pk, by_name):
         # The receiver recomputes every leaf, so record id, field and base
         # are signed whatever the form.
         leaf = leaf_of(t["collection"], c["record_id"], c["field"],
-                       c["base"], commit)
+                       c["base"], commit, c.get("merged"))
         ck.eq(what + " leaf", leaf, c["leaf"])
         leaves.append(leaf)
         if orig is not None:
             o = orig["changes"][i]
             ck.eq(what + " is the original's change",
-                  (c["record_id"], c["field"], c["base"]),
-                  (o["record_id"], o["field"], o["base"]))
+                  (c["record_id"], c["field"], c["base"], c.get("merged")),
+                  (o["record_id"], o["field"], o["base"], o.get("merged")))
             ck.eq(what + " leaf equals the original's", c["leaf"], o["leaf"])
             if form == "salted":
                 ck.eq(what + " salt derives from the original's seed",

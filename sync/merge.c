@@ -1,0 +1,1033 @@
+/*
+ * Merging received txns (DESIGN §5, §6; the contract is sync/merge.h).
+ *
+ * Checks, in this order, each ending the txn's journey with an outcome:
+ *
+ *   decode, digest       malformed                        QUARANTINED
+ *   identity             in the log with this digest, or
+ *                        quarantined with these bytes     DUPLICATE
+ *   signer               card unknown                     PENDING
+ *                        key id or signature wrong        QUARANTINED
+ *   equivocation         another digest for (origin, seq)
+ *                        that the origin signed too       QUARANTINED
+ *   clock                more than 1 h ahead              PENDING
+ *   jurisdiction         DESIGN §6                        QUARANTINED
+ *   schema               unknown names, invalid values    QUARANTINED
+ *   apply                per field, below                 APPLIED
+ *
+ * Equivocation is decided once the signature verified: a copy with a
+ * forged signature is the forger's doing, not the origin's, and must not
+ * get a genuine txn quarantined (nor, arriving first, hide it: a
+ * quarantined copy is a duplicate only when its bytes are the same).
+ *
+ * Applying, per change of a whole or salted form (committed and dropped
+ * changes are logged, not applied: a redacted value is not the value):
+ *
+ * | merge      | stored value becomes              | `_v` becomes       |
+ * |------------|-----------------------------------|--------------------|
+ * | lww        | the change's, if (hlc, origin) is | the winner's       |
+ * |            | higher than the current version's |                    |
+ * | authority  | the change's, if its origin's tier|  the winner's      |
+ * |            | is higher, or equal and lww wins  |                    |
+ * | counter    | current + increment (mod 2^64)    | the higher version |
+ * | `_deleted` | as lww: a tombstone               | the winner's       |
+ *
+ * Every change that is not a base-less first write goes to `hist` with
+ * the version it competes with, and the field's conflicts are recomputed
+ * from its history (node/write.c): the outcome depends on the set of
+ * changes held, never on their order.  A change whose ancestry has a link
+ * not held yet (its base arrives later) is in no reported conflict until
+ * the link arrives, so causally ordered writes never show as conflicts.  A
+ * change may arrive before the record's creation: the row is made with the
+ * txn's division and the fields given, and the creation merges later like any
+ * change.
+ *
+ * Each txn is applied under a savepoint, so a check that fails half-way
+ * (an existing record of another division) leaves nothing behind.
+ */
+#include "merge.h"
+#include "keys.h"
+#include "node_internal.h"
+#include "store.h"
+#include "write_internal.h"
+#include "pingan/error.h"
+#include "pingan/hlc.h"
+#include "pingan/schema.h"
+#include "pingan/ulid.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIGNER_CACHE 16
+
+typedef struct signer {
+    char code[PG_CODE_LEN + 1];
+    pg_card card;
+} signer;
+
+struct pg_merger {
+    pg_node *node;
+    uint64_t hlc;
+    bool any_pending;    /* `pending` may hold rows */
+    bool any_quarantine; /* `quarantine` may hold rows */
+    signer signers[SIGNER_CACHE];
+    size_t nsigners, next_signer;
+    pg_write_row row;
+    pg_buf vblob;
+};
+
+/* What a txn's journey so far says about it. */
+typedef struct merge_ctx {
+    pg_merger *m;
+    pg_txn *txn;
+    const uint8_t *body;
+    size_t len;
+    pg_peer from;
+    uint64_t peer_seq;
+    uint8_t digest[PG_HASH_LEN]; /* the identity's */
+    int64_t now;
+    pg_merge_result *res;
+} merge_ctx;
+
+static int merge_nomem(void)
+{
+    return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+}
+
+static void set_reason(pg_merge_result *res, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void set_reason(pg_merge_result *res, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+    va_end(ap);
+}
+
+/* Does the table have any row?  (Skips lookups in empty tables.) */
+static int table_nonempty(bool *out, pg_node *node, const char *sql)
+{
+    sqlite3_stmt *st;
+    bool owned;
+    int rc, error;
+
+    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db, sql)) <
+        0)
+        return error;
+    rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW;
+    pg_store__release(st, owned);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return pg_store__error(node->db, rc, "reading the store");
+    return 0;
+}
+
+int pg_merger_new(pg_merger **out, pg_node *node)
+{
+    pg_merger *m;
+    int64_t hlc;
+    int error;
+
+    PG_ASSERT_ARG(out);
+    PG_ASSERT_ARG(node);
+    *out = NULL;
+    if (!(m = calloc(1, sizeof(*m))))
+        return merge_nomem();
+    m->node = node;
+    pg_write__row_init(&m->row);
+    pg_buf_init(&m->vblob, 64 * 1024);
+    if ((error = pg_store__meta_get_int(node->db, &node->stmts, "hlc", &hlc)) <
+            0 ||
+        (error = table_nonempty(&m->any_pending, node,
+                                "SELECT 1 FROM pending LIMIT 1")) < 0 ||
+        (error = table_nonempty(&m->any_quarantine, node,
+                                "SELECT 1 FROM quarantine LIMIT 1")) < 0) {
+        pg_merger_free(m);
+        return error;
+    }
+    m->hlc = hlc < 0 ? 0 : (uint64_t)hlc;
+    *out = m;
+    return 0;
+}
+
+void pg_merger_free(pg_merger *m)
+{
+    if (!m)
+        return;
+    pg_write__row_dispose(&m->row);
+    pg_buf_dispose(&m->vblob);
+    free(m);
+}
+
+int pg_merger_finish(pg_merger *m)
+{
+    PG_ASSERT_ARG(m);
+    return pg_store__meta_set_int(m->node->db, &m->node->stmts, "hlc",
+                                  (int64_t)m->hlc);
+}
+
+/* --- outcomes that store the txn ------------------------------------- */
+
+#define SQL_QUARANTINE_ADD                                                     \
+    "INSERT OR IGNORE INTO quarantine(peer, origin, origin_seq, digest, "      \
+    "collection, division, reason, body, received_ms) "                        \
+    "VALUES(?,?,?,?,?,?,?,?,?)"
+#define SQL_PENDING_ADD                                                        \
+    "INSERT INTO pending(peer, peer_seq, origin, origin_seq, digest, reason, " \
+    "body, received_ms) VALUES(?,?,?,?,?,?,?,?) "                              \
+    "ON CONFLICT(origin, origin_seq, digest) DO UPDATE SET "                   \
+    "reason = excluded.reason"
+#define SQL_PENDING_DROP                                                       \
+    "DELETE FROM pending WHERE origin = ? AND origin_seq = ? AND digest = ?"
+
+/* A final outcome: the txn no longer waits. */
+static int pending_drop(merge_ctx *c)
+{
+    pg_node *node = c->m->node;
+    sqlite3_stmt *st;
+    bool owned;
+    int error;
+
+    if (!c->m->any_pending)
+        return 0;
+    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
+                                  SQL_PENDING_DROP)) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, c->res->origin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)c->res->origin_seq);
+    sqlite3_bind_blob(st, 3, c->digest, PG_HASH_LEN, SQLITE_STATIC);
+    return pg_store__step_done(st, owned, node->db, "updating pending txns");
+}
+
+static int quarantine(merge_ctx *c)
+{
+    pg_node *node = c->m->node;
+    sqlite3_stmt *st;
+    bool owned;
+    int error;
+
+    c->res->outcome = PG_MERGED_QUARANTINED;
+    c->res->changes = c->res->conflicts = 0;
+    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
+                                  SQL_QUARANTINE_ADD)) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, c->from.code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, c->res->origin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)c->res->origin_seq);
+    sqlite3_bind_blob(st, 4, c->digest, PG_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, c->txn ? c->txn->collection : "", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, c->txn ? c->txn->division : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, c->res->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 8, c->body, (int)c->len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, c->now);
+    if ((error = pg_store__step_done(st, owned, node->db,
+                                     "quarantining a txn")) < 0)
+        return error;
+    c->m->any_quarantine = true;
+    return pending_drop(c);
+}
+
+static int pending(merge_ctx *c)
+{
+    pg_node *node = c->m->node;
+    sqlite3_stmt *st;
+    bool owned;
+    int error;
+
+    c->res->outcome = PG_MERGED_PENDING;
+    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
+                                  SQL_PENDING_ADD)) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, c->from.code, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)c->peer_seq);
+    sqlite3_bind_text(st, 3, c->res->origin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)c->res->origin_seq);
+    sqlite3_bind_blob(st, 5, c->digest, PG_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, c->res->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 7, c->body, (int)c->len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, c->now);
+    if ((error = pg_store__step_done(st, owned, node->db,
+                                     "holding a txn pending")) < 0)
+        return error;
+    c->m->any_pending = true;
+    return 0;
+}
+
+/* --- identity and signer --------------------------------------------- */
+
+/* The log's digest for (origin, seq): *found false when not in the log. */
+static int log_digest(bool *found, uint8_t digest[PG_HASH_LEN], pg_node *node,
+                      const pg_txn *txn)
+{
+    sqlite3_stmt *st;
+    bool owned;
+    int rc, error;
+
+    *found = false;
+    if ((error = pg_store__cached(
+             &st, &owned, &node->stmts, node->db,
+             "SELECT digest FROM log WHERE origin = ? AND origin_seq = ?")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, txn->origin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)txn->seq);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *found = true;
+        memset(digest, 0, PG_HASH_LEN);
+        if (sqlite3_column_bytes(st, 0) == PG_HASH_LEN)
+            memcpy(digest, sqlite3_column_blob(st, 0), PG_HASH_LEN);
+    }
+    pg_store__release(st, owned);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return pg_store__error(node->db, rc, "reading the log");
+    return 0;
+}
+
+/* Is exactly this txn (same bytes) in quarantine already? */
+static int quarantined_already(bool *out, merge_ctx *c)
+{
+    pg_node *node = c->m->node;
+    sqlite3_stmt *st;
+    bool owned;
+    int rc, error;
+
+    *out = false;
+    if (!c->m->any_quarantine)
+        return 0;
+    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
+                                  "SELECT 1 FROM quarantine WHERE origin = ? "
+                                  "AND origin_seq = ? AND digest = ? AND "
+                                  "body = ?")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, c->res->origin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)c->res->origin_seq);
+    sqlite3_bind_blob(st, 3, c->digest, PG_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 4, c->body, (int)c->len, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW;
+    pg_store__release(st, owned);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return pg_store__error(node->db, rc, "reading the quarantine");
+    return 0;
+}
+
+/* The origin's card, from the cache or the keys; PG_ENOTFOUND. */
+static int signer_card(const pg_card **out, pg_merger *m, const char *code)
+{
+    pg_card card;
+    int error;
+
+    for (size_t i = 0; i < m->nsigners; i++)
+        if (strcmp(m->signers[i].code, code) == 0) {
+            *out = &m->signers[i].card;
+            return 0;
+        }
+    if ((error = pg_keys_card(&card, m->node, code)) < 0)
+        return error;
+    signer *s = &m->signers[m->next_signer];
+    m->next_signer = (m->next_signer + 1) % SIGNER_CACHE;
+    if (m->nsigners < SIGNER_CACHE)
+        m->nsigners++;
+    memcpy(s->code, code, PG_CODE_LEN + 1);
+    s->card = card;
+    *out = &s->card;
+    return 0;
+}
+
+/* Does this stored body (same origin and seq, another digest) carry the
+ * origin's valid signature? */
+static bool signed_by(const uint8_t *body, size_t len, const pg_card *card)
+{
+    pg_txn *other = NULL;
+    bool ok = pg_txn_decode(&other, body, len) == 0 &&
+              strcmp(other->key_id, card->key_id) == 0 &&
+              pg_txn_digest(other) == 0 &&
+              pg_txn_verify_digest(other, card->sign_pk) == 0;
+    pg_txn_free(other);
+    pg_error_clear();
+    return ok;
+}
+
+/* Another digest for this (origin, seq) in quarantine or pending that the
+ * origin signed: *digest_out gets it. */
+static int equivocates(bool *out, uint8_t digest_out[PG_HASH_LEN], merge_ctx *c,
+                       const pg_card *card)
+{
+    static const char *const sql[] = {
+        "SELECT digest, body FROM quarantine WHERE origin = ? AND "
+        "origin_seq = ? AND digest <> ?",
+        "SELECT digest, body FROM pending WHERE origin = ? AND "
+        "origin_seq = ? AND digest <> ?",
+    };
+    const bool present[] = {c->m->any_quarantine, c->m->any_pending};
+    pg_node *node = c->m->node;
+
+    *out = false;
+    for (size_t i = 0; i < 2 && !*out; i++) {
+        sqlite3_stmt *st;
+        bool owned;
+        int rc = SQLITE_DONE, error;
+        if (!present[i])
+            continue;
+        if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
+                                      sql[i])) < 0)
+            return error;
+        sqlite3_bind_text(st, 1, c->res->origin, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)c->res->origin_seq);
+        sqlite3_bind_blob(st, 3, c->digest, PG_HASH_LEN, SQLITE_STATIC);
+        while (!*out && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (sqlite3_column_bytes(st, 0) != PG_HASH_LEN)
+                continue;
+            if (signed_by(sqlite3_column_blob(st, 1),
+                          (size_t)sqlite3_column_bytes(st, 1), card)) {
+                memcpy(digest_out, sqlite3_column_blob(st, 0), PG_HASH_LEN);
+                *out = true;
+            }
+        }
+        pg_store__release(st, owned);
+        if (!*out && rc != SQLITE_DONE)
+            return pg_store__error(node->db, rc, "reading stored txns");
+    }
+    return 0;
+}
+
+/* --- jurisdiction and schema ----------------------------------------- */
+
+/* DESIGN §6; false with the reason set when the txn is outside. */
+static bool within_jurisdiction(merge_ctx *c, const pg_collection *coll)
+{
+    const pg_node *node = c->m->node;
+    const pg_txn *txn = c->txn;
+    const pg_peer *from = &c->from;
+    const char *div = txn->division;
+
+    switch (from->role) {
+    case PG_PEER_CHILD:
+    case PG_PEER_PARTNER:
+        if (!pg_division_contains(from->code, div)) {
+            set_reason(c->res,
+                       "outside: division %s lies outside the subtree of "
+                       "the sender, %s %s",
+                       div, pg_peer_role_name(from->role), from->code);
+            return false;
+        }
+        break;
+    case PG_PEER_PARENT:
+        if (!pg_division_contains(node->card.code, div)) {
+            set_reason(c->res,
+                       "outside: division %s lies outside this node's "
+                       "jurisdiction (%s)",
+                       div, node->card.code);
+            return false;
+        }
+        break;
+    default:
+        set_reason(c->res, "outside: sender %s is not a linked peer",
+                   from->code);
+        return false;
+    }
+    if (!pg_division_contains(txn->origin, div)) {
+        set_reason(c->res,
+                   "outside: origin %s is not on the path of division %s "
+                   "(its jurisdiction does not cover it)",
+                   txn->origin, div);
+        return false;
+    }
+    if (coll && coll->cap != PG_TIER_NONE) {
+        pg_tier origin_tier = pg_division_tier(txn->origin);
+        if (node->card.tier < coll->cap) {
+            set_reason(c->res,
+                       "outside: %s records stay at or below the %s tier; "
+                       "this node is a %s",
+                       coll->name, pg_tier_name(coll->cap),
+                       pg_tier_name(node->card.tier));
+            return false;
+        }
+        if (origin_tier < coll->cap) {
+            set_reason(c->res,
+                       "outside: %s records stay at or below the %s tier; "
+                       "origin %s is a %s",
+                       coll->name, pg_tier_name(coll->cap), txn->origin,
+                       pg_tier_name(origin_tier));
+            return false;
+        }
+    }
+    if (coll && from->role == PG_PEER_PARTNER && !coll->partner_allowed) {
+        set_reason(c->res, "outside: %s records are never shared with partners",
+                   coll->name);
+        return false;
+    }
+    for (size_t i = 0; i < txn->nchanges; i++) {
+        const char *rid = txn->changes[i].record_id;
+        if (i > 0 && strcmp(rid, txn->changes[i - 1].record_id) == 0)
+            continue;
+        char creator[PG_CODE_LEN + 1];
+        if (!pg_record_id_valid(rid, creator) ||
+            !pg_division_contains(creator, div)) {
+            set_reason(c->res,
+                       "outside: record %s was created by a node whose "
+                       "jurisdiction does not cover division %s",
+                       rid, div);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The schema's checks; false with the reason set. */
+static bool valid_by_schema(merge_ctx *c, const pg_collection *coll)
+{
+    const pg_txn *txn = c->txn;
+
+    if (!coll) {
+        set_reason(c->res,
+                   "invalid: unknown collection '%s' (made by a newer "
+                   "schema?)",
+                   txn->collection);
+        return false;
+    }
+    if (coll->system) {
+        set_reason(c->res,
+                   "invalid: collection '%s' is written by pingan itself and "
+                   "not merged from peers yet",
+                   coll->name);
+        return false;
+    }
+    for (size_t i = 0; i < txn->nchanges; i++) {
+        const pg_change *ch = &txn->changes[i];
+        size_t fidx;
+        const pg_field *f = pg_collection_field(coll, ch->field, &fidx);
+        if (!f) {
+            set_reason(c->res, "invalid: collection '%s' has no field '%s'",
+                       coll->name, ch->field);
+            return false;
+        }
+        if (f->merge == PG_MERGE_COUNTER && !pg_version_is_zero(&ch->merged)) {
+            set_reason(c->res,
+                       "invalid: counter '%s' of record %s names a merged "
+                       "version; counters have no conflicts",
+                       f->name, ch->record_id);
+            return false;
+        }
+        if (ch->form != PG_CHANGE_WHOLE && ch->form != PG_CHANGE_SALTED)
+            continue;
+        const pg_value *v = &ch->value;
+        if (f->merge == PG_MERGE_COUNTER && v->kind != PG_VALUE_INT) {
+            set_reason(c->res,
+                       "invalid: counter '%s' of record %s takes an int "
+                       "increment",
+                       f->name, ch->record_id);
+            return false;
+        }
+        if (pg_value_check(f, v) < 0) {
+            set_reason(c->res, "invalid: record %s: %s", ch->record_id,
+                       pg_error_last()->message);
+            pg_error_clear();
+            return false;
+        }
+        if (v->kind == PG_VALUE_ABSENT &&
+            (f->required || fidx == 0 || fidx == coll->nfields)) {
+            set_reason(c->res,
+                       "invalid: field '%s' of record %s cannot be cleared",
+                       f->name, ch->record_id);
+            return false;
+        }
+        if (fidx == 0 && (v->len != PG_CODE_LEN ||
+                          memcmp(v->s, txn->division, PG_CODE_LEN) != 0)) {
+            set_reason(c->res,
+                       "invalid: record %s is written with division %.*s in "
+                       "a txn of division %s",
+                       ch->record_id, (int)(v->len < 64 ? v->len : 64), v->s,
+                       txn->division);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* --- applying ---------------------------------------------------------- */
+
+static int savepoint(pg_node *node, const char *sql)
+{
+    sqlite3_stmt *st;
+    bool owned;
+    int error = pg_store__cached(&st, &owned, &node->stmts, node->db, sql);
+    if (error < 0)
+        return error;
+    return pg_store__step_done(st, owned, node->db, "merging a txn");
+}
+
+static bool applicable(const pg_change *ch)
+{
+    return ch->form == PG_CHANGE_WHOLE || ch->form == PG_CHANGE_SALTED;
+}
+
+/* A record that did not exist: one insert; no history for the base-less
+ * writes (implied by `_v`), a row for the others. */
+static int apply_new(merge_ctx *c, const pg_collection *coll,
+                     const pg_change *chs, size_t n, const pg_version *ver)
+{
+    pg_merger *m = c->m;
+    pg_node *node = m->node;
+    const char *rid = chs[0].record_id;
+    pg_field_value *vals = calloc(n + 1, sizeof(*vals));
+    size_t *idx = calloc(n + 1, sizeof(*idx));
+    size_t nv = 0;
+    bool division = false;
+    int error = 0;
+
+    if (!vals || !idx) {
+        error = merge_nomem();
+        goto done;
+    }
+    pg_buf_clear(&m->vblob);
+    for (size_t i = 0; i < n && !error; i++) {
+        if (!applicable(&chs[i]))
+            continue;
+        size_t fidx;
+        const pg_field *f = pg_collection_field(coll, chs[i].field, &fidx);
+        vals[nv].field = f->name;
+        vals[nv].value = chs[i].value;
+        idx[nv++] = fidx;
+        division |= fidx == 0;
+        error = pg_store__versions_set(&m->vblob, fidx, ver);
+        if (!error && f->merge != PG_MERGE_COUNTER &&
+            (!pg_version_is_zero(&chs[i].base) ||
+             !pg_version_is_zero(&chs[i].merged)))
+            error =
+                pg_write__hist_add(node, coll, rid, fidx, NULL, NULL, ver,
+                                   &chs[i].base, &chs[i].merged, &chs[i].value);
+    }
+    if (error)
+        goto done;
+    /* Created by a later change than its first: the division is known
+     * from the txn, its version comes with the creation. */
+    if (!division) {
+        vals[nv].field = "division";
+        vals[nv].value = (pg_value){
+            .kind = PG_VALUE_TEXT, .s = c->txn->division, .len = PG_CODE_LEN};
+        idx[nv++] = 0;
+    }
+    if ((error = pg_write__insert_row_v(node, coll, rid, vals, idx, nv,
+                                        &m->vblob)) == 0)
+        c->res->changes += nv - (division ? 0 : 1);
+
+done:
+    free(vals);
+    free(idx);
+    return error;
+}
+
+/* UPDATE coll SET f... = ?, _deleted = ?, _v = ? WHERE id = ? */
+static int update_full(pg_node *node, const pg_collection *coll,
+                       const char *rid, const pg_write_row *row,
+                       const pg_value *vals, const bool *set,
+                       const pg_buf *vblob)
+{
+    pg_buf sql = PG_BUF_INIT;
+    sqlite3_stmt *st = NULL;
+    bool owned = false;
+    size_t n = coll->nfields + 1;
+    int error;
+
+    error = pg_buf_printf(&sql, "UPDATE \"%s\" SET ", coll->name);
+    for (size_t f = 0; !error && f < coll->nfields; f++)
+        error = pg_buf_printf(&sql, "\"%s\" = ?, ", coll->fields[f].name);
+    if (!error)
+        error = pg_buf_puts(&sql, "_deleted = ?, _v = ? WHERE id = ?");
+    if (!error)
+        error = pg_store__cached(&st, &owned, &node->stmts, node->db,
+                                 (const char *)sql.data);
+    pg_buf_dispose(&sql);
+    if (error < 0)
+        return error;
+    for (size_t i = 0; i < n; i++) {
+        if (set[i])
+            pg_write__bind(st, (int)i + 1, &vals[i]);
+        else
+            sqlite3_bind_value(st, (int)i + 1, row->cols[i]);
+    }
+    sqlite3_bind_blob(st, (int)n + 1, vblob->data, (int)vblob->len,
+                      SQLITE_STATIC);
+    sqlite3_bind_text(st, (int)n + 2, rid, -1, SQLITE_STATIC);
+    return pg_store__step_done(st, owned, node->db, "merging a record");
+}
+
+/* Merge the changes of one existing record. */
+static int apply_existing(merge_ctx *c, const pg_collection *coll,
+                          const pg_change *chs, size_t n, const pg_version *ver)
+{
+    pg_merger *m = c->m;
+    pg_node *node = m->node;
+    pg_write_row *row = &m->row;
+    const char *rid = chs[0].record_id;
+    size_t ncols = coll->nfields + 1;
+    pg_value *vals = calloc(ncols, sizeof(*vals));
+    bool *set = calloc(ncols, sizeof(*set));
+    bool *recompute = calloc(ncols, sizeof(*recompute));
+    bool dirty = false;
+    int error = 0;
+
+    if (!vals || !set || !recompute) {
+        error = merge_nomem();
+        goto done;
+    }
+    for (size_t i = 0; i < n && !error; i++) {
+        const pg_change *ch = &chs[i];
+        if (!applicable(ch))
+            continue;
+        size_t fidx;
+        const pg_field *f = pg_collection_field(coll, ch->field, &fidx);
+        pg_version cur;
+        pg_store__versions_get(&cur, row->versions.data, row->versions.len,
+                               fidx);
+        c->res->changes++;
+        if (f->merge == PG_MERGE_COUNTER) {
+            /* Each txn is applied once (the log), so each increment is
+             * added once; modulo 2^64 the sum does not depend on the
+             * order of the additions. */
+            uint64_t sum = (uint64_t)sqlite3_value_int64(row->cols[fidx]) +
+                           (uint64_t)ch->value.i;
+            vals[fidx] = (pg_value){.kind = PG_VALUE_INT, .i = (int64_t)sum};
+            set[fidx] = dirty = true;
+            if (pg_version_cmp(ver, &cur) > 0)
+                error = pg_store__versions_set(&row->versions, fidx, ver);
+            continue;
+        }
+        bool first = pg_version_is_zero(&cur) &&
+                     pg_version_is_zero(&ch->base) &&
+                     pg_version_is_zero(&ch->merged);
+        if (!first)
+            error =
+                pg_write__hist_add(node, coll, rid, fidx, &cur, row->cols[fidx],
+                                   ver, &ch->base, &ch->merged, &ch->value);
+        /* With a current version the field has a history of two or more
+         * changes: its conflicts may change. */
+        recompute[fidx] = !pg_version_is_zero(&cur);
+        if (!error && pg_write__wins(f, ver, &cur)) {
+            vals[fidx] = ch->value;
+            set[fidx] = dirty = true;
+            error = pg_store__versions_set(&row->versions, fidx, ver);
+        }
+    }
+    if (!error && dirty)
+        error = update_full(node, coll, rid, row, vals, set, &row->versions);
+    for (size_t f = 0; f < ncols && !error; f++)
+        if (recompute[f])
+            error = pg_write__conflicts_update(&c->res->conflicts, node, coll,
+                                               rid, f, ver, c->now);
+
+done:
+    free(vals);
+    free(set);
+    free(recompute);
+    return error;
+}
+
+/*
+ * Apply every change under a savepoint.  *outside is set (and nothing
+ * kept) when a record exists with another division than the txn's.
+ */
+static int apply_txn(bool *outside, merge_ctx *c, const pg_collection *coll)
+{
+    pg_merger *m = c->m;
+    pg_node *node = m->node;
+    const pg_txn *txn = c->txn;
+    pg_version ver = {.hlc = txn->hlc};
+    int error;
+
+    *outside = false;
+    memcpy(ver.origin, txn->origin, PG_CODE_LEN + 1);
+    if ((error = savepoint(node, "SAVEPOINT pg_merge")) < 0)
+        return error;
+    for (size_t lo = 0, hi; !error && lo < txn->nchanges; lo = hi) {
+        const char *rid = txn->changes[lo].record_id;
+        for (hi = lo + 1;
+             hi < txn->nchanges && strcmp(txn->changes[hi].record_id, rid) == 0;
+             hi++)
+            ;
+        if ((error = pg_write__row_load(&m->row, node, coll, rid, NULL)) < 0)
+            break;
+        if (m->row.exists && strcmp(m->row.division, txn->division) != 0) {
+            set_reason(c->res,
+                       "outside: record %s belongs to division %s, not to "
+                       "the txn's %s",
+                       rid, m->row.division, txn->division);
+            *outside = true;
+            break;
+        }
+        error = m->row.exists
+                    ? apply_existing(c, coll, &txn->changes[lo], hi - lo, &ver)
+                    : apply_new(c, coll, &txn->changes[lo], hi - lo, &ver);
+    }
+    if (!error && !*outside)
+        error =
+            pg_write__log_insert_via(node, txn, c->body, c->len, c->from.code);
+    if (error || *outside) {
+        /* Undo this txn only; a runtime error still fails the bundle. */
+        int e2 = savepoint(node, "ROLLBACK TO pg_merge");
+        if (!error)
+            error = e2;
+    }
+    int e3 = savepoint(node, "RELEASE pg_merge");
+    return error ? error : e3;
+}
+
+/* --- the journey of one txn -------------------------------------------- */
+
+static int merge_one(merge_ctx *c)
+{
+    pg_merger *m = c->m;
+    pg_txn *txn = c->txn;
+    pg_merge_result *res = c->res;
+    char hex[2 * PG_HASH_LEN + 1], other[2 * PG_HASH_LEN + 1];
+    uint8_t seen[PG_HASH_LEN];
+    const pg_card *card;
+    bool found, same;
+    int error;
+
+    /* Identity. */
+    if ((error = log_digest(&found, seen, m->node, txn)) < 0)
+        return error;
+    bool in_log_other = found && memcmp(seen, c->digest, PG_HASH_LEN) != 0;
+    if (found && !in_log_other) {
+        res->outcome = PG_MERGED_DUPLICATE;
+        return pending_drop(c);
+    }
+    if ((error = quarantined_already(&same, c)) < 0)
+        return error;
+    if (same) {
+        res->outcome = PG_MERGED_DUPLICATE;
+        return pending_drop(c);
+    }
+
+    /* Signer. */
+    error = signer_card(&card, m, txn->origin);
+    if (error == PG_ENOTFOUND) {
+        pg_error_clear();
+        set_reason(res, "signer %s unknown so far", txn->origin);
+        return pending(c);
+    }
+    if (error < 0)
+        return error;
+    if (strcmp(card->key_id, txn->key_id) != 0) {
+        set_reason(res,
+                   "origin signature does not verify: signed by key %s, "
+                   "but the key of %s is %s",
+                   txn->key_id, txn->origin, card->key_id);
+        return quarantine(c);
+    }
+    if (pg_txn_verify_digest(txn, card->sign_pk) < 0) {
+        pg_error_clear();
+        set_reason(res, "origin signature does not verify");
+        return quarantine(c);
+    }
+
+    /* Equivocation: the origin signed two txns with one seq. */
+    pg_hex(hex, c->digest, PG_HASH_LEN);
+    if (in_log_other) {
+        pg_hex(other, seen, PG_HASH_LEN);
+        set_reason(res,
+                   "equivocation: %s seq %llu is in the log with digest "
+                   "%.16s..., this txn has %.16s...",
+                   txn->origin, (unsigned long long)txn->seq, other, hex);
+        return quarantine(c);
+    }
+    if ((error = equivocates(&found, seen, c, card)) < 0)
+        return error;
+    if (found) {
+        pg_hex(other, seen, PG_HASH_LEN);
+        set_reason(res,
+                   "equivocation: %s seq %llu was also signed with digest "
+                   "%.16s..., this txn has %.16s...",
+                   txn->origin, (unsigned long long)txn->seq, other, hex);
+        return quarantine(c);
+    }
+
+    /* Clock. */
+    int64_t ahead = PG_HLC_MS(txn->hlc) - c->now;
+    if (ahead > PG_HLC_PENDING_MS) {
+        set_reason(res,
+                   "clock skew: the txn's clock is %lld min ahead of this "
+                   "node's; it waits until the wall clock catches up",
+                   (long long)(ahead / 60000));
+        return pending(c);
+    }
+
+    /* Jurisdiction and schema. */
+    const pg_collection *coll =
+        pg_schema_collection(pg_schema_current(), txn->collection);
+    if (!within_jurisdiction(c, coll) || !valid_by_schema(c, coll))
+        return quarantine(c);
+
+    /* Apply. */
+    bool outside;
+    if ((error = apply_txn(&outside, c, coll)) < 0)
+        return error;
+    if (outside)
+        return quarantine(c);
+    pg_hlc_receive(&m->hlc, m->hlc, txn->hlc, c->now);
+    res->outcome = PG_MERGED_APPLIED;
+    return pending_drop(c);
+}
+
+/* Where a pending txn came from: its stored peer and peer seq. */
+static int pending_source(merge_ctx *c)
+{
+    pg_node *node = c->m->node;
+    sqlite3_stmt *st;
+    bool owned;
+    char code[PG_CODE_LEN + 1] = "";
+    int rc, error;
+
+    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
+                                  "SELECT peer, peer_seq FROM pending WHERE "
+                                  "origin = ? AND origin_seq = ? AND "
+                                  "digest = ?")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, c->res->origin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)c->res->origin_seq);
+    sqlite3_bind_blob(st, 3, c->digest, PG_HASH_LEN, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *p = (const char *)sqlite3_column_text(st, 0);
+        snprintf(code, sizeof(code), "%s", p ? p : "");
+        c->peer_seq = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    pg_store__release(st, owned);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return pg_store__error(node->db, rc, "reading pending txns");
+    if (rc == SQLITE_DONE)
+        return pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_STORE,
+                            "txn %s/%llu is not pending", c->res->origin,
+                            (unsigned long long)c->res->origin_seq);
+    memcpy(c->from.code, code, sizeof(code));
+    error = pg_division_valid(code) ? pg_peer_get(&c->from, node, code)
+                                    : PG_ENOTFOUND;
+    if (error == PG_ENOTFOUND) {
+        /* Its sender was unpinned meanwhile: what it vouched for stands
+         * no more. */
+        pg_error_clear();
+        memset(&c->from, 0, sizeof(c->from));
+        memcpy(c->from.code, code, sizeof(code));
+        c->from.role = PG_PEER_NONE;
+        return 0;
+    }
+    return error;
+}
+
+int pg_merger_apply(pg_merger *m, const pg_peer *from, uint64_t peer_seq,
+                    const uint8_t *body, size_t len, pg_merge_result *res)
+{
+    merge_ctx c;
+    int error;
+
+    PG_ASSERT_ARG(m);
+    PG_ASSERT_ARG(res);
+    PG_ASSERT_ARG(body || len == 0);
+
+    memset(res, 0, sizeof(*res));
+    memset(&c, 0, sizeof(c));
+    c.m = m;
+    c.body = body ? body : (const uint8_t *)"";
+    c.len = len;
+    c.res = res;
+    c.peer_seq = peer_seq;
+    c.now = pg_time_now_ms();
+    if (from)
+        c.from = *from;
+
+    error = pg_txn_decode(&c.txn, c.body, len);
+    if (error == 0 && (error = pg_txn_digest(c.txn)) == 0) {
+        memcpy(c.digest, c.txn->digest, PG_HASH_LEN);
+        memcpy(res->origin, c.txn->origin, PG_CODE_LEN + 1);
+        res->origin_seq = c.txn->seq;
+    }
+    if (error == PG_ENOMEM)
+        goto done;
+    if (error < 0) {
+        /* Malformed: named by the hash of its bytes, so a second copy is
+         * a duplicate. */
+        bool same;
+        set_reason(res, "%s", pg_error_last()->message);
+        pg_error_clear();
+        error = 0;
+        pg_txn_free(c.txn);
+        c.txn = NULL;
+        res->origin[0] = 0;
+        res->origin_seq = 0;
+        pg_blake2b(c.digest, PG_HASH_LEN, c.body, len);
+        if ((error = quarantined_already(&same, &c)) < 0)
+            goto done;
+        if (same)
+            res->outcome = PG_MERGED_DUPLICATE;
+        else
+            error = quarantine(&c);
+        goto done;
+    }
+    if (!from && (error = pending_source(&c)) < 0)
+        goto done;
+    error = merge_one(&c);
+
+done:
+    pg_txn_free(c.txn);
+    if (error < 0)
+        memset(res, 0, sizeof(*res));
+    return error;
+}
+
+int pg_merger_retry_pending(pg_merger *m, size_t *applied, size_t *quarantined,
+                            size_t *still_pending)
+{
+    pg_node *node;
+    pg_buf body;
+    int64_t last = 0;
+    size_t n[4] = {0};
+    int error = 0;
+
+    PG_ASSERT_ARG(m);
+    node = m->node;
+    pg_buf_init(&body, PG_BUF_DEFAULT_MAX);
+    /* One at a time, by id: constant memory however many wait, and rows
+     * leaving `pending` do not disturb the walk. */
+    while (m->any_pending) {
+        sqlite3_stmt *st;
+        bool owned, got = false;
+        int rc;
+        if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
+                                      "SELECT id, body FROM pending WHERE "
+                                      "id > ? ORDER BY id LIMIT 1")) < 0)
+            break;
+        sqlite3_bind_int64(st, 1, last);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            got = true;
+            last = sqlite3_column_int64(st, 0);
+            pg_buf_clear(&body);
+            error = pg_buf_put(&body, sqlite3_column_blob(st, 1),
+                               (size_t)sqlite3_column_bytes(st, 1));
+        }
+        pg_store__release(st, owned);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            error = pg_store__error(node->db, rc, "reading pending txns");
+        if (error < 0 || !got)
+            break;
+        pg_merge_result res;
+        if ((error = pg_merger_apply(m, NULL, 0, body.data, body.len, &res)) <
+            0)
+            break;
+        n[res.outcome]++;
+    }
+    pg_buf_dispose(&body);
+    if (applied)
+        *applied = n[PG_MERGED_APPLIED] + n[PG_MERGED_DUPLICATE];
+    if (quarantined)
+        *quarantined = n[PG_MERGED_QUARANTINED];
+    if (still_pending)
+        *still_pending = n[PG_MERGED_PENDING];
+    return error;
+}
