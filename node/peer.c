@@ -386,9 +386,16 @@ static bool peer_column_text(char *out, size_t outlen, sqlite3_stmt *st,
     return true;
 }
 
+/* The last two: the contiguous end of the peer's log received here, and
+ * the first received entry after a hole (NULL without one). */
 #define PEER_COLUMNS                                                           \
     "code, name, tier, role, key_id, url, ca_file, sent_upto, acked_upto, "    \
-    "received_upto, added_ms, last_sync_ms"
+    "received_upto, added_ms, last_sync_ms, "                                  \
+    "coalesce((SELECT last FROM peer_range r WHERE r.code = peer.code AND "    \
+    "r.first = 1), 0), "                                                       \
+    "(SELECT min(first) FROM peer_range r WHERE r.code = peer.code AND "       \
+    "r.first > coalesce((SELECT last FROM peer_range r WHERE r.code = "        \
+    "peer.code AND r.first = 1), 0) + 1)"
 
 /* Fill a pg_peer from a row of PEER_COLUMNS. */
 static int peer_from_row(pg_peer *out, sqlite3_stmt *st)
@@ -420,6 +427,10 @@ static int peer_from_row(pg_peer *out, sqlite3_stmt *st)
     out->received_upto = sqlite3_column_int64(st, 9);
     out->added_ms = sqlite3_column_int64(st, 10);
     out->last_sync_ms = sqlite3_column_int64(st, 11);
+    if (sqlite3_column_type(st, 13) != SQLITE_NULL) {
+        out->gap_first = sqlite3_column_int64(st, 12) + 1;
+        out->gap_last = sqlite3_column_int64(st, 13) - 1;
+    }
     return 0;
 }
 
@@ -578,6 +589,19 @@ int pg_peer_remove(pg_node *node, const char *code)
         return peer_bad_code(code);
     if ((error = pg_store__begin(node->db)) < 0)
         return error;
+    /* Its received ranges go with it: a peer pinned again starts over. */
+    rc = sqlite3_prepare_v2(
+        node->db, "DELETE FROM peer_range WHERE code = ?1; ", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (rc != SQLITE_OK) {
+        error = pg_store__error(node->db, rc, "removing a peer");
+        goto done;
+    }
     rc = sqlite3_prepare_v2(node->db, "DELETE FROM peer WHERE code = ?", -1,
                             &st, NULL);
     if (rc != SQLITE_OK) {

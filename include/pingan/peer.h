@@ -21,6 +21,8 @@
  * Cursors, per peer (DESIGN §6): `sent_upto` (this node's log sent so
  * far), `acked_upto` (what the peer has acknowledged), `received_upto`
  * (the contiguous end of the peer's log applied here).  They start at 0.
+ * A gap is a part of the peer's log that has not arrived although later
+ * parts have (a lost file): `pingan export --resend` on the peer fills it.
  */
 #ifndef PINGAN_PEER_H
 #define PINGAN_PEER_H
@@ -59,6 +61,8 @@ typedef struct pg_peer {
     int64_t received_upto;
     int64_t added_ms;
     int64_t last_sync_ms; /**< 0 when never synced */
+    int64_t gap_first;    /**< first entry of the peer's log missing here */
+    int64_t gap_last;     /**< before entries that did arrive (0, 0: none) */
 } pg_peer;
 
 /** "parent", "child", "partner"; "?" otherwise. */

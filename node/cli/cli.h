@@ -111,5 +111,10 @@ int cmd_peer(int argc, char **argv);
 int cmd_schema(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_conflicts(int argc, char **argv);
+int cmd_quarantine(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_bundle(int argc, char **argv);
 
 #endif

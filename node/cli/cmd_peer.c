@@ -147,14 +147,18 @@ static json_t *peer_json(const pg_peer *p)
 {
     char added[40];
     pg_time_format(added, p->added_ms);
+    json_t *gap = p->gap_first ? json_pack("[I, I]", (json_int_t)p->gap_first,
+                                           (json_int_t)p->gap_last)
+                               : json_null();
     return json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:s}", "code",
+        "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:o, s:s}", "code",
         p->code, "name", p->name, "tier", pg_tier_name(p->tier), "role",
         pg_peer_role_name(p->role), "key_id", p->key_id, "url",
         p->url[0] ? json_string(p->url) : json_null(), "ca_file",
         p->ca_file[0] ? json_string(p->ca_file) : json_null(), "sent_upto",
         (json_int_t)p->sent_upto, "acked_upto", (json_int_t)p->acked_upto,
-        "received_upto", (json_int_t)p->received_upto, "added", added);
+        "received_upto", (json_int_t)p->received_upto, "gap", gap, "added",
+        added);
 }
 
 /* Read a card file: at most CARD_FILE_MAX bytes.  0 or an exit code. */
@@ -346,16 +350,23 @@ static void print_table(json_t *peers)
     }
     for (size_t c = 0; c < NCOLS; c++)
         print_padded(heads[c], width[c]);
-    printf("%8s %8s %8s\n", "SENT", "ACKED", "RECEIVED");
+    printf("%8s %8s %8s  %s\n", "SENT", "ACKED", "RECEIVED", "GAP");
     json_array_foreach(peers, i, p)
     {
         for (size_t c = 0; c < NCOLS; c++)
             print_padded(jstr(p, cols[c], "-"), width[c]);
+        json_t *gap = json_object_get(p, "gap");
         printf(
-            "%8lld %8lld %8lld\n",
+            "%8lld %8lld %8lld  ",
             (long long)json_integer_value(json_object_get(p, "sent_upto")),
             (long long)json_integer_value(json_object_get(p, "acked_upto")),
             (long long)json_integer_value(json_object_get(p, "received_upto")));
+        if (json_is_array(gap))
+            printf("missing %lld-%lld\n",
+                   (long long)json_integer_value(json_array_get(gap, 0)),
+                   (long long)json_integer_value(json_array_get(gap, 1)));
+        else
+            printf("-\n");
     }
 }
 
@@ -441,6 +452,11 @@ static int peer_show(int argc, char **argv)
     printf("  %-10s sent %lld, acked %lld, received %lld\n", "cursors",
            (long long)peer->sent_upto, (long long)peer->acked_upto,
            (long long)peer->received_upto);
+    if (peer->gap_first)
+        printf("  %-10s its log %lld-%lld has not arrived here; run "
+               "'pingan export --to %s --resend' on %s\n",
+               "gap", (long long)peer->gap_first, (long long)peer->gap_last,
+               pg_node_code(node), peer->code);
     pg_time_format(when, peer->added_ms);
     printf("  %-10s %s\n", "added", when);
     if (peer->last_sync_ms)

@@ -27,6 +27,11 @@ static const command commands[] = {
     {"schema", cmd_schema, "show collections and fields"},
     {"record", cmd_record, "create, update, read, list, delete, import"},
     {"log", cmd_log, "list the change-log and check its signatures"},
+    {"conflicts", cmd_conflicts, "list, show and resolve conflicting edits"},
+    {"quarantine", cmd_quarantine, "list and show txns refused on receipt"},
+    {"export", cmd_export, "write a peer's changes into a bundle file"},
+    {"import", cmd_import, "verify and apply bundle files"},
+    {"bundle", cmd_bundle, "inspect a bundle file"},
     {NULL, NULL, NULL},
 };
 

@@ -108,13 +108,13 @@ expect_rc 0 "Changsha pins Xiangtan as partner"
 pg --dir county peer list
 expect_rc 0 "peer list"
 cp "$T/out" list.txt
-for h in CODE NAME TIER ROLE "KEY ID" URL SENT ACKED RECEIVED; do
+for h in CODE NAME TIER ROLE "KEY ID" URL SENT ACKED RECEIVED GAP; do
 	grep -q "$h" list.txt && pass "the table has a $h column" ||
 		fail "the table lacks $h"
 done
-grep -E "^430300000000 +湘潭市 +city +parent +$city_key +https://pingan.xiangtan.gov.cn:8443/ +0 +0 +0$" list.txt >/dev/null &&
+grep -E "^430300000000 +湘潭市 +city +parent +$city_key +https://pingan.xiangtan.gov.cn:8443/ +0 +0 +0 +-$" list.txt >/dev/null &&
 	pass "the parent's row" || fail "the parent's row is wrong"
-grep -E "^430302001000 +城正街街道 +township +child +$town_key +- +0 +0 +0$" list.txt >/dev/null &&
+grep -E "^430302001000 +城正街街道 +township +child +$town_key +- +0 +0 +0 +-$" list.txt >/dev/null &&
 	pass "the child's row (no URL shown as -)" || fail "the child's row is wrong"
 [ "$(wc -l <list.txt)" = 3 ] && pass "a header and two rows" ||
 	fail "peer list has $(wc -l <list.txt) lines, expected 3"

@@ -1,0 +1,455 @@
+/*
+ * pingan export | import | bundle inspect: moving change-logs as files
+ * (USB stick, one-way gate).  The work is in sync/exchange.c; this file
+ * parses arguments and prints.
+ *
+ * import's exit status tells a script what to do next:
+ *   0  every file applied (duplicates, stale bundles, conflicts are normal)
+ *   3  every file applied, but some txn was quarantined or is pending
+ *   2  some file was refused whole (the others were still applied)
+ *   1  runtime failure (I/O, busy, disk full): that file was rolled back
+ */
+#include "cli.h"
+#include "pingan/error.h"
+#include "pingan/exchange.h"
+#include "pingan/hlc.h"
+#include "pingan/txn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- export ------------------------------------------------------------ */
+
+typedef struct export_cli {
+    pg_export_opts o;
+    bool json;
+    json_t *files;
+    size_t nfiles;
+} export_cli;
+
+static const cli_option export_options[] = {
+    {"to", required_argument, 't', "CODE", "the peer to write for (its code)"},
+    {"out", required_argument, 'o', "FILE", "the bundle file to write"},
+    {"max-bytes", required_argument, 'm', "N",
+     "split into FILE.1, FILE.2 ... of at most about N bytes each"},
+    {"resend", no_argument, 'r', NULL,
+     "start after what the peer acknowledged, not after what was sent "
+     "(after a lost or damaged file)"},
+    {"ack-only", no_argument, 'a', NULL,
+     "write only this node's acknowledgement of the peer's log"},
+    {"json", no_argument, 'j', NULL, "print what was written as JSON"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static const cli_command export_cmd = {
+    "export",
+    "--to CODE --out FILE [--max-bytes N] [--resend] [--ack-only] [--json]",
+    "Write the changes a pinned peer may receive into a bundle file: signed "
+    "by this\nnode, readable only by the peer, compressed.  What a peer "
+    "receives follows the\npath rule: a parent gets the records of this "
+    "node's jurisdiction (up to each\ncollection's cap), a child the "
+    "records inside its own jurisdiction.  Nothing\nis sent back to the "
+    "node it came from.",
+    "An export starts where the last one to this peer ended; --resend "
+    "starts again\nafter what the peer has acknowledged (its bundles carry "
+    "its acknowledgement).\nWith nothing to send no file is written.  Carry "
+    "the file to the peer and run\n'pingan import FILE' there.\n\n"
+    "example:\n  pingan export --to 430302001000 --out /media/usb/"
+    "to-430302001000.pgb",
+    export_options};
+
+static int export_handle(int val, const char *arg, void *payload)
+{
+    export_cli *c = payload;
+    unsigned long long n;
+
+    switch (val) {
+    case 't':
+        c->o.to = arg;
+        break;
+    case 'o':
+        c->o.out = arg;
+        break;
+    case 'm':
+        if (cli_parse_count(&n, "max-bytes", arg, 4096, UINT64_MAX / 2) < 0)
+            return -1;
+        c->o.max_bytes = n;
+        break;
+    case 'r':
+        c->o.resend = true;
+        break;
+    case 'a':
+        c->o.ack_only = true;
+        break;
+    case 'j':
+        c->json = true;
+        break;
+    }
+    return 0;
+}
+
+static int export_file(const pg_export_file *f, void *payload)
+{
+    export_cli *c = payload;
+
+    c->nfiles++;
+    if (c->json) {
+        json_array_append_new(
+            c->files,
+            json_pack("{s:s, s:[I, I], s:I, s:I, s:I}", "file", f->path,
+                      "range", (json_int_t)f->first, (json_int_t)f->last,
+                      "txns", (json_int_t)f->txns, "cards",
+                      (json_int_t)f->cards, "bytes", (json_int_t)f->bytes));
+        return 0;
+    }
+    if (f->first)
+        printf("wrote %s: %llu txns (log %llu-%llu), %llu cards, %llu "
+               "bytes\n",
+               f->path, (unsigned long long)f->txns,
+               (unsigned long long)f->first, (unsigned long long)f->last,
+               (unsigned long long)f->cards, (unsigned long long)f->bytes);
+    else
+        printf("wrote %s: acknowledgement only, %llu bytes\n", f->path,
+               (unsigned long long)f->bytes);
+    return 0;
+}
+
+int cmd_export(int argc, char **argv)
+{
+    export_cli c;
+    pg_node *node = NULL;
+    char code[PG_CODE_LEN + 1];
+    int rc, error;
+
+    memset(&c, 0, sizeof(c));
+    if ((rc = cli_parse(argc, argv, &export_cmd, export_handle, &c)) != 0)
+        return rc > 0 ? 0 : 2;
+    if (optind < argc)
+        return cli_usage(&export_cmd, "unexpected argument '%s'", argv[optind]);
+    if (!c.o.to || !c.o.out)
+        return cli_usage(&export_cmd, "give --to CODE and --out FILE");
+    if (pg_division_parse(code, c.o.to) < 0)
+        return cli_fail(PG_EINVALID);
+    c.o.to = code;
+    if (c.o.resend && c.o.ack_only)
+        return cli_usage(&export_cmd,
+                         "--resend and --ack-only do not go together");
+    if ((error = cli_open_node(&node)) < 0)
+        return cli_fail(error);
+    c.files = json_array();
+    error = pg_bundle_export(node, &c.o, export_file, &c);
+    pg_node_free(node);
+    if (error < 0) {
+        json_decref(c.files);
+        return cli_fail(error);
+    }
+    if (c.json) {
+        bool nothing = c.nfiles == 0;
+        cli_print_json(
+            json_pack("{s:o, s:b}", "files", c.files, "nothing", nothing));
+    } else {
+        if (c.nfiles == 0)
+            printf("nothing to send to %s: its copy is up to date (use "
+                   "--resend to send again what it has not acknowledged)\n",
+                   code);
+        json_decref(c.files);
+    }
+    return 0;
+}
+
+/* --- import ------------------------------------------------------------ */
+
+static const cli_option import_options[] = {
+    {"json", no_argument, 'j', NULL, "print a JSON report for every file"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static const cli_command import_cmd = {
+    "import", "FILE... [--json]",
+    "Verify and apply bundle files from pinned peers.  Each file is checked "
+    "whole\n(signatures, encryption, framing) and applied in one "
+    "transaction: all of it or\nnothing.  Inside a good file, a txn that "
+    "fails its own checks is quarantined\n('pingan quarantine list') while "
+    "the rest applies; a txn whose signer is not\nknown yet or whose clock "
+    "is far ahead waits as pending.",
+    "exit status:\n  0  every file applied (duplicates, stale files and "
+    "conflicts are normal)\n  3  every file applied, but some txn was "
+    "quarantined or is pending\n  2  some file was refused whole; the "
+    "others were still applied\n  1  runtime failure (I/O, busy, disk "
+    "full); that file was rolled back",
+    import_options};
+
+static int import_handle(int val, const char *arg, void *payload)
+{
+    (void)arg;
+    if (val == 'j')
+        *(bool *)payload = true;
+    return 0;
+}
+
+static const char *status_name(pg_bundle_status s)
+{
+    return s == PG_BUNDLE_APPLIED   ? "applied"
+           : s == PG_BUNDLE_REFUSED ? "refused"
+                                    : "failed";
+}
+
+static json_t *report_json(const pg_bundle_report *r)
+{
+    json_t *notes = json_array();
+    for (size_t i = 0; i < r->nnotes; i++)
+        json_array_append_new(
+            notes,
+            json_pack("{s:s, s:I, s:s, s:s}", "origin", r->notes[i].origin,
+                      "seq", (json_int_t)r->notes[i].origin_seq, "outcome",
+                      r->notes[i].pending ? "pending" : "quarantined", "reason",
+                      r->notes[i].reason));
+    json_t *gap = r->gap_first ? json_pack("[I, I]", (json_int_t)r->gap_first,
+                                           (json_int_t)r->gap_last)
+                               : json_null();
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s?, s:s, s:[I, I], s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+        "s:I, s:o, s:o}",
+        "file", r->file, "status", status_name(r->status), "error",
+        r->status == PG_BUNDLE_APPLIED ? NULL : r->message, "sender", r->sender,
+        "range", (json_int_t)r->first, (json_int_t)r->last, "txns",
+        (json_int_t)r->txns, "new", (json_int_t)r->applied, "duplicates",
+        (json_int_t)r->duplicates, "conflicts", (json_int_t)r->conflicts,
+        "quarantined", (json_int_t)r->quarantined, "pending",
+        (json_int_t)r->pending, "cards_learnt", (json_int_t)r->cards_learnt,
+        "pending_resolved", (json_int_t)r->pending_resolved, "gap", gap,
+        "txn_notes", notes);
+    return o;
+}
+
+static void report_text(const pg_bundle_report *r)
+{
+    if (r->status != PG_BUNDLE_APPLIED) {
+        fprintf(stderr, "pingan: %s %s: %s\n", r->file,
+                r->status == PG_BUNDLE_REFUSED ? "refused" : "failed",
+                r->message);
+        return;
+    }
+    printf("%s: from %s", r->file, r->sender);
+    if (r->first)
+        printf(", log %llu-%llu", (unsigned long long)r->first,
+               (unsigned long long)r->last);
+    printf(": %llu new, %llu duplicates, %llu conflicts, %llu quarantined, "
+           "%llu pending\n",
+           (unsigned long long)r->applied, (unsigned long long)r->duplicates,
+           (unsigned long long)r->conflicts, (unsigned long long)r->quarantined,
+           (unsigned long long)r->pending);
+    if (r->gap_first)
+        printf("  gap: %s's log %llu-%llu has not arrived (a lost file?); "
+               "ask for 'pingan export --resend' there\n",
+               r->sender, (unsigned long long)r->gap_first,
+               (unsigned long long)r->gap_last);
+    if (r->pending_resolved)
+        printf("  %llu earlier pending txns applied\n",
+               (unsigned long long)r->pending_resolved);
+    for (size_t i = 0; i < r->nnotes; i++)
+        printf("  %s %s #%llu: %s\n",
+               r->notes[i].pending ? "pending" : "quarantined",
+               r->notes[i].origin, (unsigned long long)r->notes[i].origin_seq,
+               r->notes[i].reason);
+    if (r->quarantined + r->pending > r->nnotes)
+        printf("  ... see 'pingan quarantine list'\n");
+}
+
+int cmd_import(int argc, char **argv)
+{
+    bool json = false, refused = false, failed = false, held = false;
+    pg_node *node = NULL;
+    json_t *files;
+    int rc, error;
+
+    if ((rc = cli_parse(argc, argv, &import_cmd, import_handle, &json)) != 0)
+        return rc > 0 ? 0 : 2;
+    if (optind >= argc)
+        return cli_usage(&import_cmd, "give one or more bundle files");
+    if ((error = cli_open_node(&node)) < 0)
+        return cli_fail(error);
+    files = json_array();
+    for (int i = optind; i < argc; i++) {
+        pg_bundle_report *r = malloc(sizeof(*r));
+        if (!r) {
+            failed = true;
+            break;
+        }
+        pg_bundle_import(node, argv[i], r);
+        if (r->status == PG_BUNDLE_REFUSED)
+            refused = true;
+        else if (r->status == PG_BUNDLE_FAILED)
+            failed = true;
+        else if (r->quarantined || r->pending)
+            held = true;
+        if (json)
+            json_array_append_new(files, report_json(r));
+        else
+            report_text(r);
+        free(r);
+    }
+    pg_node_free(node);
+    if (json)
+        cli_print_json(json_pack("{s:o}", "files", files));
+    else
+        json_decref(files);
+    return failed ? 1 : refused ? 2 : held ? 3 : 0;
+}
+
+/* --- bundle inspect ------------------------------------------------------ */
+
+typedef struct inspect_cli {
+    bool json;
+    json_t *txns;
+} inspect_cli;
+
+static const cli_option inspect_options[] = {
+    {"json", no_argument, 'j', NULL, "print a JSON object"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static const cli_command inspect_cmd = {
+    "bundle inspect", "FILE [--json]",
+    "Show a bundle file without applying it: its preamble and header "
+    "(sender,\nrecipient, schema, range of the sender's log, "
+    "acknowledgement), counts, sizes\nand whether its signatures verify.  "
+    "On the recipient's node the txns are\nlisted too; elsewhere their "
+    "content stays encrypted.",
+    "The signatures can be checked only where the sender's card is known "
+    "(the\nsender's own node or a node that pinned it).  Exit status: 0 "
+    "for a good\nbundle, 2 for a damaged or unverifiable one.",
+    inspect_options};
+
+static int inspect_txn(const pg_inspect_txn *e, void *payload)
+{
+    inspect_cli *c = payload;
+    const pg_txn *t = e->txn;
+    char when[40];
+
+    pg_time_format(when, PG_HLC_MS(t->hlc));
+    json_array_append_new(
+        c->txns,
+        json_pack("{s:I, s:s, s:I, s:s, s:s, s:s, s:s, s:I}", "seq",
+                  (json_int_t)e->seq, "origin", t->origin, "origin_seq",
+                  (json_int_t)t->seq, "clock", when, "collection",
+                  t->collection, "division", t->division, "operator",
+                  t->operator_name, "changes", (json_int_t)t->nchanges));
+    return 0;
+}
+
+static void print_txns(json_t *txns)
+{
+    size_t i;
+    json_t *t;
+
+    if (json_array_size(txns) == 0)
+        return;
+    printf("  txns:\n");
+    json_array_foreach(txns, i, t)
+    {
+        printf("  %6lld  %s #%-6lld %-29s %-11s %s %-12s %4lld\n",
+               (long long)json_integer_value(json_object_get(t, "seq")),
+               json_string_value(json_object_get(t, "origin")),
+               (long long)json_integer_value(json_object_get(t, "origin_seq")),
+               json_string_value(json_object_get(t, "clock")),
+               json_string_value(json_object_get(t, "collection")),
+               json_string_value(json_object_get(t, "division")),
+               json_string_value(json_object_get(t, "operator")),
+               (long long)json_integer_value(json_object_get(t, "changes")));
+    }
+}
+
+static const char *yesno(bool known, bool ok)
+{
+    return !known ? "not checked (sender unknown here)" : ok ? "ok" : "BAD";
+}
+
+static int bundle_inspect(int argc, char **argv)
+{
+    inspect_cli c = {0};
+    pg_bundle_summary s;
+    pg_node *node = NULL;
+    char created[40];
+    int rc, error;
+
+    if ((rc = cli_parse(argc, argv, &inspect_cmd, import_handle, &c.json)) != 0)
+        return rc > 0 ? 0 : 2;
+    if (optind != argc - 1)
+        return cli_usage(&inspect_cmd, "give one bundle file");
+    /* Without a node the bundle is still shown, unverified. */
+    if (cli_open_node(&node) < 0)
+        pg_error_clear();
+    c.txns = json_array();
+    error = pg_bundle_inspect(node, argv[optind], &s, inspect_txn, &c);
+    pg_node_free(node);
+    if (error < 0) {
+        json_decref(c.txns);
+        return cli_fail(error);
+    }
+    pg_time_format(created, s.created_ms);
+    if (c.json) {
+        json_t *o = json_pack(
+            "{s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:[I, I], "
+            "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:b, s:b, "
+            "s:s?}",
+            "magic", "PGNB", "format", (int)s.format, "suite", (int)s.suite,
+            "sender", s.sender, "sender_key_id", s.sender_key_id, "recipient",
+            s.recipient, "recipient_key_id", s.recipient_key_id,
+            "schema_version", (int)s.schema_version, "schema_hash",
+            s.schema_hash, "created", created, "range", (json_int_t)s.first,
+            (json_int_t)s.last, "ack", (json_int_t)s.ack_upto, "txns",
+            (json_int_t)s.txns, "cards", (json_int_t)s.cards, "frames",
+            (json_int_t)s.frames, "frame_max", (json_int_t)s.frame_max, "bytes",
+            (json_int_t)s.bytes, "header_bytes", (json_int_t)s.header_bytes,
+            "plain_bytes", (json_int_t)s.plain_bytes, "signer_known",
+            s.signer_known, "header_signature_ok", s.header_ok, "opened",
+            s.opened, "trailer_signature_ok", s.trailer_ok, "problem",
+            s.problem[0] ? s.problem : NULL);
+        json_object_set_new(o, "txn_list", c.txns);
+        cli_print_json(o);
+    } else {
+        printf("bundle %s\n", argv[optind]);
+        printf("  format %u, suite %u, %llu bytes (header %llu)\n", s.format,
+               s.suite, (unsigned long long)s.bytes,
+               (unsigned long long)s.header_bytes);
+        printf("  from %s (key %s) to %s (key %s)\n", s.sender, s.sender_key_id,
+               s.recipient, s.recipient_key_id);
+        printf("  made %s under schema %u (%.16s…)\n", created,
+               s.schema_version, s.schema_hash);
+        if (s.first)
+            printf("  covers %s's log %llu-%llu\n", s.sender,
+                   (unsigned long long)s.first, (unsigned long long)s.last);
+        else
+            printf("  covers no log entries (acknowledgement only)\n");
+        printf("  acknowledges %s's log up to %llu\n", s.recipient,
+               (unsigned long long)s.ack_upto);
+        printf("  %llu txns, %llu cards in %llu frames of at most %llu "
+               "bytes",
+               (unsigned long long)s.txns, (unsigned long long)s.cards,
+               (unsigned long long)s.frames, (unsigned long long)s.frame_max);
+        if (s.opened)
+            printf(", %llu bytes uncompressed",
+                   (unsigned long long)s.plain_bytes);
+        printf("\n  header signature: %s\n  trailer signature: %s\n",
+               yesno(s.signer_known, s.header_ok),
+               yesno(s.signer_known, s.trailer_ok));
+        if (!s.opened)
+            printf("  content: encrypted for %s\n", s.recipient);
+        if (s.problem[0])
+            printf("  PROBLEM: %s\n", s.problem);
+        print_txns(c.txns);
+        json_decref(c.txns);
+    }
+    return s.problem[0] || !s.signer_known ? 2 : 0;
+}
+
+int cmd_bundle(int argc, char **argv)
+{
+    static const cli_verb verbs[] = {
+        {"inspect", bundle_inspect, "show a bundle file without applying it"},
+        {NULL, NULL, NULL},
+    };
+    return cli_dispatch("bundle", NULL, verbs, argc, argv);
+}

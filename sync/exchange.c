@@ -1,0 +1,851 @@
+/*
+ * Export and import of bundle files (DESIGN §4, §6, §8).
+ *
+ * Export walks this node's log after the peer's cursor, keeps what the
+ * path rule lets the peer receive (route.c), adds the card of every
+ * origin the peer may not know just before that origin's first txn, and
+ * streams it all into bundle writers, splitting at --max-bytes.  Every
+ * bundle covers a contiguous range of the log, including entries that
+ * were not selected, so the peer can tell a lost file from a filtered one.
+ *
+ * Import reads a bundle in one pass inside one SQLite transaction: the
+ * sender is the pinned peer whose key signed the header; cards are
+ * learnt, txns merged (merge.c), then the peer's cursors move and the
+ * transaction commits, but only after pg_bundle_read has verified the
+ * trailer.  Anything else rolls the whole file back.
+ */
+#include "pingan/exchange.h"
+#include "bundle.h"
+#include "keys.h"
+#include "merge.h"
+#include "node_internal.h"
+#include "route.h"
+#include "store.h"
+#include "pingan/error.h"
+#include "pingan/peer.h"
+#include "pingan/schema.h"
+#include "pingan/txn.h"
+#include "pingan/value.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* --- cursors and received ranges ----------------------------------- */
+
+static int peer_set_int(pg_node *node, const char *code, const char *column,
+                        int64_t value)
+{
+    char sql[128];
+    sqlite3_stmt *st;
+    bool owned;
+    int error;
+
+    snprintf(sql, sizeof(sql), "UPDATE peer SET %s = ? WHERE code = ?", column);
+    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db, sql)) <
+        0)
+        return error;
+    sqlite3_bind_int64(st, 1, value);
+    sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+    return pg_store__step_done(st, owned, node->db, "moving a peer's cursor");
+}
+
+/* Run a one-integer query with one text parameter; *out = 0 for NULL. */
+static int query_int(pg_node *node, const char *sql, const char *param,
+                     int64_t *out)
+{
+    sqlite3_stmt *st;
+    bool owned;
+    int rc, error;
+
+    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db, sql)) <
+        0)
+        return error;
+    if (param)
+        sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    pg_store__release(st, owned);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return pg_store__error(node->db, rc, "reading the store");
+    return 0;
+}
+
+/*
+ * Record that [first, last] of the peer's log has been received, keeping
+ * peer_range merged (overlapping or adjacent ranges become one).
+ */
+static int range_add(pg_node *node, const char *code, uint64_t first,
+                     uint64_t last)
+{
+    sqlite3_stmt *st;
+    bool owned;
+    int64_t lo = (int64_t)first, hi = (int64_t)last;
+    int rc, error;
+
+    /* Absorb every range that overlaps or touches [lo, hi]. */
+    if ((error = pg_store__cached(
+             &st, &owned, &node->stmts, node->db,
+             "SELECT min(first), max(last) FROM peer_range WHERE code = ? "
+             "AND last >= ? - 1 AND first <= ? + 1")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, lo);
+    sqlite3_bind_int64(st, 3, hi);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        if (sqlite3_column_int64(st, 0) < lo)
+            lo = sqlite3_column_int64(st, 0);
+        if (sqlite3_column_int64(st, 1) > hi)
+            hi = sqlite3_column_int64(st, 1);
+    }
+    pg_store__release(st, owned);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return pg_store__error(node->db, rc, "reading received ranges");
+    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
+                                  "DELETE FROM peer_range WHERE code = ? AND "
+                                  "first >= ? AND last <= ?")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, lo);
+    sqlite3_bind_int64(st, 3, hi);
+    if ((error = pg_store__step_done(st, owned, node->db,
+                                     "merging received ranges")) < 0)
+        return error;
+    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
+                                  "INSERT INTO peer_range(code, first, last) "
+                                  "VALUES(?, ?, ?)")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, lo);
+    sqlite3_bind_int64(st, 3, hi);
+    return pg_store__step_done(st, owned, node->db, "recording a range");
+}
+
+/* The contiguous end of the peer's log received here, from seq 1. */
+static int range_contiguous(pg_node *node, const char *code, int64_t *out)
+{
+    return query_int(node,
+                     "SELECT last FROM peer_range WHERE code = ? AND "
+                     "first = 1",
+                     code, out);
+}
+
+/*
+ * received_upto: the contiguous end, held back before the first txn of
+ * this peer still pending (a pending txn is not acknowledged, so that a
+ * resend brings it again).
+ */
+static int update_received(pg_node *node, const char *code)
+{
+    int64_t contiguous, first_pending;
+    int error;
+
+    if ((error = range_contiguous(node, code, &contiguous)) < 0 ||
+        (error =
+             query_int(node, "SELECT min(peer_seq) FROM pending WHERE peer = ?",
+                       code, &first_pending)) < 0)
+        return error;
+    if (first_pending > 0 && first_pending - 1 < contiguous)
+        contiguous = first_pending - 1;
+    return peer_set_int(node, code, "received_upto", contiguous);
+}
+
+/* Every peer's received_upto (pending txns of any peer may have moved). */
+static int update_all_received(pg_node *node)
+{
+    sqlite3_stmt *st;
+    char codes[64][PG_CODE_LEN + 1];
+    size_t n = 0;
+    int rc, error = 0;
+
+    rc = sqlite3_prepare_v2(node->db, "SELECT code FROM peer ORDER BY code", -1,
+                            &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(node->db, rc, "listing peers");
+    while (error == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *c = (const char *)sqlite3_column_text(st, 0);
+        if (c && strlen(c) == PG_CODE_LEN)
+            memcpy(codes[n++], c, PG_CODE_LEN + 1);
+        if (n == sizeof(codes) / sizeof(codes[0])) {
+            for (size_t i = 0; error == 0 && i < n; i++)
+                error = update_received(node, codes[i]);
+            n = 0;
+        }
+    }
+    sqlite3_finalize(st);
+    for (size_t i = 0; error == 0 && i < n; i++)
+        error = update_received(node, codes[i]);
+    return error;
+}
+
+/* --- export ---------------------------------------------------------- */
+
+typedef struct out_file {
+    char *tmp;  /* temporary path, renamed at the end */
+    char *path; /* final path */
+    pg_export_file info;
+} out_file;
+
+typedef struct export_state {
+    pg_node *node;
+    const pg_export_opts *opts;
+    pg_peer peer;
+    pg_card peer_card;
+    pg_bundle_writer *w;
+    uint64_t first, last, txns, cards; /* the bundle being written */
+    pg_buf carded; /* origins whose card it holds, PG_CODE_LEN bytes each */
+    pg_buf outs;   /* out_file[]: the bundles written */
+    out_file *files;
+    size_t nfiles;
+} export_state;
+
+static int export_start(export_state *es, uint64_t first)
+{
+    int error = pg_bundle_writer_new(&es->w, pg_node__sign_sk(es->node),
+                                     es->peer_card.box_pk, es->opts->frame_max);
+    es->first = first;
+    es->last = first ? first - 1 : 0;
+    es->txns = es->cards = 0;
+    pg_buf_clear(&es->carded);
+    return error;
+}
+
+static int fsync_dir_of(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 1;
+
+    if (n >= sizeof(dir))
+        return 0;
+    if (slash) {
+        memcpy(dir, path, n);
+        dir[n ? n : 1] = 0;
+        if (n == 0)
+            dir[0] = '/';
+    } else {
+        dir[0] = '.';
+        dir[1] = 0;
+    }
+    FILE *d = fopen(dir, "r");
+    if (d) {
+        fsync(fileno(d));
+        fclose(d);
+    }
+    return 0;
+}
+
+/* Finish the current bundle into a temporary file beside opts->out. */
+static int export_finish(export_state *es)
+{
+    pg_bundle_info info;
+    out_file *of;
+    FILE *f = NULL;
+    int fd, error = 0;
+
+    out_file blank;
+    memset(&blank, 0, sizeof(blank));
+    if ((error = pg_buf_put(&es->outs, &blank, sizeof(blank))) < 0)
+        return error;
+    es->files = (out_file *)(void *)es->outs.data;
+    of = &es->files[es->nfiles];
+    memset(of, 0, sizeof(*of));
+    size_t len = strlen(es->opts->out) + 16;
+    if (!(of->tmp = malloc(len)))
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+    snprintf(of->tmp, len, "%s.tmpXXXXXX", es->opts->out);
+    if ((fd = mkstemp(of->tmp)) < 0 || !(f = fdopen(fd, "wb"))) {
+        error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
+                             "cannot write a bundle beside %s: %s",
+                             es->opts->out, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        free(of->tmp);
+        return error;
+    }
+    es->nfiles++;
+    memset(&info, 0, sizeof(info));
+    memcpy(info.sender, pg_node_code(es->node), PG_CODE_LEN + 1);
+    memcpy(info.recipient, es->peer.code, PG_CODE_LEN + 1);
+    memcpy(info.recipient_key_id, es->peer.key_id, PG_KEY_ID_LEN + 1);
+    info.schema_version = PG_SCHEMA_VERSION;
+    memcpy(info.schema_hash, pg_schema_current()->hash, PG_HASH_LEN);
+    info.created_ms = pg_time_now_ms();
+    info.range_first = es->txns ? es->first : 0;
+    info.range_last = es->txns ? es->last : 0;
+    info.ack_upto = (uint64_t)es->peer.received_upto;
+    error = pg_bundle_writer_finish(es->w, &info, f);
+    if (!error && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+        error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot write %s: %s",
+                             of->tmp, strerror(errno));
+    if (fclose(f) != 0 && !error)
+        error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot write %s: %s",
+                             of->tmp, strerror(errno));
+    pg_bundle_writer_free(es->w);
+    es->w = NULL;
+    of->info.first = info.range_first;
+    of->info.last = info.range_last;
+    of->info.txns = info.txns;
+    of->info.cards = info.cards;
+    of->info.bytes = info.bytes;
+    return error;
+}
+
+/* Add the card of a txn's origin unless the peer knows it already. */
+static int export_card(export_state *es, const char *origin)
+{
+    pg_card card;
+    int error;
+
+    if (strcmp(origin, pg_node_code(es->node)) == 0 ||
+        strcmp(origin, es->peer.code) == 0)
+        return 0;
+    for (size_t i = 0; i < es->carded.len; i += PG_CODE_LEN)
+        if (memcmp(es->carded.data + i, origin, PG_CODE_LEN) == 0)
+            return 0;
+    if ((error = pg_buf_put(&es->carded, origin, PG_CODE_LEN)) < 0)
+        return error;
+    /* Every origin in the log was verified with a known card. */
+    if (pg_keys_card(&card, es->node, origin) < 0) {
+        pg_error_clear();
+        return 0;
+    }
+    es->cards++;
+    return pg_bundle_writer_add_card(es->w, &card);
+}
+
+#define SQL_EXPORT_LOG                                                         \
+    "SELECT seq, origin, via, division, collection, body FROM log "            \
+    "WHERE seq > ? ORDER BY seq"
+
+/* Walk the log after `start` into one or more bundles. */
+static int export_walk(export_state *es, uint64_t start)
+{
+    sqlite3_stmt *st;
+    uint64_t last_seen = start;
+    int rc, error;
+
+    rc = sqlite3_prepare_v2(es->node->db, SQL_EXPORT_LOG, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(es->node->db, rc, "reading the log");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)start);
+    error = export_start(es, start + 1);
+    while (error == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+        const char *col[4];
+        for (int i = 0; i < 4; i++) {
+            col[i] = (const char *)sqlite3_column_text(st, i + 1);
+            if (!col[i])
+                col[i] = "";
+        }
+        pg_route_entry e = {.origin = col[0],
+                            .via = col[1],
+                            .division = col[2],
+                            .collection = col[3]};
+        const void *body = sqlite3_column_blob(st, 5);
+        size_t len = (size_t)sqlite3_column_bytes(st, 5);
+        if (pg_route_select(es->node, &es->peer, &e)) {
+            /* Split before a txn that would take the bundle over the
+             * limit; a bundle always holds at least one txn. */
+            if (es->opts->max_bytes && es->txns > 0 &&
+                pg_bundle_writer_size(es->w) + len + 1024 >
+                    es->opts->max_bytes) {
+                if ((error = export_finish(es)) < 0 ||
+                    (error = export_start(es, last_seen + 1)) < 0)
+                    break;
+            }
+            if ((error = export_card(es, e.origin)) < 0 ||
+                (error = pg_bundle_writer_add_txn(es->w, seq, body, len)) < 0)
+                break;
+            es->txns++;
+        }
+        last_seen = seq;
+        es->last = seq;
+    }
+    if (error == 0 && rc != SQLITE_DONE)
+        error = pg_store__error(es->node->db, rc, "reading the log");
+    sqlite3_finalize(st);
+    if (error == 0 && es->txns > 0)
+        error = export_finish(es);
+    pg_bundle_writer_free(es->w);
+    es->w = NULL;
+    return error;
+}
+
+/* Give the temporary files their final names: FILE, or FILE.1 … FILE.n. */
+static int export_rename(export_state *es)
+{
+    for (size_t i = 0; i < es->nfiles; i++) {
+        out_file *of = &es->files[i];
+        size_t len = strlen(es->opts->out) + 24;
+        if (!(of->path = malloc(len)))
+            return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
+                                "out of memory");
+        if (es->nfiles == 1)
+            snprintf(of->path, len, "%s", es->opts->out);
+        else
+            snprintf(of->path, len, "%s.%zu", es->opts->out, i + 1);
+        if (rename(of->tmp, of->path) != 0)
+            return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
+                                "cannot rename %s to %s: %s", of->tmp, of->path,
+                                strerror(errno));
+        free(of->tmp);
+        of->tmp = NULL;
+        of->info.path = of->path;
+    }
+    return fsync_dir_of(es->opts->out);
+}
+
+static void export_cleanup(export_state *es)
+{
+    for (size_t i = 0; i < es->nfiles; i++) {
+        if (es->files[i].tmp) {
+            unlink(es->files[i].tmp);
+            free(es->files[i].tmp);
+        }
+        free(es->files[i].path);
+    }
+    pg_buf_dispose(&es->outs);
+    pg_buf_dispose(&es->carded);
+    pg_bundle_writer_free(es->w);
+}
+
+int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
+                     void *payload)
+{
+    export_state es;
+    int error;
+
+    memset(&es, 0, sizeof(es));
+    pg_buf_init(&es.carded, PG_BUF_DEFAULT_MAX);
+    pg_buf_init(&es.outs, PG_BUF_DEFAULT_MAX);
+    es.node = node;
+    es.opts = opts;
+    if (!opts->out || !opts->out[0])
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                            "no output file given");
+    if ((error = pg_peer_get(&es.peer, node, opts->to)) < 0)
+        return error;
+    if (es.peer.role == PG_PEER_PARTNER)
+        return pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
+                            "%s %s is a partner: partners receive records "
+                            "only under an Art. 8 agreement, which this "
+                            "version cannot configure yet",
+                            es.peer.code, es.peer.name);
+    if ((error = pg_keys_card(&es.peer_card, node, es.peer.code)) < 0)
+        return error;
+    /* Before anything leaves the node, the log is durable (DESIGN §3):
+     * a checkpoint syncs the WAL. */
+    sqlite3_wal_checkpoint_v2(node->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+                              NULL);
+
+    if (opts->ack_only) {
+        error = export_start(&es, 0);
+        if (error == 0)
+            error = export_finish(&es);
+    } else {
+        uint64_t start =
+            (uint64_t)(opts->resend ? es.peer.acked_upto : es.peer.sent_upto);
+        error = export_walk(&es, start);
+    }
+    if (error == 0 && es.nfiles > 0)
+        error = export_rename(&es);
+    if (error == 0 && es.nfiles > 0 && !opts->ack_only) {
+        uint64_t last = es.files[es.nfiles - 1].info.last;
+        if ((error = pg_store__begin(node->db)) == 0) {
+            int64_t sent;
+            if ((error = query_int(node,
+                                   "SELECT sent_upto FROM peer WHERE code = ?",
+                                   es.peer.code, &sent)) == 0 &&
+                (int64_t)last > sent)
+                error = peer_set_int(node, es.peer.code, "sent_upto",
+                                     (int64_t)last);
+            if (error == 0)
+                error = peer_set_int(node, es.peer.code, "last_sync_ms",
+                                     pg_time_now_ms());
+            if (error == 0)
+                error = pg_store__commit(node->db);
+            else
+                pg_store__rollback(node->db);
+        }
+    }
+    for (size_t i = 0; error == 0 && cb && i < es.nfiles; i++)
+        error = cb(&es.files[i].info, payload);
+    export_cleanup(&es);
+    return error;
+}
+
+/* --- import ---------------------------------------------------------- */
+
+typedef struct import_state {
+    pg_node *node;
+    pg_peer peer;
+    bool have_peer;
+    pg_merger *merger;
+    pg_bundle_report *r;
+    uint64_t ack;
+} import_state;
+
+/* The pinned peer whose signing key has this key id. */
+static int peer_by_key(pg_peer *out, pg_node *node, const char *key_id)
+{
+    sqlite3_stmt *st;
+    char code[PG_CODE_LEN + 1] = "";
+    int rc;
+
+    rc = sqlite3_prepare_v2(node->db, "SELECT code FROM peer WHERE key_id = ?",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(node->db, rc, "reading peers");
+    sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *c = (const char *)sqlite3_column_text(st, 0);
+        snprintf(code, sizeof(code), "%s", c ? c : "");
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return pg_store__error(node->db, rc, "reading peers");
+    if (!code[0])
+        return PG_ENOTFOUND;
+    return pg_peer_get(out, node, code);
+}
+
+static int import_signer(void *ctx, const char *key_id,
+                         uint8_t pk[PG_SIGN_PK_LEN])
+{
+    import_state *is = ctx;
+    pg_card card;
+    int error;
+
+    if (strcmp(key_id, pg_node_card(is->node)->key_id) == 0)
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                            "this bundle was made by this node itself");
+    error = peer_by_key(&is->peer, is->node, key_id);
+    if (error == PG_ENOTFOUND)
+        return pg_error_set(PG_EAUTH, PG_ERRCLASS_BUNDLE,
+                            "the bundle is signed by key %s, which belongs "
+                            "to no pinned peer; pin the sender first with "
+                            "'pingan peer add --card FILE --role ...'",
+                            key_id);
+    if (error < 0)
+        return error;
+    if ((error = pg_keys_card(&card, is->node, is->peer.code)) < 0)
+        return error;
+    memcpy(pk, card.sign_pk, PG_SIGN_PK_LEN);
+    is->have_peer = true;
+    return 0;
+}
+
+static int import_header(void *ctx, const pg_bundle_info *info)
+{
+    import_state *is = ctx;
+    pg_bundle_report *r = is->r;
+    const pg_schema *schema;
+    int64_t contiguous;
+    int error;
+
+    memcpy(r->sender, info->sender, PG_CODE_LEN + 1);
+    r->first = info->range_first;
+    r->last = info->range_last;
+    if (strcmp(info->sender, is->peer.code) != 0)
+        return pg_error_set(PG_EAUTH, PG_ERRCLASS_BUNDLE,
+                            "the header names sender %s but was signed by "
+                            "the key of %s",
+                            info->sender, is->peer.code);
+    if (strcmp(info->recipient, pg_node_code(is->node)) != 0 ||
+        strcmp(info->recipient_key_id, pg_node_card(is->node)->key_id) != 0)
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                            "the bundle is addressed to %s (key %s), not to "
+                            "this node (%s, key %s)",
+                            info->recipient, info->recipient_key_id,
+                            pg_node_code(is->node),
+                            pg_node_card(is->node)->key_id);
+    if (info->schema_version > PG_SCHEMA_VERSION)
+        return pg_error_set(PG_EUPGRADE, PG_ERRCLASS_INVALID,
+                            "the bundle was made under schema version %u; "
+                            "upgrade pingan to a version that knows it "
+                            "(this build knows up to %d)",
+                            info->schema_version, PG_SCHEMA_VERSION);
+    schema = pg_schema_get(info->schema_version);
+    if (!schema || memcmp(schema->hash, info->schema_hash, PG_HASH_LEN) != 0)
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                            "the bundle's schema version %u has a hash "
+                            "this build does not know: the sender runs an "
+                            "incompatible build",
+                            info->schema_version);
+    if ((info->range_first == 0) != (info->range_last == 0) ||
+        info->range_first > info->range_last)
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                            "the bundle's range %llu-%llu is malformed",
+                            (unsigned long long)info->range_first,
+                            (unsigned long long)info->range_last);
+    if ((error = range_contiguous(is->node, is->peer.code, &contiguous)) < 0)
+        return error;
+    if (info->range_first > (uint64_t)contiguous + 1) {
+        r->gap_first = (uint64_t)contiguous + 1;
+        r->gap_last = info->range_first - 1;
+    }
+    is->ack = info->ack_upto;
+    return 0;
+}
+
+static int import_card(void *ctx, const pg_card *card)
+{
+    import_state *is = ctx;
+    int learnt = pg_keys_learn(is->node, card, &is->peer);
+
+    if (learnt > 0)
+        is->r->cards_learnt++;
+    else if (learnt < 0 && learnt != PG_EPOLICY && learnt != PG_EAUTH)
+        return learnt;
+    pg_error_clear();
+    return 0;
+}
+
+static void import_note(pg_bundle_report *r, const pg_merge_result *res)
+{
+    if (r->nnotes == PG_BUNDLE_NOTES_MAX)
+        return;
+    pg_bundle_note *n = &r->notes[r->nnotes++];
+    memcpy(n->origin, res->origin, PG_CODE_LEN + 1);
+    n->origin_seq = res->origin_seq;
+    n->pending = res->outcome == PG_MERGED_PENDING;
+    snprintf(n->reason, sizeof(n->reason), "%s", res->reason);
+}
+
+static int import_txn(void *ctx, uint64_t seq, const uint8_t *txn, size_t len)
+{
+    import_state *is = ctx;
+    pg_bundle_report *r = is->r;
+    pg_merge_result res;
+    int error;
+
+    if ((error = pg_merger_apply(is->merger, &is->peer, seq, txn, len, &res)) <
+        0)
+        return error;
+    r->txns++;
+    r->conflicts += res.conflicts;
+    switch (res.outcome) {
+    case PG_MERGED_APPLIED:
+        r->applied++;
+        break;
+    case PG_MERGED_DUPLICATE:
+        r->duplicates++;
+        break;
+    case PG_MERGED_QUARANTINED:
+        r->quarantined++;
+        import_note(r, &res);
+        break;
+    case PG_MERGED_PENDING:
+        r->pending++;
+        import_note(r, &res);
+        break;
+    }
+    return 0;
+}
+
+/* After the trailer verified: pending txns, ranges, cursors, clock. */
+static int import_finish(import_state *is)
+{
+    pg_bundle_report *r = is->r;
+    int64_t pending, last_seq;
+    size_t applied = 0, quarantined = 0;
+    int error;
+
+    if ((error = query_int(is->node, "SELECT count(*) FROM pending", NULL,
+                           &pending)) < 0)
+        return error;
+    if (pending > 0 && (error = pg_merger_retry_pending(
+                            is->merger, &applied, &quarantined, NULL)) < 0)
+        return error;
+    r->pending_resolved = applied;
+    if (r->first &&
+        (error = range_add(is->node, is->peer.code, r->first, r->last)) < 0)
+        return error;
+    if ((error = update_all_received(is->node)) < 0)
+        return error;
+    /* The peer acknowledges part of this node's log; never beyond it. */
+    if ((error = query_int(is->node, "SELECT max(seq) FROM log", NULL,
+                           &last_seq)) < 0)
+        return error;
+    uint64_t ack = is->ack > (uint64_t)last_seq ? (uint64_t)last_seq : is->ack;
+    if ((int64_t)ack > is->peer.acked_upto &&
+        (error = peer_set_int(is->node, is->peer.code, "acked_upto",
+                              (int64_t)ack)) < 0)
+        return error;
+    if ((error = peer_set_int(is->node, is->peer.code, "last_sync_ms",
+                              pg_time_now_ms())) < 0)
+        return error;
+    return pg_merger_finish(is->merger);
+}
+
+static bool runtime_failure(int error)
+{
+    return error == PG_ERROR || error == PG_EBUSY || error == PG_ENOMEM;
+}
+
+int pg_bundle_import(pg_node *node, const char *path, pg_bundle_report *report)
+{
+    import_state is;
+    pg_bundle_ops ops = {.signer = import_signer,
+                         .header = import_header,
+                         .card = import_card,
+                         .txn = import_txn};
+    FILE *in;
+    int error;
+
+    memset(report, 0, sizeof(*report));
+    memset(&is, 0, sizeof(is));
+    report->file = path;
+    is.node = node;
+    is.r = report;
+    if (!(in = fopen(path, "rb"))) {
+        error = pg_error_set(errno == ENOENT ? PG_ENOTFOUND : PG_ERROR,
+                             PG_ERRCLASS_OS, "cannot open %s: %s", path,
+                             strerror(errno));
+        goto done;
+    }
+    if ((error = pg_store__begin(node->db)) < 0) {
+        fclose(in);
+        goto done;
+    }
+    if ((error = pg_merger_new(&is.merger, node)) == 0 &&
+        (error = pg_bundle_read(in, node->box_sk, &ops, &is, NULL)) == 0 &&
+        (error = import_finish(&is)) == 0)
+        error = pg_store__commit(node->db);
+    else
+        pg_store__rollback(node->db);
+    pg_merger_free(is.merger);
+    fclose(in);
+
+done:
+    if (error < 0) {
+        const pg_error *e = pg_error_last();
+        report->status =
+            runtime_failure(error) ? PG_BUNDLE_FAILED : PG_BUNDLE_REFUSED;
+        report->error = error;
+        snprintf(report->message, sizeof(report->message), "%s",
+                 e && e->message[0] ? e->message : pg_error_name(error));
+        /* Nothing was applied: the counts describe a rolled-back pass. */
+        report->applied = report->duplicates = report->conflicts = 0;
+        report->quarantined = report->pending = report->cards_learnt = 0;
+        report->nnotes = 0;
+    }
+    return error;
+}
+
+/* --- inspect ---------------------------------------------------------- */
+
+typedef struct inspect_state {
+    pg_node *node;
+    pg_bundle_summary *s;
+    pg_inspect_cb cb;
+    void *payload;
+} inspect_state;
+
+static int inspect_signer(void *ctx, const char *key_id,
+                          uint8_t pk[PG_SIGN_PK_LEN])
+{
+    inspect_state *is = ctx;
+    pg_peer peer;
+
+    if (!is->node)
+        return 1;
+    if (strcmp(key_id, pg_node_card(is->node)->key_id) == 0) {
+        memcpy(pk, pg_node_card(is->node)->sign_pk, PG_SIGN_PK_LEN);
+        is->s->signer_known = true;
+        return 0;
+    }
+    if (peer_by_key(&peer, is->node, key_id) == 0) {
+        pg_card card;
+        if (pg_keys_card(&card, is->node, peer.code) == 0) {
+            memcpy(pk, card.sign_pk, PG_SIGN_PK_LEN);
+            is->s->signer_known = true;
+            return 0;
+        }
+    }
+    pg_error_clear();
+    return 1; /* unknown: read on without verifying */
+}
+
+static int inspect_txn(void *ctx, uint64_t seq, const uint8_t *body, size_t len)
+{
+    inspect_state *is = ctx;
+    pg_txn *txn;
+    int error;
+
+    if (!is->cb)
+        return 0;
+    if ((error = pg_txn_decode(&txn, body, len)) < 0)
+        return error;
+    pg_inspect_txn e = {.seq = seq, .txn = txn};
+    error = is->cb(&e, is->payload);
+    pg_txn_free(txn);
+    return error;
+}
+
+int pg_bundle_inspect(pg_node *node, const char *path, pg_bundle_summary *s,
+                      pg_inspect_cb cb, void *payload)
+{
+    inspect_state is = {.node = node, .s = s, .cb = cb, .payload = payload};
+    pg_bundle_ops ops = {.signer = inspect_signer, .txn = inspect_txn};
+    pg_bundle_info info;
+    const uint8_t *box_sk = NULL;
+    FILE *in;
+    int error;
+
+    memset(s, 0, sizeof(*s));
+    memset(&info, 0, sizeof(info));
+    if (!(in = fopen(path, "rb")))
+        return pg_error_set(errno == ENOENT ? PG_ENOTFOUND : PG_ERROR,
+                            PG_ERRCLASS_OS, "cannot open %s: %s", path,
+                            strerror(errno));
+    /* Only the recipient can open the frames; peek at the header first. */
+    if (node)
+        box_sk = node->box_sk;
+    error = pg_bundle_read(in, box_sk, &ops, &is, &info);
+    if (error < 0 && box_sk && info.header_ok &&
+        strcmp(info.recipient, pg_node_code(node)) != 0) {
+        /* Not addressed to us: read again without opening the frames. */
+        rewind(in);
+        memset(&info, 0, sizeof(info));
+        error = pg_bundle_read(in, NULL, &ops, &is, &info);
+    }
+    fclose(in);
+    if (error < 0) {
+        const pg_error *e = pg_error_last();
+        snprintf(s->problem, sizeof(s->problem), "%s",
+                 e && e->message[0] ? e->message : pg_error_name(error));
+    }
+    s->format = info.format;
+    s->suite = info.suite;
+    memcpy(s->sender, info.sender, sizeof(s->sender));
+    memcpy(s->sender_key_id, info.sender_key_id, sizeof(s->sender_key_id));
+    memcpy(s->recipient, info.recipient, sizeof(s->recipient));
+    memcpy(s->recipient_key_id, info.recipient_key_id,
+           sizeof(s->recipient_key_id));
+    s->schema_version = info.schema_version;
+    pg_hex(s->schema_hash, info.schema_hash, PG_HASH_LEN);
+    s->created_ms = info.created_ms;
+    s->first = info.range_first;
+    s->last = info.range_last;
+    s->ack_upto = info.ack_upto;
+    s->txns = info.txns;
+    s->cards = info.cards;
+    s->frames = info.frames;
+    s->frame_max = info.frame_max;
+    s->bytes = info.bytes;
+    s->header_bytes = info.header_bytes;
+    s->plain_bytes = info.plain_bytes;
+    s->header_ok = info.header_ok;
+    s->opened = info.opened;
+    s->trailer_ok = info.trailer_ok;
+    /* Not a bundle at all: nothing to show. */
+    if (error < 0 && info.header_bytes == 0 && !info.sender[0])
+        return error;
+    pg_error_clear();
+    return 0;
+}

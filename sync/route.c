@@ -1,0 +1,35 @@
+/*
+ * The path rule (DESIGN §1): a record lives on the path from its
+ * division's node up to the city, stopping at its collection's cap, and
+ * every change to it travels along that path.  Seen from one link, that
+ * is a test on the division code alone.
+ */
+#include "route.h"
+#include "pingan/schema.h"
+
+#include <string.h>
+
+bool pg_route_select(const pg_node *node, const pg_peer *peer,
+                     const pg_route_entry *e)
+{
+    const pg_collection *coll;
+
+    if (strcmp(e->via, peer->code) == 0 || strcmp(e->origin, peer->code) == 0)
+        return false;
+    coll = pg_schema_collection(pg_schema_current(), e->collection);
+    /* Certificates (`node`) replicate by their own rule, with federation. */
+    if (!coll || coll->system)
+        return false;
+    switch (peer->role) {
+    case PG_PEER_PARENT:
+        if (!pg_division_contains(pg_node_code(node), e->division))
+            return false;
+        /* Tiers count down from the province: a parent whose tier number
+         * is below the cap sits above it. */
+        return coll->cap == PG_TIER_NONE || peer->tier >= coll->cap;
+    case PG_PEER_CHILD:
+        return pg_division_contains(peer->code, e->division);
+    default:
+        return false;
+    }
+}

@@ -1,0 +1,32 @@
+/*
+ * Routing: which txns of the log a peer may receive (DESIGN §1, §6).
+ * Selection only; transformation (redaction) is a separate step that the
+ * federation work adds between selection and encoding.  Internal.
+ */
+#ifndef PINGAN_SYNC_ROUTE_H
+#define PINGAN_SYNC_ROUTE_H
+
+#include <stdbool.h>
+
+#include "pingan/node.h"
+#include "pingan/peer.h"
+
+/* A log entry as routing sees it. */
+typedef struct pg_route_entry {
+    const char *origin;     /* the writing node */
+    const char *via;        /* the peer it came from; "" when local */
+    const char *division;   /* the records' division */
+    const char *collection; /* the records' collection */
+} pg_route_entry;
+
+/*
+ * May `peer` receive this txn?  The path rule: to a parent, txns of
+ * records in this node's subtree whose collection's cap admits the
+ * parent's tier; to a child, txns of records inside the child's
+ * jurisdiction; to a partner, nothing until agreements exist.  Never
+ * what came from the peer or what it originated.
+ */
+bool pg_route_select(const pg_node *node, const pg_peer *peer,
+                     const pg_route_entry *entry);
+
+#endif
