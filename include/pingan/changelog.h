@@ -20,6 +20,7 @@ typedef struct pg_log_entry {
     bool signature_ok;     /**< the origin signature verifies */
     int64_t received_ms;   /**< when it entered this log */
     const uint8_t *digest; /**< the digest stored with it (32 bytes) */
+    const char *via;       /**< the peer it came from ("" when local) */
 } pg_log_entry;
 
 /** Called for each entry; a non-zero return stops the listing. */

@@ -1,4 +1,4 @@
-/* pingan log [--since SEQ] [--limit N] [--json] */
+/* pingan log [--since SEQ] [--limit N] [--json [--changes]] */
 #include "cli.h"
 #include "pingan/changelog.h"
 #include "pingan/error.h"
@@ -12,6 +12,7 @@ typedef struct log_opts {
     long long since;
     size_t limit;
     bool json;
+    bool changes;
 } log_opts;
 
 static const cli_option log_options[] = {
@@ -19,15 +20,24 @@ static const cli_option log_options[] = {
      "only entries after local sequence SEQ"},
     {"limit", required_argument, 'l', "N", "at most N entries"},
     {"json", no_argument, 'j', NULL, "print a JSON array"},
+    {"changes", no_argument, 'c', NULL,
+     "with --json: each entry's changes and the peer it came from"},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command log_cmd = {
-    "log", "[--since SEQ] [--limit N] [--json]",
+    "log", "[--since SEQ] [--limit N] [--json [--changes]]",
     "List the change-log: local sequence, origin and its sequence, hybrid "
     "clock,\ncollection, division, operator, number of changes, digest, and "
     "whether the\norigin's signature verifies.",
-    NULL, log_options};
+    "With --json --changes each entry also has \"via\" (the peer it came "
+    "from, null\nwhen written here), and \"changes\" lists the changes "
+    "instead of counting them:\n[{\"record_id\", "
+    "\"field\", \"value\" (null when\ncleared or withheld), \"base\": "
+    "{\"hlc\", \"origin\"}, \"merged\": {\"hlc\", \"origin\"} or "
+    "null}].\nA redacted change also has \"form\" (committed, dropped) and "
+    "\"derived\".",
+    log_options};
 
 static int log_handle(int val, const char *arg, void *payload)
 {
@@ -37,6 +47,9 @@ static int log_handle(int val, const char *arg, void *payload)
     switch (val) {
     case 'j':
         o->json = true;
+        return 0;
+    case 'c':
+        o->changes = true;
         return 0;
     case 's':
         if (cli_parse_count(&n, "since", arg, 0, INT64_MAX) < 0)
@@ -54,9 +67,56 @@ static int log_handle(int val, const char *arg, void *payload)
 
 typedef struct log_state {
     bool json;
+    bool changes;
     json_t *array;
     size_t bad;
 } log_state;
+
+static json_t *version_json(const pg_version *v)
+{
+    return json_pack("{s:I, s:s}", "hlc", (json_int_t)v->hlc, "origin",
+                     v->origin);
+}
+
+/* A value as `record get --json` shows it; a field this build does not
+ * know (a newer schema) shows its raw value. */
+static json_t *change_value_json(const pg_collection *coll, const pg_change *c)
+{
+    static const pg_field raw = {.type = PG_TYPE_TEXT};
+    const pg_field *f = coll ? pg_collection_field(coll, c->field, NULL) : NULL;
+
+    if (c->form == PG_CHANGE_COMMITTED || c->form == PG_CHANGE_DROPPED)
+        return json_null();
+    return cli_value_json(f ? f : &raw, &c->value);
+}
+
+static json_t *changes_json(const pg_txn *t)
+{
+    const pg_collection *coll =
+        pg_schema_collection(pg_schema_current(), t->collection);
+    json_t *a = json_array();
+
+    for (size_t i = 0; i < t->nchanges; i++) {
+        const pg_change *c = &t->changes[i];
+        json_t *o = json_pack(
+            "{s:s, s:s, s:o, s:o, s:o}", "record_id", c->record_id, "field",
+            c->field, "value", change_value_json(coll, c), "base",
+            version_json(&c->base), "merged",
+            pg_version_is_zero(&c->merged) ? json_null()
+                                           : version_json(&c->merged));
+        if (c->form == PG_CHANGE_COMMITTED || c->form == PG_CHANGE_DROPPED) {
+            json_object_set_new(o, "form",
+                                json_string(c->form == PG_CHANGE_COMMITTED
+                                                ? "committed"
+                                                : "dropped"));
+            json_object_set_new(o, "derived",
+                                c->derived ? json_string(c->derived)
+                                           : json_null());
+        }
+        json_array_append_new(a, o);
+    }
+    return a;
+}
 
 static int log_one(const pg_log_entry *e, void *payload)
 {
@@ -77,6 +137,14 @@ static int log_one(const pg_log_entry *e, void *payload)
                       "division", t->division, "operator", t->operator_name,
                       "changes", (json_int_t)t->nchanges, "digest", digest,
                       "signature_ok", e->signature_ok));
+        if (ls->changes) {
+            json_t *o =
+                json_array_get(ls->array, json_array_size(ls->array) - 1);
+            json_object_set_new(o, "via",
+                                e->via && e->via[0] ? json_string(e->via)
+                                                    : json_null());
+            json_object_set_new(o, "changes", changes_json(t));
+        }
         return 0;
     }
     pg_time_format(when, PG_HLC_MS(t->hlc));
@@ -98,7 +166,10 @@ int cmd_log(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     if (optind < argc)
         return cli_usage(&log_cmd, "unexpected argument '%s'", argv[optind]);
+    if (o.changes && !o.json)
+        return cli_usage(&log_cmd, "--changes needs --json");
     ls.json = o.json;
+    ls.changes = o.changes;
     ls.array = o.json ? json_array() : NULL;
     if ((error = cli_open_node(&node)) < 0) {
         json_decref(ls.array);
