@@ -28,6 +28,7 @@
 #include "pingan/value.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -480,6 +481,21 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
 
 /* --- import ---------------------------------------------------------- */
 
+/*
+ * Txns are merged in groups: decoding, hashing and checking the signature
+ * of a group's txns (most of an import's work) runs on every core, then
+ * the group is applied to the store in order on this thread.
+ */
+#define IMPORT_GROUP_TXNS  256
+#define IMPORT_GROUP_BYTES (4 << 20)
+#define IMPORT_THREADS_MAX 8
+#define IMPORT_SIGNERS     16
+
+typedef struct queued {
+    uint64_t seq;
+    size_t off, len;
+} queued;
+
 typedef struct import_state {
     pg_node *node;
     pg_peer peer;
@@ -487,6 +503,13 @@ typedef struct import_state {
     pg_merger *merger;
     pg_bundle_report *r;
     uint64_t ack;
+    pg_buf bodies; /* the group's txn bytes */
+    pg_buf queue;  /* queued[]: where each is */
+    size_t nqueued;
+    pg_merge_prep *preps; /* IMPORT_GROUP_TXNS */
+    pg_card signers[IMPORT_SIGNERS];
+    size_t nsigners;
+    unsigned threads;
 } import_state;
 
 /* The pinned peer whose signing key has this key id. */
@@ -616,19 +639,11 @@ static void import_note(pg_bundle_report *r, const pg_merge_result *res)
     snprintf(n->reason, sizeof(n->reason), "%s", res->reason);
 }
 
-static int import_txn(void *ctx, uint64_t seq, const uint8_t *txn, size_t len)
+static void import_count(pg_bundle_report *r, const pg_merge_result *res)
 {
-    import_state *is = ctx;
-    pg_bundle_report *r = is->r;
-    pg_merge_result res;
-    int error;
-
-    if ((error = pg_merger_apply(is->merger, &is->peer, seq, txn, len, &res)) <
-        0)
-        return error;
     r->txns++;
-    r->conflicts += res.conflicts;
-    switch (res.outcome) {
+    r->conflicts += res->conflicts;
+    switch (res->outcome) {
     case PG_MERGED_APPLIED:
         r->applied++;
         break;
@@ -637,13 +652,83 @@ static int import_txn(void *ctx, uint64_t seq, const uint8_t *txn, size_t len)
         break;
     case PG_MERGED_QUARANTINED:
         r->quarantined++;
-        import_note(r, &res);
+        import_note(r, res);
         break;
     case PG_MERGED_PENDING:
         r->pending++;
-        import_note(r, &res);
+        import_note(r, res);
         break;
     }
+}
+
+typedef struct prep_job {
+    import_state *is;
+    unsigned index, stride;
+} prep_job;
+
+static void *prep_worker(void *arg)
+{
+    prep_job *j = arg;
+    import_state *is = j->is;
+    const queued *q = (const queued *)(void *)is->queue.data;
+
+    for (size_t i = j->index; i < is->nqueued; i += j->stride)
+        pg_merge_prepare(&is->preps[i], is->bodies.data + q[i].off, q[i].len,
+                         is->signers, is->nsigners);
+    return NULL;
+}
+
+/* Prepare the queued txns on every core, then merge them in order. */
+static int import_flush(import_state *is)
+{
+    pthread_t tid[IMPORT_THREADS_MAX];
+    prep_job jobs[IMPORT_THREADS_MAX];
+    const queued *q = (const queued *)(void *)is->queue.data;
+    unsigned started = 1;
+    int error = 0;
+
+    if (is->nqueued == 0)
+        return 0;
+    is->nsigners = pg_merger_signers(is->merger, is->signers, IMPORT_SIGNERS);
+    unsigned threads = is->nqueued < 8 ? 1 : is->threads;
+    for (unsigned t = 0; t < threads; t++)
+        jobs[t] = (prep_job){.is = is, .index = t, .stride = threads};
+    /* Threads that fail to start leave their share to this one. */
+    for (unsigned t = 1; t < threads; t++, started++)
+        if (pthread_create(&tid[t], NULL, prep_worker, &jobs[t]) != 0)
+            break;
+    for (unsigned t = started; t < threads; t++)
+        prep_worker(&jobs[t]);
+    prep_worker(&jobs[0]);
+    for (unsigned t = 1; t < started; t++)
+        pthread_join(tid[t], NULL);
+
+    for (size_t i = 0; i < is->nqueued; i++) {
+        pg_merge_result res;
+        if (error == 0 &&
+            (error = pg_merger_apply_prepared(is->merger, &is->peer, q[i].seq,
+                                              &is->preps[i], &res)) == 0)
+            import_count(is->r, &res);
+        pg_merge_prep_dispose(&is->preps[i]);
+    }
+    is->nqueued = 0;
+    pg_buf_clear(&is->bodies);
+    pg_buf_clear(&is->queue);
+    return error;
+}
+
+static int import_txn(void *ctx, uint64_t seq, const uint8_t *txn, size_t len)
+{
+    import_state *is = ctx;
+    queued q = {.seq = seq, .off = is->bodies.len, .len = len};
+    int error;
+
+    if ((error = pg_buf_put(&is->bodies, txn, len)) < 0 ||
+        (error = pg_buf_put(&is->queue, &q, sizeof(q))) < 0)
+        return error;
+    if (++is->nqueued == IMPORT_GROUP_TXNS ||
+        is->bodies.len >= IMPORT_GROUP_BYTES)
+        return import_flush(is);
     return 0;
 }
 
@@ -702,6 +787,16 @@ int pg_bundle_import(pg_node *node, const char *path, pg_bundle_report *report)
     report->file = path;
     is.node = node;
     is.r = report;
+    pg_buf_init(&is.bodies, IMPORT_GROUP_BYTES + PG_BUNDLE_BATCH_MAX);
+    pg_buf_init(&is.queue, IMPORT_GROUP_TXNS * sizeof(queued));
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    is.threads = cores < 1                    ? 1
+                 : cores > IMPORT_THREADS_MAX ? IMPORT_THREADS_MAX
+                                              : (unsigned)cores;
+    if (!(is.preps = calloc(IMPORT_GROUP_TXNS, sizeof(*is.preps)))) {
+        error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+        goto done;
+    }
     if (!(in = fopen(path, "rb"))) {
         error = pg_error_set(errno == ENOENT ? PG_ENOTFOUND : PG_ERROR,
                              PG_ERRCLASS_OS, "cannot open %s: %s", path,
@@ -714,7 +809,7 @@ int pg_bundle_import(pg_node *node, const char *path, pg_bundle_report *report)
     }
     if ((error = pg_merger_new(&is.merger, node)) == 0 &&
         (error = pg_bundle_read(in, node->box_sk, &ops, &is, NULL)) == 0 &&
-        (error = import_finish(&is)) == 0)
+        (error = import_flush(&is)) == 0 && (error = import_finish(&is)) == 0)
         error = pg_store__commit(node->db);
     else
         pg_store__rollback(node->db);
@@ -722,6 +817,12 @@ int pg_bundle_import(pg_node *node, const char *path, pg_bundle_report *report)
     fclose(in);
 
 done:
+    /* A failed group may leave prepared txns behind. */
+    for (size_t i = 0; is.preps && i < is.nqueued; i++)
+        pg_merge_prep_dispose(&is.preps[i]);
+    free(is.preps);
+    pg_buf_dispose(&is.bodies);
+    pg_buf_dispose(&is.queue);
     if (error < 0) {
         const pg_error *e = pg_error_last();
         report->status =

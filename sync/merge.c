@@ -89,6 +89,7 @@ typedef struct merge_ctx {
     uint8_t digest[PG_HASH_LEN]; /* the identity's */
     int64_t now;
     pg_merge_result *res;
+    const pg_merge_prep *prep; /* a signature checked ahead, if any */
 } merge_ctx;
 
 static int merge_nomem(void)
@@ -821,8 +822,16 @@ static int merge_one(merge_ctx *c)
                    txn->key_id, txn->origin, card->key_id);
         return quarantine(c);
     }
-    if (pg_txn_verify_digest(txn, card->sign_pk) < 0) {
+    /* Checked ahead (on another thread) with this very key, or now. */
+    bool verified;
+    if (c->prep && c->prep->signature >= 0 &&
+        strcmp(c->prep->key_id, card->key_id) == 0) {
+        verified = c->prep->signature == 1;
+    } else {
+        verified = pg_txn_verify_digest(txn, card->sign_pk) == 0;
         pg_error_clear();
+    }
+    if (!verified) {
         set_reason(res, "origin signature does not verify");
         return quarantine(c);
     }
@@ -920,47 +929,83 @@ static int pending_source(merge_ctx *c)
     return error;
 }
 
-int pg_merger_apply(pg_merger *m, const pg_peer *from, uint64_t peer_seq,
-                    const uint8_t *body, size_t len, pg_merge_result *res)
+void pg_merge_prepare(pg_merge_prep *p, const uint8_t *body, size_t len,
+                      const pg_card *cards, size_t ncards)
+{
+    memset(p, 0, sizeof(*p));
+    p->body = body ? body : (const uint8_t *)"";
+    p->len = len;
+    p->signature = -1;
+    p->error = pg_txn_decode(&p->txn, p->body, len);
+    if (p->error == 0)
+        p->error = pg_txn_digest(p->txn);
+    if (p->error < 0) {
+        snprintf(p->message, sizeof(p->message), "%.250s",
+                 pg_error_last()->message);
+        pg_error_clear();
+        pg_txn_free(p->txn);
+        p->txn = NULL;
+        return;
+    }
+    for (size_t i = 0; i < ncards; i++) {
+        if (strcmp(cards[i].code, p->txn->origin) != 0 ||
+            strcmp(cards[i].key_id, p->txn->key_id) != 0)
+            continue;
+        p->signature =
+            pg_txn_verify_digest(p->txn, cards[i].sign_pk) == 0 ? 1 : 0;
+        memcpy(p->key_id, cards[i].key_id, sizeof(p->key_id));
+        pg_error_clear();
+        break;
+    }
+}
+
+void pg_merge_prep_dispose(pg_merge_prep *p)
+{
+    if (!p)
+        return;
+    pg_txn_free(p->txn);
+    p->txn = NULL;
+}
+
+size_t pg_merger_signers(const pg_merger *m, pg_card *out, size_t max)
+{
+    size_t n = m->nsigners < max ? m->nsigners : max;
+    for (size_t i = 0; i < n; i++)
+        out[i] = m->signers[i].card;
+    return n;
+}
+
+int pg_merger_apply_prepared(pg_merger *m, const pg_peer *from,
+                             uint64_t peer_seq, pg_merge_prep *p,
+                             pg_merge_result *res)
 {
     merge_ctx c;
-    int error;
+    int error = 0;
 
     PG_ASSERT_ARG(m);
+    PG_ASSERT_ARG(p);
     PG_ASSERT_ARG(res);
-    PG_ASSERT_ARG(body || len == 0);
 
     memset(res, 0, sizeof(*res));
     memset(&c, 0, sizeof(c));
     c.m = m;
-    c.body = body ? body : (const uint8_t *)"";
-    c.len = len;
+    c.body = p->body;
+    c.len = p->len;
     c.res = res;
     c.peer_seq = peer_seq;
     c.now = pg_time_now_ms();
+    c.prep = p;
+    c.txn = p->txn;
     if (from)
         c.from = *from;
-
-    error = pg_txn_decode(&c.txn, c.body, len);
-    if (error == 0 && (error = pg_txn_digest(c.txn)) == 0) {
-        memcpy(c.digest, c.txn->digest, PG_HASH_LEN);
-        memcpy(res->origin, c.txn->origin, PG_CODE_LEN + 1);
-        res->origin_seq = c.txn->seq;
-    }
-    if (error == PG_ENOMEM)
-        goto done;
-    if (error < 0) {
+    if (p->error == PG_ENOMEM)
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+    if (!c.txn) {
         /* Malformed: named by the hash of its bytes, so a second copy is
          * a duplicate. */
         bool same;
-        set_reason(res, "%s", pg_error_last()->message);
-        pg_error_clear();
-        error = 0;
-        pg_txn_free(c.txn);
-        c.txn = NULL;
-        res->origin[0] = 0;
-        res->origin_seq = 0;
-        pg_blake2b(c.digest, PG_HASH_LEN, c.body, len);
+        set_reason(res, "%s", p->message);
+        pg_blake2b(c.digest, PG_HASH_LEN, c.body, c.len);
         if ((error = quarantined_already(&same, &c)) < 0)
             goto done;
         if (same)
@@ -969,14 +1014,28 @@ int pg_merger_apply(pg_merger *m, const pg_peer *from, uint64_t peer_seq,
             error = quarantine(&c);
         goto done;
     }
+    memcpy(c.digest, c.txn->digest, PG_HASH_LEN);
+    memcpy(res->origin, c.txn->origin, PG_CODE_LEN + 1);
+    res->origin_seq = c.txn->seq;
     if (!from && (error = pending_source(&c)) < 0)
         goto done;
     error = merge_one(&c);
 
 done:
-    pg_txn_free(c.txn);
     if (error < 0)
         memset(res, 0, sizeof(*res));
+    return error;
+}
+
+int pg_merger_apply(pg_merger *m, const pg_peer *from, uint64_t peer_seq,
+                    const uint8_t *body, size_t len, pg_merge_result *res)
+{
+    pg_merge_prep p;
+
+    PG_ASSERT_ARG(body || len == 0);
+    pg_merge_prepare(&p, body, len, NULL, 0);
+    int error = pg_merger_apply_prepared(m, from, peer_seq, &p, res);
+    pg_merge_prep_dispose(&p);
     return error;
 }
 

@@ -87,6 +87,38 @@ int pg_merger_apply(pg_merger *m, const pg_peer *from, uint64_t peer_seq,
                     const uint8_t *body, size_t len, pg_merge_result *res);
 
 /*
+ * A txn decoded, digested and, when its signer was among the cards
+ * given, signature-checked, ahead of pg_merger_apply_prepared().  Making
+ * one touches no store, so an importer prepares many on several threads
+ * while the store is applied on one (Ed25519 and the digest's hashes are
+ * most of an import's work).
+ */
+typedef struct pg_merge_prep {
+    const uint8_t *body; /* borrowed until applied */
+    size_t len;
+    pg_txn *txn;                       /* NULL when malformed */
+    int error;                         /* decode or digest error */
+    char message[PG_MERGE_REASON_MAX]; /* its message */
+    int signature;                     /* 1 ok, 0 bad, -1 not checked */
+    char key_id[PG_KEY_ID_LEN + 1];    /* the key it was checked with */
+} pg_merge_prep;
+
+/* Prepare one txn; cards (may be NULL) are the signers to check with. */
+void pg_merge_prepare(pg_merge_prep *p, const uint8_t *body, size_t len,
+                      const pg_card *cards, size_t ncards);
+
+/* Free what pg_merge_prepare allocated.  NULL-safe. */
+void pg_merge_prep_dispose(pg_merge_prep *p);
+
+/* Copy up to max of the signer cards the merger has looked up so far. */
+size_t pg_merger_signers(const pg_merger *m, pg_card *out, size_t max);
+
+/* pg_merger_apply() of a prepared txn; p is disposed of by the caller. */
+int pg_merger_apply_prepared(pg_merger *m, const pg_peer *from,
+                             uint64_t peer_seq, pg_merge_prep *p,
+                             pg_merge_result *res);
+
+/*
  * Re-check every pending txn (a card arrived, time passed).  Applied or
  * quarantined ones leave `pending`.  Counts may be NULL.
  */
