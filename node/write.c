@@ -703,22 +703,32 @@ static int hist_closure(hist_graph *h)
 
     h->w = (n + 63) / 64;
     h->reach = calloc(n > 0 ? n * h->w : 1, sizeof(uint64_t));
-    parent = malloc((n > 0 ? 2 * n : 1) * sizeof(*parent));
+    parent = malloc((n > 0 ? 3 * n : 1) * sizeof(*parent));
     if (!h->reach || !parent) {
         free(parent);
         return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
-        parent[2 * i] = hist_find(h, &h->e[i].base);
-        parent[2 * i + 1] = hist_find(h, &h->e[i].merged);
+        parent[3 * i] = hist_find(h, &h->e[i].base);
+        parent[3 * i + 1] = hist_find(h, &h->e[i].merged);
+        /* A node sees its own earlier writes: a change follows the same
+         * origin's previous change to the field, whatever its base says
+         * (the base names only the value it overwrote). */
+        parent[3 * i + 2] = n;
+        for (size_t j = i; j-- > 0;)
+            if (strcmp(h->e[j].v.origin, h->e[i].v.origin) == 0 &&
+                h->e[j].v.hlc < h->e[i].v.hlc) {
+                parent[3 * i + 2] = j;
+                break;
+            }
     }
     bool changed = true;
     while (changed) {
         changed = false;
         for (size_t i = 0; i < n; i++) {
             uint64_t *row = h->reach + i * h->w;
-            for (int k = 0; k < 2; k++) {
-                size_t p = parent[2 * i + k];
+            for (int k = 0; k < 3; k++) {
+                size_t p = parent[3 * i + k];
                 if (p >= n || p == i)
                     continue;
                 const uint64_t *prow = h->reach + p * h->w;

@@ -647,32 +647,43 @@ test_merge__concurrent_updates_open_one_conflict_alike_on_both(void **state)
     assert_pg_fails(PG_EINVALID,
                     pg_conflict_get(&got, fx->node[TOWNSHIP], "xyz"));
 
-    /* A later local write descends from the winner but not from the
-     * township's losing branch: still concurrent with it. */
-    tick();
-    set_field(fx->node[TOWNSHIP], "dispute", t.id, "status", text("终结"));
-    assert_int_equal(list_conflicts(fx->node[TOWNSHIP], false)->n, 2);
-
-    /* Resolving the first: the field's current version (终结) descends
-     * from b, so the resolution names a as its merged version and reaches
-     * every change: both conflicts close. */
+    /* Resolving it: the kept value is written as a change whose base is
+     * the field's current version (the county's b) and whose merged
+     * version is a, so it reaches both and closes the conflict. */
     pg_version keep = cc.a, written;
     assert_pg_ok(
         pg_conflict_resolve(&written, fx->node[TOWNSHIP], cc.id, &keep, OP));
     assert_int_equal(list_conflicts(fx->node[TOWNSHIP], false)->n, 0);
     c = list_conflicts(fx->node[TOWNSHIP], true);
-    assert_int_equal(c->n, 2);
-    for (size_t i = 0; i < 2; i++)
-        assert_int_equal(pg_version_cmp(&c->c[i].resolved_by, &written), 0);
+    assert_int_equal(c->n, 1);
+    assert_int_equal(pg_version_cmp(&c->c[0].resolved_by, &written), 0);
     assert_string_equal(get_text(fx->node[TOWNSHIP], "dispute", t.id, "status"),
                         "调解中");
     blob r = last_body(fx->node[TOWNSHIP]);
     pg_txn *txn = NULL;
     assert_pg_ok(pg_txn_decode(&txn, r.data, r.len));
     assert_int_equal(pg_version_cmp(&txn->changes[0].merged, &cc.a), 0);
-    assert_string_equal(txn->changes[0].base.origin, specs[TOWNSHIP].code);
+    assert_int_equal(pg_version_cmp(&txn->changes[0].base, &cc.b), 0);
     pg_txn_free(txn);
     blob_free(&r);
+
+    /* The resolution replicates: the county's conflict closes too, and
+     * its next write, over the resolution, is no new conflict anywhere. */
+    blob w = last_body(fx->node[TOWNSHIP]);
+    assert_int_equal(merge1(fx->node[COUNTY], specs[TOWNSHIP].code, &w, &res),
+                     PG_MERGED_APPLIED);
+    blob_free(&w);
+    assert_int_equal(list_conflicts(fx->node[COUNTY], false)->n, 0);
+    tick();
+    set_field(fx->node[COUNTY], "dispute", t.id, "status", text("终结"));
+    assert_int_equal(list_conflicts(fx->node[COUNTY], false)->n, 0);
+    blob later = last_body(fx->node[COUNTY]);
+    assert_int_equal(
+        merge1(fx->node[TOWNSHIP], specs[COUNTY].code, &later, &res),
+        PG_MERGED_APPLIED);
+    assert_int_equal(res.conflicts, 0);
+    assert_int_equal(list_conflicts(fx->node[TOWNSHIP], false)->n, 0);
+    blob_free(&later);
     free_three(&t);
 }
 
@@ -1373,22 +1384,24 @@ test_merge__a_resolution_behind_a_newer_branch_is_refused(void **state)
         strstr(pg_error_last()->message, "resolve the newer conflicts"));
     assert_int_equal(sql_int(fx->node[TOWNSHIP], "SELECT count(*) FROM log"),
                      before);
-    /* A newer conflict holds e and can be resolved; the resolution is
-     * itself concurrent with the third branch, so that pair stays open. */
+    /* The newer conflict of the county's c and the community's e can be
+     * resolved.  The township writes the resolution, and a node sees its
+     * own earlier writes: it reaches the township's b too, so every pair
+     * of the three branches closes. */
     char done_id[17] = "";
     for (size_t i = 0; i < cs->n && !done_id[0]; i++)
-        if (strcmp(cs->c[i].id, target.id) != 0) {
+        if (strcmp(cs->c[i].a.origin, specs[COUNTY].code) == 0 &&
+            strcmp(cs->c[i].b.origin, specs[COMMUNITY].code) == 0) {
             assert_pg_ok(pg_conflict_resolve(NULL, fx->node[TOWNSHIP],
                                              cs->c[i].id, &cs->c[i].b, OP));
             memcpy(done_id, cs->c[i].id, sizeof(done_id));
         }
-    cs = list_conflicts(fx->node[TOWNSHIP], false);
-    bool target_open = false;
-    for (size_t i = 0; i < cs->n; i++) {
-        assert_string_not_equal(cs->c[i].id, done_id);
-        target_open |= strcmp(cs->c[i].id, target.id) == 0;
-    }
-    assert_true(target_open);
+    assert_true(done_id[0] != 0);
+    assert_int_equal(list_conflicts(fx->node[TOWNSHIP], false)->n, 0);
+    cs = list_conflicts(fx->node[TOWNSHIP], true);
+    assert_int_equal(cs->n, 3);
+    for (size_t i = 0; i < cs->n; i++)
+        assert_true(cs->c[i].resolved);
     blob_free(&e);
     free_three(&t);
 }

@@ -20,7 +20,8 @@ must be once all txns have reached every node on their record's path:
   the txn;
 * conflicts: per (collection, record, field), not counters, the pairs of
   changes neither of which reaches the other through base and merged
-  links (transitively), with different values; id = hex(BLAKE2b-256(
+  links and from each change to its origin's previous change of the field
+  (transitively), with different values; id = hex(BLAKE2b-256(
   str("pingan.conflict.v1") | str(collection) | str(record id) | str(field)
   | ver(lo) | ver(hi)))[:16], str(x) = u32 BE length | UTF-8, ver = u64 BE
   hlc | str(origin), lo/hi ordered by (hlc, origin); resolved when some
@@ -322,13 +323,31 @@ class FieldGraph:
         self.at = {c.version: c for c in lst}
         self._anc = {}
 
+    def same_origin_before(self, c):
+        """The same origin's previous change to the field, or None: an
+        origin sees its own earlier writes."""
+        best = None
+        for o in self.changes:
+            if o.version[1] == c.version[1] and o.version[0] < c.version[0]:
+                if best is None or o.version[0] > best.version[0]:
+                    best = o
+        return best
+
+    def parents(self, c):
+        out = [v for v in (c.base, c.merged) if v and v != ZERO]
+        prev = self.same_origin_before(c)
+        if prev is not None:
+            out.append(prev.version)
+        return out
+
     def ancestors(self, ch):
-        """Versions reachable from ch (not ch itself)."""
+        """Versions reachable from ch (not ch itself): through base and
+        merged links, and from each change to its origin's previous one."""
         got = self._anc.get(ch.version)
         if got is not None:
             return got
         seen = set()
-        stack = [v for v in (ch.base, ch.merged) if v and v != ZERO]
+        stack = self.parents(ch)
         while stack:
             v = stack.pop()
             if v in seen:
@@ -341,8 +360,8 @@ class FieldGraph:
                 raise RefError("%s/%s.%s: change %s names base %s, which no "
                                "log holds" % (ch.coll, ch.record_id, ch.field,
                                               ch.label(), version_label(v)))
-            for w in (c.base, c.merged):
-                if w and w != ZERO and w not in seen:
+            for w in self.parents(c):
+                if w not in seen:
                     stack.append(w)
         self._anc[ch.version] = seen
         return seen
