@@ -528,7 +528,8 @@ int pg_txn_digest(pg_txn *txn)
     return txn_digest(txn);
 }
 
-int pg_txn_verify_digest(const pg_txn *txn, const uint8_t pk[PG_SIGN_PK_LEN])
+/* A txn can be verified only when it is signed, and with a known suite. */
+static int txn_check_signed(const pg_txn *txn)
 {
     if (!txn->has_signature)
         return pg_error_set(PG_EAUTH, PG_ERRCLASS_TXN,
@@ -539,6 +540,15 @@ int pg_txn_verify_digest(const pg_txn *txn, const uint8_t pk[PG_SIGN_PK_LEN])
                             "txn %s/%llu uses unknown crypto suite %u",
                             txn->origin, (unsigned long long)txn->seq,
                             txn->suite);
+    return 0;
+}
+
+int pg_txn_verify_digest(const pg_txn *txn, const uint8_t pk[PG_SIGN_PK_LEN])
+{
+    int error;
+
+    if ((error = txn_check_signed(txn)) < 0)
+        return error;
     if (!pg_verify(txn->signature, txn->digest, PG_HASH_LEN, pk))
         return pg_error_set(PG_EAUTH, PG_ERRCLASS_TXN,
                             "origin signature of txn %s/%llu does not verify",
@@ -550,20 +560,9 @@ int pg_txn_verify(pg_txn *txn, const uint8_t pk[PG_SIGN_PK_LEN])
 {
     int error;
 
-    if (!txn->has_signature)
-        return pg_error_set(PG_EAUTH, PG_ERRCLASS_TXN,
-                            "txn %s/%llu carries no signature", txn->origin,
-                            (unsigned long long)txn->seq);
-    if (txn->suite != PG_SUITE_SODIUM)
-        return pg_error_set(PG_EAUTH, PG_ERRCLASS_TXN,
-                            "txn %s/%llu uses unknown crypto suite %u",
-                            txn->origin, (unsigned long long)txn->seq,
-                            txn->suite);
+    if ((error = txn_check_signed(txn)) < 0)
+        return error;
     if ((error = txn_digest(txn)) < 0)
         return error;
-    if (!pg_verify(txn->signature, txn->digest, PG_HASH_LEN, pk))
-        return pg_error_set(PG_EAUTH, PG_ERRCLASS_TXN,
-                            "origin signature of txn %s/%llu does not verify",
-                            txn->origin, (unsigned long long)txn->seq);
-    return 0;
+    return pg_txn_verify_digest(txn, pk);
 }

@@ -375,6 +375,16 @@ void pg_write__row_dispose(pg_write_row *row)
     memset(row, 0, sizeof(*row));
 }
 
+int pg_write__prepare_built(sqlite3_stmt **st, bool *owned, pg_node *node,
+                            pg_buf *sql, int error)
+{
+    if (!error)
+        error = pg_store__cached(st, owned, &node->stmts, node->db,
+                                 (const char *)sql->data);
+    pg_buf_dispose(sql);
+    return error;
+}
+
 int pg_write__row_load(pg_write_row *row, pg_node *node,
                        const pg_collection *coll, const char *id,
                        const bool *want)
@@ -401,11 +411,7 @@ int pg_write__row_load(pg_write_row *row, pg_node *node,
     if (!error)
         error = pg_buf_printf(&sql, "_deleted, _v FROM \"%s\" WHERE id = ?",
                               coll->name);
-    if (!error)
-        error = pg_store__cached(&st, &owned, &node->stmts, node->db,
-                                 (const char *)sql.data);
-    pg_buf_dispose(&sql);
-    if (error < 0)
+    if ((error = pg_write__prepare_built(&st, &owned, node, &sql, error)) < 0)
         return error;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);

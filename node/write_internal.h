@@ -5,10 +5,17 @@
 
 #include <sqlite3.h>
 
+#include "pingan/buf.h"
 #include "pingan/record.h"
 
 /* Bind a value to a statement parameter (absent binds NULL). */
 int pg_write__bind(sqlite3_stmt *st, int idx, const pg_value *v);
+
+/* Get the cached statement for the SQL built in `sql`, unless `error`
+ * (from building it) is set already; dispose of `sql` either way.  Returns
+ * the first error. */
+int pg_write__prepare_built(sqlite3_stmt **st, bool *owned, pg_node *node,
+                            pg_buf *sql, int error);
 
 /* A collection by name; NULL with an error set otherwise. */
 const pg_collection *pg_write__find_collection(const char *name);

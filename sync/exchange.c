@@ -74,6 +74,21 @@ static int query_int(pg_node *node, const char *sql, const char *param,
     return 0;
 }
 
+/* Prepare a cached statement on peer_range and bind (code, lo, hi). */
+static int range_prepare(sqlite3_stmt **st, bool *owned, pg_node *node,
+                         const char *sql, const char *code, int64_t lo,
+                         int64_t hi)
+{
+    int error;
+
+    if ((error = pg_store__cached(st, owned, &node->stmts, node->db, sql)) < 0)
+        return error;
+    sqlite3_bind_text(*st, 1, code, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(*st, 2, lo);
+    sqlite3_bind_int64(*st, 3, hi);
+    return 0;
+}
+
 /*
  * Record that [first, last] of the peer's log has been received, keeping
  * peer_range merged (overlapping or adjacent ranges become one).
@@ -87,14 +102,12 @@ static int range_add(pg_node *node, const char *code, uint64_t first,
     int rc, error;
 
     /* Absorb every range that overlaps or touches [lo, hi]. */
-    if ((error = pg_store__cached(
-             &st, &owned, &node->stmts, node->db,
+    if ((error = range_prepare(
+             &st, &owned, node,
              "SELECT min(first), max(last) FROM peer_range WHERE code = ? "
-             "AND last >= ? - 1 AND first <= ? + 1")) < 0)
+             "AND last >= ? - 1 AND first <= ? + 1",
+             code, lo, hi)) < 0)
         return error;
-    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, lo);
-    sqlite3_bind_int64(st, 3, hi);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
         if (sqlite3_column_int64(st, 0) < lo)
@@ -105,23 +118,19 @@ static int range_add(pg_node *node, const char *code, uint64_t first,
     pg_store__release(st, owned);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return pg_store__error(node->db, rc, "reading received ranges");
-    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
-                                  "DELETE FROM peer_range WHERE code = ? AND "
-                                  "first >= ? AND last <= ?")) < 0)
+    if ((error = range_prepare(&st, &owned, node,
+                               "DELETE FROM peer_range WHERE code = ? AND "
+                               "first >= ? AND last <= ?",
+                               code, lo, hi)) < 0)
         return error;
-    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, lo);
-    sqlite3_bind_int64(st, 3, hi);
     if ((error = pg_store__step_done(st, owned, node->db,
                                      "merging received ranges")) < 0)
         return error;
-    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
-                                  "INSERT INTO peer_range(code, first, last) "
-                                  "VALUES(?, ?, ?)")) < 0)
+    if ((error = range_prepare(&st, &owned, node,
+                               "INSERT INTO peer_range(code, first, last) "
+                               "VALUES(?, ?, ?)",
+                               code, lo, hi)) < 0)
         return error;
-    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, lo);
-    sqlite3_bind_int64(st, 3, hi);
     return pg_store__step_done(st, owned, node->db, "recording a range");
 }
 

@@ -640,11 +640,7 @@ static int update_full(pg_node *node, const pg_collection *coll,
         error = pg_buf_printf(&sql, "\"%s\" = ?, ", coll->fields[f].name);
     if (!error)
         error = pg_buf_puts(&sql, "_deleted = ?, _v = ? WHERE id = ?");
-    if (!error)
-        error = pg_store__cached(&st, &owned, &node->stmts, node->db,
-                                 (const char *)sql.data);
-    pg_buf_dispose(&sql);
-    if (error < 0)
+    if ((error = pg_write__prepare_built(&st, &owned, node, &sql, error)) < 0)
         return error;
     for (size_t i = 0; i < n; i++) {
         if (set[i])

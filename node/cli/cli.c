@@ -53,6 +53,42 @@ int cli_usage(const cli_command *cmd, const char *fmt, ...)
     return 2;
 }
 
+size_t cli_text_width(const char *s)
+{
+    size_t w = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p & 0xc0) == 0x80)
+            continue;
+        w += *p >= 0xe0 ? 2 : 1;
+    }
+    return w;
+}
+
+void cli_print_padded(const char *s, size_t width)
+{
+    size_t w = cli_text_width(s);
+    fputs(s, stdout);
+    while (w++ < width + 2)
+        fputc(' ', stdout);
+}
+
+int cli_unexpected(const cli_command *cmd, const char *arg)
+{
+    char ex[PG_EXCERPT_SIZE];
+    return cli_usage(cmd, "unexpected argument '%s'",
+                     pg_excerpt(ex, arg, strlen(arg)));
+}
+
+int cli_set_once(const char **slot, const char *name, const char *arg)
+{
+    if (*slot) {
+        fprintf(stderr, "pingan: %s given twice; give it once\n", name);
+        return -1;
+    }
+    *slot = arg;
+    return 0;
+}
+
 int cli_parse(int argc, char **argv, const cli_command *cmd,
               int (*handle)(int val, const char *arg, void *payload),
               void *payload)

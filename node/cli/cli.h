@@ -61,6 +61,19 @@ int cli_usage(const cli_command *cmd, const char *fmt, ...)
  * for @p code (0 ok, 1 runtime failure, 2 bad input). */
 int cli_fail(int code);
 
+/* Columns on a terminal: a 3- or 4-byte UTF-8 character (CJK) takes two. */
+size_t cli_text_width(const char *s);
+
+/* Print s to stdout, padded with spaces to width + 2 columns. */
+void cli_print_padded(const char *s, size_t width);
+
+/* "pingan: unexpected argument 'ARG'" (an excerpt) plus usage; returns 2. */
+int cli_unexpected(const cli_command *cmd, const char *arg);
+
+/* Store an option's argument in *slot unless it was given before: then
+ * print "pingan: NAME given twice; give it once" and return -1. */
+int cli_set_once(const char **slot, const char *name, const char *arg);
+
 /*
  * Parse a count given to --NAME: decimal digits only, at least min, at
  * most max.  Prints "pingan: --NAME needs ..." and returns -1 otherwise.

@@ -71,12 +71,7 @@ static int conflicts_handle(int val, const char *arg, void *payload)
         o->all = true;
         break;
     case 'k':
-        if (o->keep) {
-            fprintf(stderr, "pingan: --keep given twice; give it once\n");
-            return -1;
-        }
-        o->keep = arg;
-        break;
+        return cli_set_once(&o->keep, "--keep", arg);
     }
     return 0;
 }
@@ -114,26 +109,6 @@ static json_t *conflict_json(const pg_conflict *c)
         version_json(&c->b, f, &c->value_b), "winner",
         c->winner == 'a' ? "a" : "b", "resolved", c->resolved, "resolved_by",
         c->resolved ? json_string(by) : json_null(), "detected", detected);
-}
-
-/* Columns on a terminal: a 3- or 4-byte UTF-8 character (CJK) takes two. */
-static size_t text_width(const char *s)
-{
-    size_t w = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p & 0xc0) == 0x80)
-            continue;
-        w += *p >= 0xe0 ? 2 : 1;
-    }
-    return w;
-}
-
-static void print_padded(const char *s, size_t width)
-{
-    size_t w = text_width(s);
-    fputs(s, stdout);
-    while (w++ < width + 2)
-        fputc(' ', stdout);
 }
 
 /* A value for the table: escaped, cut at a character boundary. */
@@ -222,22 +197,22 @@ static void print_table(const list_state *ls)
     size_t width[NCOLS];
 
     for (size_t c = 0; c < NCOLS; c++) {
-        width[c] = text_width(heads[c]);
+        width[c] = cli_text_width(heads[c]);
         for (size_t i = 0; i < ls->n; i++) {
-            size_t w = text_width(ls->rows[i].col[c]);
+            size_t w = cli_text_width(ls->rows[i].col[c]);
             if (w > width[c])
                 width[c] = w;
         }
     }
     for (size_t c = 0; c < NCOLS; c++)
         if (c + 1 < NCOLS)
-            print_padded(heads[c], width[c]);
+            cli_print_padded(heads[c], width[c]);
         else
             printf("%s\n", heads[c]);
     for (size_t i = 0; i < ls->n; i++)
         for (size_t c = 0; c < NCOLS; c++)
             if (c + 1 < NCOLS)
-                print_padded(ls->rows[i].col[c], width[c]);
+                cli_print_padded(ls->rows[i].col[c], width[c]);
             else
                 printf("%s\n", ls->rows[i].col[c]);
 }
@@ -251,11 +226,8 @@ static int conflicts_list(int argc, char **argv)
 
     if ((rc = cli_parse(argc, argv, &list_cmd, conflicts_handle, &o)) != 0)
         return rc > 0 ? 0 : 2;
-    if (optind < argc) {
-        char ex[PG_EXCERPT_SIZE];
-        return cli_usage(&list_cmd, "unexpected argument '%s'",
-                         pg_excerpt(ex, argv[optind], strlen(argv[optind])));
-    }
+    if (optind < argc)
+        return cli_unexpected(&list_cmd, argv[optind]);
     ls.json = o.json;
     if (o.json && !(ls.array = json_array()))
         return cli_fail(

@@ -121,19 +121,7 @@ static int peer_handle(int val, const char *arg, void *payload)
     default:
         return 0;
     }
-    if (*slot) {
-        fprintf(stderr, "pingan: %s given twice; give it once\n", name);
-        return -1;
-    }
-    *slot = arg;
-    return 0;
-}
-
-static int peer_unexpected(const cli_command *cmd, const char *arg)
-{
-    char ex[PG_EXCERPT_SIZE];
-    return cli_usage(cmd, "unexpected argument '%s'",
-                     pg_excerpt(ex, arg, strlen(arg)));
+    return cli_set_once(slot, name, arg);
 }
 
 /* Parse a CODE operand (a prefix like 430302 is padded). */
@@ -214,7 +202,7 @@ static int peer_add(int argc, char **argv)
     if ((rc = cli_parse(argc, argv, &add_cmd, peer_handle, &o)) != 0)
         return rc > 0 ? 0 : 2;
     if (optind < argc)
-        return peer_unexpected(&add_cmd, argv[optind]);
+        return cli_unexpected(&add_cmd, argv[optind]);
     if (!o.card || !o.role)
         return cli_usage(&add_cmd, "peer add needs --card and --role");
     pg_peer_role role = pg_peer_role_from_name(o.role);
@@ -301,26 +289,6 @@ done:
     return status;
 }
 
-/* Columns on a terminal: a 3- or 4-byte UTF-8 character (CJK) takes two. */
-static size_t text_width(const char *s)
-{
-    size_t w = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p & 0xc0) == 0x80)
-            continue;
-        w += *p >= 0xe0 ? 2 : 1;
-    }
-    return w;
-}
-
-static void print_padded(const char *s, size_t width)
-{
-    size_t w = text_width(s);
-    fputs(s, stdout);
-    while (w++ < width + 2)
-        fputc(' ', stdout);
-}
-
 static const char *jstr(json_t *o, const char *key, const char *none)
 {
     const char *s = json_string_value(json_object_get(o, key));
@@ -340,21 +308,21 @@ static void print_table(json_t *peers)
     json_t *p;
 
     for (size_t c = 0; c < NCOLS; c++) {
-        width[c] = text_width(heads[c]);
+        width[c] = cli_text_width(heads[c]);
         json_array_foreach(peers, i, p)
         {
-            size_t w = text_width(jstr(p, cols[c], "-"));
+            size_t w = cli_text_width(jstr(p, cols[c], "-"));
             if (w > width[c])
                 width[c] = w;
         }
     }
     for (size_t c = 0; c < NCOLS; c++)
-        print_padded(heads[c], width[c]);
+        cli_print_padded(heads[c], width[c]);
     printf("%8s %8s %8s  %s\n", "SENT", "ACKED", "RECEIVED", "GAP");
     json_array_foreach(peers, i, p)
     {
         for (size_t c = 0; c < NCOLS; c++)
-            print_padded(jstr(p, cols[c], "-"), width[c]);
+            cli_print_padded(jstr(p, cols[c], "-"), width[c]);
         json_t *gap = json_object_get(p, "gap");
         printf(
             "%8lld %8lld %8lld  ",
@@ -388,7 +356,7 @@ static int peer_list(int argc, char **argv)
     if ((rc = cli_parse(argc, argv, &list_cmd, peer_handle, &o)) != 0)
         return rc > 0 ? 0 : 2;
     if (optind < argc)
-        return peer_unexpected(&list_cmd, argv[optind]);
+        return cli_unexpected(&list_cmd, argv[optind]);
     peers = json_array();
     if (!peers)
         return cli_fail(

@@ -58,18 +58,6 @@ static json_t *entry_json(const pg_quarantined *q)
                      q->division, "reason", q->reason, "received", received);
 }
 
-/* Columns on a terminal: a 3- or 4-byte UTF-8 character (CJK) takes two. */
-static size_t text_width(const char *s)
-{
-    size_t w = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p & 0xc0) == 0x80)
-            continue;
-        w += *p >= 0xe0 ? 2 : 1;
-    }
-    return w;
-}
-
 enum { NCOLS = 6 };
 
 typedef struct list_state {
@@ -105,7 +93,7 @@ static void print_table(json_t *entries)
         if (pass == 1) {
             for (size_t c = 0; c < NCOLS; c++) {
                 fputs(heads[c], stdout);
-                for (size_t w = text_width(heads[c]);
+                for (size_t w = cli_text_width(heads[c]);
                      c + 1 < NCOLS && w < width[c] + 2; w++)
                     fputc(' ', stdout);
             }
@@ -123,12 +111,12 @@ static void print_table(json_t *entries)
             snprintf(cells[4], sizeof(cells[4]), "%s", jstr(e, "collection"));
             snprintf(cells[5], sizeof(cells[5]), "%s", jstr(e, "reason"));
             for (size_t c = 0; c < NCOLS; c++) {
-                size_t w = text_width(cells[c]);
+                size_t w = cli_text_width(cells[c]);
                 if (pass == 0) {
                     if (w > width[c])
                         width[c] = w;
-                    if (text_width(heads[c]) > width[c])
-                        width[c] = text_width(heads[c]);
+                    if (cli_text_width(heads[c]) > width[c])
+                        width[c] = cli_text_width(heads[c]);
                     continue;
                 }
                 fputs(cells[c], stdout);
@@ -150,11 +138,8 @@ static int quarantine_list(int argc, char **argv)
 
     if ((rc = cli_parse(argc, argv, &list_cmd, quarantine_handle, &o)) != 0)
         return rc > 0 ? 0 : 2;
-    if (optind < argc) {
-        char ex[PG_EXCERPT_SIZE];
-        return cli_usage(&list_cmd, "unexpected argument '%s'",
-                         pg_excerpt(ex, argv[optind], strlen(argv[optind])));
-    }
+    if (optind < argc)
+        return cli_unexpected(&list_cmd, argv[optind]);
     ls.json = o.json;
     if (!(ls.array = json_array()))
         return cli_fail(

@@ -62,15 +62,6 @@ static struct {
 
 static uint64_t rng_state;
 
-static uint64_t rng_next(void)
-{
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
-
 static void make_card(pg_card *card, const char *code, const char *name)
 {
     uint8_t sk[PG_SIGN_SK_LEN], box_sk[PG_BOX_SK_LEN];
@@ -149,8 +140,8 @@ static int group_setup(void **state)
         if (!F.txn[i])
             return -1;
         for (size_t k = 0; k < sizes[i]; k++)
-            F.txn[i][k] =
-                i % 2 ? (uint8_t)rng_next() : (uint8_t)("pingan-"[k % 7] + i);
+            F.txn[i][k] = i % 2 ? (uint8_t)test_rng_next(&rng_state)
+                                : (uint8_t)("pingan-"[k % 7] + i);
     }
     return 0;
 }
@@ -314,49 +305,8 @@ static void assert_message_has(const char *needle)
     assert_non_null(strstr(msg, needle));
 }
 
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           p[3];
-}
-
-static void set_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 /* Where things are in a well-formed bundle, by parsing the lengths. */
-typedef struct layout {
-    size_t hlen;
-    size_t nframes;
-    size_t *frame; /* offset of each frame's length prefix */
-    size_t end_mark;
-    size_t trailer; /* the trailer's signature */
-} layout;
-
-static void parse_layout(layout *l, const uint8_t *b, size_t len)
-{
-    memset(l, 0, sizeof(*l));
-    assert_true(len > PG_BUNDLE_PREAMBLE);
-    l->hlen = get_u32(b + 14);
-    l->frame = malloc((len / (4 + PG_STREAM_ABYTES) + 1) * sizeof(size_t));
-    assert_non_null(l->frame);
-    size_t at = PG_BUNDLE_PREAMBLE + l->hlen + PG_SIG_LEN;
-    for (;;) {
-        assert_true(at + 4 <= len);
-        uint32_t n = get_u32(b + at);
-        if (n == 0)
-            break;
-        l->frame[l->nframes++] = at;
-        at += 4 + n;
-    }
-    l->end_mark = at;
-    l->trailer = at + 4;
-    assert_int_equal(l->trailer + PG_SIG_LEN, len);
-}
+typedef test_layout layout;
 
 /* The offsets at and around every boundary of the layout. */
 static size_t *boundary_offsets(const layout *l, size_t len, size_t *n)
@@ -448,11 +398,11 @@ test_bundle__round_trips_cards_and_txns_through_64_byte_frames(void **state)
     assert_true(rinfo.trailer_ok);
 
     /* Every frame but the last holds exactly 64 plaintext bytes. */
-    parse_layout(&l, F.bundle, F.len);
+    test_parse_layout(&l, F.bundle, F.len);
     assert_int_equal(l.nframes, rinfo.frames);
     assert_true(l.nframes > 100);
     for (size_t i = 0; i < l.nframes; i++) {
-        uint32_t n = get_u32(F.bundle + l.frame[i]);
+        uint32_t n = test_get_u32(F.bundle + l.frame[i]);
         if (i + 1 < l.nframes)
             assert_int_equal(n, SMALL_FRAME + PG_STREAM_ABYTES);
         else
@@ -534,9 +484,9 @@ static void test_bundle__ack_only_bundle_has_one_empty_final_frame(void **state)
     layout l;
 
     write_bundle(&b, &len, &winfo, SMALL_FRAME, 0, 0, F.b_box_pk);
-    parse_layout(&l, b, len);
+    test_parse_layout(&l, b, len);
     assert_int_equal(l.nframes, 1);
-    assert_int_equal(get_u32(b + l.frame[0]), PG_STREAM_ABYTES);
+    assert_int_equal(test_get_u32(b + l.frame[0]), PG_STREAM_ABYTES);
     assert_int_equal(winfo.plain_bytes, 0);
 
     collect_init(&c);
@@ -608,7 +558,7 @@ test_bundle__flipped_bytes_around_every_frame_boundary_fail(void **state)
     size_t n;
     collect c;
 
-    parse_layout(&l, F.bundle, F.len);
+    test_parse_layout(&l, F.bundle, F.len);
     size_t *at = boundary_offsets(&l, F.len, &n);
     static const uint8_t flips[] = {0x01, 0x80, 0xff};
     for (size_t i = 0; i < n; i++) {
@@ -636,8 +586,8 @@ static void test_bundle__flipped_bytes_at_random_offsets_fail(void **state)
 
     rng_state = 0x243f6a8885a308d3u;
     for (int i = 0; i < 256; i++) {
-        size_t at = (size_t)(rng_next() % F.len);
-        uint8_t x = (uint8_t)(rng_next() % 255 + 1);
+        size_t at = (size_t)(test_rng_next(&rng_state) % F.len);
+        uint8_t x = (uint8_t)(test_rng_next(&rng_state) % 255 + 1);
         F.bundle[at] ^= x;
         collect_init(&c);
         int rc = read_mem(F.bundle, F.len, F.b_box_sk, &c, NULL);
@@ -658,7 +608,7 @@ static void test_bundle__truncation_at_every_boundary_fails(void **state)
     size_t n;
     collect c;
 
-    parse_layout(&l, F.bundle, F.len);
+    test_parse_layout(&l, F.bundle, F.len);
     size_t *at = boundary_offsets(&l, F.len, &n);
     for (size_t i = 0; i < n; i++) {
         collect_init(&c);
@@ -734,13 +684,13 @@ test_bundle__refuses_a_frame_claiming_4_gib_before_reading_it(void **state)
     layout l;
     collect c;
 
-    parse_layout(&l, F.bundle, F.len);
+    test_parse_layout(&l, F.bundle, F.len);
     size_t which[] = {0, 2, l.nframes - 1};
     for (size_t k = 0; k < 3; k++) {
         uint8_t *p = F.bundle + l.frame[which[k]];
         uint8_t saved[4];
         memcpy(saved, p, 4);
-        set_u32(p, UINT32_MAX);
+        test_set_u32(p, UINT32_MAX);
         collect_init(&c);
         assert_int_equal(read_mem(F.bundle, F.len, F.b_box_sk, &c, &info),
                          PG_EINVALID);
@@ -748,7 +698,7 @@ test_bundle__refuses_a_frame_claiming_4_gib_before_reading_it(void **state)
         /* Nothing past the length prefix was read. */
         assert_int_equal(info.bytes, l.frame[which[k]] + 4);
         /* Just one byte over the limit is refused the same way. */
-        set_u32(p, SMALL_FRAME + PG_STREAM_ABYTES + 1);
+        test_set_u32(p, SMALL_FRAME + PG_STREAM_ABYTES + 1);
         assert_int_equal(read_mem(F.bundle, F.len, NULL, &c, &info),
                          PG_EINVALID);
         assert_message_has("claims 82 bytes");
@@ -871,7 +821,7 @@ test_bundle__without_the_box_key_checks_framing_and_signatures(void **state)
     assert_int_equal(c.ncards + c.ntxns, 0);
 
     /* A changed ciphertext byte is noticed by the trailer's signature. */
-    parse_layout(&l, F.bundle, F.len);
+    test_parse_layout(&l, F.bundle, F.len);
     F.bundle[l.frame[5] + 10] ^= 1;
     collect_init(&c);
     assert_int_equal(read_mem(F.bundle, F.len, NULL, &c, &info), PG_EAUTH);
@@ -1084,13 +1034,13 @@ static void craft_bundle(uint8_t **out, size_t *len, const craft *cr)
     head[4] = PG_BUNDLE_FORMAT;
     head[5] = PG_SUITE_SODIUM;
     assert_pg_ok(pg_unhex(head + 6, 8, F.a_id));
-    set_u32(head + 14, (uint32_t)hlen);
+    test_set_u32(head + 14, (uint32_t)hlen);
     pingan__v1__bundle_header__pack(&h, head + PG_BUNDLE_PREAMBLE);
     pg_sign(sig, head, PG_BUNDLE_PREAMBLE + hlen, F.a_sk);
 
     FILE *f = open_memstream(&buf, &n);
     assert_non_null(f);
-    set_u32(len4, 16);
+    test_set_u32(len4, 16);
     pg_hash_init(&hs, 64);
     pg_hash_update(&hs, len4, 4);
     pg_hash_update(&hs, "pingan.bundle.v1", 16);
@@ -1114,14 +1064,14 @@ static void craft_bundle(uint8_t **out, size_t *len, const craft *cr)
         uint8_t *ct = malloc(pl + PG_STREAM_ABYTES);
         assert_non_null(ct);
         pg_stream_push(&st, ct, cr->plain + at, pl, tag);
-        set_u32(len4, (uint32_t)(pl + PG_STREAM_ABYTES));
+        test_set_u32(len4, (uint32_t)(pl + PG_STREAM_ABYTES));
         out_hashed(f, &hs, len4, 4);
         out_hashed(f, &hs, ct, pl + PG_STREAM_ABYTES);
         free(ct);
         at += pl;
     }
     assert_int_equal(at, cr->plain_len);
-    set_u32(len4, 0);
+    test_set_u32(len4, 0);
     out_hashed(f, &hs, len4, 4);
     pg_hash_final(&hs, digest);
     pg_sign(sig, digest, sizeof(digest), F.a_sk);
@@ -1434,7 +1384,7 @@ static void test_bundle__refuses_a_bad_preamble(void **state)
     uint32_t lens[] = {0, PG_BUNDLE_HEADER_MAX + 1};
     for (size_t i = 0; i < 2; i++) {
         collect c;
-        set_u32(F.bundle + 14, lens[i]);
+        test_set_u32(F.bundle + 14, lens[i]);
         collect_init(&c);
         assert_int_equal(read_mem(F.bundle, F.len, F.b_box_sk, &c, NULL),
                          PG_EINVALID);
@@ -1639,7 +1589,7 @@ static void test_bundle__refuses_bad_frames_and_tags(void **state)
     uint8_t noise[512];
     rng_state = 0x13198a2e03707344u;
     for (size_t i = 0; i < sizeof(noise); i++)
-        noise[i] = (uint8_t)rng_next();
+        noise[i] = (uint8_t)test_rng_next(&rng_state);
     uint64_t extra_seq = F.seq[NTXNS - 1] + 1;
     for (size_t pad = 1; pad < sizeof(noise); pad++) {
         pg_buf_clear(&more);

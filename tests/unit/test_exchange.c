@@ -51,10 +51,7 @@ enum {
     NNODES
 };
 
-static const struct {
-    const char *code;
-    const char *name;
-} specs[NNODES] = {
+static const test_node_spec specs[NNODES] = {
     {"430321000000", "湘潭县"},
     {"430321112000", "石潭镇"},
     {"430321100000", "易俗河镇"},
@@ -70,8 +67,7 @@ typedef struct fixture {
 
 static void pin(fixture *fx, int at, int who, pg_peer_role role)
 {
-    assert_pg_ok(pg_peer_add(fx->node[at], fx->card[who], strlen(fx->card[who]),
-                             role, NULL, NULL));
+    test_pin(fx->node[at], fx->card[who], role);
 }
 
 static int setup(void **state)
@@ -80,19 +76,8 @@ static int setup(void **state)
     if (!fx)
         return -1;
     fx->root = testutil_mkdtemp();
-    for (int i = 0; i < NNODES; i++) {
-        char dir[4096];
-        testutil_path(dir, sizeof(dir), fx->root, specs[i].code);
-        if (pg_node_init(dir, specs[i].code, specs[i].name) < 0 ||
-            pg_node_open(&fx->node[i], dir) < 0) {
-            print_error("setup %s: %s\n", specs[i].code,
-                        pg_error_last()->message);
-            return -1;
-        }
-        fx->card[i] = pg_card_to_json(pg_node_card(fx->node[i]));
-        if (!fx->card[i])
-            return -1;
-    }
+    if (test_nodes_setup(fx->node, fx->card, fx->root, specs, NNODES) < 0)
+        return -1;
     pin(fx, COUNTY, SHITAN, PG_PEER_CHILD);
     pin(fx, SHITAN, COUNTY, PG_PEER_PARENT);
     pin(fx, COUNTY, YISUHE, PG_PEER_CHILD);
@@ -104,10 +89,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    for (int i = 0; i < NNODES; i++) {
-        pg_node_free(fx->node[i]);
-        free(fx->card[i]);
-    }
+    test_nodes_free(fx->node, fx->card, NNODES);
     testutil_rmtree(fx->root);
     free(fx->root);
     free(fx);
@@ -116,26 +98,7 @@ static int teardown(void **state)
 
 /* ---- bytes and files --------------------------------------------------- */
 
-typedef struct blob {
-    uint8_t *data;
-    size_t len;
-} blob;
-
-static void blob_free(blob *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = 0;
-}
-
-static blob blob_copy(const void *data, size_t len)
-{
-    blob b = {malloc(len ? len : 1), len};
-    assert_non_null(b.data);
-    if (len)
-        memcpy(b.data, data, len);
-    return b;
-}
+typedef test_blob blob;
 
 static blob read_all(const char *path)
 {
@@ -161,30 +124,7 @@ static void write_all(const char *path, const uint8_t *data, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           p[3];
-}
-
-static void set_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 static uint64_t rng_state;
-
-static uint64_t rng_next(void)
-{
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
 
 /* ---- the store's digest ------------------------------------------------ */
 
@@ -315,20 +255,14 @@ static void store_digest(uint8_t out[PG_HASH_LEN], pg_node *node,
 
 /* ---- records, logs, bundles -------------------------------------------- */
 
-static pg_value text(const char *s)
-{
-    pg_value v = {.kind = PG_VALUE_TEXT, .s = s, .len = strlen(s)};
-    return v;
-}
-
 /* A hazard written on `node` in `division`. */
 static void put_hazard(char id[PG_RECORD_ID_LEN + 1], pg_node *node,
                        const char *division, const char *description)
 {
     pg_field_value v[] = {
-        {"division", text(division)},
-        {"category", text("公共安全风险")},
-        {"description", text(description)},
+        {"division", test_text(division)},
+        {"category", test_text("公共安全风险")},
+        {"description", test_text(description)},
     };
     assert_pg_ok(pg_record_put(id, node, "hazard", NULL, v, 3, OP));
 }
@@ -336,7 +270,7 @@ static void put_hazard(char id[PG_RECORD_ID_LEN + 1], pg_node *node,
 static void set_description(pg_node *node, const char *id,
                             const char *description)
 {
-    pg_field_value v = {"description", text(description)};
+    pg_field_value v = {"description", test_text(description)};
     assert_pg_ok(pg_record_put(NULL, node, "hazard", id, &v, 1, OP));
 }
 
@@ -361,17 +295,6 @@ static const char *get_description(pg_node *node, const char *id)
     return out;
 }
 
-static int64_t sql_int(pg_node *node, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(node->db, sql, -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 /* The body of entry `seq` of a node's log. */
 static blob log_body(pg_node *node, uint64_t seq)
 {
@@ -382,15 +305,16 @@ static blob log_body(pg_node *node, uint64_t seq)
                      SQLITE_OK);
     sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    blob b = blob_copy(sqlite3_column_blob(st, 0),
-                       (size_t)sqlite3_column_bytes(st, 0));
+    blob b = test_blob_copy(sqlite3_column_blob(st, 0),
+                            (size_t)sqlite3_column_bytes(st, 0));
     sqlite3_finalize(st);
     return b;
 }
 
 static uint64_t log_last(pg_node *node)
 {
-    return (uint64_t)sql_int(node, "SELECT coalesce(max(seq), 0) FROM log");
+    return (uint64_t)test_sql_int(node,
+                                  "SELECT coalesce(max(seq), 0) FROM log");
 }
 
 typedef struct exported {
@@ -522,37 +446,16 @@ static void write_custom(const char *path, fixture *fx, int from, int to,
 
 /* ---- the layout of a bundle -------------------------------------------- */
 
-typedef struct layout {
-    size_t hlen;
-    size_t nframes;
-    size_t *frame; /* offset of each frame's length prefix */
-    size_t end_mark;
-    size_t trailer; /* the trailer's signature */
-} layout;
+typedef test_layout layout;
 
 /* Parse the framing: preamble (u32 header length at 14), header, its
  * signature, frames (u32 length ‖ ciphertext), end mark (u32 0), trailer
  * signature. */
 static void parse_layout(layout *l, const uint8_t *b, size_t len)
 {
-    memset(l, 0, sizeof(*l));
     assert_true(len > PG_BUNDLE_PREAMBLE);
     assert_memory_equal(b, PG_BUNDLE_MAGIC, 4);
-    l->hlen = get_u32(b + 14);
-    l->frame = malloc((len / (4 + PG_STREAM_ABYTES) + 1) * sizeof(size_t));
-    assert_non_null(l->frame);
-    size_t at = PG_BUNDLE_PREAMBLE + l->hlen + PG_SIG_LEN;
-    for (;;) {
-        assert_true(at + 4 <= len);
-        uint32_t n = get_u32(b + at);
-        if (n == 0)
-            break;
-        l->frame[l->nframes++] = at;
-        at += 4 + n;
-    }
-    l->end_mark = at;
-    l->trailer = at + 4;
-    assert_int_equal(l->trailer + PG_SIG_LEN, len);
+    test_parse_layout(l, b, len);
 }
 
 /*
@@ -638,7 +541,7 @@ static void make_main_bundle(main_bundle *mb, fixture *fx)
     parse_layout(&mb->l, mb->bytes.data, mb->bytes.len);
     assert_true(mb->l.nframes > 40);
     for (size_t i = 0; i + 1 < mb->l.nframes; i++)
-        assert_int_equal(get_u32(mb->bytes.data + mb->l.frame[i]),
+        assert_int_equal(test_get_u32(mb->bytes.data + mb->l.frame[i]),
                          64 + PG_STREAM_ABYTES);
     store_digest(mb->before, fx->node[SHITAN], false);
 }
@@ -662,7 +565,7 @@ static void main_bundle_applies(main_bundle *mb, fixture *fx)
 
 static void main_bundle_free(main_bundle *mb)
 {
-    blob_free(&mb->bytes);
+    test_blob_free(&mb->bytes);
     free(mb->l.frame);
 }
 
@@ -695,8 +598,8 @@ test_exchange__flipped_bytes_are_refused_and_change_nothing(void **state)
 
     rng_state = 0x243f6a8885a308d3u;
     for (int i = 0; i < 256; i++) {
-        size_t off = (size_t)(rng_next() % mb.bytes.len);
-        uint8_t x = (uint8_t)(rng_next() % 255 + 1);
+        size_t off = (size_t)(test_rng_next(&rng_state) % mb.bytes.len);
+        uint8_t x = (uint8_t)(test_rng_next(&rng_state) % 255 + 1);
         mb.bytes.data[off] ^= x;
         write_all(path, mb.bytes.data, mb.bytes.len);
         mb.bytes.data[off] ^= x;
@@ -740,7 +643,7 @@ test_exchange__truncations_are_refused_and_change_nothing(void **state)
     /* And at 256 random lengths. */
     rng_state = 0xa4093822299f31d0u;
     for (int i = 0; i < 256; i++) {
-        size_t cut = (size_t)(rng_next() % mb.bytes.len);
+        size_t cut = (size_t)(test_rng_next(&rng_state) % mb.bytes.len);
         write_all(path, mb.bytes.data, cut);
         snprintf(what, sizeof(what), "random cut to %zu of %zu bytes", cut,
                  mb.bytes.len);
@@ -791,9 +694,9 @@ test_exchange__late_damage_to_a_large_bundle_rolls_everything_back(void **state)
     for (int i = 0; i < NLARGE; i++) {
         snprintf(desc, sizeof(desc), "石潭镇网格%04d排查发现的隐患", i);
         pg_field_value v[] = {
-            {"division", text(specs[SHITAN].code)},
-            {"category", text("公共安全风险")},
-            {"description", text(desc)},
+            {"division", test_text(specs[SHITAN].code)},
+            {"category", test_text("公共安全风险")},
+            {"description", test_text(desc)},
         };
         char *id = i == 0 ? first : i == NLARGE - 1 ? last : NULL;
         assert_pg_ok(pg_import_add(imp, v, 3, id));
@@ -832,8 +735,9 @@ test_exchange__late_damage_to_a_large_bundle_rolls_everything_back(void **state)
     /* Random flips in the last tenth. */
     rng_state = 0x13198a2e03707344u;
     for (int i = 0; i < 16; i++) {
-        size_t off = b.len - 1 - (size_t)(rng_next() % (b.len / 10));
-        uint8_t x = (uint8_t)(rng_next() % 255 + 1);
+        size_t off =
+            b.len - 1 - (size_t)(test_rng_next(&rng_state) % (b.len / 10));
+        uint8_t x = (uint8_t)(test_rng_next(&rng_state) % 255 + 1);
         b.data[off] ^= x;
         write_all(path, b.data, b.len);
         b.data[off] ^= x;
@@ -851,7 +755,7 @@ test_exchange__late_damage_to_a_large_bundle_rolls_everything_back(void **state)
     /* The last frame claims 4 GiB. */
     uint8_t saved[4];
     memcpy(saved, b.data + lastf, 4);
-    set_u32(b.data + lastf, UINT32_MAX);
+    test_set_u32(b.data + lastf, UINT32_MAX);
     write_all(path, b.data, b.len);
     memcpy(b.data + lastf, saved, 4);
     assert_refused(fx->node[SHITAN], path, PG_EINVALID, "4294967295", before,
@@ -866,7 +770,7 @@ test_exchange__late_damage_to_a_large_bundle_rolls_everything_back(void **state)
     assert_non_null(get_description(fx->node[SHITAN], last));
     store_digest(after, fx->node[SHITAN], false);
     assert_memory_not_equal(after, before, PG_HASH_LEN);
-    blob_free(&b);
+    test_blob_free(&b);
     free(l.frame);
 }
 
@@ -943,7 +847,7 @@ static void test_exchange__refuses_a_frame_claiming_4_gib(void **state)
         uint8_t *p = mb.bytes.data + mb.l.frame[which[k]];
         uint8_t saved[4];
         memcpy(saved, p, 4);
-        set_u32(p, UINT32_MAX);
+        test_set_u32(p, UINT32_MAX);
         write_all(path, mb.bytes.data, mb.bytes.len);
         memcpy(p, saved, 4);
         snprintf(what, sizeof(what), "frame %zu claiming 4 GiB", which[k] + 1);
@@ -984,8 +888,8 @@ static void test_exchange__refuses_a_decompression_bomb(void **state)
     assert_refused(fx->node[SHITAN], path, PG_EINVALID,
                    "expands far beyond the limit", before, "bomb");
     assert_null(get_description(fx->node[SHITAN], id));
-    blob_free(&bytes);
-    blob_free(&real);
+    test_blob_free(&bytes);
+    test_blob_free(&real);
     free(zeros);
     free(e);
 }
@@ -1016,7 +920,7 @@ test_exchange__refuses_a_newer_schema_asking_for_an_upgrade(void **state)
     assert_int_equal(r.applied, 1);
     assert_string_equal(get_description(fx->node[SHITAN], id),
                         "石潭镇中学周边占道经营");
-    blob_free(&real);
+    test_blob_free(&real);
 }
 
 /* ---- tests: replay ------------------------------------------------------ */
@@ -1051,9 +955,9 @@ static void test_exchange__an_old_bundle_replayed_changes_nothing(void **state)
     /* b1 again: every txn a duplicate, no table changed (but the time of
      * the peer's last sync). */
     store_digest(d1, fx->node[SHITAN], true);
-    int64_t received =
-        sql_int(fx->node[SHITAN], "SELECT received_upto FROM peer WHERE code = "
-                                  "'430321000000'");
+    int64_t received = test_sql_int(
+        fx->node[SHITAN], "SELECT received_upto FROM peer WHERE code = "
+                          "'430321000000'");
     assert_int_equal(received, 5);
     import_ok(&r, fx->node[SHITAN], b1.path);
     assert_int_equal(r.txns, 3);
@@ -1127,7 +1031,7 @@ static blob tampered(fixture *fx, const blob *body, int how)
     }
     assert_pg_ok(pg_txn_encode(&b, t));
     pg_txn_free(t);
-    blob out = blob_copy(b.data, b.len);
+    blob out = test_blob_copy(b.data, b.len);
     pg_buf_dispose(&b);
     return out;
 }
@@ -1173,7 +1077,7 @@ test_exchange__bad_txns_are_quarantined_while_the_good_ones_apply(void **state)
     testutil_path(path, sizeof(path), fx->root, "mixed.pgb");
     write_custom(path, fx, COUNTY, SHITAN, entries, 5, 3, 7, PG_SCHEMA_VERSION,
                  64);
-    int64_t log_before = sql_int(shitan, "SELECT count(*) FROM log");
+    int64_t log_before = test_sql_int(shitan, "SELECT count(*) FROM log");
     sqlite3_stmt *st = NULL;
     assert_int_equal(sqlite3_prepare_v2(shitan->db,
                                         "SELECT hex(body) FROM log WHERE "
@@ -1205,7 +1109,7 @@ test_exchange__bad_txns_are_quarantined_while_the_good_ones_apply(void **state)
     assert_null(get_description(shitan, o));
     assert_null(get_description(shitan, f));
     assert_string_equal(get_description(shitan, g1), "水库溢洪道堵塞");
-    assert_int_equal(sql_int(shitan, "SELECT count(*) FROM log"),
+    assert_int_equal(test_sql_int(shitan, "SELECT count(*) FROM log"),
                      log_before + 2);
     /* The genuine seq 1 is still the one in the log. */
     assert_int_equal(sqlite3_prepare_v2(shitan->db,
@@ -1220,7 +1124,8 @@ test_exchange__bad_txns_are_quarantined_while_the_good_ones_apply(void **state)
     free(g1_row);
 
     /* Three quarantine rows, each with its reason. */
-    assert_int_equal(sql_int(shitan, "SELECT count(*) FROM quarantine"), 3);
+    assert_int_equal(test_sql_int(shitan, "SELECT count(*) FROM quarantine"),
+                     3);
     reasons rs;
     memset(&rs, 0, sizeof(rs));
     assert_pg_ok(pg_quarantine_list(shitan, collect_reason, &rs));
@@ -1246,8 +1151,9 @@ test_exchange__bad_txns_are_quarantined_while_the_good_ones_apply(void **state)
     assert_true(sig && outside && equiv);
 
     /* Quarantined txns are acknowledged: the range is received whole. */
-    assert_int_equal(sql_int(shitan, "SELECT received_upto FROM peer WHERE "
-                                     "code = '430321000000'"),
+    assert_int_equal(test_sql_int(shitan,
+                                  "SELECT received_upto FROM peer WHERE "
+                                  "code = '430321000000'"),
                      7);
 
     /* Sent again, nothing changes. */
@@ -1260,9 +1166,9 @@ test_exchange__bad_txns_are_quarantined_while_the_good_ones_apply(void **state)
     assert_memory_equal(d1, d2, PG_HASH_LEN);
 
     for (int i = 0; i < 5; i++)
-        blob_free(&bodies[i]);
-    blob_free(&bad_sig);
-    blob_free(&equivocal);
+        test_blob_free(&bodies[i]);
+    test_blob_free(&bad_sig);
+    test_blob_free(&equivocal);
 }
 
 int main(void)

@@ -66,43 +66,17 @@ static void assert_message_is_one_printable_line(void)
     }
 }
 
-static pg_value text(const char *s)
-{
-    pg_value v = {.kind = PG_VALUE_TEXT, .s = s, .len = strlen(s)};
-    return v;
-}
-
-static pg_value integer(int64_t i)
-{
-    pg_value v = {.kind = PG_VALUE_INT, .i = i};
-    return v;
-}
-
 #define DISPUTE(division, summary)                                             \
     {                                                                          \
-        {"division", text(division)}, {"dispute_type", text("邻里纠纷")},      \
-            {"summary", text(summary)},                                        \
+        {"division", test_text(division)},                                     \
+            {"dispute_type", test_text("邻里纠纷")},                           \
+            {"summary", test_text(summary)},                                   \
     }
 
 /* Make a node in root/sub (created by init) and open it. */
 static pg_node *make_node(fixture *fx, const char *sub, char dir_out[4096])
 {
-    pg_node *node;
-    testutil_path(dir_out, 4096, fx->root, sub);
-    assert_pg_ok(pg_node_init(dir_out, TOWNSHIP, "城正街街道"));
-    assert_pg_ok(pg_node_open(&node, dir_out));
-    return node;
-}
-
-static int64_t sql_int(pg_node *node, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(node->db, sql, -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return test_make_node(dir_out, fx->root, sub, TOWNSHIP, "城正街街道");
 }
 
 /* Run SQL on a node's store through a connection of its own (the node
@@ -137,10 +111,11 @@ static snapshot snap(pg_node *node, const char *table)
     snapshot s;
     char sql[256];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM \"%s\"", table);
-    s.log = sql_int(node, "SELECT count(*) FROM log");
-    s.rows = sql_int(node, sql);
-    s.last_seq = sql_int(node, "SELECT value FROM meta WHERE key = 'last_seq'");
-    s.hlc = sql_int(node, "SELECT value FROM meta WHERE key = 'hlc'");
+    s.log = test_sql_int(node, "SELECT count(*) FROM log");
+    s.rows = test_sql_int(node, sql);
+    s.last_seq =
+        test_sql_int(node, "SELECT value FROM meta WHERE key = 'last_seq'");
+    s.hlc = test_sql_int(node, "SELECT value FROM meta WHERE key = 'hlc'");
     return s;
 }
 
@@ -187,7 +162,8 @@ static void assert_gap_free_log(pg_node *node, size_t *ntxns)
     }
     assert_true(s.all_signed);
     assert_int_equal(
-        sql_int(node, "SELECT value FROM meta WHERE key = 'last_seq'"), s.n);
+        test_sql_int(node, "SELECT value FROM meta WHERE key = 'last_seq'"),
+        s.n);
     *ntxns = s.n;
 }
 
@@ -232,7 +208,7 @@ test_hardening__a_write_during_an_import_is_busy_and_spares_it(void **state)
     char ids[50][PG_RECORD_ID_LEN + 1];
     pg_node *node = make_node(fx, "nested", dir);
     pg_field_value v[] = DISPUTE(COMMUNITY_1, "导入之前");
-    pg_field_value upd = {"summary", text("导入之中的修改")};
+    pg_field_value upd = {"summary", test_text("导入之中的修改")};
     pg_import *imp, *second;
 
     assert_pg_ok(
@@ -245,7 +221,8 @@ test_hardening__a_write_during_an_import_is_busy_and_spares_it(void **state)
             DISPUTE(i % 2 ? COMMUNITY_1 : COMMUNITY_2, "批量导入");
         assert_pg_ok(pg_import_add(imp, r, 3, ids[i]));
     }
-    assert_int_equal(sql_int(node, "SELECT count(*) FROM dispute"), 1 + 32);
+    assert_int_equal(test_sql_int(node, "SELECT count(*) FROM dispute"),
+                     1 + 32);
 
     /* Every other write on the handle is refused up front... */
     assert_pg_fails(PG_EBUSY,
@@ -275,7 +252,7 @@ test_hardening__a_write_during_an_import_is_busy_and_spares_it(void **state)
         assert_pg_ok(pg_record_get(&rec, node, "dispute", ids[i]));
         pg_record_free(rec);
     }
-    assert_int_equal(sql_int(node, "SELECT count(*) FROM dispute"), 51);
+    assert_int_equal(test_sql_int(node, "SELECT count(*) FROM dispute"), 51);
     size_t ntxns;
     assert_gap_free_log(node, &ntxns);
     /* The write before the import, then the import's txns. */
@@ -313,7 +290,7 @@ test_hardening__an_import_whose_transaction_was_ended_writes_no_more(
     /* Something else on the handle ends the import's transaction. */
     assert_int_equal(sqlite3_exec(node->db, "COMMIT", NULL, NULL, NULL),
                      SQLITE_OK);
-    int64_t rows = sql_int(node, "SELECT count(*) FROM dispute");
+    int64_t rows = test_sql_int(node, "SELECT count(*) FROM dispute");
     int error = 0;
     for (size_t i = 8; i < 40 && error == 0; i++) {
         pg_field_value r[] = DISPUTE(COMMUNITY_1, "结束之后");
@@ -325,9 +302,9 @@ test_hardening__an_import_whose_transaction_was_ended_writes_no_more(
     assert_true(error < 0);
     pg_import_free(imp);
     /* No row was written outside a transaction. */
-    assert_int_equal(sql_int(node, "SELECT count(*) FROM dispute"), rows);
-    assert_int_equal(sql_int(node, "SELECT count(*) FROM dispute WHERE "
-                                   "summary = '结束之后'"),
+    assert_int_equal(test_sql_int(node, "SELECT count(*) FROM dispute"), rows);
+    assert_int_equal(test_sql_int(node, "SELECT count(*) FROM dispute WHERE "
+                                        "summary = '结束之后'"),
                      0);
     pg_node_free(node);
 }
@@ -740,7 +717,7 @@ static int64_t points_of(pg_node *node, const char *id)
 
 static void assert_increment_refused(pg_node *node, const char *id, int64_t inc)
 {
-    pg_field_value v = {"points", integer(inc)};
+    pg_field_value v = {"points", test_integer(inc)};
     int64_t was = points_of(node, id);
     snapshot before = snap(node, "volunteer");
     assert_pg_fails(PG_EINVALID, pg_record_put(NULL, node, "volunteer", id, &v,
@@ -753,12 +730,12 @@ static void assert_increment_refused(pg_node *node, const char *id, int64_t inc)
     snprintf(sql, sizeof(sql),
              "SELECT typeof(points) = 'integer' FROM volunteer WHERE id = '%s'",
              id);
-    assert_int_equal(sql_int(node, sql), 1);
+    assert_int_equal(test_sql_int(node, sql), 1);
 }
 
 static void increment(pg_node *node, const char *id, int64_t inc)
 {
-    pg_field_value v = {"points", integer(inc)};
+    pg_field_value v = {"points", test_integer(inc)};
     assert_pg_ok(pg_record_put(NULL, node, "volunteer", id, &v, 1, OPERATOR));
 }
 
@@ -769,9 +746,9 @@ test_hardening__refuses_a_counter_increment_that_overflows(void **state)
     char dir[4096], hi[PG_RECORD_ID_LEN + 1], lo[PG_RECORD_ID_LEN + 1];
     pg_node *node = make_node(fx, "counter", dir);
     pg_field_value v[] = {
-        {"division", text(COMMUNITY_1)},
-        {"name", text("王芳")},
-        {"points", integer(INT64_MAX - 5)},
+        {"division", test_text(COMMUNITY_1)},
+        {"name", test_text("王芳")},
+        {"points", test_integer(INT64_MAX - 5)},
     };
 
     assert_pg_ok(pg_record_put(hi, node, "volunteer", NULL, v, 3, OPERATOR));
@@ -787,7 +764,7 @@ test_hardening__refuses_a_counter_increment_that_overflows(void **state)
     assert_int_equal(points_of(node, hi), -1);
 
     /* The negative side. */
-    v[2].value = integer(INT64_MIN + 2);
+    v[2].value = test_integer(INT64_MIN + 2);
     assert_pg_ok(pg_record_put(lo, node, "volunteer", NULL, v, 3, OPERATOR));
     assert_increment_refused(node, lo, -3);
     assert_increment_refused(node, lo, INT64_MIN);
@@ -863,7 +840,7 @@ static void assert_writes_stopped(fixture *fx, const char *sub, const char *sql)
     assert_null(imp);
     assert_unchanged(&before, node, "dispute");
     /* The one good txn is still the whole log. */
-    assert_int_equal(sql_int(node, "SELECT count(*) FROM log"), 1);
+    assert_int_equal(test_sql_int(node, "SELECT count(*) FROM log"), 1);
     pg_node_free(node);
 }
 
@@ -992,9 +969,9 @@ static void test_hardening__messages_quote_input_on_one_line(void **state)
     pg_node *node = make_node(fx, "messages", dir);
     static const char bad[] = "sum\nmary\x1b[31m";
     pg_field_value v[] = {
-        {"division", text(COMMUNITY_1)},
-        {"dispute_type", text("邻里纠纷")},
-        {bad, text("x")},
+        {"division", test_text(COMMUNITY_1)},
+        {"dispute_type", test_text("邻里纠纷")},
+        {bad, test_text("x")},
     };
     pg_field_value good[] = DISPUTE(COMMUNITY_1, "好的");
     pg_record *rec = NULL;

@@ -53,10 +53,7 @@ enum {
     NNODES
 };
 
-static const struct {
-    const char *code;
-    const char *name;
-} specs[NNODES] = {
+static const test_node_spec specs[NNODES] = {
     {"430302000000", "雨湖区"},
     {"430302001000", "城正街街道"},
     {"430302001001", "和平社区"},
@@ -75,8 +72,7 @@ typedef struct fixture {
 
 static void pin(fixture *fx, int at, int who, pg_peer_role role)
 {
-    assert_pg_ok(pg_peer_add(fx->node[at], fx->card[who], strlen(fx->card[who]),
-                             role, NULL, NULL));
+    test_pin(fx->node[at], fx->card[who], role);
 }
 
 static int setup(void **state)
@@ -85,17 +81,8 @@ static int setup(void **state)
     if (!fx)
         return -1;
     fx->root = testutil_mkdtemp();
-    for (int i = 0; i < NNODES; i++) {
-        char dir[4096];
-        testutil_path(dir, sizeof(dir), fx->root, specs[i].code);
-        if (pg_node_init(dir, specs[i].code, specs[i].name) < 0 ||
-            pg_node_open(&fx->node[i], dir) < 0) {
-            print_error("setup %s: %s\n", specs[i].code,
-                        pg_error_last()->message);
-            return -1;
-        }
-        fx->card[i] = pg_card_to_json(pg_node_card(fx->node[i]));
-    }
+    if (test_nodes_setup(fx->node, fx->card, fx->root, specs, NNODES) < 0)
+        return -1;
     pin(fx, COUNTY, TOWNSHIP, PG_PEER_CHILD);
     pin(fx, TOWNSHIP, COUNTY, PG_PEER_PARENT);
     pin(fx, TOWNSHIP, COMMUNITY, PG_PEER_CHILD);
@@ -109,10 +96,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    for (int i = 0; i < NNODES; i++) {
-        pg_node_free(fx->node[i]);
-        free(fx->card[i]);
-    }
+    test_nodes_free(fx->node, fx->card, NNODES);
     testutil_rmtree(fx->root);
     free(fx->root);
     free(fx);
@@ -124,41 +108,17 @@ static int teardown(void **state)
 static pg_node *extra_node(fixture *fx, const char *code, int parent, int child)
 {
     char dir[4096], sub[32];
-    pg_node *node;
 
     snprintf(sub, sizeof(sub), "extra%d", fx->extra++);
-    testutil_path(dir, sizeof(dir), fx->root, sub);
-    assert_pg_ok(pg_node_init(dir, code, "临时节点"));
-    assert_pg_ok(pg_node_open(&node, dir));
+    pg_node *node = test_make_node(dir, fx->root, sub, code, "临时节点");
     int who = parent >= 0 ? parent : child;
-    assert_pg_ok(pg_peer_add(node, fx->card[who], strlen(fx->card[who]),
-                             parent >= 0 ? PG_PEER_PARENT : PG_PEER_CHILD, NULL,
-                             NULL));
+    test_pin(node, fx->card[who], parent >= 0 ? PG_PEER_PARENT : PG_PEER_CHILD);
     return node;
 }
 
 /* ---- log bodies and merging ---------------------------------------------- */
 
-typedef struct blob {
-    uint8_t *data;
-    size_t len;
-} blob;
-
-static void blob_free(blob *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = 0;
-}
-
-static blob blob_copy(const void *data, size_t len)
-{
-    blob b = {malloc(len ? len : 1), len};
-    assert_non_null(b.data);
-    if (len)
-        memcpy(b.data, data, len);
-    return b;
-}
+typedef test_blob blob;
 
 /* The body of the newest log entry. */
 static blob last_body(pg_node *node)
@@ -170,21 +130,10 @@ static blob last_body(pg_node *node)
                                         -1, &st, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    blob b = blob_copy(sqlite3_column_blob(st, 0),
-                       (size_t)sqlite3_column_bytes(st, 0));
+    blob b = test_blob_copy(sqlite3_column_blob(st, 0),
+                            (size_t)sqlite3_column_bytes(st, 0));
     sqlite3_finalize(st);
     return b;
-}
-
-static int64_t sql_int(pg_node *node, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(node->db, sql, -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
 }
 
 /* Every row of a query as text, typed: tables compared across nodes. */
@@ -278,27 +227,15 @@ static void retry(pg_node *node, size_t *applied, size_t *quarantined,
 
 /* ---- records ------------------------------------------------------------- */
 
-static pg_value text(const char *s)
-{
-    pg_value v = {.kind = PG_VALUE_TEXT, .s = s, .len = strlen(s)};
-    return v;
-}
-
-static pg_value integer(int64_t i)
-{
-    pg_value v = {.kind = PG_VALUE_INT, .i = i};
-    return v;
-}
-
 /* A dispute created by `node` in `division`. */
 static void new_dispute(char id[PG_RECORD_ID_LEN + 1], pg_node *node,
                         const char *division, const char *status)
 {
     pg_field_value v[] = {
-        {"division", text(division)},
-        {"dispute_type", text("邻里纠纷")},
-        {"summary", text("两户因排水沟发生纠纷")},
-        {"status", text(status)},
+        {"division", test_text(division)},
+        {"dispute_type", test_text("邻里纠纷")},
+        {"summary", test_text("两户因排水沟发生纠纷")},
+        {"status", test_text(status)},
     };
     assert_pg_ok(pg_record_put(id, node, "dispute", NULL, v, 4, OP));
 }
@@ -406,15 +343,15 @@ static blob signed_txn(pg_node *node, uint64_t seq, uint64_t hlc,
     pg_txn_sign(t, pg_node__sign_sk(node));
     assert_pg_ok(pg_txn_encode(&b, t));
     pg_txn_free(t);
-    blob out = blob_copy(b.data, b.len);
+    blob out = test_blob_copy(b.data, b.len);
     pg_buf_dispose(&b);
     return out;
 }
 
 static uint64_t next_seq(pg_node *node)
 {
-    return (uint64_t)sql_int(node,
-                             "SELECT value FROM meta WHERE key = 'last_seq'") +
+    return (uint64_t)test_sql_int(
+               node, "SELECT value FROM meta WHERE key = 'last_seq'") +
            1;
 }
 
@@ -458,17 +395,18 @@ static void test_merge__applies_a_txn_then_reports_it_duplicate(void **state)
     free(src);
     free(dst);
     /* Logged as received from the township, once. */
-    assert_int_equal(sql_int(fx->node[COUNTY],
-                             "SELECT count(*) FROM log WHERE via = "
-                             "'430302001000' AND origin = '430302001000'"),
+    assert_int_equal(test_sql_int(fx->node[COUNTY],
+                                  "SELECT count(*) FROM log WHERE via = "
+                                  "'430302001000' AND origin = '430302001000'"),
                      1);
     /* A base-less create needs no history. */
-    assert_int_equal(sql_int(fx->node[COUNTY], "SELECT count(*) FROM hist"), 0);
+    assert_int_equal(
+        test_sql_int(fx->node[COUNTY], "SELECT count(*) FROM hist"), 0);
 
     assert_int_equal(merge1(fx->node[COUNTY], specs[TOWNSHIP].code, &a, &res),
                      PG_MERGED_DUPLICATE);
     /* Twice in one bundle: the second is a duplicate of the first. */
-    set_field(fx->node[TOWNSHIP], "dispute", id, "status", text("调解中"));
+    set_field(fx->node[TOWNSHIP], "dispute", id, "status", test_text("调解中"));
     blob b = last_body(fx->node[TOWNSHIP]);
     blob two[2] = {b, b};
     pg_merge_result r2[2];
@@ -477,17 +415,20 @@ static void test_merge__applies_a_txn_then_reports_it_duplicate(void **state)
     assert_int_equal(r2[1].outcome, PG_MERGED_DUPLICATE);
     assert_string_equal(get_text(fx->node[COUNTY], "dispute", id, "status"),
                         "调解中");
-    assert_int_equal(sql_int(fx->node[COUNTY], "SELECT count(*) FROM log"), 2);
+    assert_int_equal(test_sql_int(fx->node[COUNTY], "SELECT count(*) FROM log"),
+                     2);
     /* The clock moved past the received one; the sequence did not. */
-    assert_true(
-        sql_int(fx->node[COUNTY], "SELECT value FROM meta WHERE key = 'hlc'") >
-        sql_int(fx->node[TOWNSHIP], "SELECT max(hlc) FROM log WHERE origin = "
-                                    "'430302001000'"));
-    assert_int_equal(sql_int(fx->node[COUNTY],
-                             "SELECT value FROM meta WHERE key = 'last_seq'"),
-                     0);
-    blob_free(&a);
-    blob_free(&b);
+    assert_true(test_sql_int(fx->node[COUNTY],
+                             "SELECT value FROM meta WHERE key = 'hlc'") >
+                test_sql_int(fx->node[TOWNSHIP],
+                             "SELECT max(hlc) FROM log WHERE origin = "
+                             "'430302001000'"));
+    assert_int_equal(
+        test_sql_int(fx->node[COUNTY],
+                     "SELECT value FROM meta WHERE key = 'last_seq'"),
+        0);
+    test_blob_free(&a);
+    test_blob_free(&b);
 }
 
 /* a: create, b: township's update, c: county's concurrent update. */
@@ -503,17 +444,18 @@ static void make_three(fixture *fx, three *t)
     assert_int_equal(
         merge1(fx->node[COUNTY], specs[TOWNSHIP].code, &t->t[0], NULL),
         PG_MERGED_APPLIED);
-    set_field(fx->node[TOWNSHIP], "dispute", t->id, "status", text("调解中"));
+    set_field(fx->node[TOWNSHIP], "dispute", t->id, "status",
+              test_text("调解中"));
     t->t[1] = last_body(fx->node[TOWNSHIP]);
     tick();
-    set_field(fx->node[COUNTY], "dispute", t->id, "status", text("结案"));
+    set_field(fx->node[COUNTY], "dispute", t->id, "status", test_text("结案"));
     t->t[2] = last_body(fx->node[COUNTY]);
 }
 
 static void free_three(three *t)
 {
     for (int i = 0; i < 3; i++)
-        blob_free(&t->t[i]);
+        test_blob_free(&t->t[i]);
 }
 
 /* A community node that knows the county's card (relayed by its parent). */
@@ -544,7 +486,7 @@ test_merge__any_order_gives_the_same_tables_and_conflicts(void **state)
                 PG_MERGED_APPLIED);
         char *got[3] = {dump(x, "SELECT * FROM dispute ORDER BY id"),
                         dump(x, CONFLICT_DUMP), dump(x, HIST_DUMP)};
-        assert_int_equal(sql_int(x, "SELECT count(*) FROM conflict"), 1);
+        assert_int_equal(test_sql_int(x, "SELECT count(*) FROM conflict"), 1);
         for (int k = 0; k < 3; k++) {
             if (!want[k]) {
                 want[k] = got[k];
@@ -665,17 +607,17 @@ test_merge__concurrent_updates_open_one_conflict_alike_on_both(void **state)
     assert_int_equal(pg_version_cmp(&txn->changes[0].merged, &cc.a), 0);
     assert_int_equal(pg_version_cmp(&txn->changes[0].base, &cc.b), 0);
     pg_txn_free(txn);
-    blob_free(&r);
+    test_blob_free(&r);
 
     /* The resolution replicates: the county's conflict closes too, and
      * its next write, over the resolution, is no new conflict anywhere. */
     blob w = last_body(fx->node[TOWNSHIP]);
     assert_int_equal(merge1(fx->node[COUNTY], specs[TOWNSHIP].code, &w, &res),
                      PG_MERGED_APPLIED);
-    blob_free(&w);
+    test_blob_free(&w);
     assert_int_equal(list_conflicts(fx->node[COUNTY], false)->n, 0);
     tick();
-    set_field(fx->node[COUNTY], "dispute", t.id, "status", text("终结"));
+    set_field(fx->node[COUNTY], "dispute", t.id, "status", test_text("终结"));
     assert_int_equal(list_conflicts(fx->node[COUNTY], false)->n, 0);
     blob later = last_body(fx->node[COUNTY]);
     assert_int_equal(
@@ -683,7 +625,7 @@ test_merge__concurrent_updates_open_one_conflict_alike_on_both(void **state)
         PG_MERGED_APPLIED);
     assert_int_equal(res.conflicts, 0);
     assert_int_equal(list_conflicts(fx->node[TOWNSHIP], false)->n, 0);
-    blob_free(&later);
+    test_blob_free(&later);
     free_three(&t);
 }
 
@@ -698,9 +640,9 @@ test_merge__causally_ordered_writes_arriving_out_of_order_never_conflict(
 
     new_dispute(id, fx->node[TOWNSHIP], specs[COMMUNITY].code, "登记受理");
     t[0] = last_body(fx->node[TOWNSHIP]);
-    set_field(fx->node[TOWNSHIP], "dispute", id, "status", text("调解中"));
+    set_field(fx->node[TOWNSHIP], "dispute", id, "status", test_text("调解中"));
     t[1] = last_body(fx->node[TOWNSHIP]);
-    set_field(fx->node[TOWNSHIP], "dispute", id, "status", text("结案"));
+    set_field(fx->node[TOWNSHIP], "dispute", id, "status", test_text("结案"));
     t[2] = last_body(fx->node[TOWNSHIP]);
     /* The writer's own history is a chain. */
     assert_int_equal(list_conflicts(fx->node[TOWNSHIP], true)->n, 0);
@@ -767,7 +709,7 @@ test_merge__causally_ordered_writes_arriving_out_of_order_never_conflict(
     free(got);
     pg_node_free(x);
     for (int k = 0; k < 3; k++)
-        blob_free(&t[k]);
+        test_blob_free(&t[k]);
 }
 
 static void test_merge__counters_add_each_increment_once(void **state)
@@ -775,9 +717,9 @@ static void test_merge__counters_add_each_increment_once(void **state)
     fixture *fx = *state;
     char id[PG_RECORD_ID_LEN + 1];
     pg_field_value v[] = {
-        {"division", text(specs[COMMUNITY].code)},
-        {"name", text("李四")},
-        {"points", integer(10)},
+        {"division", test_text(specs[COMMUNITY].code)},
+        {"name", test_text("李四")},
+        {"points", test_integer(10)},
     };
     blob t[3];
 
@@ -787,9 +729,9 @@ static void test_merge__counters_add_each_increment_once(void **state)
     assert_int_equal(
         merge1(fx->node[COUNTY], specs[TOWNSHIP].code, &t[0], NULL),
         PG_MERGED_APPLIED);
-    set_field(fx->node[TOWNSHIP], "volunteer", id, "points", integer(5));
+    set_field(fx->node[TOWNSHIP], "volunteer", id, "points", test_integer(5));
     t[1] = last_body(fx->node[TOWNSHIP]);
-    set_field(fx->node[COUNTY], "volunteer", id, "points", integer(7));
+    set_field(fx->node[COUNTY], "volunteer", id, "points", test_integer(7));
     t[2] = last_body(fx->node[COUNTY]);
 
     blob twice[2] = {t[1], t[1]};
@@ -814,8 +756,8 @@ static void test_merge__counters_add_each_increment_once(void **state)
     assert_int_equal(get_int(x, "volunteer", id, "points"), 22);
     assert_string_equal(get_text(x, "volunteer", id, "name"), "李四");
     /* Counters keep no history and never conflict. */
-    assert_int_equal(sql_int(x, "SELECT count(*) FROM hist"), 0);
-    assert_int_equal(sql_int(x, "SELECT count(*) FROM conflict"), 0);
+    assert_int_equal(test_sql_int(x, "SELECT count(*) FROM hist"), 0);
+    assert_int_equal(test_sql_int(x, "SELECT count(*) FROM conflict"), 0);
     char *a = dump(x, "SELECT * FROM volunteer");
     char *b = dump(fx->node[COUNTY], "SELECT * FROM volunteer");
     assert_string_equal(a, b);
@@ -823,7 +765,7 @@ static void test_merge__counters_add_each_increment_once(void **state)
     free(b);
     pg_node_free(x);
     for (int k = 0; k < 3; k++)
-        blob_free(&t[k]);
+        test_blob_free(&t[k]);
 }
 
 static int count_one(const pg_record *rec, void *payload)
@@ -848,7 +790,7 @@ static void test_merge__a_delete_is_a_tombstone(void **state)
      * field.  Both apply; the record stays deleted. */
     assert_pg_ok(pg_record_delete(fx->node[TOWNSHIP], "dispute", id, OP));
     blob d = last_body(fx->node[TOWNSHIP]);
-    set_field(fx->node[COUNTY], "dispute", id, "mediator", text("王五"));
+    set_field(fx->node[COUNTY], "dispute", id, "mediator", test_text("王五"));
     blob e = last_body(fx->node[COUNTY]);
     assert_int_equal(merge1(fx->node[COUNTY], specs[TOWNSHIP].code, &d, NULL),
                      PG_MERGED_APPLIED);
@@ -874,9 +816,9 @@ static void test_merge__a_delete_is_a_tombstone(void **state)
     assert_string_equal(x, y);
     free(x);
     free(y);
-    blob_free(&a);
-    blob_free(&d);
-    blob_free(&e);
+    test_blob_free(&a);
+    test_blob_free(&d);
+    test_blob_free(&e);
 }
 
 static void test_merge__authority_lets_the_higher_tier_win(void **state)
@@ -884,9 +826,9 @@ static void test_merge__authority_lets_the_higher_tier_win(void **state)
     fixture *fx = *state;
     char id[PG_RECORD_ID_LEN + 1];
     pg_field_value v[] = {
-        {"division", text(specs[COMMUNITY].code)},
-        {"category", text("安全生产")},
-        {"description", text("仓库消防通道堵塞")},
+        {"division", test_text(specs[COMMUNITY].code)},
+        {"category", test_text("安全生产")},
+        {"description", test_text("仓库消防通道堵塞")},
     };
 
     pg_error_clear();
@@ -896,7 +838,7 @@ static void test_merge__authority_lets_the_higher_tier_win(void **state)
         const pg_collection *c =
             pg_schema_collection(pg_schema_current(), "hazard");
         const pg_field *f = pg_collection_field(c, "category", NULL);
-        v[1].value = text(f->values[0]);
+        v[1].value = test_text(f->values[0]);
         assert_pg_ok(
             pg_record_put(id, fx->node[TOWNSHIP], "hazard", NULL, v, 3, OP));
     }
@@ -904,10 +846,10 @@ static void test_merge__authority_lets_the_higher_tier_win(void **state)
     assert_int_equal(merge1(fx->node[COUNTY], specs[TOWNSHIP].code, &a, NULL),
                      PG_MERGED_APPLIED);
     /* The county first (lower clock), the township after. */
-    set_field(fx->node[COUNTY], "hazard", id, "level", text("重大"));
+    set_field(fx->node[COUNTY], "hazard", id, "level", test_text("重大"));
     blob c = last_body(fx->node[COUNTY]);
     tick();
-    set_field(fx->node[TOWNSHIP], "hazard", id, "level", text("较大"));
+    set_field(fx->node[TOWNSHIP], "hazard", id, "level", test_text("较大"));
     blob t = last_body(fx->node[TOWNSHIP]);
     assert_int_equal(merge1(fx->node[COUNTY], specs[TOWNSHIP].code, &t, NULL),
                      PG_MERGED_APPLIED);
@@ -922,12 +864,12 @@ static void test_merge__authority_lets_the_higher_tier_win(void **state)
         assert_int_equal(cs->c[0].winner, 'a');
     }
     /* The township may no longer change what the county holds. */
-    pg_field_value w = {"level", text("一般")};
+    pg_field_value w = {"level", test_text("一般")};
     assert_pg_fails(PG_EPOLICY, pg_record_put(NULL, fx->node[TOWNSHIP],
                                               "hazard", id, &w, 1, OP));
-    blob_free(&a);
-    blob_free(&c);
-    blob_free(&t);
+    test_blob_free(&a);
+    test_blob_free(&c);
+    test_blob_free(&t);
 }
 
 /* ---- tests: quarantine ----------------------------------------------------
@@ -935,12 +877,12 @@ static void test_merge__authority_lets_the_higher_tier_win(void **state)
 
 static void assert_quarantined(pg_node *node, const char *prefix)
 {
-    int64_t n = sql_int(node, "SELECT count(*) FROM quarantine");
+    int64_t n = test_sql_int(node, "SELECT count(*) FROM quarantine");
     assert_true(n > 0);
     pg_quarantined q;
     assert_pg_ok(pg_quarantine_get(&q, node,
-                                   sql_int(node, "SELECT max(id) "
-                                                 "FROM quarantine")));
+                                   test_sql_int(node, "SELECT max(id) "
+                                                      "FROM quarantine")));
     if (strncmp(q.reason, prefix, strlen(prefix)) != 0)
         print_error("stored reason \"%s\" lacks \"%s\"\n", q.reason, prefix);
     assert_int_equal(strncmp(q.reason, prefix, strlen(prefix)), 0);
@@ -963,7 +905,7 @@ test_merge__a_bad_signature_is_quarantined_and_the_rest_applies(void **state)
     txn->signature[7] ^= 0x20;
     assert_pg_ok(pg_txn_encode(&buf, txn));
     pg_txn_free(txn);
-    blob bad = blob_copy(buf.data, buf.len);
+    blob bad = test_blob_copy(buf.data, buf.len);
     pg_buf_dispose(&buf);
 
     blob batch[2] = {bad, good2};
@@ -987,7 +929,7 @@ test_merge__a_bad_signature_is_quarantined_and_the_rest_applies(void **state)
                         "登记受理");
     /* Garbage is quarantined as malformed, once. */
     static const uint8_t junk[] = {0x0a, 0x03, 'a', 'b'};
-    blob j = blob_copy(junk, sizeof(junk));
+    blob j = test_blob_copy(junk, sizeof(junk));
     pg_merge_result r;
     assert_int_equal(merge1(fx->node[COUNTY], specs[TOWNSHIP].code, &j, &r),
                      PG_MERGED_QUARANTINED);
@@ -999,17 +941,17 @@ test_merge__a_bad_signature_is_quarantined_and_the_rest_applies(void **state)
     assert_pg_fails(
         PG_EINVALID,
         pg_quarantine_txn(&shown, fx->node[COUNTY],
-                          sql_int(fx->node[COUNTY], "SELECT max(id) FROM "
-                                                    "quarantine")));
+                          test_sql_int(fx->node[COUNTY], "SELECT max(id) FROM "
+                                                         "quarantine")));
     assert_pg_ok(pg_quarantine_txn(&shown, fx->node[COUNTY], 1));
     assert_string_equal(shown->origin, specs[TOWNSHIP].code);
     pg_txn_free(shown);
     pg_quarantined q;
     assert_pg_fails(PG_ENOTFOUND, pg_quarantine_get(&q, fx->node[COUNTY], 99));
-    blob_free(&j);
-    blob_free(&bad);
-    blob_free(&good1);
-    blob_free(&good2);
+    test_blob_free(&j);
+    test_blob_free(&bad);
+    test_blob_free(&good1);
+    test_blob_free(&good2);
 }
 
 static void test_merge__outside_the_jurisdiction_is_quarantined(void **state)
@@ -1037,7 +979,7 @@ static void test_merge__outside_the_jurisdiction_is_quarantined(void **state)
                       pg_time_now_ms());
     blob forged = signed_txn(
         fx->node[TOWNSHIP], next_seq(fx->node[TOWNSHIP]) + 100, now_hlc(),
-        "430302002001", "dispute", id2, "summary", text("越界"), NULL);
+        "430302002001", "dispute", id2, "summary", test_text("越界"), NULL);
     assert_int_equal(
         merge1(fx->node[COUNTY], specs[TOWNSHIP].code, &forged, &res[0]),
         PG_MERGED_QUARANTINED);
@@ -1052,7 +994,7 @@ static void test_merge__outside_the_jurisdiction_is_quarantined(void **state)
         PG_MERGED_APPLIED);
     blob moved = signed_txn(
         fx->node[TOWNSHIP], next_seq(fx->node[TOWNSHIP]) + 200, now_hlc(),
-        "430302001002", "dispute", id3, "summary", text("换了区划"), NULL);
+        "430302001002", "dispute", id3, "summary", test_text("换了区划"), NULL);
     assert_int_equal(
         merge1(fx->node[COUNTY], specs[TOWNSHIP].code, &moved, &res[0]),
         PG_MERGED_QUARANTINED);
@@ -1060,16 +1002,16 @@ static void test_merge__outside_the_jurisdiction_is_quarantined(void **state)
     assert_string_equal(get_text(fx->node[COUNTY], "dispute", id3, "summary"),
                         "两户因排水沟发生纠纷");
     /* Nothing of the refused txn was kept. */
-    assert_int_equal(sql_int(fx->node[COUNTY],
-                             "SELECT count(*) FROM log WHERE origin = "
-                             "'430302001000'"),
+    assert_int_equal(test_sql_int(fx->node[COUNTY],
+                                  "SELECT count(*) FROM log WHERE origin = "
+                                  "'430302001000'"),
                      1);
     (void)id;
-    blob_free(&outside);
-    blob_free(&inside);
-    blob_free(&forged);
-    blob_free(&made);
-    blob_free(&moved);
+    test_blob_free(&outside);
+    test_blob_free(&inside);
+    test_blob_free(&forged);
+    test_blob_free(&made);
+    test_blob_free(&moved);
 }
 
 static void test_merge__equivocation_is_quarantined_wherever_seen(void **state)
@@ -1084,7 +1026,7 @@ static void test_merge__equivocation_is_quarantined_wherever_seen(void **state)
     /* The origin's key signs other content under the same seq. */
     blob twin =
         signed_txn(fx->node[TOWNSHIP], seq, now_hlc(), specs[COMMUNITY].code,
-                   "dispute", id, "summary", text("另一个版本"), NULL);
+                   "dispute", id, "summary", test_text("另一个版本"), NULL);
     new_dispute(id2, fx->node[TOWNSHIP], specs[COMMUNITY].code, "调解中");
     blob next = last_body(fx->node[TOWNSHIP]);
 
@@ -1109,9 +1051,9 @@ static void test_merge__equivocation_is_quarantined_wherever_seen(void **state)
                      PG_MERGED_QUARANTINED);
     assert_reason(&res[0], "equivocation:");
     pg_node_free(x);
-    blob_free(&real);
-    blob_free(&twin);
-    blob_free(&next);
+    test_blob_free(&real);
+    test_blob_free(&twin);
+    test_blob_free(&next);
 }
 
 static void test_merge__an_invalid_value_is_quarantined(void **state)
@@ -1125,7 +1067,7 @@ static void test_merge__an_invalid_value_is_quarantined(void **state)
     blob bad =
         signed_txn(fx->node[TOWNSHIP], next_seq(fx->node[TOWNSHIP]) + 100,
                    now_hlc(), specs[COMMUNITY].code, "dispute", id, "status",
-                   text("不存在的状态"), NULL);
+                   test_text("不存在的状态"), NULL);
     new_dispute(id2, fx->node[TOWNSHIP], specs[COMMUNITY].code, "调解中");
     blob next = last_body(fx->node[TOWNSHIP]);
     blob batch[2] = {bad, next};
@@ -1139,16 +1081,16 @@ static void test_merge__an_invalid_value_is_quarantined(void **state)
     uint64_t seq = next_seq(fx->node[TOWNSHIP]) + 200;
     blob b2 =
         signed_txn(fx->node[TOWNSHIP], seq++, now_hlc(), specs[COMMUNITY].code,
-                   "volunteer", id, "points", text("十"), NULL);
+                   "volunteer", id, "points", test_text("十"), NULL);
     blob b3 =
         signed_txn(fx->node[TOWNSHIP], seq++, now_hlc(), specs[COMMUNITY].code,
-                   "dispute", id, "division", text("430302001002"), NULL);
+                   "dispute", id, "division", test_text("430302001002"), NULL);
     blob b4 =
         signed_txn(fx->node[TOWNSHIP], seq++, now_hlc(), specs[COMMUNITY].code,
-                   "dispute", id, "no_such_field", text("x"), NULL);
+                   "dispute", id, "no_such_field", test_text("x"), NULL);
     blob b5 =
         signed_txn(fx->node[TOWNSHIP], seq++, now_hlc(), specs[COMMUNITY].code,
-                   "no_such_collection", id, "summary", text("x"), NULL);
+                   "no_such_collection", id, "summary", test_text("x"), NULL);
     blob *all[] = {&b2, &b3, &b4, &b5};
     for (size_t i = 0; i < 4; i++) {
         pg_merge_result r;
@@ -1156,10 +1098,10 @@ static void test_merge__an_invalid_value_is_quarantined(void **state)
             merge1(fx->node[COUNTY], specs[TOWNSHIP].code, all[i], &r),
             PG_MERGED_QUARANTINED);
         assert_reason(&r, "invalid:");
-        blob_free(all[i]);
+        test_blob_free(all[i]);
     }
-    blob_free(&bad);
-    blob_free(&next);
+    test_blob_free(&bad);
+    test_blob_free(&next);
 }
 
 /* ---- tests: pending --------------------------------------------------------
@@ -1182,8 +1124,8 @@ test_merge__an_unknown_signer_waits_until_its_card_is_learnt(void **state)
     assert_int_equal(merge1(fx->node[COUNTY], specs[TOWNSHIP].code, &b, &res),
                      PG_MERGED_PENDING);
     assert_reason(&res, "signer 430302001001 unknown so far");
-    assert_int_equal(sql_int(fx->node[COUNTY], "SELECT count(*) FROM pending"),
-                     1);
+    assert_int_equal(
+        test_sql_int(fx->node[COUNTY], "SELECT count(*) FROM pending"), 1);
     /* Again: still pending, still one row. */
     assert_int_equal(merge1(fx->node[COUNTY], specs[TOWNSHIP].code, &b, NULL),
                      PG_MERGED_PENDING);
@@ -1200,18 +1142,18 @@ test_merge__an_unknown_signer_waits_until_its_card_is_learnt(void **state)
     assert_int_equal(applied, 1);
     assert_int_equal(quarantined, 0);
     assert_int_equal(still, 0);
-    assert_int_equal(sql_int(fx->node[COUNTY], "SELECT count(*) FROM pending"),
-                     0);
+    assert_int_equal(
+        test_sql_int(fx->node[COUNTY], "SELECT count(*) FROM pending"), 0);
     assert_string_equal(get_text(fx->node[COUNTY], "dispute", id, "status"),
                         "登记受理");
     /* Logged as relayed by the township, the peer it came from. */
-    assert_int_equal(sql_int(fx->node[COUNTY],
-                             "SELECT count(*) FROM log WHERE origin = "
-                             "'430302001001' AND via = '430302001000'"),
+    assert_int_equal(test_sql_int(fx->node[COUNTY],
+                                  "SELECT count(*) FROM log WHERE origin = "
+                                  "'430302001001' AND via = '430302001000'"),
                      1);
     assert_int_equal(merge1(fx->node[COUNTY], specs[TOWNSHIP].code, &b, NULL),
                      PG_MERGED_DUPLICATE);
-    blob_free(&b);
+    test_blob_free(&b);
 }
 
 static void test_merge__a_clock_far_ahead_waits(void **state)
@@ -1226,9 +1168,9 @@ static void test_merge__a_clock_far_ahead_waits(void **state)
     uint64_t ahead = PG_HLC_PACK(pg_time_now_ms() + 2 * PG_HLC_PENDING_MS, 0);
     blob b = signed_txn(fx->node[TOWNSHIP], next_seq(fx->node[TOWNSHIP]), ahead,
                         specs[COMMUNITY].code, "dispute", id, "summary",
-                        text("来自未来"), NULL);
-    int64_t hlc_before =
-        sql_int(fx->node[COUNTY], "SELECT value FROM meta WHERE key = 'hlc'");
+                        test_text("来自未来"), NULL);
+    int64_t hlc_before = test_sql_int(
+        fx->node[COUNTY], "SELECT value FROM meta WHERE key = 'hlc'");
     assert_int_equal(merge1(fx->node[COUNTY], specs[TOWNSHIP].code, &b, &res),
                      PG_MERGED_PENDING);
     assert_non_null(strstr(res.reason, "clock"));
@@ -1238,11 +1180,11 @@ static void test_merge__a_clock_far_ahead_waits(void **state)
     assert_pg_fails(PG_ENOTFOUND,
                     pg_record_get(&rec, fx->node[COUNTY], "dispute", id));
     /* The far clock did not drag this node's clock along. */
-    assert_true(
-        sql_int(fx->node[COUNTY], "SELECT value FROM meta WHERE key = 'hlc'") <
-        (int64_t)ahead);
+    assert_true(test_sql_int(fx->node[COUNTY],
+                             "SELECT value FROM meta WHERE key = 'hlc'") <
+                (int64_t)ahead);
     (void)hlc_before;
-    blob_free(&b);
+    test_blob_free(&b);
 }
 
 /* ---- tests: resolution ----------------------------------------------------
@@ -1264,7 +1206,8 @@ test_merge__a_resolution_replicates_and_closes_the_conflict(void **state)
     assert_int_equal(c.winner, 'b');
 
     /* Refusals first: nothing written. */
-    int64_t log_before = sql_int(fx->node[COUNTY], "SELECT count(*) FROM log");
+    int64_t log_before =
+        test_sql_int(fx->node[COUNTY], "SELECT count(*) FROM log");
     pg_version wrong = c.a;
     wrong.hlc++;
     assert_pg_fails(PG_EINVALID, pg_conflict_resolve(NULL, fx->node[COUNTY],
@@ -1272,7 +1215,7 @@ test_merge__a_resolution_replicates_and_closes_the_conflict(void **state)
     assert_pg_fails(PG_ENOTFOUND,
                     pg_conflict_resolve(NULL, fx->node[COUNTY],
                                         "00000000000000aa", &c.a, OP));
-    assert_int_equal(sql_int(fx->node[COUNTY], "SELECT count(*) FROM log"),
+    assert_int_equal(test_sql_int(fx->node[COUNTY], "SELECT count(*) FROM log"),
                      log_before);
 
     /* Keep the losing value, a (the township's). */
@@ -1345,7 +1288,7 @@ test_merge__a_resolution_replicates_and_closes_the_conflict(void **state)
     free(x);
     free(y);
     pg_node_free(n);
-    blob_free(&r);
+    test_blob_free(&r);
     free_three(&t);
 }
 
@@ -1362,7 +1305,8 @@ test_merge__a_resolution_behind_a_newer_branch_is_refused(void **state)
         merge1(fx->node[COMMUNITY], specs[TOWNSHIP].code, &t.t[0], NULL),
         PG_MERGED_APPLIED);
     tick();
-    set_field(fx->node[COMMUNITY], "dispute", t.id, "status", text("中止"));
+    set_field(fx->node[COMMUNITY], "dispute", t.id, "status",
+              test_text("中止"));
     blob e = last_body(fx->node[COMMUNITY]);
     merge1(fx->node[TOWNSHIP], specs[COUNTY].code, &t.t[2], NULL);
     merge1(fx->node[TOWNSHIP], specs[COMMUNITY].code, &e, NULL);
@@ -1375,15 +1319,16 @@ test_merge__a_resolution_behind_a_newer_branch_is_refused(void **state)
             bc = &cs->c[i];
     assert_non_null(bc);
     pg_conflict target = *bc;
-    int64_t before = sql_int(fx->node[TOWNSHIP], "SELECT count(*) FROM log");
+    int64_t before =
+        test_sql_int(fx->node[TOWNSHIP], "SELECT count(*) FROM log");
     /* The field now holds e, concurrent with both b and c: one write
      * cannot name three versions. */
     assert_pg_fails(PG_EINVALID, pg_conflict_resolve(NULL, fx->node[TOWNSHIP],
                                                      target.id, &target.a, OP));
     assert_non_null(
         strstr(pg_error_last()->message, "resolve the newer conflicts"));
-    assert_int_equal(sql_int(fx->node[TOWNSHIP], "SELECT count(*) FROM log"),
-                     before);
+    assert_int_equal(
+        test_sql_int(fx->node[TOWNSHIP], "SELECT count(*) FROM log"), before);
     /* The newer conflict of the county's c and the community's e can be
      * resolved.  The township writes the resolution, and a node sees its
      * own earlier writes: it reaches the township's b too, so every pair
@@ -1402,7 +1347,7 @@ test_merge__a_resolution_behind_a_newer_branch_is_refused(void **state)
     assert_int_equal(cs->n, 3);
     for (size_t i = 0; i < cs->n; i++)
         assert_true(cs->c[i].resolved);
-    blob_free(&e);
+    test_blob_free(&e);
     free_three(&t);
 }
 
@@ -1430,7 +1375,7 @@ static void test_merge__python_recomputes_a_resolution_leaf(void **state)
     pg_version merged = {.hlc = PG_HLC_PACK(1764122200000LL, 2)};
     memcpy(base.origin, "430302000000", 13);
     memcpy(merged.origin, "430302001000", 13);
-    pg_value v1 = text("调解中"), v2 = integer(3);
+    pg_value v1 = test_text("调解中"), v2 = test_integer(3);
 
     assert_pg_ok(pg_txn_new(&t));
     assert_pg_ok(pg_txn_set_header(t, "430302001000", key_id, 9, hlc,

@@ -36,10 +36,7 @@ enum {
     NNODES
 };
 
-static const struct {
-    const char *code;
-    const char *name;
-} specs[NNODES] = {
+static const test_node_spec specs[NNODES] = {
     {"430302000000", "雨湖区"},   {"430302001000", "城正街街道"},
     {"430302001001", "和平社区"}, {"430304000000", "岳塘区"},
     {"430300000000", "湘潭市"},   {"430100000000", "长沙市"},
@@ -62,14 +59,8 @@ static int group_setup(void **state)
         char name[32];
         snprintf(name, sizeof(name), "n%d", i);
         testutil_path(fx->dir[i], sizeof(fx->dir[i]), fx->root, name);
-        if (pg_node_init(fx->dir[i], specs[i].code, specs[i].name) < 0 ||
-            pg_node_open(&fx->node[i], fx->dir[i]) < 0) {
-            print_error("setup %s: %s\n", specs[i].code,
-                        pg_error_last()->message);
-            return -1;
-        }
-        fx->card[i] = pg_card_to_json(pg_node_card(fx->node[i]));
-        if (!fx->card[i])
+        if (test_node_setup(&fx->node[i], &fx->card[i], fx->dir[i],
+                            specs[i].code, specs[i].name) < 0)
             return -1;
     }
     *state = fx;
@@ -79,10 +70,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     fixture *fx = *state;
-    for (int i = 0; i < NNODES; i++) {
-        pg_node_free(fx->node[i]);
-        free(fx->card[i]);
-    }
+    test_nodes_free(fx->node, fx->card, NNODES);
     testutil_rmtree(fx->root);
     free(fx->root);
     free(fx);

@@ -59,11 +59,7 @@ static void assert_message_has(const char *needle)
 static pg_node *make_node(fixture *fx, const char *sub, const char *code,
                           const char *name, char dir_out[4096])
 {
-    pg_node *node;
-    testutil_path(dir_out, 4096, fx->root, sub);
-    assert_pg_ok(pg_node_init(dir_out, code, name));
-    assert_pg_ok(pg_node_open(&node, dir_out));
-    return node;
+    return test_make_node(dir_out, fx->root, sub, code, name);
 }
 
 static int group_setup(void **state)
@@ -73,11 +69,8 @@ static int group_setup(void **state)
         return -1;
     fx->root = testutil_mkdtemp();
     testutil_path(fx->dir, sizeof(fx->dir), fx->root, "node");
-    if (pg_node_init(fx->dir, TOWNSHIP, "城正街街道") < 0 ||
-        pg_node_open(&fx->node, fx->dir) < 0) {
-        print_error("setup: %s\n", pg_error_last()->message);
+    if (test_node_setup(&fx->node, NULL, fx->dir, TOWNSHIP, "城正街街道") < 0)
         return -1;
-    }
     *state = fx;
     return 0;
 }
@@ -90,17 +83,6 @@ static int group_teardown(void **state)
     free(fx->root);
     free(fx);
     return 0;
-}
-
-static int64_t sql_int(pg_node *node, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(node->db, sql, -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
 }
 
 /* What a refused write must leave untouched. */
@@ -116,10 +98,11 @@ static snapshot snap(pg_node *node, const char *table)
     snapshot s;
     char sql[256];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM \"%s\"", table);
-    s.log = sql_int(node, "SELECT count(*) FROM log");
-    s.rows = sql_int(node, sql);
-    s.last_seq = sql_int(node, "SELECT value FROM meta WHERE key = 'last_seq'");
-    s.hlc = sql_int(node, "SELECT value FROM meta WHERE key = 'hlc'");
+    s.log = test_sql_int(node, "SELECT count(*) FROM log");
+    s.rows = test_sql_int(node, sql);
+    s.last_seq =
+        test_sql_int(node, "SELECT value FROM meta WHERE key = 'last_seq'");
+    s.hlc = test_sql_int(node, "SELECT value FROM meta WHERE key = 'hlc'");
     return s;
 }
 
@@ -133,23 +116,12 @@ static void assert_unchanged(const snapshot *before, pg_node *node,
     assert_int_equal(now.hlc, before->hlc);
 }
 
-static pg_value text(const char *s)
-{
-    pg_value v = {.kind = PG_VALUE_TEXT, .s = s, .len = strlen(s)};
-    return v;
-}
-
-static pg_value integer(int64_t i)
-{
-    pg_value v = {.kind = PG_VALUE_INT, .i = i};
-    return v;
-}
-
 /* A minimal valid dispute at a division. */
 #define DISPUTE(division, summary)                                             \
     {                                                                          \
-        {"division", text(division)}, {"dispute_type", text("邻里纠纷")},      \
-            {"summary", text(summary)},                                        \
+        {"division", test_text(division)},                                     \
+            {"dispute_type", test_text("邻里纠纷")},                           \
+            {"summary", test_text(summary)},                                   \
     }
 
 /* Collect log entries: decoded copies of their txns. */
@@ -256,9 +228,9 @@ static pg_value sample_value(const pg_field *f, size_t index,
     memset(&v, 0, sizeof(v));
     switch (f->type) {
     case PG_TYPE_TEXT:
-        return text("样本文本 sample");
+        return test_text("样本文本 sample");
     case PG_TYPE_INT:
-        return integer(3);
+        return test_integer(3);
     case PG_TYPE_REAL:
         v.kind = PG_VALUE_REAL;
         v.r = 2000.5;
@@ -268,21 +240,21 @@ static pg_value sample_value(const pg_field *f, size_t index,
         v.b = true;
         return v;
     case PG_TYPE_TIME:
-        return integer(1764122400000);
+        return test_integer(1764122400000);
     case PG_TYPE_ENUM:
-        return text(f->values[0]);
+        return test_text(f->values[0]);
     case PG_TYPE_DIVISION:
-        return text(index == 0 ? division : "430100000000");
+        return test_text(index == 0 ? division : "430100000000");
     case PG_TYPE_ID_NUMBER:
-        return text("430302198503121230");
+        return test_text("430302198503121230");
     case PG_TYPE_PHONE:
-        return text("13812345678");
+        return test_text("13812345678");
     case PG_TYPE_NAME:
-        return text("张伟");
+        return test_text("张伟");
     case PG_TYPE_ADDRESS:
-        return text("湘潭市雨湖区城正街1号");
+        return test_text("湘潭市雨湖区城正街1号");
     case PG_TYPE_COUNTER:
-        return integer(5);
+        return test_integer(5);
     }
     fail_msg("field %s has an unknown type", f->name);
     return v;
@@ -295,10 +267,10 @@ static pg_value other_value(const pg_field *f)
     memset(&v, 0, sizeof(v));
     switch (f->type) {
     case PG_TYPE_TEXT:
-        return text("改过的文本");
+        return test_text("改过的文本");
     case PG_TYPE_INT:
     case PG_TYPE_COUNTER:
-        return integer(4);
+        return test_integer(4);
     case PG_TYPE_REAL:
         v.kind = PG_VALUE_REAL;
         v.r = -2.25;
@@ -308,19 +280,19 @@ static pg_value other_value(const pg_field *f)
         v.b = false;
         return v;
     case PG_TYPE_TIME:
-        return integer(1764122401000);
+        return test_integer(1764122401000);
     case PG_TYPE_ENUM:
-        return text(f->values[1] ? f->values[1] : f->values[0]);
+        return test_text(f->values[1] ? f->values[1] : f->values[0]);
     case PG_TYPE_DIVISION:
-        return text("430200000000");
+        return test_text("430200000000");
     case PG_TYPE_ID_NUMBER:
-        return text("11010519491231002X");
+        return test_text("11010519491231002X");
     case PG_TYPE_PHONE:
-        return text("13912345678");
+        return test_text("13912345678");
     case PG_TYPE_NAME:
-        return text("李娜");
+        return test_text("李娜");
     case PG_TYPE_ADDRESS:
-        return text("湘潭市岳塘区建设路2号");
+        return test_text("湘潭市岳塘区建设路2号");
     }
     fail_msg("field %s has an unknown type", f->name);
     return v;
@@ -338,7 +310,8 @@ static void round_trip_collection(pg_node *node, const pg_collection *coll)
         values[f].field = coll->fields[f].name;
         values[f].value = sample_value(&coll->fields[f], f, COMMUNITY_1);
     }
-    seq_before = sql_int(node, "SELECT value FROM meta WHERE key='last_seq'");
+    seq_before =
+        test_sql_int(node, "SELECT value FROM meta WHERE key='last_seq'");
     assert_pg_ok(pg_record_put(id, node, coll->name, NULL, values,
                                coll->nfields, OPERATOR));
     assert_true(pg_record_id_valid(id, NULL));
@@ -498,10 +471,10 @@ static void test_record__refuses_unknown_collection_and_field(void **state)
     fixture *fx = *state;
     pg_field_value v[] = DISPUTE(COMMUNITY_1, "x");
     pg_field_value extra[] = {
-        {"division", text(COMMUNITY_1)},
-        {"dispute_type", text("邻里纠纷")},
-        {"summary", text("x")},
-        {"no_such_field", text("y")},
+        {"division", test_text(COMMUNITY_1)},
+        {"dispute_type", test_text("邻里纠纷")},
+        {"summary", test_text("x")},
+        {"no_such_field", test_text("y")},
     };
 
     assert_refused(
@@ -518,22 +491,22 @@ static void test_record__refuses_values_of_the_wrong_kind(void **state)
 {
     fixture *fx = *state;
     pg_field_value v[] = {
-        {"division", text(COMMUNITY_1)},
-        {"dispute_type", text("邻里纠纷")},
-        {"summary", text("x")},
-        {"party_count", text("2")},
+        {"division", test_text(COMMUNITY_1)},
+        {"dispute_type", test_text("邻里纠纷")},
+        {"summary", test_text("x")},
+        {"party_count", test_text("2")},
     };
 
     assert_refused(
         fx, PG_EINVALID, "dispute",
         pg_record_put(NULL, fx->node, "dispute", NULL, v, 4, OPERATOR));
     v[3].field = "cross_region";
-    v[3].value = integer(1);
+    v[3].value = test_integer(1);
     assert_refused(
         fx, PG_EINVALID, "dispute",
         pg_record_put(NULL, fx->node, "dispute", NULL, v, 4, OPERATOR));
     v[3].value.kind = PG_VALUE_BOOL;
-    v[0].value = integer(430302001001);
+    v[0].value = test_integer(430302001001);
     assert_refused(
         fx, PG_EINVALID, "dispute",
         pg_record_put(NULL, fx->node, "dispute", NULL, v, 4, OPERATOR));
@@ -544,7 +517,7 @@ static void test_record__refuses_enum_value_not_in_list(void **state)
     fixture *fx = *state;
     pg_field_value v[] = DISPUTE(COMMUNITY_1, "x");
 
-    v[1].value = text("打架斗殴");
+    v[1].value = test_text("打架斗殴");
     assert_refused(
         fx, PG_EINVALID, "dispute",
         pg_record_put(NULL, fx->node, "dispute", NULL, v, 3, OPERATOR));
@@ -603,10 +576,10 @@ static void test_record__refuses_malformed_typed_text(void **state)
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         pg_field_value v[] = {
-            {"division", text(COMMUNITY_1)},
-            {"dispute_type", text("邻里纠纷")},
-            {"summary", text("x")},
-            {bad[i].field, text(bad[i].value)},
+            {"division", test_text(COMMUNITY_1)},
+            {"dispute_type", test_text("邻里纠纷")},
+            {"summary", test_text("x")},
+            {bad[i].field, test_text(bad[i].value)},
         };
         size_t n = 4;
         if (strcmp(bad[i].field, "summary") == 0) {
@@ -630,17 +603,17 @@ test_record__refuses_a_new_record_without_required_fields(void **state)
 {
     fixture *fx = *state;
     pg_field_value no_summary[] = {
-        {"division", text(COMMUNITY_1)},
-        {"dispute_type", text("邻里纠纷")},
+        {"division", test_text(COMMUNITY_1)},
+        {"dispute_type", test_text("邻里纠纷")},
     };
     pg_field_value absent_summary[] = {
-        {"division", text(COMMUNITY_1)},
-        {"dispute_type", text("邻里纠纷")},
+        {"division", test_text(COMMUNITY_1)},
+        {"dispute_type", test_text("邻里纠纷")},
         {"summary", {.kind = PG_VALUE_ABSENT}},
     };
     pg_field_value no_division[] = {
-        {"dispute_type", text("邻里纠纷")},
-        {"summary", text("x")},
+        {"dispute_type", test_text("邻里纠纷")},
+        {"summary", test_text("x")},
     };
 
     assert_refused(fx, PG_EINVALID, "dispute",
@@ -663,10 +636,10 @@ static void test_record__refuses_a_field_given_twice(void **state)
 {
     fixture *fx = *state;
     pg_field_value v[] = {
-        {"division", text(COMMUNITY_1)},
-        {"dispute_type", text("邻里纠纷")},
-        {"summary", text("x")},
-        {"summary", text("y")},
+        {"division", test_text(COMMUNITY_1)},
+        {"dispute_type", test_text("邻里纠纷")},
+        {"summary", test_text("x")},
+        {"summary", test_text("y")},
     };
 
     assert_refused(
@@ -698,13 +671,13 @@ static void test_record__refuses_a_division_change_on_update(void **state)
     pg_field_value v[] = DISPUTE(COMMUNITY_1, "x");
 
     assert_pg_ok(pg_record_put(id, fx->node, "dispute", NULL, v, 3, OPERATOR));
-    pg_field_value move = {"division", text(COMMUNITY_2)};
+    pg_field_value move = {"division", test_text(COMMUNITY_2)};
     assert_refused(
         fx, PG_EINVALID, "dispute",
         pg_record_put(NULL, fx->node, "dispute", id, &move, 1, OPERATOR));
     assert_message_has("cannot change");
     /* Naming the same division changes nothing, and is not a write. */
-    pg_field_value same = {"division", text(COMMUNITY_1)};
+    pg_field_value same = {"division", test_text(COMMUNITY_1)};
     assert_refused(
         fx, PG_EINVALID, "dispute",
         pg_record_put(NULL, fx->node, "dispute", id, &same, 1, OPERATOR));
@@ -717,7 +690,7 @@ static void test_record__refuses_a_division_change_on_update(void **state)
 static void test_record__refuses_an_update_of_a_missing_record(void **state)
 {
     fixture *fx = *state;
-    pg_field_value v = {"summary", text("x")};
+    pg_field_value v = {"summary", test_text("x")};
 
     assert_refused(fx, PG_ENOTFOUND, "dispute",
                    pg_record_put(NULL, fx->node, "dispute",
@@ -736,9 +709,9 @@ static void test_record__refuses_writes_to_the_system_collection(void **state)
 {
     fixture *fx = *state;
     pg_field_value v[] = {
-        {"division", text(COMMUNITY_1)},
-        {"code", text(COMMUNITY_1)},
-        {"name", text("社区")},
+        {"division", test_text(COMMUNITY_1)},
+        {"code", test_text(COMMUNITY_1)},
+        {"name", test_text("社区")},
     };
     pg_import *imp = (pg_import *)&imp; /* non-NULL: must be reset */
 
@@ -758,10 +731,10 @@ static void test_record__key_person_stays_at_or_below_the_county(void **state)
     pg_node *county =
         make_node(fx, "county", "430302000000", "雨湖区", county_dir);
     pg_field_value v[] = {
-        {"division", text(COMMUNITY_1)},
-        {"category", text("刑满释放人员")},
-        {"name", text("张伟")},
-        {"id_number", text("430302198503121230")},
+        {"division", test_text(COMMUNITY_1)},
+        {"category", test_text("刑满释放人员")},
+        {"name", test_text("张伟")},
+        {"id_number", test_text("430302198503121230")},
     };
 
     /* A township and a county may create one... */
@@ -794,26 +767,26 @@ static void test_record__counter_increments_are_summed(void **state)
     fixture *fx = *state;
     char id[PG_RECORD_ID_LEN + 1];
     pg_field_value v[] = {
-        {"division", text(COMMUNITY_1)},
-        {"name", text("王芳")},
-        {"points", integer(5)},
+        {"division", test_text(COMMUNITY_1)},
+        {"name", test_text("王芳")},
+        {"points", test_integer(5)},
     };
     pg_record *rec;
 
     assert_pg_ok(
         pg_record_put(id, fx->node, "volunteer", NULL, v, 3, OPERATOR));
-    pg_field_value inc = {"points", integer(10)};
+    pg_field_value inc = {"points", test_integer(10)};
     assert_pg_ok(
         pg_record_put(NULL, fx->node, "volunteer", id, &inc, 1, OPERATOR));
     /* The txn carries the increment, not the sum. */
     pg_txn *t = last_txn(fx->node, NULL);
     assert_int_equal(t->changes[0].value.i, 10);
     pg_txn_free(t);
-    inc.value = integer(-3);
+    inc.value = test_integer(-3);
     assert_pg_ok(
         pg_record_put(NULL, fx->node, "volunteer", id, &inc, 1, OPERATOR));
     /* A counter never set starts from zero. */
-    pg_field_value hours = {"hours", integer(2)};
+    pg_field_value hours = {"hours", test_integer(2)};
     assert_pg_ok(
         pg_record_put(NULL, fx->node, "volunteer", id, &hours, 1, OPERATOR));
     assert_pg_ok(pg_record_get(&rec, fx->node, "volunteer", id));
@@ -870,13 +843,13 @@ test_record__authority_field_of_a_higher_tier_is_refused(void **state)
     fixture *fx = *state;
     char id[PG_RECORD_ID_LEN + 1];
     pg_field_value v[] = {
-        {"division", text(COMMUNITY_1)},
-        {"category", text("公共安全风险")},
-        {"level", text("一般")},
-        {"description", text("排水沟堵塞")},
+        {"division", test_text(COMMUNITY_1)},
+        {"category", test_text("公共安全风险")},
+        {"level", test_text("一般")},
+        {"description", test_text("排水沟堵塞")},
     };
-    pg_field_value level = {"level", text("重大")};
-    pg_field_value status = {"status", text("核实")};
+    pg_field_value level = {"level", test_text("重大")};
+    pg_field_value status = {"status", test_text("核实")};
 
     assert_pg_ok(pg_record_put(id, fx->node, "hazard", NULL, v, 4, OPERATOR));
     /* Its own tier's assessment it may change. */
@@ -884,7 +857,7 @@ test_record__authority_field_of_a_higher_tier_is_refused(void **state)
         pg_record_put(NULL, fx->node, "hazard", id, &level, 1, OPERATOR));
     /* The county assessed it (the store says so, as a merge would). */
     set_version_origin(fx->node, "hazard", id, "level", "430302000000");
-    level.value = text("低");
+    level.value = test_text("低");
     assert_refused(
         fx, PG_EPOLICY, "hazard",
         pg_record_put(NULL, fx->node, "hazard", id, &level, 1, OPERATOR));
@@ -911,7 +884,7 @@ static void test_record__delete_makes_a_tombstone(void **state)
     fixture *fx = *state;
     char id[PG_RECORD_ID_LEN + 1];
     pg_field_value v[] = DISPUTE(COMMUNITY_3, "将被删除");
-    pg_field_value where = {"division", text(COMMUNITY_3)};
+    pg_field_value where = {"division", test_text(COMMUNITY_3)};
     size_t n = 0;
 
     assert_pg_ok(pg_record_put(id, fx->node, "dispute", NULL, v, 3, OPERATOR));
@@ -943,7 +916,7 @@ static void test_record__delete_makes_a_tombstone(void **state)
     pg_record_free(rec);
 
     /* A deleted record takes no more changes... */
-    pg_field_value upd = {"summary", text("x")};
+    pg_field_value upd = {"summary", test_text("x")};
     assert_refused(
         fx, PG_ENOTFOUND, "dispute",
         pg_record_put(NULL, fx->node, "dispute", id, &upd, 1, OPERATOR));
@@ -954,9 +927,9 @@ static void test_record__delete_makes_a_tombstone(void **state)
     assert_int_equal(count_listed(fx->node, "dispute", false), listed);
     /* A new record cannot start deleted. */
     pg_field_value born_dead[] = {
-        {"division", text(COMMUNITY_3)},
-        {"dispute_type", text("邻里纠纷")},
-        {"summary", text("x")},
+        {"division", test_text(COMMUNITY_3)},
+        {"dispute_type", test_text("邻里纠纷")},
+        {"summary", test_text("x")},
         {"_deleted", {.kind = PG_VALUE_BOOL, .b = true}},
     };
     assert_refused(
@@ -980,7 +953,7 @@ static void test_record__refuses_to_delete_a_deleted_record(void **state)
     assert_refused(fx, PG_ENOTFOUND, "dispute",
                    pg_record_delete(fx->node, "dispute", id, OPERATOR));
     pg_field_value sneak[] = {
-        {"summary", text("删除后再改")},
+        {"summary", test_text("删除后再改")},
         {"_deleted", {.kind = PG_VALUE_BOOL, .b = true}},
     };
     assert_refused(
@@ -1062,13 +1035,14 @@ static void test_record__imports_100000_records_in_one_go(void **state)
                        ceil_div(BULK_N - BULK_DIV_1 - BULK_DIV_2, BULK_BATCH);
     assert_int_equal(stats.records, BULK_N);
     assert_int_equal(stats.txns, want_txns);
-    assert_int_equal(sql_int(node, "SELECT count(*) FROM dispute"), BULK_N);
-    assert_int_equal(sql_int(node, "SELECT count(*) FROM log"), want_txns);
+    assert_int_equal(test_sql_int(node, "SELECT count(*) FROM dispute"),
+                     BULK_N);
+    assert_int_equal(test_sql_int(node, "SELECT count(*) FROM log"), want_txns);
     assert_int_equal(
-        sql_int(node, "SELECT value FROM meta WHERE key = 'last_seq'"),
+        test_sql_int(node, "SELECT value FROM meta WHERE key = 'last_seq'"),
         want_txns);
-    assert_int_equal(sql_int(node, "SELECT count(DISTINCT division) "
-                                   "FROM dispute"),
+    assert_int_equal(test_sql_int(node, "SELECT count(DISTINCT division) "
+                                        "FROM dispute"),
                      3);
 
     log_copy lc;
@@ -1122,7 +1096,7 @@ static void test_record__imports_100000_records_in_one_go(void **state)
         assert_pg_ok(pg_import_add(imp, w, 3, NULL));
     }
     pg_field_value bad[] = DISPUTE(COMMUNITY_1, "第五万条无效");
-    bad[1].value = text("不是纠纷类型");
+    bad[1].value = test_text("不是纠纷类型");
     assert_pg_fails(PG_EINVALID, pg_import_add(imp, bad, 3, NULL));
     pg_import_free(imp); /* not committed: rolled back */
     assert_unchanged(&before, node, "dispute");
@@ -1183,7 +1157,8 @@ static void test_record__import_splits_a_batch_by_division(void **state)
     pg_import_free(imp);
     assert_int_equal(stats.txns, 0);
     assert_int_equal(
-        sql_int(node, "SELECT value FROM meta WHERE key = 'last_seq'"), 12);
+        test_sql_int(node, "SELECT value FROM meta WHERE key = 'last_seq'"),
+        12);
     /* Batch sizes outside 1..4096 are refused. */
     assert_pg_fails(PG_EINVALID,
                     pg_import_begin(&imp, node, "dispute", 0, OPERATOR));
@@ -1283,7 +1258,7 @@ static void test_record__imports_json_lines(void **state)
     assert_int_equal(after.log, before.log + 2);
     assert_int_equal(after.last_seq, before.last_seq + 2);
 
-    pg_field_value where = {"summary", text("第二条")};
+    pg_field_value where = {"summary", test_text("第二条")};
     size_t n = 0;
     assert_pg_ok(
         pg_record_list(fx->node, "dispute", &where, 1, 0, false, count_cb, &n));
@@ -1442,7 +1417,7 @@ static void test_record__two_handles_on_one_directory_serialise(void **state)
                         log_at(&lc, i - 1)->txn->hlc);
     }
     log_copy_free(&lc);
-    assert_int_equal(sql_int(b, "SELECT count(*) FROM dispute"), 20);
+    assert_int_equal(test_sql_int(b, "SELECT count(*) FROM dispute"), 20);
     pg_node_free(a);
     pg_node_free(b);
 }

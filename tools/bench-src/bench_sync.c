@@ -94,19 +94,6 @@ static void json_sizes(const bench_dataset *ds, size_t n, uint64_t *json_bytes,
     free(buf);
 }
 
-/* A table like the plain baseline's. */
-static void make_table(sqlite3 *db, const pg_collection *coll)
-{
-    char sql[4096];
-    size_t off = (size_t)snprintf(sql, sizeof(sql),
-                                  "CREATE TABLE t(id TEXT PRIMARY KEY");
-    for (size_t f = 0; f < coll->nfields; f++)
-        off += (size_t)snprintf(sql + off, sizeof(sql) - off, ", \"%s\"",
-                                coll->fields[f].name);
-    snprintf(sql + off, sizeof(sql) - off, ")");
-    sqlite3_exec(db, sql, NULL, NULL, NULL);
-}
-
 static int keep_going(void *ctx, int conflict, sqlite3_changeset_iter *it)
 {
     (void)ctx;
@@ -121,13 +108,12 @@ static int keep_going(void *ctx, int conflict, sqlite3_changeset_iter *it)
  */
 static double run_session(const bench_dataset *ds, const pg_collection *coll)
 {
-    char *dir = bench_fresh_dir(), a_path[512], b_path[512], sql[4096];
+    char *dir = bench_fresh_dir(), a_path[512], b_path[512];
     sqlite3 *a, *b;
     sqlite3_session *session;
     sqlite3_stmt *st;
     void *changeset;
     int nchangeset;
-    size_t off;
 
     snprintf(a_path, sizeof(a_path), "%s/a.db", dir);
     snprintf(b_path, sizeof(b_path), "%s/b.db", dir);
@@ -136,39 +122,14 @@ static double run_session(const bench_dataset *ds, const pg_collection *coll)
         exit(1);
     sqlite3_exec(b, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL,
                  NULL, NULL);
-    make_table(a, coll);
-    make_table(b, coll);
+    bench_plain_table(a, coll);
+    bench_plain_table(b, coll);
     sqlite3session_create(a, "main", &session);
     sqlite3session_attach(session, "t");
-    off = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO t VALUES(?");
-    for (size_t f = 0; f < coll->nfields; f++)
-        off += (size_t)snprintf(sql + off, sizeof(sql) - off, ",?");
-    snprintf(sql + off, sizeof(sql) - off, ")");
-    sqlite3_prepare_v2(a, sql, -1, &st, NULL);
+    st = bench_plain_prepare(a, coll);
     sqlite3_exec(a, "BEGIN", NULL, NULL, NULL);
-    for (size_t i = 0; i < ds->n; i++) {
-        char id[64];
-        snprintf(id, sizeof(id), "430302000000-%026zu", i);
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-        for (size_t k = 0; k < ds->recs[i].n; k++) {
-            const pg_value *v = &ds->recs[i].values[k].value;
-            size_t idx;
-            pg_collection_field(coll, ds->recs[i].values[k].field, &idx);
-            int col = (int)idx + 2;
-            if (v->kind == PG_VALUE_INT)
-                sqlite3_bind_int64(st, col, v->i);
-            else if (v->kind == PG_VALUE_REAL)
-                sqlite3_bind_double(st, col, v->r);
-            else if (v->kind == PG_VALUE_BOOL)
-                sqlite3_bind_int(st, col, v->b);
-            else if (v->kind == PG_VALUE_TEXT)
-                sqlite3_bind_text(st, col, v->s, (int)v->len, SQLITE_STATIC);
-        }
-        if (sqlite3_step(st) != SQLITE_DONE)
-            exit(1);
-    }
+    for (size_t i = 0; i < ds->n; i++)
+        bench_plain_row(st, ds, coll, i);
     sqlite3_exec(a, "COMMIT", NULL, NULL, NULL);
     sqlite3_finalize(st);
     if (sqlite3session_changeset(session, &nchangeset, &changeset) != SQLITE_OK)
@@ -322,29 +283,15 @@ int main(int argc, char **argv)
     }
     const pg_collection *coll =
         pg_schema_collection(pg_schema_current(), "dispute");
-    bench_load(&ds, coll, argv[optind]);
-    size_t nf = 0;
-    for (size_t i = 0; i < ds.n; i++) {
-        if (fields)
-            bench_keep_fields(&ds.recs[i], fields);
-        nf += ds.recs[i].n;
-    }
+    size_t nf = bench_load_fields(&ds, coll, argv[optind], fields);
 
     /* Bulk: the county imports the records, exports them to the city. */
     pair bulk, one;
     make_pair(&bulk);
     pg_node *county;
-    pg_import *imp;
-    if (pg_node_open(&county, bulk.county) < 0 ||
-        pg_import_begin(&imp, county, coll->name, PG_IMPORT_BATCH_DEFAULT,
-                        "bench") < 0)
+    if (pg_node_open(&county, bulk.county) < 0)
         bench_die("import");
-    for (size_t i = 0; i < ds.n; i++)
-        if (pg_import_add(imp, ds.recs[i].values, ds.recs[i].n, NULL) < 0)
-            bench_die("import");
-    if (pg_import_commit(imp, NULL) < 0)
-        bench_die("import");
-    pg_import_free(imp);
+    bench_import_all(county, &ds, coll);
     pg_node_free(county);
     uint64_t bulk_txns = log_count(bulk.county);
 

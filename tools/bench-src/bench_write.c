@@ -91,19 +91,8 @@ static double run_bulk(const bench_dataset *ds, const pg_collection *coll)
 {
     char *dir;
     pg_node *node = fresh_node(&dir);
-    pg_import *imp;
 
-    double t0 = bench_now();
-    if (pg_import_begin(&imp, node, coll->name, PG_IMPORT_BATCH_DEFAULT,
-                        "bench") < 0)
-        bench_die("import");
-    for (size_t i = 0; i < ds->n; i++)
-        if (pg_import_add(imp, ds->recs[i].values, ds->recs[i].n, NULL) < 0)
-            bench_die("import");
-    if (pg_import_commit(imp, NULL) < 0)
-        bench_die("import");
-    double t = bench_now() - t0;
-    pg_import_free(imp);
+    double t = bench_import_all(node, ds, coll);
     pg_node_free(node);
     bench_rmrf(dir);
     free(dir);
@@ -170,13 +159,7 @@ int main(int argc, char **argv)
     }
     const pg_collection *coll =
         pg_schema_collection(pg_schema_current(), "dispute");
-    bench_load(&ds, coll, argv[optind]);
-    size_t nf = 0;
-    for (size_t i = 0; i < ds.n; i++) {
-        if (fields)
-            bench_keep_fields(&ds.recs[i], fields);
-        nf += ds.recs[i].n;
-    }
+    size_t nf = bench_load_fields(&ds, coll, argv[optind], fields);
     double plain[15], bulk[15], one[15], seal[15];
     if (only) {
         double t = strcmp(only, "plain") == 0 ? bench_plain_insert(&ds, coll)

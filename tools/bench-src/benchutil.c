@@ -74,6 +74,20 @@ void bench_keep_fields(pg_parsed *p, const char *list)
     p->n = out;
 }
 
+size_t bench_load_fields(bench_dataset *ds, const pg_collection *coll,
+                         const char *path, const char *fields)
+{
+    size_t nf = 0;
+
+    bench_load(ds, coll, path);
+    for (size_t i = 0; i < ds->n; i++) {
+        if (fields)
+            bench_keep_fields(&ds->recs[i], fields);
+        nf += ds->recs[i].n;
+    }
+    return nf;
+}
+
 char *bench_fresh_dir(void)
 {
     char tmpl[] = "/tmp/pingan-bench-XXXXXX";
@@ -93,72 +107,109 @@ void bench_rmrf(const char *dir)
         fprintf(stderr, "could not remove %s\n", dir);
 }
 
+void bench_plain_table(sqlite3 *db, const pg_collection *coll)
+{
+    char sql[8192];
+    size_t off = (size_t)snprintf(sql, sizeof(sql),
+                                  "CREATE TABLE t(id TEXT PRIMARY KEY");
+    for (size_t f = 0; f < coll->nfields; f++)
+        off += (size_t)snprintf(sql + off, sizeof(sql) - off, ", \"%s\"",
+                                coll->fields[f].name);
+    snprintf(sql + off, sizeof(sql) - off, ")");
+    sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+sqlite3_stmt *bench_plain_prepare(sqlite3 *db, const pg_collection *coll)
+{
+    char sql[8192];
+    sqlite3_stmt *st = NULL;
+    size_t off = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO t VALUES(?");
+    for (size_t f = 0; f < coll->nfields; f++)
+        off += (size_t)snprintf(sql + off, sizeof(sql) - off, ",?");
+    snprintf(sql + off, sizeof(sql) - off, ")");
+    sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    return st;
+}
+
+void bench_plain_row(sqlite3_stmt *st, const bench_dataset *ds,
+                     const pg_collection *coll, size_t i)
+{
+    char id[64];
+    snprintf(id, sizeof(id), "430302000000-%026zu", i);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    for (size_t k = 0; k < ds->recs[i].n; k++) {
+        const pg_field_value *fv = &ds->recs[i].values[k];
+        size_t idx;
+        pg_collection_field(coll, fv->field, &idx);
+        int col = (int)idx + 2;
+        switch (fv->value.kind) {
+        case PG_VALUE_INT:
+            sqlite3_bind_int64(st, col, fv->value.i);
+            break;
+        case PG_VALUE_REAL:
+            sqlite3_bind_double(st, col, fv->value.r);
+            break;
+        case PG_VALUE_BOOL:
+            sqlite3_bind_int(st, col, fv->value.b);
+            break;
+        case PG_VALUE_TEXT:
+            sqlite3_bind_text(st, col, fv->value.s, (int)fv->value.len,
+                              SQLITE_STATIC);
+            break;
+        default:
+            break;
+        }
+    }
+    if (sqlite3_step(st) != SQLITE_DONE)
+        exit(1);
+}
+
 /* The baseline: the same columns in a plain table, one transaction. */
 double bench_plain_insert(const bench_dataset *ds, const pg_collection *coll)
 {
-    char *dir = bench_fresh_dir(), path[512], sql[8192];
+    char *dir = bench_fresh_dir(), path[512];
     sqlite3 *db;
     sqlite3_stmt *st;
-    size_t off;
 
     snprintf(path, sizeof(path), "%s/plain.db", dir);
     if (sqlite3_open(path, &db) != SQLITE_OK)
         exit(1);
     sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL,
                  NULL, NULL);
-    off = (size_t)snprintf(sql, sizeof(sql),
-                           "CREATE TABLE t(id TEXT PRIMARY KEY");
-    for (size_t f = 0; f < coll->nfields; f++)
-        off += (size_t)snprintf(sql + off, sizeof(sql) - off, ", \"%s\"",
-                                coll->fields[f].name);
-    snprintf(sql + off, sizeof(sql) - off, ")");
-    sqlite3_exec(db, sql, NULL, NULL, NULL);
-    off = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO t VALUES(?");
-    for (size_t f = 0; f < coll->nfields; f++)
-        off += (size_t)snprintf(sql + off, sizeof(sql) - off, ",?");
-    snprintf(sql + off, sizeof(sql) - off, ")");
-    sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    bench_plain_table(db, coll);
+    st = bench_plain_prepare(db, coll);
 
     double t0 = bench_now();
     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-    for (size_t i = 0; i < ds->n; i++) {
-        char id[64];
-        snprintf(id, sizeof(id), "430302000000-%026zu", i);
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-        for (size_t k = 0; k < ds->recs[i].n; k++) {
-            const pg_field_value *fv = &ds->recs[i].values[k];
-            size_t idx;
-            pg_collection_field(coll, fv->field, &idx);
-            int col = (int)idx + 2;
-            switch (fv->value.kind) {
-            case PG_VALUE_INT:
-                sqlite3_bind_int64(st, col, fv->value.i);
-                break;
-            case PG_VALUE_REAL:
-                sqlite3_bind_double(st, col, fv->value.r);
-                break;
-            case PG_VALUE_BOOL:
-                sqlite3_bind_int(st, col, fv->value.b);
-                break;
-            case PG_VALUE_TEXT:
-                sqlite3_bind_text(st, col, fv->value.s, (int)fv->value.len,
-                                  SQLITE_STATIC);
-                break;
-            default:
-                break;
-            }
-        }
-        if (sqlite3_step(st) != SQLITE_DONE)
-            exit(1);
-    }
+    for (size_t i = 0; i < ds->n; i++)
+        bench_plain_row(st, ds, coll, i);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     double t = bench_now() - t0;
     sqlite3_finalize(st);
     sqlite3_close(db);
     bench_rmrf(dir);
     free(dir);
+    return t;
+}
+
+double bench_import_all(pg_node *node, const bench_dataset *ds,
+                        const pg_collection *coll)
+{
+    pg_import *imp;
+
+    double t0 = bench_now();
+    if (pg_import_begin(&imp, node, coll->name, PG_IMPORT_BATCH_DEFAULT,
+                        "bench") < 0)
+        bench_die("import");
+    for (size_t i = 0; i < ds->n; i++)
+        if (pg_import_add(imp, ds->recs[i].values, ds->recs[i].n, NULL) < 0)
+            bench_die("import");
+    if (pg_import_commit(imp, NULL) < 0)
+        bench_die("import");
+    double t = bench_now() - t0;
+    pg_import_free(imp);
     return t;
 }
 
