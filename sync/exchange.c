@@ -492,8 +492,9 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
 
 /*
  * Txns are merged in groups: decoding, hashing and checking the signature
- * of a group's txns (most of an import's work) runs on every core, then
- * the group is applied to the store in order on this thread.
+ * of a group's txns (most of an import's work) runs on worker threads
+ * while this thread applies the group before it to the store and reads
+ * the next one, so every core is busy and the store is written in order.
  */
 #define IMPORT_GROUP_TXNS  256
 #define IMPORT_GROUP_BYTES (4 << 20)
@@ -505,6 +506,25 @@ typedef struct queued {
     size_t off, len;
 } queued;
 
+struct group;
+
+typedef struct prep_job {
+    struct group *g;
+    unsigned index, stride;
+} prep_job;
+
+typedef struct group {
+    pg_buf bodies; /* the txns' bytes */
+    pg_buf queue;  /* queued[]: where each is */
+    size_t n;
+    pg_merge_prep *preps; /* IMPORT_GROUP_TXNS */
+    pg_card signers[IMPORT_SIGNERS];
+    size_t nsigners;
+    pthread_t tid[IMPORT_THREADS_MAX];
+    prep_job jobs[IMPORT_THREADS_MAX];
+    unsigned started; /* worker threads running */
+} group;
+
 typedef struct import_state {
     pg_node *node;
     pg_peer peer;
@@ -512,12 +532,8 @@ typedef struct import_state {
     pg_merger *merger;
     pg_bundle_report *r;
     uint64_t ack;
-    pg_buf bodies; /* the group's txn bytes */
-    pg_buf queue;  /* queued[]: where each is */
-    size_t nqueued;
-    pg_merge_prep *preps; /* IMPORT_GROUP_TXNS */
-    pg_card signers[IMPORT_SIGNERS];
-    size_t nsigners;
+    group groups[2]; /* one filling, one being prepared */
+    unsigned fill;
     unsigned threads;
 } import_state;
 
@@ -670,74 +686,106 @@ static void import_count(pg_bundle_report *r, const pg_merge_result *res)
     }
 }
 
-typedef struct prep_job {
-    import_state *is;
-    unsigned index, stride;
-} prep_job;
-
 static void *prep_worker(void *arg)
 {
     prep_job *j = arg;
-    import_state *is = j->is;
-    const queued *q = (const queued *)(void *)is->queue.data;
+    group *g = j->g;
+    const queued *q = (const queued *)(void *)g->queue.data;
 
-    for (size_t i = j->index; i < is->nqueued; i += j->stride)
-        pg_merge_prepare(&is->preps[i], is->bodies.data + q[i].off, q[i].len,
-                         is->signers, is->nsigners);
+    for (size_t i = j->index; i < g->n; i += j->stride)
+        pg_merge_prepare(&g->preps[i], g->bodies.data + q[i].off, q[i].len,
+                         g->signers, g->nsigners);
     return NULL;
 }
 
-/* Prepare the queued txns on every core, then merge them in order. */
-static int import_flush(import_state *is)
+/* Start preparing a full group in the background (in this thread when
+ * no thread can start). */
+static void group_start(import_state *is, group *g)
 {
-    pthread_t tid[IMPORT_THREADS_MAX];
-    prep_job jobs[IMPORT_THREADS_MAX];
-    const queued *q = (const queued *)(void *)is->queue.data;
-    unsigned started = 1;
+    unsigned threads = g->n < 8 ? 1 : is->threads;
+
+    g->nsigners = pg_merger_signers(is->merger, g->signers, IMPORT_SIGNERS);
+    g->started = 0;
+    for (unsigned t = 0; t < threads; t++) {
+        g->jobs[t] = (prep_job){.g = g, .index = t, .stride = threads};
+        if (pthread_create(&g->tid[g->started], NULL, prep_worker,
+                           &g->jobs[t]) == 0)
+            g->started++;
+        else
+            prep_worker(&g->jobs[t]);
+    }
+}
+
+static void group_wait(group *g)
+{
+    for (unsigned t = 0; t < g->started; t++)
+        pthread_join(g->tid[t], NULL);
+    g->started = 0;
+}
+
+/* Forget a group's txns (after applying them, or on failure). */
+static void group_clear(group *g)
+{
+    group_wait(g);
+    for (size_t i = 0; g->preps && i < g->n; i++)
+        pg_merge_prep_dispose(&g->preps[i]);
+    g->n = 0;
+    pg_buf_clear(&g->bodies);
+    pg_buf_clear(&g->queue);
+}
+
+/* Merge a prepared group in order. */
+static int group_apply(import_state *is, group *g)
+{
+    const queued *q = (const queued *)(void *)g->queue.data;
     int error = 0;
 
-    if (is->nqueued == 0)
-        return 0;
-    is->nsigners = pg_merger_signers(is->merger, is->signers, IMPORT_SIGNERS);
-    unsigned threads = is->nqueued < 8 ? 1 : is->threads;
-    for (unsigned t = 0; t < threads; t++)
-        jobs[t] = (prep_job){.is = is, .index = t, .stride = threads};
-    /* Threads that fail to start leave their share to this one. */
-    for (unsigned t = 1; t < threads; t++, started++)
-        if (pthread_create(&tid[t], NULL, prep_worker, &jobs[t]) != 0)
-            break;
-    for (unsigned t = started; t < threads; t++)
-        prep_worker(&jobs[t]);
-    prep_worker(&jobs[0]);
-    for (unsigned t = 1; t < started; t++)
-        pthread_join(tid[t], NULL);
-
-    for (size_t i = 0; i < is->nqueued; i++) {
+    group_wait(g);
+    for (size_t i = 0; i < g->n && error == 0; i++) {
         pg_merge_result res;
-        if (error == 0 &&
-            (error = pg_merger_apply_prepared(is->merger, &is->peer, q[i].seq,
-                                              &is->preps[i], &res)) == 0)
+        if ((error = pg_merger_apply_prepared(is->merger, &is->peer, q[i].seq,
+                                              &g->preps[i], &res)) == 0)
             import_count(is->r, &res);
-        pg_merge_prep_dispose(&is->preps[i]);
     }
-    is->nqueued = 0;
-    pg_buf_clear(&is->bodies);
-    pg_buf_clear(&is->queue);
+    group_clear(g);
+    return error;
+}
+
+/* The filling group is full: start preparing it, and apply the one
+ * prepared meanwhile. */
+static int import_rotate(import_state *is)
+{
+    group *full = &is->groups[is->fill];
+    group *prev = &is->groups[1 - is->fill];
+
+    group_wait(prev);
+    group_start(is, full);
+    is->fill = 1 - is->fill;
+    return prev->n ? group_apply(is, prev) : 0;
+}
+
+/* At the end of the bundle: apply whatever is still queued. */
+static int import_flush(import_state *is)
+{
+    int error = import_rotate(is);
+    group *last = &is->groups[1 - is->fill];
+    if (error == 0 && last->n)
+        error = group_apply(is, last);
     return error;
 }
 
 static int import_txn(void *ctx, uint64_t seq, const uint8_t *txn, size_t len)
 {
     import_state *is = ctx;
-    queued q = {.seq = seq, .off = is->bodies.len, .len = len};
+    group *g = &is->groups[is->fill];
+    queued q = {.seq = seq, .off = g->bodies.len, .len = len};
     int error;
 
-    if ((error = pg_buf_put(&is->bodies, txn, len)) < 0 ||
-        (error = pg_buf_put(&is->queue, &q, sizeof(q))) < 0)
+    if ((error = pg_buf_put(&g->bodies, txn, len)) < 0 ||
+        (error = pg_buf_put(&g->queue, &q, sizeof(q))) < 0)
         return error;
-    if (++is->nqueued == IMPORT_GROUP_TXNS ||
-        is->bodies.len >= IMPORT_GROUP_BYTES)
-        return import_flush(is);
+    if (++g->n == IMPORT_GROUP_TXNS || g->bodies.len >= IMPORT_GROUP_BYTES)
+        return import_rotate(is);
     return 0;
 }
 
@@ -796,13 +844,19 @@ int pg_bundle_import(pg_node *node, const char *path, pg_bundle_report *report)
     report->file = path;
     is.node = node;
     is.r = report;
-    pg_buf_init(&is.bodies, IMPORT_GROUP_BYTES + PG_BUNDLE_BATCH_MAX);
-    pg_buf_init(&is.queue, IMPORT_GROUP_TXNS * sizeof(queued));
+    for (int i = 0; i < 2; i++) {
+        pg_buf_init(&is.groups[i].bodies,
+                    IMPORT_GROUP_BYTES + PG_BUNDLE_BATCH_MAX);
+        pg_buf_init(&is.groups[i].queue, IMPORT_GROUP_TXNS * sizeof(queued));
+    }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     is.threads = cores < 1                    ? 1
                  : cores > IMPORT_THREADS_MAX ? IMPORT_THREADS_MAX
                                               : (unsigned)cores;
-    if (!(is.preps = calloc(IMPORT_GROUP_TXNS, sizeof(*is.preps)))) {
+    if (!(is.groups[0].preps =
+              calloc(IMPORT_GROUP_TXNS, sizeof(pg_merge_prep))) ||
+        !(is.groups[1].preps =
+              calloc(IMPORT_GROUP_TXNS, sizeof(pg_merge_prep)))) {
         error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
         goto done;
     }
@@ -826,12 +880,13 @@ int pg_bundle_import(pg_node *node, const char *path, pg_bundle_report *report)
     fclose(in);
 
 done:
-    /* A failed group may leave prepared txns behind. */
-    for (size_t i = 0; is.preps && i < is.nqueued; i++)
-        pg_merge_prep_dispose(&is.preps[i]);
-    free(is.preps);
-    pg_buf_dispose(&is.bodies);
-    pg_buf_dispose(&is.queue);
+    /* A failed bundle may leave txns queued or being prepared. */
+    for (int i = 0; i < 2; i++) {
+        group_clear(&is.groups[i]);
+        free(is.groups[i].preps);
+        pg_buf_dispose(&is.groups[i].bodies);
+        pg_buf_dispose(&is.groups[i].queue);
+    }
     if (error < 0) {
         const pg_error *e = pg_error_last();
         report->status =
