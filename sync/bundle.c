@@ -1194,6 +1194,11 @@ int pg_bundle_read(FILE *in, const uint8_t *box_sk, const pg_bundle_ops *ops,
         goto done;
     if (ops->header && (error = ops->header(ctx, &r->info)) < 0)
         goto done;
+    /* The caller may read on without opening the frames (inspection of
+     * a bundle addressed to someone else). */
+    if (error > 0)
+        box_sk = NULL;
+    error = 0;
 
     /* Every buffer is sized by the signed, checked header. */
     if (!(r->cipher = malloc((size_t)r->info.frame_max + PG_STREAM_ABYTES))) {

@@ -133,7 +133,8 @@ typedef struct pg_bundle_ops {
      * the frames are not opened, header_ok and trailer_ok stay false. */
     int (*signer)(void *ctx, const char *key_id, uint8_t pk[PG_SIGN_PK_LEN]);
     /* The verified header; return < 0 to refuse the bundle (wrong
-     * recipient, newer schema, ...).  May be NULL. */
+     * recipient, newer schema, ...), 1 to read on without opening the
+     * frames (as with box_sk NULL).  May be NULL. */
     int (*header)(void *ctx, const pg_bundle_info *info);
     /* A card whose self-signature verified; it precedes the txns that
      * need it.  May be NULL. */

@@ -28,6 +28,7 @@
 #include "pingan/value.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,9 +209,14 @@ typedef struct export_state {
     uint64_t first, last, txns, cards; /* the bundle being written */
     pg_buf carded; /* origins whose card it holds, PG_CODE_LEN bytes each */
     pg_buf outs;   /* out_file[]: the bundles written */
-    out_file *files;
     size_t nfiles;
 } export_state;
+
+/* The bundles written so far (their array grows with outs). */
+static out_file *export_files(export_state *es)
+{
+    return (out_file *)(void *)es->outs.data;
+}
 
 static int export_start(export_state *es, uint64_t first)
 {
@@ -223,29 +229,23 @@ static int export_start(export_state *es, uint64_t first)
     return error;
 }
 
-static int fsync_dir_of(const char *path)
+/* Make a rename in the directory of path durable (best effort). */
+static void fsync_dir_of(const char *path)
 {
     char dir[4096];
     const char *slash = strrchr(path, '/');
-    size_t n = slash ? (size_t)(slash - path) : 1;
 
-    if (n >= sizeof(dir))
-        return 0;
-    if (slash) {
-        memcpy(dir, path, n);
-        dir[n ? n : 1] = 0;
-        if (n == 0)
-            dir[0] = '/';
-    } else {
-        dir[0] = '.';
-        dir[1] = 0;
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == path)
+        snprintf(dir, sizeof(dir), "/");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
     }
-    FILE *d = fopen(dir, "r");
-    if (d) {
-        fsync(fileno(d));
-        fclose(d);
-    }
-    return 0;
 }
 
 /* Finish the current bundle into a temporary file beside opts->out. */
@@ -260,8 +260,7 @@ static int export_finish(export_state *es)
     memset(&blank, 0, sizeof(blank));
     if ((error = pg_buf_put(&es->outs, &blank, sizeof(blank))) < 0)
         return error;
-    es->files = (out_file *)(void *)es->outs.data;
-    of = &es->files[es->nfiles];
+    of = &export_files(es)[es->nfiles];
     memset(of, 0, sizeof(*of));
     size_t len = strlen(es->opts->out) + 16;
     if (!(of->tmp = malloc(len)))
@@ -389,7 +388,7 @@ static int export_walk(export_state *es, uint64_t start)
 static int export_rename(export_state *es)
 {
     for (size_t i = 0; i < es->nfiles; i++) {
-        out_file *of = &es->files[i];
+        out_file *of = &export_files(es)[i];
         size_t len = strlen(es->opts->out) + 24;
         if (!(of->path = malloc(len)))
             return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
@@ -406,17 +405,18 @@ static int export_rename(export_state *es)
         of->tmp = NULL;
         of->info.path = of->path;
     }
-    return fsync_dir_of(es->opts->out);
+    fsync_dir_of(es->opts->out);
+    return 0;
 }
 
 static void export_cleanup(export_state *es)
 {
     for (size_t i = 0; i < es->nfiles; i++) {
-        if (es->files[i].tmp) {
-            unlink(es->files[i].tmp);
-            free(es->files[i].tmp);
+        if (export_files(es)[i].tmp) {
+            unlink(export_files(es)[i].tmp);
+            free(export_files(es)[i].tmp);
         }
-        free(es->files[i].path);
+        free(export_files(es)[i].path);
     }
     pg_buf_dispose(&es->outs);
     pg_buf_dispose(&es->carded);
@@ -464,7 +464,7 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
     if (error == 0 && es.nfiles > 0)
         error = export_rename(&es);
     if (error == 0 && es.nfiles > 0 && !opts->ack_only) {
-        uint64_t last = es.files[es.nfiles - 1].info.last;
+        uint64_t last = export_files(&es)[es.nfiles - 1].info.last;
         if ((error = pg_store__begin(node->db)) == 0) {
             int64_t sent;
             if ((error = query_int(node,
@@ -483,7 +483,7 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
         }
     }
     for (size_t i = 0; error == 0 && cb && i < es.nfiles; i++)
-        error = cb(&es.files[i].info, payload);
+        error = cb(&export_files(&es)[i].info, payload);
     export_cleanup(&es);
     return error;
 }
@@ -936,6 +936,19 @@ static int inspect_signer(void *ctx, const char *key_id,
     return 1; /* unknown: read on without verifying */
 }
 
+/* Only the recipient opens the frames; anyone else sees the framing. */
+static int inspect_header(void *ctx, const pg_bundle_info *info)
+{
+    inspect_state *is = ctx;
+    if (!is->node)
+        return 1;
+    return strcmp(info->recipient, pg_node_code(is->node)) != 0 ||
+                   strcmp(info->recipient_key_id,
+                          pg_node_card(is->node)->key_id) != 0
+               ? 1
+               : 0;
+}
+
 static int inspect_txn(void *ctx, uint64_t seq, const uint8_t *body, size_t len)
 {
     inspect_state *is = ctx;
@@ -956,7 +969,8 @@ int pg_bundle_inspect(pg_node *node, const char *path, pg_bundle_summary *s,
                       pg_inspect_cb cb, void *payload)
 {
     inspect_state is = {.node = node, .s = s, .cb = cb, .payload = payload};
-    pg_bundle_ops ops = {.signer = inspect_signer, .txn = inspect_txn};
+    pg_bundle_ops ops = {
+        .signer = inspect_signer, .header = inspect_header, .txn = inspect_txn};
     pg_bundle_info info;
     const uint8_t *box_sk = NULL;
     FILE *in;
@@ -972,13 +986,6 @@ int pg_bundle_inspect(pg_node *node, const char *path, pg_bundle_summary *s,
     if (node)
         box_sk = node->box_sk;
     error = pg_bundle_read(in, box_sk, &ops, &is, &info);
-    if (error < 0 && box_sk && info.header_ok &&
-        strcmp(info.recipient, pg_node_code(node)) != 0) {
-        /* Not addressed to us: read again without opening the frames. */
-        rewind(in);
-        memset(&info, 0, sizeof(info));
-        error = pg_bundle_read(in, NULL, &ops, &is, &info);
-    }
     fclose(in);
     if (error < 0) {
         const pg_error *e = pg_error_last();

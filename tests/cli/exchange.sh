@@ -580,4 +580,29 @@ pg --dir county quarantine list --json
 [ "$(pyj "$T/out" 'len(d)')" = 1 ] && pass "a pending txn is not quarantined" ||
 	fail "the quarantine holds $(pyj "$T/out" 'len(d)') txns"
 
+
+# ---- exit 1: a runtime failure rolls the file back -----------------------------------
+
+# Another process holds 石潭镇's store for longer than the busy timeout:
+# the import fails (exit 1), nothing of it stays, and it applies once the
+# store is free.  (石潭镇 imports here: its own later txns would collide
+# with the restored copy's above.)
+P2=$(put county dispute division=$VILLAGE dispute_type=邻里纠纷 summary='存储被占用时导入')
+pg --dir county export --to $TOWN --out busy.pgb
+expect_rc 0 "the county exports a dispute for 石潭镇"
+state town before
+{ echo "BEGIN IMMEDIATE;"; sleep 8; echo "COMMIT;"; } | sqlite3 town/store.db &
+LOCKER=$!
+sleep 1
+pg --dir town import busy.pgb
+expect_rc 1 "import while another process holds the store"
+grep -q "busy.pgb failed" "$T/err" && pass "the failure names the file" ||
+	fail "stderr: $(head -c 300 "$T/err")"
+wait "$LOCKER" || true
+same_state town before "a failed import"
+pg --dir town import busy.pgb
+expect_rc 0 "the same file once the store is free"
+pg --dir town record get dispute "$P2" --json
+expect_rc 0 "the dispute arrived"
+
 finish

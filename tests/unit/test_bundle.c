@@ -775,6 +775,37 @@ static int cb_signer_unknown(void *ctx, const char *key_id,
     return 1;
 }
 
+static int cb_header_decline(void *ctx, const pg_bundle_info *info)
+{
+    (void)info;
+    ((collect *)ctx)->headers++;
+    return 1;
+}
+
+/* A header callback may decline to open the frames (a bundle addressed
+ * to someone else): both signatures are still checked. */
+static void test_bundle__header_may_decline_to_open_the_frames(void **state)
+{
+    (void)state;
+    static const pg_bundle_ops ops = {.signer = cb_signer,
+                                      .header = cb_header_decline,
+                                      .card = cb_card,
+                                      .txn = cb_txn};
+    pg_bundle_info info;
+    collect c;
+
+    collect_init(&c);
+    FILE *f = fmemopen(F.bundle, F.len, "rb");
+    assert_non_null(f);
+    assert_int_equal(pg_bundle_read(f, F.b_box_sk, &ops, &c, &info), 0);
+    fclose(f);
+    assert_int_equal(c.headers, 1);
+    assert_true(info.header_ok);
+    assert_false(info.opened);
+    assert_true(info.trailer_ok);
+    assert_int_equal(c.ncards + c.ntxns, 0);
+}
+
 /* Inspection where the sender is unknown: framing is walked, nothing is
  * verified or decrypted, and the result says so. */
 static void
@@ -1721,6 +1752,7 @@ int main(void)
             test_bundle__without_the_box_key_checks_framing_and_signatures),
         cmocka_unit_test(
             test_bundle__unknown_signer_can_be_inspected_unverified),
+        cmocka_unit_test(test_bundle__header_may_decline_to_open_the_frames),
         cmocka_unit_test(test_bundle__refuses_a_decompression_bomb),
         cmocka_unit_test(test_bundle__writer_refuses_misuse),
         cmocka_unit_test(test_bundle__size_estimate_bounds_the_bundle),
