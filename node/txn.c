@@ -147,11 +147,19 @@ void pg_txn_reset(pg_txn *txn)
 {
     pg_change *changes = txn->changes;
     size_t cap = txn->cap;
+    pg_note *notes = txn->notes;
+    size_t notes_cap = txn->notes_cap;
+    pg_hop_sig *hop_sigs = txn->hop_sigs;
+    size_t hop_sigs_cap = txn->hop_sigs_cap;
     txn_arena_reset(txn, false);
     void *arena = txn->arena;
     memset(txn, 0, sizeof(*txn));
     txn->changes = changes;
     txn->cap = cap;
+    txn->notes = notes;
+    txn->notes_cap = notes_cap;
+    txn->hop_sigs = hop_sigs;
+    txn->hop_sigs_cap = hop_sigs_cap;
     txn->arena = arena;
     txn->suite = PG_SUITE_SODIUM;
 }
@@ -162,8 +170,43 @@ void pg_txn_free(pg_txn *txn)
         return;
     txn_arena_reset(txn, true);
     free(txn->changes);
+    free(txn->notes);
+    free(txn->hop_sigs);
     pg_memzero(txn, sizeof(*txn));
     free(txn);
+}
+
+/* Room for @p n elements of @p size bytes in *array (capacity *cap),
+ * doubling from 4: the change array's growth. */
+static int txn_reserve(void **array, size_t *cap, size_t n, size_t size)
+{
+    if (n <= *cap)
+        return 0;
+    size_t want = *cap ? *cap : 4;
+    while (want < n)
+        want *= 2;
+    void *p = realloc(*array, want * size);
+    if (!p)
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+    *array = p;
+    *cap = want;
+    return 0;
+}
+
+int pg_txn__reserve_notes(pg_txn *txn, size_t n)
+{
+    void *p = txn->notes;
+    int error = txn_reserve(&p, &txn->notes_cap, n, sizeof(pg_note));
+    txn->notes = p;
+    return error;
+}
+
+int pg_txn__reserve_hop_sigs(pg_txn *txn, size_t n)
+{
+    void *p = txn->hop_sigs;
+    int error = txn_reserve(&p, &txn->hop_sigs_cap, n, sizeof(pg_hop_sig));
+    txn->hop_sigs = p;
+    return error;
 }
 
 int pg_txn_set_header(pg_txn *txn, const char *origin, const char *key_id,
@@ -565,4 +608,15 @@ int pg_txn_verify(pg_txn *txn, const uint8_t pk[PG_SIGN_PK_LEN])
     if ((error = txn_digest(txn)) < 0)
         return error;
     return pg_txn_verify_digest(txn, pk);
+}
+
+int pg_txn__salt(uint8_t salt[PG_SALT_LEN], const pg_txn *txn,
+                 const pg_change *c)
+{
+    return txn_salt(salt, txn, c);
+}
+
+int pg_txn__commit(uint8_t commit[PG_HASH_LEN], const pg_change *c)
+{
+    return txn_commit(commit, c);
 }

@@ -19,8 +19,18 @@
 #include "txn.pb-c.h"
 
 /* A decoded txn may be larger than the 256 KiB the origin may produce: a
- * redacting hop sends a 16-byte salt per change instead of one seed. */
-#define TXN_DECODE_MAX    (PG_TXN_MAX_BYTES + PG_TXN_MAX_CHANGES * 48)
+ * redacting hop sends a 16-byte salt per change instead of one seed, and
+ * adds redaction notes (at most NOTE_MAX_BYTES each, encoded: hop 14,
+ * policy id 66, policy hash 34, record id 66, field 66, transform 12,
+ * derived hash 34, the note's own tag and length 3) and hop signatures
+ * (at most HOP_SIG_MAX_BYTES: hop 14, key id 18, count 6, signature 66,
+ * tag and length 2). */
+#define NOTE_MAX_BYTES    296
+#define HOP_SIG_MAX_BYTES 106
+#define TXN_DECODE_MAX                                                         \
+    (PG_TXN_MAX_BYTES + PG_TXN_MAX_CHANGES * 48 +                              \
+     PG_TXN_MAX_NOTES * NOTE_MAX_BYTES +                                       \
+     PG_TXN_MAX_HOP_SIGS * HOP_SIG_MAX_BYTES)
 #define NAME_MAX_LEN      64
 #define RECORD_ID_MAX_LEN 64
 
@@ -105,6 +115,24 @@ static void encode_change(Pingan__V1__Change *pc, Pingan__V1__Value *pv,
         pc->dropped = 1;
 }
 
+/* A note's derived hash is written only when the transform derived a text:
+ * a drop has none (it is signed as 32 zero bytes). */
+static void encode_note(Pingan__V1__RedactionNote *pn, const pg_note *n)
+{
+    pingan__v1__redaction_note__init(pn);
+    pn->hop = (char *)n->hop;
+    pn->policy_id = n->policy_id ? n->policy_id : "";
+    pn->policy_hash.data = (uint8_t *)n->policy_hash;
+    pn->policy_hash.len = PG_HASH_LEN;
+    pn->record_id = n->record_id ? n->record_id : "";
+    pn->field = n->field ? n->field : "";
+    pn->transform = n->transform ? n->transform : "";
+    if (!n->transform || strcmp(n->transform, "drop") != 0) {
+        pn->derived_hash.data = (uint8_t *)n->derived_hash;
+        pn->derived_hash.len = PG_HASH_LEN;
+    }
+}
+
 /*
  * Changes are written grouped by record (ascending record id, each
  * record's changes in txn order), so that a record id is written once and
@@ -123,9 +151,16 @@ int pg_txn_encode(pg_buf *out, const pg_txn *txn)
     Pingan__V1__Version *ms = calloc(n, sizeof(*ms));
     Pingan__V1__Record *rs = calloc(n, sizeof(*rs));
     Pingan__V1__Record **rps = calloc(n, sizeof(*rps));
+    size_t nn = txn->nnotes ? txn->nnotes : 1;
+    size_t nh = txn->nhop_sigs ? txn->nhop_sigs : 1;
+    Pingan__V1__RedactionNote *ns = calloc(nn, sizeof(*ns));
+    Pingan__V1__RedactionNote **nps = calloc(nn, sizeof(*nps));
+    Pingan__V1__HopSignature *hs = calloc(nh, sizeof(*hs));
+    Pingan__V1__HopSignature **hps = calloc(nh, sizeof(*hps));
     int error = 0;
 
-    if (!refs || !cs || !cps || !vs || !bs || !ms || !rs || !rps) {
+    if (!refs || !cs || !cps || !vs || !bs || !ms || !rs || !rps || !ns ||
+        !nps || !hs || !hps) {
         error = codec_nomem();
         goto done;
     }
@@ -166,6 +201,24 @@ int pg_txn_encode(pg_buf *out, const pg_txn *txn)
     }
     m.n_records = nrec;
     m.records = rps;
+    for (size_t k = 0; k < txn->nnotes; k++) {
+        encode_note(&ns[k], &txn->notes[k]);
+        nps[k] = &ns[k];
+    }
+    m.n_notes = txn->nnotes;
+    m.notes = txn->nnotes ? nps : NULL;
+    for (size_t j = 0; j < txn->nhop_sigs; j++) {
+        const pg_hop_sig *h = &txn->hop_sigs[j];
+        pingan__v1__hop_signature__init(&hs[j]);
+        hs[j].hop = (char *)h->hop;
+        hs[j].key_id = (char *)h->key_id;
+        hs[j].notes = h->notes;
+        hs[j].signature.data = (uint8_t *)h->signature;
+        hs[j].signature.len = PG_SIG_LEN;
+        hps[j] = &hs[j];
+    }
+    m.n_hop_signatures = txn->nhop_sigs;
+    m.hop_signatures = txn->nhop_sigs ? hps : NULL;
 
     size_t len = pingan__v1__txn__get_packed_size(&m);
     if ((error = pg_buf_reserve(out, len)) < 0)
@@ -183,6 +236,10 @@ done:
     free(ms);
     free(rs);
     free(rps);
+    free(ns);
+    free(nps);
+    free(hs);
+    free(hps);
     return error;
 }
 
@@ -322,6 +379,72 @@ static int decode_change(pg_txn *txn, const char *record_id,
         if (!c->derived)
             return codec_nomem();
     }
+    return 0;
+}
+
+/* The notes and hop signatures, into @p txn: their byte lengths here (the
+ * rest of their structure is pg_txn__check_notes'). */
+static int decode_notes(pg_txn *txn, const Pingan__V1__Txn *m)
+{
+    int error;
+
+    if (m->n_notes > PG_TXN_MAX_NOTES)
+        return bad("more than 16384 redaction notes");
+    if (m->n_hop_signatures > PG_TXN_MAX_HOP_SIGS)
+        return bad("more than 16 hop signatures");
+    if ((error = pg_txn__reserve_notes(txn, m->n_notes)) < 0 ||
+        (error = pg_txn__reserve_hop_sigs(txn, m->n_hop_signatures)) < 0)
+        return error;
+    for (size_t k = 0; k < m->n_notes; k++) {
+        const Pingan__V1__RedactionNote *pn = m->notes[k];
+        pg_note *n = &txn->notes[k];
+        memset(n, 0, sizeof(*n));
+        if (strlen(pn->hop) != PG_CODE_LEN)
+            return bad("redaction note: hop is not a division code");
+        if (pn->policy_hash.len != PG_HASH_LEN)
+            return bad("redaction note: policy hash must be 32 bytes");
+        bool drop = strcmp(pn->transform, "drop") == 0;
+        if (pn->derived_hash.len != (drop ? 0 : PG_HASH_LEN))
+            return bad("redaction note: derived hash must be 32 bytes, and "
+                       "absent for a drop");
+        if (strlen(pn->policy_id) > PG_POLICY_ID_MAX ||
+            strlen(pn->record_id) > RECORD_ID_MAX_LEN ||
+            strlen(pn->field) > NAME_MAX_LEN || strlen(pn->transform) > 16)
+            return bad("redaction note: a string too long");
+        memcpy(n->hop, pn->hop, PG_CODE_LEN + 1);
+        memcpy(n->policy_hash, pn->policy_hash.data, PG_HASH_LEN);
+        if (!drop)
+            memcpy(n->derived_hash, pn->derived_hash.data, PG_HASH_LEN);
+        n->policy_id =
+            pg_txn__strndup(txn, pn->policy_id, strlen(pn->policy_id));
+        n->record_id =
+            pg_txn__strndup(txn, pn->record_id, strlen(pn->record_id));
+        n->field = pg_txn__strndup(txn, pn->field, strlen(pn->field));
+        n->transform =
+            pg_txn__strndup(txn, pn->transform, strlen(pn->transform));
+        txn->nnotes = k + 1;
+        if (!n->policy_id || !n->record_id || !n->field || !n->transform)
+            return codec_nomem();
+    }
+    for (size_t j = 0; j < m->n_hop_signatures; j++) {
+        const Pingan__V1__HopSignature *ph = m->hop_signatures[j];
+        pg_hop_sig *h = &txn->hop_sigs[j];
+        memset(h, 0, sizeof(*h));
+        if (strlen(ph->hop) != PG_CODE_LEN)
+            return bad("hop signature: hop is not a division code");
+        if (strlen(ph->key_id) != PG_KEY_ID_LEN)
+            return bad("hop signature: key id is not 16 hex digits");
+        if (ph->signature.len != PG_SIG_LEN)
+            return bad("hop signature must be 64 bytes");
+        memcpy(h->hop, ph->hop, PG_CODE_LEN + 1);
+        memcpy(h->key_id, ph->key_id, PG_KEY_ID_LEN + 1);
+        h->notes = ph->notes;
+        memcpy(h->signature, ph->signature.data, PG_SIG_LEN);
+        txn->nhop_sigs = j + 1;
+    }
+    char what[300];
+    if (pg_txn__check_notes(txn, what, sizeof(what)) < 0)
+        return bad(what);
     return 0;
 }
 
@@ -486,7 +609,7 @@ int pg_txn_decode(pg_txn **out, const uint8_t *data, size_t len)
                                        m->records[k]->changes[i],
                                        txn->has_seed)) < 0)
                 goto done;
-    if ((error = check_unique(txn)) < 0)
+    if ((error = check_unique(txn)) < 0 || (error = decode_notes(txn, m)) < 0)
         goto done;
     *out = txn;
     txn = NULL;

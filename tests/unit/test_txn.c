@@ -1098,9 +1098,10 @@ static void test_txn__rejects_a_removed_or_added_change(void **state)
 
 /*
  * By design (DESIGN §3) a hop's derived text is not covered by the
- * origin's signature but by the hop's own note signature, which the
- * federation work adds.  Until then a changed mask verifies: pinned here
- * so that the day it stops being true is noticed.
+ * origin's signature but by the hop's redaction note (its derived_hash)
+ * and the hop's signature: pg_txn_verify_notes catches a changed mask
+ * (test_txn__notes_tamper_a_derived_text_fails_the_notes), the origin's
+ * signature does not.  Pinned here so that the day that changes is noticed.
  */
 static void test_txn__derived_text_is_outside_the_origin_signature(void **state)
 {
@@ -1893,7 +1894,10 @@ static void test_txn__decode_rejects_junk(void **state)
 static void test_txn__decode_rejects_oversize_input(void **state)
 {
     (void)state;
-    size_t max = PG_TXN_MAX_BYTES + PG_TXN_MAX_CHANGES * 48;
+    /* proto/FORMAT.md §4: what an origin may write, the salts of a
+     * redacted txn, the most and largest notes and hop signatures. */
+    size_t max = PG_TXN_MAX_BYTES + PG_TXN_MAX_CHANGES * 48 +
+                 PG_TXN_MAX_NOTES * 296 + PG_TXN_MAX_HOP_SIGS * 106;
     uint8_t *big = calloc(1, max + 1);
     pg_txn *txn = NULL;
 
@@ -2572,6 +2576,1267 @@ static void test_txn__decode_rejects_a_malformed_record_id(void **state)
     assert_int_equal(raw_decode(&t), 0);
 }
 
+/* ---- redaction notes and hop signatures ----------------------------------
+ */
+
+#define HOP_A    "430302000000" /* the county: redacts first */
+#define HOP_B    "430300000000" /* the city: redacts again */
+#define POLICY_A "county-to-city.v1"
+#define POLICY_B "city-to-province.v3"
+#define REC_P9   "430302001000-01KAYY7580Q2R8ZK3TJ5M6N7P9"
+#define REC_PA   "430302001000-01KAYY7580Q2R8ZK3TJ5M6N7PA"
+
+typedef struct hop_key {
+    const char *hop;
+    uint8_t pk[PG_SIGN_PK_LEN];
+    uint8_t sk[PG_SIGN_SK_LEN];
+    char key_id[PG_KEY_ID_LEN + 1];
+} hop_key;
+
+/* The keys a receiver knows: hop_key_fn looks them up. */
+typedef struct hop_keyring {
+    hop_key k[4];
+    size_t n;
+    int calls;
+} hop_keyring;
+
+enum { KEY_A, KEY_B, KEY_ROGUE };
+
+static hop_keyring R;
+
+static void hop_key_make(hop_key *k, const char *hop, uint8_t fill)
+{
+    uint8_t seed[PG_SIGN_SEED_LEN];
+    memset(seed, fill, sizeof(seed));
+    k->hop = hop;
+    pg_sign_seed_keypair(k->pk, k->sk, seed);
+    pg_key_id(k->key_id, k->pk);
+}
+
+/* A's and B's keys known; a rogue key for hop B made but not known. */
+static void keyring_init(void)
+{
+    memset(&R, 0, sizeof(R));
+    hop_key_make(&R.k[KEY_A], HOP_A, 0xa1);
+    hop_key_make(&R.k[KEY_B], HOP_B, 0xb2);
+    hop_key_make(&R.k[KEY_ROGUE], HOP_B, 0x66);
+    R.n = 2;
+}
+
+static int hop_key_fn(void *ctx, const char *hop, const char *key_id,
+                      uint8_t pk[PG_SIGN_PK_LEN])
+{
+    hop_keyring *r = ctx;
+    r->calls++;
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->k[i].hop, hop) == 0 &&
+            strcmp(r->k[i].key_id, key_id) == 0) {
+            memcpy(pk, r->k[i].pk, PG_SIGN_PK_LEN);
+            return 0;
+        }
+    return PG_ENOTFOUND;
+}
+
+/* A key lookup that fails at run time. */
+static int hop_key_broken(void *ctx, const char *hop, const char *key_id,
+                          uint8_t pk[PG_SIGN_PK_LEN])
+{
+    (void)ctx;
+    (void)key_id;
+    (void)pk;
+    return pg_error_set(PG_ECORRUPT, PG_ERRCLASS_STORE,
+                        "the key store of %s is damaged", hop);
+}
+
+static void policy_hash(uint8_t out[PG_HASH_LEN], const char *policy)
+{
+    assert_pg_ok(pg_blake2b(out, PG_HASH_LEN, policy, strlen(policy)));
+}
+
+/* The index of the change to (record id, field). */
+static size_t change_at(const pg_txn *t, const char *record_id,
+                        const char *field)
+{
+    for (size_t i = 0; i < t->nchanges; i++)
+        if (strcmp(t->changes[i].record_id, record_id) == 0 &&
+            strcmp(t->changes[i].field, field) == 0)
+            return i;
+    fail_msg("no change to %s %s", record_id, field);
+    return 0;
+}
+
+static pg_change *change_named(pg_txn *t, const char *field)
+{
+    return &t->changes[change_at(t, REC_P9, field)];
+}
+
+/* Encode, free and decode: what the next hop receives. */
+static pg_txn *send_on(pg_txn *t)
+{
+    pg_txn *out = txn_copy(t);
+    pg_txn_free(t);
+    return out;
+}
+
+/* The county: drops the applicant's id number, masks the name, signs. */
+static void redact_at_a(pg_txn *t)
+{
+    uint8_t ph[PG_HASH_LEN];
+    policy_hash(ph, POLICY_A);
+    assert_pg_ok(pg_txn_redact_drop(
+        t, change_at(t, REC_P9, "applicant_id_number"), HOP_A, POLICY_A, ph));
+    assert_pg_ok(pg_txn_redact_derive(t, change_at(t, REC_P9, "applicant_name"),
+                                      "张*", "mask", HOP_A, POLICY_A, ph));
+    assert_pg_ok(pg_txn_hop_sign(t, HOP_A, R.k[KEY_A].key_id, R.k[KEY_A].sk));
+}
+
+/* The city: drops the masked name, generalizes accepted_at to its year,
+ * signs with @p key. */
+static void redact_at_b(pg_txn *t, const hop_key *key)
+{
+    uint8_t ph[PG_HASH_LEN];
+    policy_hash(ph, POLICY_B);
+    assert_pg_ok(pg_txn_redact_drop(t, change_at(t, REC_P9, "applicant_name"),
+                                    HOP_B, POLICY_B, ph));
+    assert_pg_ok(pg_txn_redact_derive(t, change_at(t, REC_P9, "accepted_at"),
+                                      "2025", "generalize", HOP_B, POLICY_B,
+                                      ph));
+    assert_pg_ok(pg_txn_hop_sign(t, HOP_B, key->key_id, key->sk));
+}
+
+static void assert_notes_ok(const pg_txn *t)
+{
+    assert_pg_ok(pg_txn_verify_notes(t, hop_key_fn, &R));
+}
+
+/* pg_txn_verify_notes fails with @p code and a message holding @p what. */
+static void assert_notes_fail(const pg_txn *t, int code, const char *what)
+{
+    assert_pg_fails(code, pg_txn_verify_notes(t, hop_key_fn, &R));
+    if (!strstr(pg_error_last()->message, what))
+        print_error("'%s' not in: %s\n", what, pg_error_last()->message);
+    assert_non_null(strstr(pg_error_last()->message, what));
+}
+
+/*
+ * dispute_whole as written and signed by its origin, then redacted by
+ * @p hops hops (0, 1: the county, 2: then the city; B signing with
+ * @p b_key), each sending it on through the codec.  The origin signature,
+ * the notes and the digest are checked at every step.
+ */
+static pg_txn *hop_chain_with(unsigned hops, const hop_key *b_key)
+{
+    pg_txn *t = golden_build_whole(golden_txn("dispute_whole"));
+    uint8_t digest[PG_HASH_LEN];
+
+    memcpy(digest, t->digest, PG_HASH_LEN);
+    if (hops >= 1) {
+        redact_at_a(t);
+        assert_memory_equal(t->digest, digest, PG_HASH_LEN);
+        t = send_on(t);
+        assert_pg_ok(pg_txn_verify(t, G.pk));
+        assert_memory_equal(t->digest, digest, PG_HASH_LEN);
+        assert_notes_ok(t);
+    }
+    if (hops >= 2) {
+        redact_at_b(t, b_key);
+        assert_memory_equal(t->digest, digest, PG_HASH_LEN);
+        t = send_on(t);
+        assert_pg_ok(pg_txn_verify(t, G.pk));
+        assert_memory_equal(t->digest, digest, PG_HASH_LEN);
+    }
+    return t;
+}
+
+static pg_txn *hop_chain(unsigned hops)
+{
+    keyring_init();
+    return hop_chain_with(hops, &R.k[KEY_B]);
+}
+
+static void
+test_txn__redaction_notes_and_hop_signatures_over_two_hops(void **state)
+{
+    (void)state;
+    pg_txn *t = hop_chain(2);
+    uint8_t pa[PG_HASH_LEN], pb[PG_HASH_LEN], h[PG_HASH_LEN];
+
+    R.calls = 0;
+    assert_notes_ok(t);
+    assert_int_equal(R.calls, 2);
+    assert_pg_ok(pg_txn_verify(t, G.pk));
+    assert_false(t->has_seed);
+
+    /* What each change became. */
+    for (size_t i = 0; i < t->nchanges; i++) {
+        const pg_change *c = &t->changes[i];
+        if (strcmp(c->field, "applicant_id_number") == 0 ||
+            strcmp(c->field, "applicant_name") == 0) {
+            assert_int_equal(c->form, PG_CHANGE_DROPPED);
+        } else if (strcmp(c->field, "accepted_at") == 0) {
+            assert_int_equal(c->form, PG_CHANGE_COMMITTED);
+            assert_string_equal(c->derived, "2025");
+        } else {
+            assert_int_equal(c->form, PG_CHANGE_SALTED);
+        }
+    }
+
+    /* The notes, in order, and who signed which. */
+    policy_hash(pa, POLICY_A);
+    policy_hash(pb, POLICY_B);
+    static const struct {
+        const char *hop, *policy, *field, *transform, *derived;
+    } want[] = {
+        {HOP_A, POLICY_A, "applicant_id_number", "drop", NULL},
+        {HOP_A, POLICY_A, "applicant_name", "mask", "张*"},
+        {HOP_B, POLICY_B, "applicant_name", "drop", NULL},
+        {HOP_B, POLICY_B, "accepted_at", "generalize", "2025"},
+    };
+    assert_int_equal(t->nnotes, 4);
+    for (size_t k = 0; k < 4; k++) {
+        const pg_note *n = &t->notes[k];
+        assert_string_equal(n->hop, want[k].hop);
+        assert_string_equal(n->policy_id, want[k].policy);
+        assert_memory_equal(n->policy_hash, k < 2 ? pa : pb, PG_HASH_LEN);
+        assert_string_equal(n->record_id, REC_P9);
+        assert_string_equal(n->field, want[k].field);
+        assert_string_equal(n->transform, want[k].transform);
+        memset(h, 0, sizeof(h));
+        if (want[k].derived)
+            assert_pg_ok(pg_blake2b(h, PG_HASH_LEN, want[k].derived,
+                                    strlen(want[k].derived)));
+        assert_memory_equal(n->derived_hash, h, PG_HASH_LEN);
+    }
+    assert_int_equal(t->nhop_sigs, 2);
+    assert_string_equal(t->hop_sigs[0].hop, HOP_A);
+    assert_string_equal(t->hop_sigs[0].key_id, R.k[KEY_A].key_id);
+    assert_int_equal(t->hop_sigs[0].notes, 2);
+    assert_string_equal(t->hop_sigs[1].hop, HOP_B);
+    assert_string_equal(t->hop_sigs[1].key_id, R.k[KEY_B].key_id);
+    assert_int_equal(t->hop_sigs[1].notes, 4);
+
+    /* The encoding is canonical: decoding and encoding again gives the
+     * same bytes. */
+    pg_buf a = PG_BUF_INIT, b = PG_BUF_INIT;
+    pg_txn *copy = txn_copy(t);
+    assert_pg_ok(pg_txn_encode(&a, t));
+    assert_pg_ok(pg_txn_encode(&b, copy));
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    pg_buf_dispose(&a);
+    pg_buf_dispose(&b);
+    pg_txn_free(copy);
+    pg_txn_free(t);
+}
+
+/* The hop message, byte by byte as proto/FORMAT.md writes it, assembled
+ * here independently of node/txn_redact.c: B's signature verifies over it
+ * and A's over its prefix of two notes. */
+static void put_str(pg_buf *b, const char *s)
+{
+    assert_pg_ok(pg_buf_put_u32be(b, (uint32_t)strlen(s)));
+    assert_pg_ok(pg_buf_put(b, s, strlen(s)));
+}
+
+static void hop_hash(uint8_t out[PG_HASH_LEN], const pg_txn *t,
+                     const pg_hop_sig *s)
+{
+    pg_buf m = PG_BUF_INIT;
+    put_str(&m, "pingan.hop.v1");
+    assert_pg_ok(pg_buf_put(&m, t->digest, PG_HASH_LEN));
+    put_str(&m, s->hop);
+    put_str(&m, s->key_id);
+    assert_pg_ok(pg_buf_put_u32be(&m, s->notes));
+    for (size_t k = 0; k < s->notes; k++) {
+        const pg_note *n = &t->notes[k];
+        put_str(&m, n->hop);
+        put_str(&m, n->policy_id);
+        assert_pg_ok(pg_buf_put(&m, n->policy_hash, PG_HASH_LEN));
+        put_str(&m, n->record_id);
+        put_str(&m, n->field);
+        put_str(&m, n->transform);
+        assert_pg_ok(pg_buf_put(&m, n->derived_hash, PG_HASH_LEN));
+    }
+    assert_int_equal(memcmp(m.data, "\0\0\0\x0dpingan.hop.v1", 17), 0);
+    assert_pg_ok(pg_blake2b(out, PG_HASH_LEN, m.data, m.len));
+    pg_buf_dispose(&m);
+}
+
+static void test_txn__hop_signature_signs_the_documented_bytes(void **state)
+{
+    (void)state;
+    pg_txn *t = hop_chain(2);
+    uint8_t h[PG_HASH_LEN];
+
+    hop_hash(h, t, &t->hop_sigs[0]);
+    assert_true(
+        pg_verify(t->hop_sigs[0].signature, h, PG_HASH_LEN, R.k[KEY_A].pk));
+    hop_hash(h, t, &t->hop_sigs[1]);
+    assert_true(
+        pg_verify(t->hop_sigs[1].signature, h, PG_HASH_LEN, R.k[KEY_B].pk));
+    /* Not by the other hop's key. */
+    assert_false(
+        pg_verify(t->hop_sigs[1].signature, h, PG_HASH_LEN, R.k[KEY_A].pk));
+    pg_txn_free(t);
+}
+
+/* The redaction API makes exactly the golden redacted txn (the same forms,
+ * salts, commits and derived text); the notes and hop signature follow
+ * its bytes (Txn fields 12 and 13 come last). */
+static void
+test_txn__redaction_api_makes_the_golden_redacted_bytes(void **state)
+{
+    (void)state;
+    pg_txn *t = hop_chain(1);
+    json_t *g = golden_txn("dispute_redacted");
+    pg_txn *gold = golden_decode(g);
+    pg_buf buf = PG_BUF_INIT;
+    size_t len;
+    uint8_t *want = jhex_alloc(&len, g, "encoding");
+
+    assert_txn_equal(t, gold);
+    assert_pg_ok(pg_txn_encode(&buf, t));
+    assert_true(buf.len > len);
+    assert_memory_equal(buf.data, want, len);
+    assert_int_equal(buf.data[len], (12 << 3) | 2); /* the first note */
+    free(want);
+    pg_buf_dispose(&buf);
+    pg_txn_free(gold);
+    pg_txn_free(t);
+}
+
+static bool bytes_contain(const uint8_t *hay, size_t len, const void *needle,
+                          size_t n)
+{
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(hay + i, needle, n) == 0)
+            return true;
+    return false;
+}
+
+static void test_txn__first_redaction_withholds_the_seed(void **state)
+{
+    (void)state;
+    keyring_init();
+    pg_txn *t = golden_build_whole(golden_txn("dispute_whole"));
+    pg_txn *orig = golden_build_whole(golden_txn("dispute_whole"));
+    uint8_t ph[PG_HASH_LEN];
+    size_t id = change_at(t, REC_P9, "applicant_id_number");
+
+    policy_hash(ph, POLICY_A);
+    assert_true(t->has_seed);
+    assert_pg_ok(pg_txn_redact_drop(t, id, HOP_A, POLICY_A, ph));
+    assert_false(t->has_seed);
+    for (size_t i = 0; i < PG_SEED_LEN; i++)
+        assert_int_equal(t->seed[i], 0);
+    for (size_t i = 0; i < t->nchanges; i++) {
+        const pg_change *c = &t->changes[i];
+        /* What each change keeps: a salt (the one the seed gave), or the
+         * commit alone. */
+        assert_memory_equal(c->commit, orig->changes[i].commit, PG_HASH_LEN);
+        assert_memory_equal(c->leaf, orig->changes[i].leaf, PG_HASH_LEN);
+        if (i == id) {
+            assert_int_equal(c->form, PG_CHANGE_DROPPED);
+            assert_int_equal(c->value.kind, PG_VALUE_ABSENT);
+            assert_null(c->text);
+            for (size_t k = 0; k < PG_SALT_LEN; k++)
+                assert_int_equal(c->salt[k], 0);
+        } else {
+            assert_int_equal(c->form, PG_CHANGE_SALTED);
+            assert_memory_equal(c->salt, orig->changes[i].salt, PG_SALT_LEN);
+        }
+    }
+    /* The digest, recomputed from what is left, is the origin's. */
+    memset(t->digest, 0, PG_HASH_LEN);
+    assert_pg_ok(pg_txn_verify(t, G.pk));
+    assert_memory_equal(t->digest, orig->digest, PG_HASH_LEN);
+    /* And the withheld value is nowhere in the encoding. */
+    pg_buf buf = PG_BUF_INIT;
+    assert_pg_ok(pg_txn_encode(&buf, t));
+    assert_false(bytes_contain(buf.data, buf.len, "430302198503121230", 18));
+    assert_false(bytes_contain(buf.data, buf.len, orig->seed, PG_SEED_LEN));
+    pg_buf_dispose(&buf);
+    pg_txn_free(orig);
+    pg_txn_free(t);
+}
+
+/* A refused redaction changes nothing: same encoding before and after. */
+static void assert_unchanged(pg_txn *t, const pg_buf *before)
+{
+    pg_buf after = PG_BUF_INIT;
+    assert_pg_ok(pg_txn_encode(&after, t));
+    assert_int_equal(after.len, before->len);
+    assert_memory_equal(after.data, before->data, after.len);
+    pg_buf_dispose(&after);
+}
+
+/* @p expr fails with @p code and a message holding @p what, and leaves
+ * @p t as it was. */
+#define assert_redact_refused(t, code, what, expr)                             \
+    do {                                                                       \
+        pg_buf before_ = PG_BUF_INIT;                                          \
+        assert_pg_ok(pg_txn_encode(&before_, (t)));                            \
+        size_t nnotes_ = (t)->nnotes, nsigs_ = (t)->nhop_sigs;                 \
+        assert_pg_fails((code), (expr));                                       \
+        if (!strstr(pg_error_last()->message, (what)))                         \
+            print_error("'%s' not in: %s\n", (what),                           \
+                        pg_error_last()->message);                             \
+        assert_non_null(strstr(pg_error_last()->message, (what)));             \
+        assert_unchanged((t), &before_);                                       \
+        assert_int_equal((t)->nnotes, nnotes_);                                \
+        assert_int_equal((t)->nhop_sigs, nsigs_);                              \
+        pg_buf_dispose(&before_);                                              \
+    } while (0)
+
+static void test_txn__redaction_refuses_what_a_hop_may_not_do(void **state)
+{
+    (void)state;
+    pg_txn *t = hop_chain(1); /* A: id number dropped, name masked */
+    uint8_t ph[PG_HASH_LEN];
+    size_t id = change_at(t, REC_P9, "applicant_id_number");
+    size_t name = change_at(t, REC_P9, "applicant_name");
+    size_t sum = change_at(t, REC_P9, "summary");
+    size_t kind = change_at(t, REC_P9, "dispute_type");
+    char long_policy[PG_POLICY_ID_MAX + 2];
+    char *long_text = malloc(PG_TEXT_MAX + 2);
+
+    assert_non_null(long_text);
+    memset(long_policy, 'p', sizeof(long_policy) - 1);
+    long_policy[sizeof(long_policy) - 1] = 0;
+    memset(long_text, 'x', PG_TEXT_MAX + 1);
+    long_text[PG_TEXT_MAX + 1] = 0;
+    policy_hash(ph, POLICY_B);
+
+    /* A transformed change may be dropped, not derived again; a dropped
+     * change stays dropped. */
+    assert_redact_refused(
+        t, PG_EINVALID, "only be dropped",
+        pg_txn_redact_derive(t, name, "张", "mask", HOP_B, POLICY_B, ph));
+    assert_redact_refused(t, PG_EINVALID, "dropped already",
+                          pg_txn_redact_drop(t, id, HOP_B, POLICY_B, ph));
+    assert_redact_refused(
+        t, PG_EINVALID, "dropped already",
+        pg_txn_redact_derive(t, id, "4303**", "mask", HOP_B, POLICY_B, ph));
+    /* No such change. */
+    assert_redact_refused(
+        t, PG_EINVALID, "no change 10",
+        pg_txn_redact_drop(t, t->nchanges, HOP_B, POLICY_B, ph));
+    /* Malformed hop, policy id, transform, derived text. */
+    assert_redact_refused(t, PG_EINVALID, "not a division code",
+                          pg_txn_redact_drop(t, sum, "43030", POLICY_B, ph));
+    assert_redact_refused(
+        t, PG_EINVALID, "not a division code",
+        pg_txn_redact_drop(t, sum, "000000000000", POLICY_B, ph));
+    assert_redact_refused(t, PG_EINVALID, "not a division code",
+                          pg_txn_redact_drop(t, sum, NULL, POLICY_B, ph));
+    assert_redact_refused(t, PG_EINVALID, "policy id",
+                          pg_txn_redact_drop(t, sum, HOP_B, "", ph));
+    assert_redact_refused(t, PG_EINVALID, "policy id",
+                          pg_txn_redact_drop(t, sum, HOP_B, NULL, ph));
+    assert_redact_refused(t, PG_EINVALID, "policy id",
+                          pg_txn_redact_drop(t, sum, HOP_B, long_policy, ph));
+    assert_redact_refused(t, PG_EINVALID, "policy id",
+                          pg_txn_redact_drop(t, sum, HOP_B, "a\nb", ph));
+    static const char *const not_derivations[] = {"drop", "blur", "MASK", "",
+                                                  NULL};
+    for (size_t i = 0; i < 5; i++)
+        assert_redact_refused(t, PG_EINVALID, "not a transform",
+                              pg_txn_redact_derive(t, sum, "x",
+                                                   not_derivations[i], HOP_B,
+                                                   POLICY_B, ph));
+    assert_redact_refused(
+        t, PG_EINVALID, "not UTF-8",
+        pg_txn_redact_derive(t, sum, "\xff\xfe", "mask", HOP_B, POLICY_B, ph));
+    assert_redact_refused(
+        t, PG_EINVALID, "longer than 8192",
+        pg_txn_redact_derive(t, sum, long_text, "mask", HOP_B, POLICY_B, ph));
+    assert_redact_refused(
+        t, PG_EINVALID, "no derived text",
+        pg_txn_redact_derive(t, sum, NULL, "mask", HOP_B, POLICY_B, ph));
+    /* A hop that has signed adds no more notes ... */
+    assert_redact_refused(t, PG_EINVALID, HOP_A " has signed",
+                          pg_txn_redact_drop(t, sum, HOP_A, POLICY_A, ph));
+    /* ... and does not sign again. */
+    assert_pg_ok(pg_txn_redact_drop(t, sum, HOP_B, POLICY_B, ph));
+    assert_redact_refused(
+        t, PG_EINVALID, HOP_A " has signed",
+        pg_txn_hop_sign(t, HOP_A, R.k[KEY_A].key_id, R.k[KEY_A].sk));
+    /* Another hop may not add a note among B's unsigned ones, nor sign
+     * them. */
+    assert_redact_refused(
+        t, PG_EINVALID, "of hop " HOP_B " are not signed yet",
+        pg_txn_redact_drop(t, kind, "430000000000", POLICY_B, ph));
+    hop_key province;
+    hop_key_make(&province, "430000000000", 0x43);
+    assert_redact_refused(
+        t, PG_EINVALID, "of hop " HOP_B " are not signed yet",
+        pg_txn_hop_sign(t, province.hop, province.key_id, province.sk));
+    /* B's key id must be that of the key it signs with. */
+    assert_redact_refused(
+        t, PG_EINVALID, "is not that of the key",
+        pg_txn_hop_sign(t, HOP_B, R.k[KEY_A].key_id, R.k[KEY_B].sk));
+    assert_redact_refused(
+        t, PG_EINVALID, "lower-case hex",
+        pg_txn_hop_sign(t, HOP_B, "9D24E2EEAF27C2A0", R.k[KEY_B].sk));
+    assert_redact_refused(
+        t, PG_EINVALID, "not a division code",
+        pg_txn_hop_sign(t, "4303", R.k[KEY_B].key_id, R.k[KEY_B].sk));
+    assert_pg_ok(pg_txn_hop_sign(t, HOP_B, R.k[KEY_B].key_id, R.k[KEY_B].sk));
+    assert_pg_ok(pg_txn_verify(t, G.pk));
+    assert_notes_ok(t);
+    free(long_text);
+    pg_txn_free(t);
+
+    /* A whole change without a seed cannot be redacted (no salt). */
+    t = golden_build_whole(golden_txn("dispute_whole"));
+    t->has_seed = false;
+    assert_redact_refused(t, PG_EINVALID, "without a seed",
+                          pg_txn_redact_drop(t, 0, HOP_A, POLICY_A, ph));
+    pg_txn_free(t);
+}
+
+static void test_txn__hop_sign_without_a_new_note_does_nothing(void **state)
+{
+    (void)state;
+    pg_txn *t = hop_chain(0);
+
+    /* An origin's txn: nothing to sign. */
+    assert_pg_ok(pg_txn_hop_sign(t, HOP_A, R.k[KEY_A].key_id, R.k[KEY_A].sk));
+    assert_int_equal(t->nhop_sigs, 0);
+    assert_true(t->has_seed);
+    assert_notes_ok(t);
+    pg_txn_free(t);
+
+    t = hop_chain(1);
+    assert_int_equal(t->nhop_sigs, 1);
+    assert_pg_ok(pg_txn_hop_sign(t, HOP_A, R.k[KEY_A].key_id, R.k[KEY_A].sk));
+    assert_pg_ok(pg_txn_hop_sign(t, HOP_B, R.k[KEY_B].key_id, R.k[KEY_B].sk));
+    assert_int_equal(t->nhop_sigs, 1);
+    assert_notes_ok(t);
+    pg_txn_free(t);
+}
+
+static void test_txn__at_most_16_hops_sign(void **state)
+{
+    (void)state;
+    keyring_init();
+    pg_txn *t = golden_build_whole(golden_txn("dispute_whole"));
+    uint8_t ph[PG_HASH_LEN];
+    char hops[PG_TXN_MAX_HOP_SIGS + 1][PG_CODE_LEN + 1];
+    size_t i;
+
+    policy_hash(ph, POLICY_A);
+    /* 17 communities of one township, each redacting one change (the
+     * txn has 10: the rest mask, then drop). */
+    for (i = 0; i <= PG_TXN_MAX_HOP_SIGS; i++) {
+        snprintf(hops[i], sizeof(hops[i]), "430302001%03zu", i + 1);
+        size_t c = i % t->nchanges;
+        if (i < t->nchanges)
+            assert_pg_ok(
+                pg_txn_redact_derive(t, c, "*", "mask", hops[i], POLICY_A, ph));
+        else
+            assert_pg_ok(pg_txn_redact_drop(t, c, hops[i], POLICY_A, ph));
+        int rc = pg_txn_hop_sign(t, hops[i], R.k[KEY_A].key_id, R.k[KEY_A].sk);
+        if (i < PG_TXN_MAX_HOP_SIGS)
+            assert_int_equal(rc, 0);
+        else
+            assert_int_equal(rc, PG_ELIMIT);
+    }
+    assert_int_equal(t->nhop_sigs, PG_TXN_MAX_HOP_SIGS);
+    pg_txn_free(t);
+}
+
+static void test_txn__reset_forgets_notes_and_hop_signatures(void **state)
+{
+    (void)state;
+    pg_txn *t = hop_chain(2);
+    uint8_t ph[PG_HASH_LEN];
+
+    pg_txn_reset(t);
+    assert_int_equal(t->nnotes, 0);
+    assert_int_equal(t->nhop_sigs, 0);
+    assert_non_null(t->notes); /* kept for reuse */
+    /* And a reused txn redacts afresh. */
+    pg_value v = {.kind = PG_VALUE_BOOL, .b = false};
+    assert_pg_ok(pg_txn_set_header(t, "430302001000", G.key_id, 3, 9,
+                                   "430302001001", "dispute", "张三"));
+    assert_pg_ok(pg_txn_add(t, REC_P9, "cross_region", &v, NULL));
+    assert_pg_ok(pg_txn_seal(t));
+    pg_txn_sign(t, G.sk);
+    policy_hash(ph, POLICY_A);
+    assert_pg_ok(pg_txn_redact_drop(t, 0, HOP_A, POLICY_A, ph));
+    assert_pg_ok(pg_txn_hop_sign(t, HOP_A, R.k[KEY_A].key_id, R.k[KEY_A].sk));
+    assert_int_equal(t->nnotes, 1);
+    t = send_on(t);
+    assert_pg_ok(pg_txn_verify(t, G.pk));
+    assert_notes_ok(t);
+    pg_txn_free(t);
+}
+
+/* ---- tampering with a redacted txn --------------------------------------
+ */
+
+/* Encode, decode, digest: what a receiver sees of a tampered txn. */
+static pg_txn *received(const pg_txn *t)
+{
+    pg_txn *out = txn_copy(t);
+    assert_pg_ok(pg_txn_digest(out));
+    return out;
+}
+
+static void
+test_txn__notes_tamper_a_kept_value_fails_the_origin_signature(void **state)
+{
+    (void)state;
+    pg_txn *t = hop_chain(2);
+    pg_change *c = change_named(t, "summary");
+
+    c->text = txn_str(t, "两户因排水沟发生械斗");
+    c->value.s = c->text;
+    c->value.len = strlen(c->text);
+    assert_pg_fails(PG_EAUTH, pg_txn_verify(t, G.pk));
+    pg_txn *r = txn_copy(t);
+    assert_pg_fails(PG_EAUTH, pg_txn_verify(r, G.pk));
+    pg_txn_free(r);
+    pg_txn_free(t);
+}
+
+static void test_txn__notes_tamper_a_derived_text_fails_the_notes(void **state)
+{
+    (void)state;
+    pg_txn *t = hop_chain(2);
+
+    change_named(t, "accepted_at")->derived = txn_str(t, "2024");
+    /* Outside the origin's signature (DESIGN §3) ... */
+    assert_pg_ok(pg_txn_verify(t, G.pk));
+    /* ... but inside B's note. */
+    assert_notes_fail(t, PG_EINVALID, "derived_hash");
+    pg_txn *r = received(t);
+    assert_notes_fail(r, PG_EINVALID, "derived_hash");
+    pg_txn_free(r);
+    pg_txn_free(t);
+
+    /* The mask A made, now dropped by B, cannot come back either. */
+    t = hop_chain(2);
+    pg_change *c = change_named(t, "applicant_name");
+    c->form = PG_CHANGE_COMMITTED;
+    c->derived = txn_str(t, "张*");
+    assert_pg_ok(pg_txn_verify(t, G.pk));
+    assert_notes_fail(t, PG_EINVALID, "says drop");
+    pg_txn_free(t);
+}
+
+typedef void (*note_tamper_fn)(pg_txn *t);
+
+static void tamper_policy_id(pg_txn *t)
+{
+    t->notes[0].policy_id = txn_str(t, "lenient.v1");
+}
+
+static void tamper_policy_hash(pg_txn *t)
+{
+    t->notes[0].policy_hash[7] ^= 0x20;
+}
+
+static void tamper_transform(pg_txn *t)
+{
+    t->notes[3].transform = txn_str(t, "mask");
+}
+
+/* A's superseded note now claims A masked accepted_at, whose last note
+ * (B's) still explains it: the structure holds, A's signature does not. */
+static void tamper_field(pg_txn *t)
+{
+    t->notes[1].field = txn_str(t, "accepted_at");
+}
+
+/* B's drop of the name, claimed under A's policy. */
+static void tamper_b_policy(pg_txn *t)
+{
+    t->notes[2].policy_id = txn_str(t, POLICY_A);
+    policy_hash(t->notes[2].policy_hash, POLICY_A);
+}
+
+static void
+test_txn__notes_tamper_a_rewritten_note_fails_its_hop_signature(void **state)
+{
+    (void)state;
+    static const struct {
+        note_tamper_fn fn;
+        const char *hop;
+    } cases[] = {
+        {tamper_policy_id, HOP_A}, {tamper_policy_hash, HOP_A},
+        {tamper_transform, HOP_B}, {tamper_field, HOP_A},
+        {tamper_b_policy, HOP_B},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        pg_txn *t = hop_chain(2);
+        cases[i].fn(t);
+        assert_pg_ok(pg_txn_verify(t, G.pk));
+        assert_notes_fail(t, PG_EAUTH, cases[i].hop);
+        pg_txn *r = received(t);
+        assert_notes_fail(r, PG_EAUTH, cases[i].hop);
+        pg_txn_free(r);
+        pg_txn_free(t);
+    }
+}
+
+/* Encoded: the decoder refuses it, naming the problem. */
+static void assert_decode_refuses(const pg_txn *t, const char *what)
+{
+    pg_buf buf = PG_BUF_INIT;
+    pg_txn *out = NULL;
+
+    assert_pg_ok(pg_txn_encode(&buf, t));
+    assert_pg_fails(PG_EINVALID, pg_txn_decode(&out, buf.data, buf.len));
+    assert_null(out);
+    if (!strstr(pg_error_last()->message, what))
+        print_error("'%s' not in: %s\n", what, pg_error_last()->message);
+    assert_non_null(strstr(pg_error_last()->message, what));
+    pg_buf_dispose(&buf);
+}
+
+static void remove_note(pg_txn *t, size_t k)
+{
+    memmove(&t->notes[k], &t->notes[k + 1],
+            (t->nnotes - k - 1) * sizeof(t->notes[0]));
+    t->nnotes--;
+}
+
+static void test_txn__notes_tamper_a_removed_note_is_caught(void **state)
+{
+    (void)state;
+
+    /* Removed: the signatures' counts no longer match the notes. */
+    for (size_t k = 0; k < 4; k++) {
+        pg_txn *t = hop_chain(2);
+        remove_note(t, k);
+        assert_notes_fail(t, PG_EINVALID,
+                          k < 2 ? "but signed by hop" : "increase strictly");
+        assert_decode_refuses(t, k < 2 ? "but signed by hop"
+                                       : "increase strictly");
+        pg_txn_free(t);
+    }
+    /* Removed and the counts mended: a withheld change without its note,
+     * or (A's superseded mask) A's signature. */
+    pg_txn *t = hop_chain(2);
+    remove_note(t, 0);
+    t->hop_sigs[0].notes = 1;
+    t->hop_sigs[1].notes = 3;
+    assert_notes_fail(t, PG_EINVALID, "applicant_id_number has no");
+    pg_txn_free(t);
+
+    t = hop_chain(2);
+    remove_note(t, 3);
+    t->hop_sigs[1].notes = 3;
+    assert_notes_fail(t, PG_EINVALID, "accepted_at has no");
+    pg_txn_free(t);
+
+    t = hop_chain(2);
+    remove_note(t, 1);
+    t->hop_sigs[0].notes = 1;
+    t->hop_sigs[1].notes = 3;
+    assert_notes_fail(t, PG_EAUTH, HOP_A);
+    pg_txn *r = received(t);
+    assert_notes_fail(r, PG_EAUTH, HOP_A);
+    pg_txn_free(r);
+    pg_txn_free(t);
+
+    /* All of B's notes and its signature removed: the name is dropped
+     * with A's mask as its last note. */
+    t = hop_chain(2);
+    t->nnotes = 2;
+    t->nhop_sigs = 1;
+    assert_notes_fail(t, PG_EINVALID, "accepted_at has no redaction note");
+    /* And were accepted_at not generalized: its last note says mask. */
+    change_named(t, "accepted_at")->form = PG_CHANGE_SALTED;
+    assert_notes_fail(t, PG_EINVALID, "says mask");
+    pg_txn_free(t);
+}
+
+static void
+test_txn__notes_tamper_a_removed_change_fails_the_origin_signature(void **state)
+{
+    (void)state;
+    static const char *const fields[] = {"summary", "accepted_at",
+                                         "applicant_name"};
+
+    for (size_t i = 0; i < 3; i++) {
+        pg_txn *t = hop_chain(2);
+        size_t at = change_at(t, REC_P9, fields[i]);
+        memmove(&t->changes[at], &t->changes[at + 1],
+                (t->nchanges - at - 1) * sizeof(t->changes[0]));
+        t->nchanges--;
+        assert_pg_fails(PG_EAUTH, pg_txn_verify(t, G.pk));
+        if (i > 0) /* and its notes name a change that is not there */
+            assert_notes_fail(t, PG_EINVALID, "not a change of the txn");
+        pg_txn *r = txn_copy(t);
+        assert_pg_fails(PG_EAUTH, pg_txn_verify(r, G.pk));
+        pg_txn_free(r);
+        pg_txn_free(t);
+    }
+}
+
+static void
+test_txn__notes_tamper_reordered_or_duplicated_hop_signatures(void **state)
+{
+    (void)state;
+    pg_txn *t = hop_chain(2);
+    pg_hop_sig a = t->hop_sigs[0], b = t->hop_sigs[1];
+
+    /* Swapped. */
+    t->hop_sigs[0] = b;
+    t->hop_sigs[1] = a;
+    assert_notes_fail(t, PG_EINVALID, "but signed by hop " HOP_B);
+    assert_decode_refuses(t, "but signed by hop " HOP_B);
+    /* A's twice. */
+    t->hop_sigs[0] = a;
+    t->hop_sigs[1] = a;
+    assert_notes_fail(t, PG_EINVALID, "increase strictly");
+    assert_decode_refuses(t, "increase strictly");
+    /* A's signature again over all four notes. */
+    t->hop_sigs[1] = a;
+    t->hop_sigs[1].notes = 4;
+    assert_notes_fail(t, PG_EINVALID, "signs twice");
+    assert_decode_refuses(t, "signs twice");
+    /* B's twice: the second says it covers more notes than there are. */
+    assert_pg_ok(pg_txn__reserve_hop_sigs(t, 3));
+    t->hop_sigs[0] = a;
+    t->hop_sigs[1] = b;
+    t->hop_sigs[2] = b;
+    t->nhop_sigs = 3;
+    assert_notes_fail(t, PG_EINVALID, "increase strictly");
+    assert_decode_refuses(t, "increase strictly");
+    /* B's count lowered: B's notes claimed as A's. */
+    t->nhop_sigs = 2;
+    t->hop_sigs[0].notes = 3;
+    assert_notes_fail(t, PG_EINVALID,
+                      "by hop " HOP_B " but signed by hop " HOP_A);
+    assert_decode_refuses(t, "signed by hop " HOP_A);
+    /* B's removed. */
+    t->hop_sigs[0] = a;
+    t->nhop_sigs = 1;
+    assert_notes_fail(t, PG_EINVALID, "signed by no hop");
+    assert_decode_refuses(t, "signed by no hop");
+    /* Put back: fine again. */
+    t->hop_sigs[1] = b;
+    t->nhop_sigs = 2;
+    assert_notes_ok(t);
+    pg_txn_free(t);
+}
+
+static void test_txn__notes_tamper_a_signature_by_another_key(void **state)
+{
+    (void)state;
+    keyring_init();
+    /* B signed with a key nobody here knows. */
+    pg_txn *rogue = hop_chain_with(2, &R.k[KEY_ROGUE]);
+    pg_txn *t = hop_chain(2);
+
+    assert_notes_fail(rogue, PG_ENOTFOUND, HOP_B);
+    assert_non_null(strstr(pg_error_last()->message, R.k[KEY_ROGUE].key_id));
+    /* The rogue signature presented under B's key id. */
+    memcpy(t->hop_sigs[1].signature, rogue->hop_sigs[1].signature, PG_SIG_LEN);
+    assert_notes_fail(t, PG_EAUTH, HOP_B);
+    pg_txn_free(t);
+    /* B's signature with a bit flipped; A's signature under B's name. */
+    t = hop_chain(2);
+    t->hop_sigs[1].signature[17] ^= 4;
+    assert_notes_fail(t, PG_EAUTH, HOP_B);
+    pg_txn_free(t);
+    t = hop_chain(2);
+    memcpy(t->hop_sigs[1].key_id, R.k[KEY_A].key_id, PG_KEY_ID_LEN + 1);
+    R.k[2] = R.k[KEY_A];
+    R.k[2].hop = HOP_B; /* A's key listed for hop B too */
+    R.n = 3;
+    assert_notes_fail(t, PG_EAUTH, HOP_B);
+    pg_txn_free(t);
+    /* A key lookup that hands back a key of another key id. */
+    t = hop_chain(2);
+    memcpy(R.k[1].pk, R.k[KEY_ROGUE].pk, PG_SIGN_PK_LEN);
+    assert_notes_fail(t, PG_EAUTH, HOP_B);
+    assert_non_null(strstr(pg_error_last()->message, R.k[KEY_ROGUE].key_id));
+    pg_txn_free(t);
+    pg_txn_free(rogue);
+}
+
+static void test_txn__notes_unknown_or_unreadable_hop_key(void **state)
+{
+    (void)state;
+    pg_txn *t = hop_chain(2);
+
+    R.n = 1; /* only A's key is known here */
+    assert_notes_fail(t, PG_ENOTFOUND, HOP_B);
+    R.n = 0;
+    assert_notes_fail(t, PG_ENOTFOUND, HOP_A);
+    /* A runtime failure of the lookup is the lookup's. */
+    assert_pg_fails(PG_ECORRUPT, pg_txn_verify_notes(t, hop_key_broken, NULL));
+    assert_non_null(strstr(pg_error_last()->message, "damaged"));
+    /* The structure is checked before any key is looked up. */
+    R.n = 0;
+    R.calls = 0;
+    t->notes[3].field = txn_str(t, "closed_at");
+    assert_notes_fail(t, PG_EINVALID, "closed_at");
+    assert_int_equal(R.calls, 0);
+    pg_txn_free(t);
+}
+
+static void test_txn__notes_a_withheld_change_needs_a_note(void **state)
+{
+    (void)state;
+    keyring_init();
+    /* The golden redacted txn was redacted by hand, without notes. */
+    pg_txn *t = golden_decode(golden_txn("dispute_redacted"));
+    assert_pg_ok(pg_txn_verify(t, G.pk));
+    assert_notes_fail(t, PG_EINVALID, "has no redaction note");
+    pg_txn_free(t);
+
+    /* A kept change turned into a committed one without a note. */
+    t = hop_chain(2);
+    pg_change *c = change_named(t, "dispute_type");
+    c->form = PG_CHANGE_COMMITTED; /* its commit is known from the digest */
+    c->derived = txn_str(t, "纠纷");
+    assert_pg_ok(pg_txn_verify(t, G.pk));
+    assert_notes_fail(t, PG_EINVALID, "dispute_type has no redaction note");
+    pg_txn *r = received(t);
+    assert_notes_fail(r, PG_EINVALID, "dispute_type has no redaction note");
+    pg_txn_free(r);
+    /* Or dropped. */
+    c->form = PG_CHANGE_DROPPED;
+    c->derived = NULL;
+    assert_pg_ok(pg_txn_verify(t, G.pk));
+    assert_notes_fail(t, PG_EINVALID, "dispute_type has no redaction note");
+    pg_txn_free(t);
+
+    /* A dropped change whose last note is not a drop. */
+    t = hop_chain(2);
+    change_named(t, "accepted_at")->form = PG_CHANGE_DROPPED;
+    change_named(t, "accepted_at")->derived = NULL;
+    assert_notes_fail(t, PG_EINVALID, "says generalize");
+    pg_txn_free(t);
+}
+
+static void test_txn__notes_name_changes_of_the_txn(void **state)
+{
+    (void)state;
+    pg_txn *t = hop_chain(2);
+
+    t->notes[0].field = txn_str(t, "closed_at");
+    assert_notes_fail(t, PG_EINVALID, "closed_at, not a change of the txn");
+    pg_txn_free(t);
+
+    t = hop_chain(2);
+    t->notes[1].record_id =
+        txn_str(t, "430302001000-01KAYY7580Q2R8ZK3TJ5M6N7PB");
+    assert_notes_fail(t, PG_EINVALID, "not a change of the txn");
+    pg_txn_free(t);
+
+    /* A note for a change the txn reveals. */
+    t = hop_chain(2);
+    t->notes[1].field = txn_str(t, "summary");
+    assert_notes_fail(t, PG_EINVALID, "which the txn reveals");
+    pg_txn_free(t);
+}
+
+static void test_txn__decode_refuses_notes_with_the_seed(void **state)
+{
+    (void)state;
+    pg_txn *t = hop_chain(2);
+
+    t->has_seed = true;
+    pg_random(t->seed, PG_SEED_LEN);
+    assert_notes_fail(t, PG_EINVALID, "seed");
+    assert_decode_refuses(t, "seed");
+    /* Hop signatures alone are refused with the seed too. */
+    t->nnotes = 0;
+    t->hop_sigs[0].notes = 0;
+    t->nhop_sigs = 1;
+    assert_decode_refuses(t, "seed");
+    pg_txn_free(t);
+}
+
+/* Every bit flip of a twice-redacted txn is refused by the decoder, the
+ * origin's signature or the notes check; none decodes into another txn
+ * that passes all three. */
+static void test_txn__every_bit_flip_of_a_redacted_txn_is_caught(void **state)
+{
+    (void)state;
+    pg_txn *orig = hop_chain(2);
+    pg_buf buf = PG_BUF_INIT;
+    size_t refused[3] = {0, 0, 0}, same = 0;
+
+    assert_pg_ok(pg_txn_encode(&buf, orig));
+    for (size_t bit = 0; bit < 8 * buf.len; bit++) {
+        pg_txn *t = NULL;
+        buf.data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        if (pg_txn_decode(&t, buf.data, buf.len) < 0) {
+            refused[0]++;
+        } else if (pg_txn_verify(t, G.pk) < 0) {
+            refused[1]++;
+        } else if (pg_txn_verify_notes(t, hop_key_fn, &R) < 0) {
+            refused[2]++;
+        } else {
+            pg_buf again = PG_BUF_INIT;
+            assert_int_equal(txn_diff(orig, t), 0);
+            assert_pg_ok(pg_txn_encode(&again, t));
+            assert_int_equal(again.len, buf.len);
+            same++;
+            pg_buf_dispose(&again);
+        }
+        pg_txn_free(t);
+        buf.data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    }
+    print_message("redacted twice: %zu bits: %zu refused by decode, %zu by "
+                  "the origin signature, %zu by the notes, %zu same\n",
+                  8 * buf.len, refused[0], refused[1], refused[2], same);
+    assert_int_equal(same, 0);
+    assert_true(refused[2] > 0);
+    pg_buf_dispose(&buf);
+    pg_txn_free(orig);
+}
+
+/* ---- decoding hostile notes ----------------------------------------------
+ */
+
+typedef struct raw_note {
+    const char *hop, *policy_id, *record_id, *field, *transform;
+    size_t policy_hash_len, derived_hash_len;
+    bool unknown; /* an unknown field 8 */
+} raw_note;
+
+typedef struct raw_sig {
+    const char *hop, *key_id;
+    uint64_t notes;
+    size_t sig_len;
+} raw_sig;
+
+static raw_note raw_note_default(const char *transform)
+{
+    raw_note n;
+    memset(&n, 0, sizeof(n));
+    n.hop = HOP_A;
+    n.policy_id = POLICY_A;
+    n.record_id = "430302001000-01KAYY7580Q2R8ZK3TJ5M6N7P9";
+    n.field = "summary";
+    n.transform = transform;
+    n.policy_hash_len = PG_HASH_LEN;
+    n.derived_hash_len = strcmp(transform, "drop") == 0 ? 0 : PG_HASH_LEN;
+    return n;
+}
+
+static void raw_encode_notes(pg_buf *out, const raw_note *notes, size_t nn,
+                             const raw_sig *sigs, size_t ns)
+{
+    pg_buf m = PG_BUF_INIT;
+
+    for (size_t k = 0; k < nn; k++) {
+        const raw_note *n = &notes[k];
+        pg_buf_clear(&m);
+        pb_string(&m, 1, n->hop);
+        pb_string(&m, 2, n->policy_id);
+        if (n->policy_hash_len)
+            pb_filler(&m, 3, n->policy_hash_len);
+        pb_string(&m, 4, n->record_id);
+        pb_string(&m, 5, n->field);
+        pb_string(&m, 6, n->transform);
+        if (n->derived_hash_len)
+            pb_filler(&m, 7, n->derived_hash_len);
+        if (n->unknown)
+            pb_uint(&m, 8, 1);
+        pb_bytes(out, 12, m.data, m.len);
+    }
+    for (size_t j = 0; j < ns; j++) {
+        const raw_sig *s = &sigs[j];
+        pg_buf_clear(&m);
+        pb_string(&m, 1, s->hop);
+        pb_string(&m, 2, s->key_id);
+        if (s->notes)
+            pb_uint(&m, 3, s->notes);
+        if (s->sig_len)
+            pb_filler(&m, 4, s->sig_len);
+        pb_bytes(out, 13, m.data, m.len);
+    }
+    pg_buf_dispose(&m);
+}
+
+/* A salted change (no seed) followed by the notes and signatures: the
+ * decoder's result code. */
+static int raw_decode_notes(const raw_note *notes, size_t nn,
+                            const raw_sig *sigs, size_t ns, size_t seed_len)
+{
+    raw_change c = raw_change_default();
+    raw_txn t = raw_txn_default(&c);
+    pg_buf b = PG_BUF_INIT;
+    pg_txn *txn = NULL;
+
+    c.salt_len = PG_SALT_LEN;
+    t.seed_len = seed_len;
+    raw_encode(&b, &t);
+    raw_encode_notes(&b, notes, nn, sigs, ns);
+    pg_error_clear();
+    int rc = pg_txn_decode(&txn, b.data, b.len);
+    if (rc == 0) {
+        assert_int_equal(txn->nnotes, nn);
+        assert_int_equal(txn->nhop_sigs, ns);
+    }
+    pg_txn_free(txn);
+    pg_buf_dispose(&b);
+    return rc;
+}
+
+#define assert_notes_refused(n, nn, s, ns)                                     \
+    do {                                                                       \
+        int rc_ = raw_decode_notes((n), (nn), (s), (ns), 0);                   \
+        if (rc_ != PG_EINVALID)                                                \
+            print_error("line %d: decoded although it should not: %d\n",       \
+                        __LINE__, rc_);                                        \
+        assert_int_equal(rc_, PG_EINVALID);                                    \
+        assert_non_null(strstr(pg_error_last()->message, "txn"));              \
+    } while (0)
+
+static void test_txn__decode_rejects_malformed_notes(void **state)
+{
+    (void)state;
+    raw_note n[2] = {raw_note_default("drop"), raw_note_default("mask")};
+    raw_sig s[2] = {{HOP_A, "9d24e2eeaf27c2a0", 2, PG_SIG_LEN},
+                    {HOP_B, "0123456789abcdef", 3, PG_SIG_LEN}};
+    char long_policy[PG_POLICY_ID_MAX + 2];
+
+    memset(long_policy, 'p', sizeof(long_policy) - 1);
+    long_policy[sizeof(long_policy) - 1] = 0;
+
+    /* The baseline decodes: notes, then the one signature of their hop. */
+    assert_int_equal(raw_decode_notes(n, 2, s, 1, 0), 0);
+    for (size_t i = 0; i < 3; i++) {
+        static const char *const ok[] = {"hash", "generalize", "mask"};
+        n[1] = raw_note_default(ok[i]);
+        assert_int_equal(raw_decode_notes(n, 2, s, 1, 0), 0);
+    }
+    /* None at all. */
+    assert_int_equal(raw_decode_notes(n, 0, s, 0, 0), 0);
+
+#define NOTE_REFUSED(member, bad)                                              \
+    do {                                                                       \
+        raw_note keep_ = n[1];                                                 \
+        n[1].member = (bad);                                                   \
+        assert_notes_refused(n, 2, s, 1);                                      \
+        n[1] = keep_;                                                          \
+    } while (0)
+    NOTE_REFUSED(hop, "43030200000");
+    NOTE_REFUSED(hop, "4303020000001");
+    NOTE_REFUSED(hop, "43030200000a");
+    NOTE_REFUSED(hop, NULL);
+    NOTE_REFUSED(hop, HOP_B); /* not the signing hop's */
+    NOTE_REFUSED(policy_id, NULL);
+    NOTE_REFUSED(policy_id, long_policy);
+    NOTE_REFUSED(policy_id, "line\nbreak");
+    NOTE_REFUSED(policy_hash_len, 0);
+    NOTE_REFUSED(policy_hash_len, 31);
+    NOTE_REFUSED(policy_hash_len, 33);
+    NOTE_REFUSED(record_id, NULL);
+    NOTE_REFUSED(record_id, "430302001000-01KAYY7580Q2R8ZK3TJ5M6N7P");
+    NOTE_REFUSED(field, NULL);
+    NOTE_REFUSED(field, "Summary");
+    NOTE_REFUSED(transform, NULL);
+    NOTE_REFUSED(transform, "blur");
+    NOTE_REFUSED(transform, "DROP");
+    NOTE_REFUSED(transform, "drop"); /* with a derived hash */
+    NOTE_REFUSED(derived_hash_len, 0);
+    NOTE_REFUSED(derived_hash_len, 31);
+    NOTE_REFUSED(derived_hash_len, 64);
+    NOTE_REFUSED(unknown, true);
+#undef NOTE_REFUSED
+
+#define SIG_REFUSED(member, bad)                                               \
+    do {                                                                       \
+        raw_sig keep_ = s[0];                                                  \
+        s[0].member = (bad);                                                   \
+        assert_notes_refused(n, 2, s, 1);                                      \
+        s[0] = keep_;                                                          \
+    } while (0)
+    SIG_REFUSED(hop, NULL);
+    SIG_REFUSED(hop, "43030200000");
+    SIG_REFUSED(hop, HOP_B); /* not the notes' hop */
+    SIG_REFUSED(key_id, NULL);
+    SIG_REFUSED(key_id, "9D24E2EEAF27C2A0");
+    SIG_REFUSED(key_id, "9d24e2eeaf27c2a");
+    SIG_REFUSED(key_id, "9d24e2eeaf27c2ag");
+    SIG_REFUSED(notes, 0);
+    SIG_REFUSED(notes, 1); /* note 2 signed by no hop */
+    SIG_REFUSED(notes, 3); /* more than there are */
+    SIG_REFUSED(notes, UINT64_C(1) << 32 | 2);
+    SIG_REFUSED(sig_len, 0);
+    SIG_REFUSED(sig_len, 63);
+    SIG_REFUSED(sig_len, 65);
+#undef SIG_REFUSED
+
+    /* Notes without a signature; a signature without notes. */
+    assert_notes_refused(n, 2, s, 0);
+    assert_notes_refused(n, 0, s, 1);
+    /* Two hops: counts rising, each signing its own notes, once. */
+    n[1].hop = HOP_B;
+    s[0].notes = 1;
+    s[1].notes = 2;
+    assert_int_equal(raw_decode_notes(n, 2, s, 2, 0), 0);
+    s[1].notes = 1;
+    assert_notes_refused(n, 2, s, 2);
+    s[1].notes = 2;
+    s[1].hop = HOP_A;
+    assert_notes_refused(n, 2, s, 2); /* B's note signed by A */
+    n[1].hop = HOP_A;
+    assert_notes_refused(n, 2, s, 2); /* A signs twice */
+    /* No notes or signatures with the seed. */
+    n[1] = raw_note_default("mask");
+    s[0].notes = 2;
+    assert_int_equal(raw_decode_notes(n, 2, s, 1, 0), 0);
+    assert_int_equal(raw_decode_notes(n, 2, s, 1, PG_SEED_LEN), PG_EINVALID);
+    assert_non_null(strstr(pg_error_last()->message, "seed"));
+}
+
+/* The largest notes, as many as a txn may carry, and 16 hop signatures fit
+ * the decoder's size limit; one note or signature more is refused. */
+static void test_txn__decode_takes_the_most_and_largest_notes(void **state)
+{
+    (void)state;
+    size_t nn = PG_TXN_MAX_NOTES + 1, ns = PG_TXN_MAX_HOP_SIGS + 1;
+    raw_note *n = calloc(nn, sizeof(*n));
+    raw_sig *s = calloc(ns, sizeof(*s));
+    char hops[PG_TXN_MAX_HOP_SIGS + 1][PG_CODE_LEN + 1];
+    char policy[PG_POLICY_ID_MAX + 1], field[65];
+
+    assert_non_null(n);
+    assert_non_null(s);
+    memset(policy, 'p', PG_POLICY_ID_MAX);
+    policy[PG_POLICY_ID_MAX] = 0;
+    memset(field, 'f', 64);
+    field[64] = 0;
+    size_t per = PG_TXN_MAX_NOTES / PG_TXN_MAX_HOP_SIGS;
+    for (size_t j = 0; j < ns; j++) {
+        snprintf(hops[j], sizeof(hops[j]), "430302001%03zu", j + 1);
+        s[j].hop = hops[j];
+        s[j].key_id = "9d24e2eeaf27c2a0";
+        s[j].notes = (j + 1) * per;
+        s[j].sig_len = PG_SIG_LEN;
+    }
+    for (size_t k = 0; k < nn; k++) {
+        n[k] = raw_note_default("generalize");
+        n[k].hop =
+            hops[k / per < PG_TXN_MAX_HOP_SIGS ? k / per : PG_TXN_MAX_HOP_SIGS];
+        n[k].policy_id = policy;
+        n[k].field = field;
+    }
+    assert_int_equal(
+        raw_decode_notes(n, PG_TXN_MAX_NOTES, s, PG_TXN_MAX_HOP_SIGS, 0), 0);
+    s[PG_TXN_MAX_HOP_SIGS - 1].notes++;
+    assert_notes_refused(n, PG_TXN_MAX_NOTES + 1, s, PG_TXN_MAX_HOP_SIGS);
+    s[PG_TXN_MAX_HOP_SIGS - 1].notes--;
+    s[PG_TXN_MAX_HOP_SIGS].notes = PG_TXN_MAX_NOTES + 1;
+    assert_notes_refused(n, PG_TXN_MAX_NOTES, s, PG_TXN_MAX_HOP_SIGS + 1);
+    free(n);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2639,6 +3904,34 @@ int main(void)
         cmocka_unit_test(test_txn__interleaved_records_round_trip),
         cmocka_unit_test(test_txn__decode_rejects_text_that_is_not_utf8),
         cmocka_unit_test(test_txn__decode_rejects_a_malformed_record_id),
+        cmocka_unit_test(
+            test_txn__redaction_notes_and_hop_signatures_over_two_hops),
+        cmocka_unit_test(test_txn__hop_signature_signs_the_documented_bytes),
+        cmocka_unit_test(
+            test_txn__redaction_api_makes_the_golden_redacted_bytes),
+        cmocka_unit_test(test_txn__first_redaction_withholds_the_seed),
+        cmocka_unit_test(test_txn__redaction_refuses_what_a_hop_may_not_do),
+        cmocka_unit_test(test_txn__hop_sign_without_a_new_note_does_nothing),
+        cmocka_unit_test(test_txn__at_most_16_hops_sign),
+        cmocka_unit_test(test_txn__reset_forgets_notes_and_hop_signatures),
+        cmocka_unit_test(
+            test_txn__notes_tamper_a_kept_value_fails_the_origin_signature),
+        cmocka_unit_test(test_txn__notes_tamper_a_derived_text_fails_the_notes),
+        cmocka_unit_test(
+            test_txn__notes_tamper_a_rewritten_note_fails_its_hop_signature),
+        cmocka_unit_test(test_txn__notes_tamper_a_removed_note_is_caught),
+        cmocka_unit_test(
+            test_txn__notes_tamper_a_removed_change_fails_the_origin_signature),
+        cmocka_unit_test(
+            test_txn__notes_tamper_reordered_or_duplicated_hop_signatures),
+        cmocka_unit_test(test_txn__notes_tamper_a_signature_by_another_key),
+        cmocka_unit_test(test_txn__notes_unknown_or_unreadable_hop_key),
+        cmocka_unit_test(test_txn__notes_a_withheld_change_needs_a_note),
+        cmocka_unit_test(test_txn__notes_name_changes_of_the_txn),
+        cmocka_unit_test(test_txn__decode_refuses_notes_with_the_seed),
+        cmocka_unit_test(test_txn__every_bit_flip_of_a_redacted_txn_is_caught),
+        cmocka_unit_test(test_txn__decode_rejects_malformed_notes),
+        cmocka_unit_test(test_txn__decode_takes_the_most_and_largest_notes),
     };
     return cmocka_run_group_tests(tests, golden_setup, golden_teardown);
 }
