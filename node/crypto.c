@@ -111,6 +111,29 @@ void pg_sign_public(uint8_t pk[PG_SIGN_PK_LEN],
     crypto_sign_ed25519_sk_to_pk(pk, sk);
 }
 
+int pg_box_shared(uint8_t out[32], const uint8_t sk[PG_BOX_SK_LEN],
+                  const uint8_t pk[PG_BOX_PK_LEN])
+{
+    /* crypto_scalarmult refuses an all-zero result (a low-order point);
+     * check again so that the contract does not rest on the version. */
+    if (crypto_scalarmult(out, sk, pk) != 0 || sodium_is_zero(out, 32)) {
+        sodium_memzero(out, 32);
+        return pg_error_set(PG_EAUTH, PG_ERRCLASS_CRYPTO,
+                            "X25519 public key is a low-order point");
+    }
+    return 0;
+}
+
+void pg_blake2b_keyed(uint8_t *out, size_t outlen, const void *in, size_t inlen,
+                      const uint8_t *key, size_t keylen)
+{
+    assert(outlen >= crypto_generichash_BYTES_MIN &&
+           outlen <= crypto_generichash_BYTES_MAX);
+    assert(keylen >= crypto_generichash_KEYBYTES_MIN &&
+           keylen <= crypto_generichash_KEYBYTES_MAX);
+    crypto_generichash(out, outlen, in, inlen, key, keylen);
+}
+
 int pg_box_seal(uint8_t *out, const uint8_t *msg, size_t len,
                 const uint8_t pk[PG_BOX_PK_LEN])
 {

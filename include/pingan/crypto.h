@@ -94,6 +94,29 @@ void pg_box_public(uint8_t pk[PG_BOX_PK_LEN], const uint8_t sk[PG_BOX_SK_LEN]);
 void pg_sign_public(uint8_t pk[PG_SIGN_PK_LEN],
                     const uint8_t sk[PG_SIGN_SK_LEN]);
 
+/**
+ * The X25519 shared secret of a secret key and another node's public key
+ * (libsodium's crypto_scalarmult).  Both sides of a link compute the same
+ * 32 bytes, each from its own secret key and the other's public key.  Use
+ * it only as a key for pg_blake2b_keyed, never directly.
+ *
+ * @param out [out] the shared secret; wipe it with pg_memzero when done
+ * @return 0, or PG_EAUTH when @p pk is a low-order point (the result would
+ *         be all zero, and so known to anyone)
+ */
+int pg_box_shared(uint8_t out[32], const uint8_t sk[PG_BOX_SK_LEN],
+                  const uint8_t pk[PG_BOX_PK_LEN]);
+
+/**
+ * Keyed BLAKE2b (libsodium's crypto_generichash with a key): a MAC and
+ * key-derivation function.
+ *
+ * @param outlen 16..64 bytes
+ * @param keylen 16..64 bytes
+ */
+void pg_blake2b_keyed(uint8_t *out, size_t outlen, const void *in, size_t inlen,
+                      const uint8_t *key, size_t keylen);
+
 /* --- sealed boxes: a short secret for one X25519 key ----------------- */
 
 /** Bytes a sealed box adds to its message (ephemeral key and tag). */

@@ -32,6 +32,8 @@ static const command commands[] = {
     {"export", cmd_export, "write a peer's changes into a bundle file"},
     {"import", cmd_import, "verify and apply bundle files"},
     {"bundle", cmd_bundle, "inspect a bundle file"},
+    {"policy", cmd_policy, "show what a link carries and how it redacts"},
+    {"pseudonym", cmd_pseudonym, "the pseudonym a partner link gives a value"},
     {NULL, NULL, NULL},
 };
 
