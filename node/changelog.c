@@ -2,9 +2,8 @@
  * Reading the change-log.  Each entry's body is the Txn protobuf as its
  * origin encoded it; listing decodes it, recomputes the digest and checks
  * the origin signature with the origin's key where this node knows it
- * (its own key, a pinned peer's card, a card relayed in a bundle;
- * certificates from the `node` collection once the federation exchanges
- * them).
+ * (its own key, a pinned peer's card, a certificate from the `node`
+ * collection, or the keyring of the chain of trust).
  */
 #include "pingan/changelog.h"
 #include "node_internal.h"
@@ -41,10 +40,17 @@ static const uint8_t *known_key(sqlite3_stmt *st, const pg_txn *txn,
     sqlite3_reset(st);
     sqlite3_bind_text(st, 1, txn->origin, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, txn->key_id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW &&
-        sqlite3_column_bytes(st, 0) == PG_SIGN_PK_LEN) {
-        memcpy(pk, sqlite3_column_blob(st, 0), PG_SIGN_PK_LEN);
-        found = pk;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        /* Cards keep the key as bytes, certificates as hex text. */
+        if (sqlite3_column_type(st, 0) == SQLITE_TEXT) {
+            const char *hex = (const char *)sqlite3_column_text(st, 0);
+            if (hex && pg_unhex(pk, PG_SIGN_PK_LEN, hex) == 0)
+                found = pk;
+            pg_error_clear();
+        } else if (sqlite3_column_bytes(st, 0) == PG_SIGN_PK_LEN) {
+            memcpy(pk, sqlite3_column_blob(st, 0), PG_SIGN_PK_LEN);
+            found = pk;
+        }
     }
     sqlite3_reset(st);
     return found;
@@ -73,8 +79,11 @@ int pg_log_list(pg_node *node, int64_t since, size_t limit, pg_log_cb cb,
      * verify. */
     if (sqlite3_prepare_v2(node->db,
                            "SELECT sign_pk FROM peer WHERE code = ?1 AND "
-                           "key_id = ?2 UNION ALL SELECT sign_pk FROM keyring "
-                           "WHERE code = ?1 AND key_id = ?2 LIMIT 1",
+                           "key_id = ?2 UNION ALL SELECT sign_pk FROM "
+                           "node WHERE code = ?1 AND key_id = ?2 AND "
+                           "length(sign_pk) = 64 UNION ALL SELECT sign_pk "
+                           "FROM keyring WHERE code = ?1 AND key_id = ?2 "
+                           "LIMIT 1",
                            -1, &keys, NULL) != SQLITE_OK) {
         sqlite3_finalize(keys);
         keys = NULL;

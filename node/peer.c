@@ -24,6 +24,8 @@
 #include "pingan/peer.h"
 #include "node_internal.h"
 #include "store.h"
+#include "write_internal.h"
+#include "pingan/cert.h"
 #include "pingan/error.h"
 #include "pingan/value.h"
 
@@ -289,8 +291,41 @@ done:
     return error;
 }
 
+/* DESIGN §7: adding a child certifies it, as a `node` record written by
+ * this node inside the transaction that pins the child. */
+static int peer_certify(pg_node *node, const pg_card *child)
+{
+    const pg_collection *coll =
+        pg_schema_collection(pg_schema_current(), "node");
+    pg_field_value vals[PG_CERT_FIELDS];
+    size_t idx[PG_CERT_FIELDS];
+    char division[PG_CODE_LEN + 1];
+    pg_cert_text text;
+    pg_cert cert;
+    int error;
+
+    if ((error = pg_cert_issue(&cert, &node->card, node->sign_sk, child,
+                               pg_time_now_ms())) < 0)
+        return error;
+    pg_cert_to_fields(vals, &text, &cert);
+    if ((error = pg_write__validate(idx, division, node, coll, vals,
+                                    PG_CERT_FIELDS, true)) < 0)
+        return error;
+    return pg_write__create(NULL, node, coll, division, vals, idx,
+                            PG_CERT_FIELDS, "pingan");
+}
+
 int pg_peer_add(pg_node *node, const char *card_json, size_t len,
                 pg_peer_role role, const char *url, const char *ca_file)
+{
+    return pg_peer_add_policy(node, card_json, len, role, url, ca_file, NULL, 0,
+                              NULL);
+}
+
+int pg_peer_add_policy(pg_node *node, const char *card_json, size_t len,
+                       pg_peer_role role, const char *url, const char *ca_file,
+                       const char *policy, size_t policy_len,
+                       const char *policy_source)
 {
     char ca_abs[PG_PEER_PATH_MAX + 1];
     sqlite3_stmt *st = NULL;
@@ -338,8 +373,8 @@ int pg_peer_add(pg_node *node, const char *card_json, size_t len,
     rc = sqlite3_prepare_v2(
         node->db,
         "INSERT INTO peer(code, role, card, name, tier, key_id, sign_pk, "
-        "box_pk, url, ca_file, added_ms) "
-        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "box_pk, url, ca_file, added_ms, policy, policy_source) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         -1, &st, NULL);
     if (rc != SQLITE_OK) {
         error = pg_store__error(node->db, rc, "pinning a peer");
@@ -358,11 +393,18 @@ int pg_peer_add(pg_node *node, const char *card_json, size_t len,
     if (ca_file)
         sqlite3_bind_text(st, 10, ca_abs, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 11, pg_time_now_ms());
+    if (policy) {
+        sqlite3_bind_text(st, 12, policy, (int)policy_len, SQLITE_STATIC);
+        sqlite3_bind_text(st, 13, policy_source ? policy_source : "", -1,
+                          SQLITE_STATIC);
+    }
     rc = sqlite3_step(st);
     if (rc != SQLITE_DONE) {
         error = pg_store__error(node->db, rc, "pinning a peer");
         goto done;
     }
+    if (role == PG_PEER_CHILD && (error = peer_certify(node, &card)) < 0)
+        goto done;
     error = pg_store__commit(node->db);
 
 done:
@@ -627,5 +669,46 @@ done:
     sqlite3_finalize(st);
     if (error < 0)
         pg_store__rollback(node->db);
+    return error;
+}
+
+int pg_peer_policy(pg_node *node, const char *code, char **text, size_t *len)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, error = 0;
+
+    PG_ASSERT_ARG(node);
+    PG_ASSERT_ARG(code);
+    PG_ASSERT_ARG(text);
+    *text = NULL;
+    if (len)
+        *len = 0;
+    rc = sqlite3_prepare_v2(node->db, "SELECT policy FROM peer WHERE code = ?",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(node->db, rc, "reading a peer's policy");
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *s = (const char *)sqlite3_column_text(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        if (s) {
+            if (!(*text = malloc(n + 1))) {
+                error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
+                                     "out of memory");
+            } else {
+                memcpy(*text, s, n);
+                (*text)[n] = 0;
+                if (len)
+                    *len = n;
+            }
+        }
+    } else if (rc == SQLITE_DONE) {
+        error = pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_NODE,
+                             "%s is not a peer of this node", code);
+    } else {
+        error = pg_store__error(node->db, rc, "reading a peer's policy");
+    }
+    sqlite3_finalize(st);
     return error;
 }

@@ -163,7 +163,9 @@ int pg_store__create_peer_table(sqlite3 *db)
                               "acked_upto INTEGER NOT NULL DEFAULT 0,"
                               "received_upto INTEGER NOT NULL DEFAULT 0,"
                               "added_ms INTEGER NOT NULL,"
-                              "last_sync_ms INTEGER)");
+                              "last_sync_ms INTEGER,"
+                              "policy TEXT,"
+                              "policy_source TEXT)");
 }
 
 /* Does table `table` have column `column`? */
@@ -273,7 +275,18 @@ int pg_store__create_sync_tables(sqlite3 *db)
         "code TEXT NOT NULL,"
         "first INTEGER NOT NULL,"
         "last INTEGER NOT NULL,"
-        "PRIMARY KEY(code, first)) WITHOUT ROWID;");
+        "PRIMARY KEY(code, first)) WITHOUT ROWID;"
+        /* Records whose whole history a partner has been sent (DESIGN
+         * §6: a record newly entering a link's selection goes whole), and
+         * the policy that selection was made under. */
+        "CREATE TABLE IF NOT EXISTS peer_record("
+        "code TEXT NOT NULL,"
+        "coll TEXT NOT NULL,"
+        "record_id TEXT NOT NULL,"
+        "PRIMARY KEY(code, coll, record_id)) WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS peer_policy_sent("
+        "code TEXT PRIMARY KEY,"
+        "hash BLOB NOT NULL);");
 }
 
 int pg_store__create_tables(sqlite3 *db, const pg_schema *schema)

@@ -1288,6 +1288,48 @@ done:
     return error;
 }
 
+int pg_write__create(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
+                     const pg_collection *coll, const char *division,
+                     const pg_field_value *values, const size_t *idx,
+                     size_t nvalues, const char *operator_name)
+{
+    char new_id[PG_RECORD_ID_LEN + 1];
+    pg_txn *txn = NULL;
+    pg_buf scratch;
+    pg_write_clock clk;
+    int error;
+
+    pg_buf_init(&scratch, 2 * PG_TXN_MAX_BYTES);
+    if ((error = pg_txn_new(&txn)) < 0 ||
+        (error = pg_write__clock_load(&clk, node)) < 0)
+        goto done;
+    pg_record_id_make(new_id, &node->ulid, node->card.code, pg_time_now_ms());
+    if ((error = pg_write__start_txn(txn, node, &clk, division, coll,
+                                     operator_name)) < 0)
+        goto done;
+    pg_version ver = {.hlc = clk.hlc};
+    memcpy(ver.origin, node->card.code, PG_CODE_LEN + 1);
+    for (size_t i = 0; i < nvalues; i++) {
+        const pg_field *f = pg_collection_field_at(coll, idx[i]);
+        if ((error = pg_txn_add(txn, new_id, f->name, &values[i].value, NULL)) <
+            0)
+            goto done;
+    }
+    if ((error = pg_write__insert_row(node, coll, new_id, values, idx, nvalues,
+                                      &ver, &scratch)) < 0 ||
+        (error = pg_write__seal(&scratch, txn, node->sign_sk)) < 0 ||
+        (error = pg_write__log_insert(node, txn, &scratch)) < 0 ||
+        (error = pg_write__clock_save(&clk, node)) < 0)
+        goto done;
+    if (id_out)
+        memcpy(id_out, new_id, PG_RECORD_ID_LEN + 1);
+
+done:
+    pg_txn_free(txn);
+    pg_buf_dispose(&scratch);
+    return error;
+}
+
 int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
                   const char *collection, const char *id,
                   const pg_field_value *values, size_t nvalues,
@@ -1295,15 +1337,10 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
 {
     const pg_collection *coll;
     char division[PG_CODE_LEN + 1] = "";
-    char new_id[PG_RECORD_ID_LEN + 1];
-    pg_txn *txn = NULL;
-    pg_buf scratch;
     size_t *idx = NULL;
-    pg_write_clock clk;
     bool create = id == NULL, began = false;
     int error;
 
-    pg_buf_init(&scratch, 2 * PG_TXN_MAX_BYTES);
     if (!(coll = pg_write__collection(collection)))
         return PG_EINVALID;
     if ((error = pg_write__check_operator(operator_name)) < 0)
@@ -1337,37 +1374,14 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
             memcpy(id_out, id, strlen(id) + 1);
         goto done;
     }
-
-    if ((error = pg_txn_new(&txn)) < 0 ||
-        (error = pg_write__clock_load(&clk, node)) < 0)
-        goto done;
-    pg_record_id_make(new_id, &node->ulid, node->card.code, pg_time_now_ms());
-    if ((error = pg_write__start_txn(txn, node, &clk, division, coll,
-                                     operator_name)) < 0)
-        goto done;
-    pg_version ver = {.hlc = clk.hlc};
-    memcpy(ver.origin, node->card.code, PG_CODE_LEN + 1);
-    for (size_t i = 0; i < nvalues; i++) {
-        const pg_field *f = pg_collection_field_at(coll, idx[i]);
-        if ((error = pg_txn_add(txn, new_id, f->name, &values[i].value, NULL)) <
-            0)
-            goto done;
-    }
-    if ((error = pg_write__insert_row(node, coll, new_id, values, idx, nvalues,
-                                      &ver, &scratch)) < 0 ||
-        (error = pg_write__seal(&scratch, txn, node->sign_sk)) < 0 ||
-        (error = pg_write__log_insert(node, txn, &scratch)) < 0 ||
-        (error = pg_write__clock_save(&clk, node)) < 0 ||
+    if ((error = pg_write__create(id_out, node, coll, division, values, idx,
+                                  nvalues, operator_name)) < 0 ||
         (error = pg_store__commit(node->db)) < 0)
         goto done;
-    if (id_out)
-        memcpy(id_out, new_id, PG_RECORD_ID_LEN + 1);
 
 done:
     if (error < 0 && began)
         pg_store__rollback(node->db);
-    pg_txn_free(txn);
-    pg_buf_dispose(&scratch);
     free(idx);
     return error;
 }

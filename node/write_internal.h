@@ -79,6 +79,16 @@ int pg_write__insert_row_v(pg_node *node, const pg_collection *coll,
  * write resolves a conflict: every change names that version as its
  * second base (pass one field), and a deleted record may be written.
  */
+/*
+ * Create a record in one new local txn, inside a SQLite transaction the
+ * caller has begun; values were checked by pg_write__validate (idx holds
+ * each value's field index).  *id_out (may be NULL) gets the new id.
+ */
+int pg_write__create(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
+                     const pg_collection *coll, const char *division,
+                     const pg_field_value *values, const size_t *idx,
+                     size_t nvalues, const char *operator_name);
+
 int pg_write__update(pg_node *node, const pg_collection *coll, const char *id,
                      const pg_field_value *values, size_t n,
                      const char *operator_name, const pg_version *merged);

@@ -513,6 +513,49 @@ int pg_bundle_writer_finish(pg_bundle_writer *w, pg_bundle_info *info,
     h.stream_header.len = sizeof(w->stream_header);
     h.stream_header.data = w->stream_header;
     h.frame_max = info->frame_max;
+    Pingan__V1__Card root = PINGAN__V1__CARD__INIT;
+    Pingan__V1__Certificate certs[PG_CERT_CHAIN_MAX];
+    Pingan__V1__Certificate *certp[PG_CERT_CHAIN_MAX];
+    char root_tier[16], cert_tier[PG_CERT_CHAIN_MAX][16];
+    if (info->has_root) {
+        const pg_card *c = &info->root;
+        root.suite = c->suite;
+        root.code = (char *)c->code;
+        root.name = (char *)c->name;
+        snprintf(root_tier, sizeof(root_tier), "%s", pg_tier_name(c->tier));
+        root.tier = root_tier;
+        root.sign_pk =
+            (ProtobufCBinaryData){PG_SIGN_PK_LEN, (uint8_t *)c->sign_pk};
+        root.box_pk =
+            (ProtobufCBinaryData){PG_BOX_PK_LEN, (uint8_t *)c->box_pk};
+        root.created_ms = c->created_ms;
+        root.signature =
+            (ProtobufCBinaryData){PG_SIG_LEN, (uint8_t *)c->signature};
+        h.root = &root;
+        for (size_t i = 0; i < info->nchain && i < PG_CERT_CHAIN_MAX; i++) {
+            const pg_cert *ct = &info->chain[i];
+            Pingan__V1__Certificate *m = &certs[i];
+            pingan__v1__certificate__init(m);
+            m->suite = ct->subject.suite;
+            m->code = (char *)ct->subject.code;
+            m->name = (char *)ct->subject.name;
+            snprintf(cert_tier[i], sizeof(cert_tier[i]), "%s",
+                     pg_tier_name(ct->subject.tier));
+            m->tier = cert_tier[i];
+            m->sign_pk = (ProtobufCBinaryData){PG_SIGN_PK_LEN,
+                                               (uint8_t *)ct->subject.sign_pk};
+            m->box_pk = (ProtobufCBinaryData){PG_BOX_PK_LEN,
+                                              (uint8_t *)ct->subject.box_pk};
+            m->issuer = (char *)ct->issuer;
+            m->issuer_key_id = (char *)ct->issuer_key_id;
+            m->valid_from = ct->valid_from;
+            m->signature =
+                (ProtobufCBinaryData){PG_SIG_LEN, (uint8_t *)ct->signature};
+            certp[i] = m;
+            h.n_chain = i + 1;
+        }
+        h.chain = certp;
+    }
 
     size_t hlen = pingan__v1__bundle_header__get_packed_size(&h);
     assert(hlen > 0 && hlen <= PG_BUNDLE_HEADER_MAX);
@@ -673,6 +716,93 @@ static int reader_header_bad(const char *what)
                       what);
 }
 
+/* A card of the header or a batch as pg_card (not yet verified); NULL
+ * or what is wrong. */
+static const char *card_from_proto(pg_card *out, const Pingan__V1__Card *c)
+{
+    memset(out, 0, sizeof(*out));
+    if (c->base.n_unknown_fields)
+        return "unknown fields";
+    if (strlen(c->code) != PG_CODE_LEN)
+        return "code is not 12 digits";
+    if (strlen(c->name) >= sizeof(out->name))
+        return "name is longer than 255 bytes";
+    if (pg_tier_from_name(c->tier) == PG_TIER_NONE)
+        return "unknown tier";
+    if (c->sign_pk.len != PG_SIGN_PK_LEN || c->box_pk.len != PG_BOX_PK_LEN)
+        return "a key is not 32 bytes";
+    if (c->signature.len != PG_SIG_LEN)
+        return "signature is not 64 bytes";
+    out->suite = c->suite;
+    memcpy(out->code, c->code, PG_CODE_LEN + 1);
+    memcpy(out->name, c->name, strlen(c->name) + 1);
+    out->tier = pg_tier_from_name(c->tier);
+    memcpy(out->sign_pk, c->sign_pk.data, PG_SIGN_PK_LEN);
+    memcpy(out->box_pk, c->box_pk.data, PG_BOX_PK_LEN);
+    out->created_ms = c->created_ms;
+    memcpy(out->signature, c->signature.data, PG_SIG_LEN);
+    return NULL;
+}
+
+/* The header's chain of trust: its form, and the root's self-signature.
+ * Whether the chain holds is the importer's question (it knows whom the
+ * sender should be). */
+static int reader_chain(pg_bundle_info *info, const Pingan__V1__BundleHeader *h,
+                        const char **bad)
+{
+    info->has_root = false;
+    info->nchain = 0;
+    if (!h->root) {
+        if (h->n_chain)
+            *bad = "a chain of certificates without its root card";
+        return 0;
+    }
+    if (h->n_chain > PG_CERT_CHAIN_MAX) {
+        *bad = "chain of certificates longer than 4";
+        return 0;
+    }
+    if ((*bad = card_from_proto(&info->root, h->root)) != NULL)
+        return 0;
+    if (pg_card_verify(&info->root) < 0) {
+        pg_error_clear();
+        *bad = "the root card's self-signature does not verify";
+        return 0;
+    }
+    for (size_t i = 0; i < h->n_chain; i++) {
+        const Pingan__V1__Certificate *c = h->chain[i];
+        char sign_pk[2 * PG_SIGN_PK_LEN + 1], box_pk[2 * PG_BOX_PK_LEN + 1];
+        char sig[2 * PG_SIG_LEN + 1], kid[PG_KEY_ID_LEN + 1];
+        if (c->base.n_unknown_fields || c->sign_pk.len != PG_SIGN_PK_LEN ||
+            c->box_pk.len != PG_BOX_PK_LEN || c->signature.len != PG_SIG_LEN) {
+            *bad = "malformed certificate in the chain";
+            return 0;
+        }
+        pg_hex(sign_pk, c->sign_pk.data, PG_SIGN_PK_LEN);
+        pg_hex(box_pk, c->box_pk.data, PG_BOX_PK_LEN);
+        pg_hex(sig, c->signature.data, PG_SIG_LEN);
+        pg_key_id(kid, c->sign_pk.data);
+        pg_cert_row row = {.code = c->code,
+                           .name = c->name,
+                           .tier = c->tier,
+                           .sign_pk = sign_pk,
+                           .box_pk = box_pk,
+                           .key_id = kid,
+                           .suite = c->suite,
+                           .issuer = c->issuer,
+                           .issuer_key_id = c->issuer_key_id,
+                           .valid_from = c->valid_from,
+                           .signature = sig};
+        if (pg_cert_from_row(&info->chain[i], &row) < 0) {
+            pg_error_clear();
+            *bad = "malformed certificate in the chain";
+            return 0;
+        }
+    }
+    info->nchain = h->n_chain;
+    info->has_root = true;
+    return 0;
+}
+
 /* Decode and check the signed header into r->info. */
 static int reader_decode_header(bundle_reader *r, const uint8_t *data,
                                 size_t len, uint8_t sealed_key[],
@@ -736,6 +866,8 @@ static int reader_decode_header(bundle_reader *r, const uint8_t *data,
     info->frame_max = h->frame_max;
     memcpy(sealed_key, h->sealed_key.data, BUNDLE_SEALED_KEY_LEN);
     memcpy(stream_header, h->stream_header.data, PG_STREAM_HEADER_LEN);
+    if ((error = reader_chain(info, h, &bad)) == 0 && bad)
+        error = reader_header_bad(bad);
 
 done:
     pingan__v1__bundle_header__free_unpacked(h, NULL);
@@ -816,35 +948,14 @@ done:
 static int reader_card(bundle_reader *r, pg_card *out,
                        const Pingan__V1__Card *c)
 {
-    const char *bad = NULL;
+    const char *bad = card_from_proto(out, c);
 
-    memset(out, 0, sizeof(*out));
-    if (c->base.n_unknown_fields)
-        bad = "unknown fields";
-    else if (strlen(c->code) != PG_CODE_LEN)
-        bad = "code is not 12 digits";
-    else if (strlen(c->name) >= sizeof(out->name))
-        bad = "name is longer than 255 bytes";
-    else if (pg_tier_from_name(c->tier) == PG_TIER_NONE)
-        bad = "unknown tier";
-    else if (c->sign_pk.len != PG_SIGN_PK_LEN || c->box_pk.len != PG_BOX_PK_LEN)
-        bad = "a key is not 32 bytes";
-    else if (c->signature.len != PG_SIG_LEN)
-        bad = "signature is not 64 bytes";
     if (bad)
         return reader_bad(
             "card %llu (batch %llu, decompressed offset %llu): %s",
             (unsigned long long)r->cards_seen + 1,
             (unsigned long long)r->batch_no, (unsigned long long)r->batch_off,
             bad);
-    out->suite = c->suite;
-    memcpy(out->code, c->code, PG_CODE_LEN + 1);
-    memcpy(out->name, c->name, strlen(c->name) + 1);
-    out->tier = pg_tier_from_name(c->tier);
-    memcpy(out->sign_pk, c->sign_pk.data, PG_SIGN_PK_LEN);
-    memcpy(out->box_pk, c->box_pk.data, PG_BOX_PK_LEN);
-    out->created_ms = c->created_ms;
-    memcpy(out->signature, c->signature.data, PG_SIG_LEN);
     int error = pg_card_verify(out);
     if (error < 0) {
         /* Say where the card was: verify's message cannot. */

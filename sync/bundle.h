@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "pingan/cert.h"
 #include "pingan/crypto.h"
 #include "pingan/division.h"
 #include "pingan/node.h"
@@ -67,6 +68,12 @@ typedef struct pg_bundle_info {
     uint64_t txns;
     uint64_t cards;
     uint32_t frame_max;
+    /* The sender's chain of trust (the caller fills it in; the reader
+     * checks its form and the root's self-signature, not the chain). */
+    bool has_root;
+    pg_card root;
+    size_t nchain;
+    pg_cert chain[PG_CERT_CHAIN_MAX];
     /* Filled by the reader: */
     uint64_t header_bytes; /* preamble + header + its signature */
     uint64_t frames;

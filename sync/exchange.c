@@ -19,7 +19,9 @@
 #include "keys.h"
 #include "merge.h"
 #include "node_internal.h"
+#include "redact.h"
 #include "route.h"
+#include "pingan/policy.h"
 #include "store.h"
 #include "pingan/error.h"
 #include "pingan/peer.h"
@@ -205,9 +207,13 @@ typedef struct export_state {
     const pg_export_opts *opts;
     pg_peer peer;
     pg_card peer_card;
+    pg_policy *policy; /* the link's effective policy */
+    pg_redactor *redactor;
     pg_bundle_writer *w;
     uint64_t first, last, txns, cards; /* the bundle being written */
-    pg_buf carded; /* origins whose card it holds, PG_CODE_LEN bytes each */
+    uint64_t withheld;                 /* entries not for this peer */
+    uint64_t start;                    /* where the cursor says to start */
+    pg_buf forced; /* uint64_t seqs <= start sent again (ascending) */
     pg_buf outs;   /* out_file[]: the bundles written */
     size_t nfiles;
 } export_state;
@@ -225,7 +231,6 @@ static int export_start(export_state *es, uint64_t first)
     es->first = first;
     es->last = first ? first - 1 : 0;
     es->txns = es->cards = 0;
-    pg_buf_clear(&es->carded);
     return error;
 }
 
@@ -286,7 +291,18 @@ static int export_finish(export_state *es)
     info.range_first = es->txns ? es->first : 0;
     info.range_last = es->txns ? es->last : 0;
     info.ack_upto = (uint64_t)es->peer.received_upto;
-    error = pg_bundle_writer_finish(es->w, &info, f);
+    /* A child learns the chain of trust up to the city (DESIGN §7); it is
+     * small, so every bundle to a child carries it once it is complete. */
+    if (es->peer.role == PG_PEER_CHILD) {
+        int e = pg_keys_chain(&info.root, info.chain, &info.nchain, es->node);
+        if (e == 0)
+            info.has_root = true;
+        else if (e != PG_ENOTFOUND)
+            error = e;
+        pg_error_clear();
+    }
+    if (!error)
+        error = pg_bundle_writer_finish(es->w, &info, f);
     if (!error && (fflush(f) != 0 || fsync(fileno(f)) != 0))
         error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot write %s: %s",
                              of->tmp, strerror(errno));
@@ -303,27 +319,240 @@ static int export_finish(export_state *es)
     return error;
 }
 
-/* Add the card of a txn's origin unless the peer knows it already. */
-static int export_card(export_state *es, const char *origin)
+/* Where the walk starts: the cursor, or before the first txn sent again. */
+static uint64_t export_first(const export_state *es)
 {
-    pg_card card;
-    int error;
+    const uint64_t *v = (const uint64_t *)(void *)es->forced.data;
+    return es->forced.len ? v[0] - 1 : es->start;
+}
 
-    if (strcmp(origin, pg_node_code(es->node)) == 0 ||
-        strcmp(origin, es->peer.code) == 0)
-        return 0;
-    for (size_t i = 0; i < es->carded.len; i += PG_CODE_LEN)
-        if (memcmp(es->carded.data + i, origin, PG_CODE_LEN) == 0)
-            return 0;
-    if ((error = pg_buf_put(&es->carded, origin, PG_CODE_LEN)) < 0)
-        return error;
-    /* Every origin in the log was verified with a known card. */
-    if (pg_keys_card(&card, es->node, origin) < 0) {
-        pg_error_clear();
-        return 0;
+static bool export_forced(const export_state *es, uint64_t seq)
+{
+    const uint64_t *v = (const uint64_t *)(void *)es->forced.data;
+    size_t lo = 0, hi = es->forced.len / sizeof(*v);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] == seq)
+            return true;
+        if (v[mid] < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    es->cards++;
-    return pg_bundle_writer_add_card(es->w, &card);
+    return false;
+}
+
+static int seq_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Has the partner been sent the whole history of this record? */
+static int backfill_known(bool *out, pg_node *node, const char *peer,
+                          const char *coll, const char *rid)
+{
+    sqlite3_stmt *st;
+    bool owned;
+    int rc, error;
+
+    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
+                                  "SELECT 1 FROM peer_record WHERE code = ? "
+                                  "AND coll = ? AND record_id = ?")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, coll, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, rid, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW;
+    pg_store__release(st, owned);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE
+               ? 0
+               : pg_store__error(node->db, rc, "reading what a partner has");
+}
+
+/* The earlier txns of one record, at or before es->start. */
+static int backfill_record(export_state *es, const char *coll,
+                           const char *division, const char *rid)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, error = 0;
+
+    rc = sqlite3_prepare_v2(es->node->db,
+                            "SELECT seq, body FROM log WHERE collection = ? "
+                            "AND division = ? AND seq <= ? ORDER BY seq",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(es->node->db, rc, "reading the log");
+    sqlite3_bind_text(st, 1, coll, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, division, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)es->start);
+    while (!error && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        pg_txn *txn = NULL;
+        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+        if (pg_txn_decode(&txn, sqlite3_column_blob(st, 1),
+                          (size_t)sqlite3_column_bytes(st, 1)) < 0) {
+            pg_error_clear();
+            continue;
+        }
+        for (size_t i = 0; i < txn->nchanges; i++)
+            if (strcmp(txn->changes[i].record_id, rid) == 0) {
+                if (!export_forced(es, seq))
+                    error = pg_buf_put(&es->forced, &seq, sizeof(seq));
+                break;
+            }
+        pg_txn_free(txn);
+        /* Keep the set sorted for export_forced. */
+        qsort(es->forced.data, es->forced.len / sizeof(uint64_t),
+              sizeof(uint64_t), seq_cmp);
+    }
+    if (!error && rc != SQLITE_DONE)
+        error = pg_store__error(es->node->db, rc, "reading the log");
+    sqlite3_finalize(st);
+    return error;
+}
+
+/* The partner's policy as the last export applied it. */
+static int backfill_policy_changed(bool *out, export_state *es)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(es->node->db,
+                                "SELECT hash FROM peer_policy_sent WHERE "
+                                "code = ?",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(es->node->db, rc, "reading the peer table");
+    sqlite3_bind_text(st, 1, es->peer.code, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    *out = rc != SQLITE_ROW || sqlite3_column_bytes(st, 0) != PG_HASH_LEN ||
+           memcmp(sqlite3_column_blob(st, 0), pg_policy_hash(es->policy),
+                  PG_HASH_LEN) != 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE
+               ? 0
+               : pg_store__error(es->node->db, rc, "reading the peer table");
+}
+
+/*
+ * DESIGN §6: when a record newly enters a partner's selection (it became
+ * cross_region, the agreement was widened) its whole history is sent.
+ * Candidates are the records of the txns after the cursor, or of the
+ * whole log when the agreement changed since the last export; each that
+ * meets the agreement now but whose history the partner has not had
+ * gets its earlier txns sent again (es->forced).
+ */
+static int export_backfill(export_state *es)
+{
+    sqlite3_stmt *st = NULL;
+    pg_buf seen = PG_BUF_INIT;
+    bool changed;
+    int rc, error;
+
+    if (es->peer.role != PG_PEER_PARTNER || es->start == 0)
+        return 0;
+    if ((error = backfill_policy_changed(&changed, es)) < 0)
+        return error;
+    rc = sqlite3_prepare_v2(es->node->db,
+                            "SELECT seq, origin, via, division, collection, "
+                            "body FROM log WHERE seq > ? ORDER BY seq",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(es->node->db, rc, "reading the log");
+    sqlite3_bind_int64(st, 1, changed ? 0 : (sqlite3_int64)es->start);
+    while (!error && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *col[4];
+        for (int i = 0; i < 4; i++) {
+            col[i] = (const char *)sqlite3_column_text(st, i + 1);
+            if (!col[i])
+                col[i] = "";
+        }
+        pg_route_entry e = {.origin = col[0],
+                            .via = col[1],
+                            .division = col[2],
+                            .collection = col[3]};
+        const pg_collection *coll =
+            pg_schema_collection(pg_schema_current(), e.collection);
+        if (!coll || coll->system ||
+            !pg_route_select(es->node, &es->peer, es->policy, &e))
+            continue;
+        pg_txn *txn = NULL;
+        if (pg_txn_decode(&txn, sqlite3_column_blob(st, 5),
+                          (size_t)sqlite3_column_bytes(st, 5)) < 0) {
+            pg_error_clear();
+            continue;
+        }
+        for (size_t i = 0; !error && i < txn->nchanges; i++) {
+            const char *rid = txn->changes[i].record_id;
+            bool meets, known, dup = false;
+            if (i > 0 && strcmp(rid, txn->changes[i - 1].record_id) == 0)
+                continue;
+            for (size_t k = 0; k < seen.len;
+                 k += strlen((char *)seen.data + k) + 1)
+                dup |= strcmp((char *)seen.data + k, rid) == 0;
+            if (dup)
+                continue;
+            if ((error = pg_buf_put(&seen, rid, strlen(rid) + 1)) < 0 ||
+                (error = pg_redactor_meets(&meets, es->redactor, coll, rid)) <
+                    0 ||
+                (error = backfill_known(&known, es->node, es->peer.code,
+                                        coll->name, rid)) < 0)
+                break;
+            if (meets && !known)
+                error = backfill_record(es, coll->name, txn->division, rid);
+        }
+        pg_txn_free(txn);
+    }
+    if (!error && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        error = pg_store__error(es->node->db, rc, "reading the log");
+    sqlite3_finalize(st);
+    pg_buf_dispose(&seen);
+    return error;
+}
+
+/* After an export to a partner: what it now has whole, and under which
+ * agreement. */
+static int export_remember(export_state *es)
+{
+    const pg_buf *met = pg_redactor_met(es->redactor);
+    sqlite3_stmt *st = NULL;
+    int rc, error = 0;
+
+    if (es->peer.role != PG_PEER_PARTNER)
+        return 0;
+    rc = sqlite3_prepare_v2(es->node->db,
+                            "INSERT OR IGNORE INTO peer_record(code, coll, "
+                            "record_id) VALUES(?, ?, ?)",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(es->node->db, rc, "recording an export");
+    for (size_t i = 0; !error && i < met->len;) {
+        const char *coll = (const char *)met->data + i;
+        const char *rid = coll + strlen(coll) + 1;
+        i = (size_t)(rid + strlen(rid) + 1 - (const char *)met->data);
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, es->peer.code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, coll, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, rid, -1, SQLITE_STATIC);
+        if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+            error = pg_store__error(es->node->db, rc, "recording an export");
+    }
+    sqlite3_finalize(st);
+    if (error)
+        return error;
+    rc = sqlite3_prepare_v2(es->node->db,
+                            "INSERT OR REPLACE INTO peer_policy_sent(code, "
+                            "hash) VALUES(?, ?)",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(es->node->db, rc, "recording an export");
+    sqlite3_bind_text(st, 1, es->peer.code, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, pg_policy_hash(es->policy), PG_HASH_LEN,
+                      SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE
+               ? 0
+               : pg_store__error(es->node->db, rc, "recording an export");
 }
 
 #define SQL_EXPORT_LOG                                                         \
@@ -341,7 +570,7 @@ static int export_walk(export_state *es, uint64_t start)
     if (rc != SQLITE_OK)
         return pg_store__error(es->node->db, rc, "reading the log");
     sqlite3_bind_int64(st, 1, (sqlite3_int64)start);
-    error = export_start(es, start + 1);
+    error = es->opts->dry_run ? 0 : export_start(es, start + 1);
     while (error == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
         const char *col[4];
@@ -354,9 +583,20 @@ static int export_walk(export_state *es, uint64_t start)
                             .via = col[1],
                             .division = col[2],
                             .collection = col[3]};
-        const void *body = sqlite3_column_blob(st, 5);
+        const uint8_t *body = sqlite3_column_blob(st, 5);
         size_t len = (size_t)sqlite3_column_bytes(st, 5);
-        if (pg_route_select(es->node, &es->peer, &e)) {
+        bool skip = false;
+        bool selected = pg_route_select(es->node, &es->peer, es->policy, &e);
+        if (seq <= es->start && !export_forced(es, seq)) {
+            last_seen = seq;
+            es->last = seq;
+            continue;
+        }
+        if (selected &&
+            (error = pg_redactor_apply(es->redactor, e.collection, body, len,
+                                       &body, &len, &skip)) < 0)
+            break;
+        if (selected && !skip && !es->opts->dry_run) {
             /* Split before a txn that would take the bundle over the
              * limit; a bundle always holds at least one txn. */
             if (es->opts->max_bytes && es->txns > 0 &&
@@ -366,18 +606,20 @@ static int export_walk(export_state *es, uint64_t start)
                     (error = export_start(es, last_seen + 1)) < 0)
                     break;
             }
-            if ((error = export_card(es, e.origin)) < 0 ||
-                (error = pg_bundle_writer_add_txn(es->w, seq, body, len)) < 0)
+            if ((error = pg_bundle_writer_add_txn(es->w, seq, body, len)) < 0)
                 break;
-            es->txns++;
         }
+        if (selected && !skip)
+            es->txns++;
+        else
+            es->withheld++;
         last_seen = seq;
         es->last = seq;
     }
     if (error == 0 && rc != SQLITE_DONE)
         error = pg_store__error(es->node->db, rc, "reading the log");
     sqlite3_finalize(st);
-    if (error == 0 && es->txns > 0)
+    if (error == 0 && es->txns > 0 && !es->opts->dry_run)
         error = export_finish(es);
     pg_bundle_writer_free(es->w);
     es->w = NULL;
@@ -419,8 +661,10 @@ static void export_cleanup(export_state *es)
         free(export_files(es)[i].path);
     }
     pg_buf_dispose(&es->outs);
-    pg_buf_dispose(&es->carded);
     pg_bundle_writer_free(es->w);
+    pg_redactor_free(es->redactor);
+    pg_policy_free(es->policy);
+    pg_buf_dispose(&es->forced);
 }
 
 int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
@@ -430,8 +674,8 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
     int error;
 
     memset(&es, 0, sizeof(es));
-    pg_buf_init(&es.carded, PG_BUF_DEFAULT_MAX);
     pg_buf_init(&es.outs, PG_BUF_DEFAULT_MAX);
+    pg_buf_init(&es.forced, PG_BUF_DEFAULT_MAX);
     es.node = node;
     es.opts = opts;
     if (!opts->out || !opts->out[0])
@@ -439,14 +683,13 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
                             "no output file given");
     if ((error = pg_peer_get(&es.peer, node, opts->to)) < 0)
         return error;
-    if (es.peer.role == PG_PEER_PARTNER)
-        return pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
-                            "%s %s is a partner: partners receive records "
-                            "only under an Art. 8 agreement, which this "
-                            "version cannot configure yet",
-                            es.peer.code, es.peer.name);
-    if ((error = pg_keys_card(&es.peer_card, node, es.peer.code)) < 0)
+    if ((error = pg_keys_card(&es.peer_card, node, es.peer.code)) < 0 ||
+        (error = pg_policy_load(&es.policy, node, &es.peer)) < 0 ||
+        (error = pg_redactor_new(&es.redactor, node, &es.peer, es.policy)) <
+            0) {
+        export_cleanup(&es);
         return error;
+    }
     /* Before anything leaves the node, the log is durable (DESIGN §3):
      * a checkpoint syncs the WAL. */
     sqlite3_wal_checkpoint_v2(node->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
@@ -457,9 +700,11 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
         if (error == 0)
             error = export_finish(&es);
     } else {
-        uint64_t start =
+        es.start =
             (uint64_t)(opts->resend ? es.peer.acked_upto : es.peer.sent_upto);
-        error = export_walk(&es, start);
+        error = export_backfill(&es);
+        if (error == 0)
+            error = export_walk(&es, export_first(&es));
     }
     if (error == 0 && es.nfiles > 0)
         error = export_rename(&es);
@@ -476,6 +721,8 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
             if (error == 0)
                 error = peer_set_int(node, es.peer.code, "last_sync_ms",
                                      pg_time_now_ms());
+            if (error == 0)
+                error = export_remember(&es);
             if (error == 0)
                 error = pg_store__commit(node->db);
             else
@@ -637,19 +884,10 @@ static int import_header(void *ctx, const pg_bundle_info *info)
         r->gap_last = info->range_first - 1;
     }
     is->ack = info->ack_upto;
-    return 0;
-}
-
-static int import_card(void *ctx, const pg_card *card)
-{
-    import_state *is = ctx;
-    int learnt = pg_keys_learn(is->node, card, &is->peer);
-
-    if (learnt > 0)
-        is->r->cards_learnt++;
-    else if (learnt < 0 && learnt != PG_EPOLICY && learnt != PG_EAUTH)
-        return learnt;
-    pg_error_clear();
+    if (info->has_root &&
+        (error = pg_keys_learn_chain(is->node, &info->root, info->chain,
+                                     info->nchain, &is->peer)) < 0)
+        return error;
     return 0;
 }
 
@@ -832,10 +1070,8 @@ static bool runtime_failure(int error)
 int pg_bundle_import(pg_node *node, const char *path, pg_bundle_report *report)
 {
     import_state is;
-    pg_bundle_ops ops = {.signer = import_signer,
-                         .header = import_header,
-                         .card = import_card,
-                         .txn = import_txn};
+    pg_bundle_ops ops = {
+        .signer = import_signer, .header = import_header, .txn = import_txn};
     FILE *in;
     int error;
 
@@ -900,6 +1136,65 @@ done:
         report->nnotes = 0;
     }
     return error;
+}
+
+int pg_bundle_export_plan(pg_node *node, const char *to, bool resend,
+                          pg_export_plan *plan)
+{
+    export_state es;
+    pg_export_opts opts = {.to = to, .resend = resend, .dry_run = true};
+    int error;
+
+    PG_ASSERT_ARG(plan);
+    memset(plan, 0, sizeof(*plan));
+    memset(&es, 0, sizeof(es));
+    pg_buf_init(&es.outs, PG_BUF_DEFAULT_MAX);
+    pg_buf_init(&es.forced, PG_BUF_DEFAULT_MAX);
+    es.node = node;
+    es.opts = &opts;
+    if ((error = pg_peer_get(&es.peer, node, to)) < 0 ||
+        (error = pg_policy_load(&es.policy, node, &es.peer)) < 0 ||
+        (error = pg_redactor_new(&es.redactor, node, &es.peer, es.policy)) < 0)
+        goto done;
+    es.start = (uint64_t)(resend ? es.peer.acked_upto : es.peer.sent_upto);
+    pg_redactor_count_all(es.redactor);
+    if ((error = export_backfill(&es)) < 0 ||
+        (error = export_walk(&es, export_first(&es))) < 0)
+        goto done;
+    size_t n;
+    uint64_t skipped;
+    const pg_redact_count *c = pg_redactor_counts(es.redactor, &n, &skipped);
+    plan->first = export_first(&es) + 1;
+    plan->last = es.last;
+    plan->txns = es.txns;
+    plan->withheld = es.withheld;
+    plan->skipped = skipped;
+    snprintf(plan->policy_id, sizeof(plan->policy_id), "%s",
+             pg_policy_id(es.policy));
+    if (n && !(plan->fields = calloc(n, sizeof(*plan->fields)))) {
+        error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        pg_export_field *f = &plan->fields[i];
+        f->collection = c[i].collection;
+        f->field = c[i].field;
+        memcpy(f->counts, c[i].counts, sizeof(f->counts));
+    }
+    plan->nfields = n;
+
+done:
+    export_cleanup(&es);
+    return error;
+}
+
+void pg_export_plan_dispose(pg_export_plan *plan)
+{
+    if (plan) {
+        free(plan->fields);
+        plan->fields = NULL;
+        plan->nfields = 0;
+    }
 }
 
 /* --- inspect ---------------------------------------------------------- */

@@ -3,16 +3,16 @@
  * the keyring of cards relayed in bundles by pinned peers.  Internal to
  * libpingan.
  *
- * Trust for relayed cards (until certificates, DESIGN §7, replace it): a
- * pinned peer vouches for the nodes on the far side of its link.  A card
- * relayed by a child must lie strictly inside the child's jurisdiction; a
- * card relayed by a parent must be an ancestor of this node strictly above
- * the parent.  A code is bound to one key: a relayed card for a known code
- * with another key is refused (key changes need revocation, DESIGN §7).
+ * Trust (DESIGN §7): a pinned card; a certificate (a `node` record the
+ * merge admitted under its issuer's signature); or a card of the chain of
+ * trust that the pinned parent sent, from its own certificate up to the
+ * city's self-signed card, the root.  A code is bound to one key in the
+ * keyring (key changes need revocation).
  */
 #ifndef PINGAN_SYNC_KEYS_H
 #define PINGAN_SYNC_KEYS_H
 
+#include "pingan/cert.h"
 #include "pingan/node.h"
 #include "pingan/peer.h"
 
@@ -20,11 +20,29 @@
 int pg_keys_card(pg_card *out, pg_node *node, const char *code);
 
 /*
- * Learn a relayed card (already self-signature verified) from peer `via`.
- * Returns 1 when it was new, 0 when already known with the same key, or
- * PG_EPOLICY (outside what `via` may vouch for) / PG_EAUTH (another key is
- * bound to the code) with a message; the caller reports and goes on.
+ * The card of `code` with key `key_id`: as pg_keys_card, or a certificate
+ * of `code` naming that key.  When only another key of `code` is known,
+ * *out holds that card (the caller compares key ids).  0 or PG_ENOTFOUND.
  */
-int pg_keys_learn(pg_node *node, const pg_card *card, const pg_peer *via);
+int pg_keys_signer(pg_card *out, pg_node *node, const char *code,
+                   const char *key_id);
+
+/* *after: -1, or the last seq accepted from key `key_id` of `code` when a
+ * certificate of it was revoked (DESIGN §7). */
+int pg_keys_revoked(int64_t *after, pg_node *node, const char *code,
+                    const char *key_id);
+
+/*
+ * Check the chain of trust a parent sent in a bundle header (root card,
+ * then certificates from the parent's own up to the one the city issued)
+ * and keep the root and the ancestors' cards in the keyring.  0, or
+ * PG_EAUTH with a message when the chain does not hold.
+ */
+int pg_keys_learn_chain(pg_node *node, const pg_card *root,
+                        const pg_cert *chain, size_t n, const pg_peer *via);
+
+/* This node's chain of trust for its children; PG_ENOTFOUND while it is
+ * incomplete (a certificate has not arrived yet). */
+int pg_keys_chain(pg_card *root, pg_cert *chain, size_t *n, pg_node *node);
 
 #endif

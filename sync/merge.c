@@ -47,6 +47,7 @@
  */
 #include "merge.h"
 #include "keys.h"
+#include "pingan/cert.h"
 #include "node_internal.h"
 #include "store.h"
 #include "write_internal.h"
@@ -64,7 +65,9 @@
 
 typedef struct signer {
     char code[PG_CODE_LEN + 1];
+    char key_id[PG_KEY_ID_LEN + 1];
     pg_card card;
+    int64_t revoked_after; /* -1, or the last seq accepted from the key */
 } signer;
 
 struct pg_merger {
@@ -90,7 +93,20 @@ typedef struct merge_ctx {
     int64_t now;
     pg_merge_result *res;
     const pg_merge_prep *prep; /* a signature checked ahead, if any */
+    const pg_card *card;       /* the origin's, once verified */
+    const pg_buf *only;        /* replay: the record ids to rebuild (each
+                                * NUL-terminated); NULL: a merge */
 } merge_ctx;
+
+/* Is record id among the NUL-terminated ids of set? */
+static bool in_set(const pg_buf *set, const char *id)
+{
+    for (size_t i = 0; i < set->len;
+         i += strlen((const char *)set->data + i) + 1)
+        if (strcmp((const char *)set->data + i, id) == 0)
+            return true;
+    return false;
+}
 
 static int merge_nomem(void)
 {
@@ -316,27 +332,58 @@ static int quarantined_already(bool *out, merge_ctx *c)
     return 0;
 }
 
-/* The origin's card, from the cache or the keys; PG_ENOTFOUND. */
-static int signer_card(const pg_card **out, pg_merger *m, const char *code)
+/* The origin's card for key_id (else another card of the origin, whose
+ * key id differs), from the cache or the keys; PG_ENOTFOUND. */
+static int signer_card(const signer **out, pg_merger *m, const char *code,
+                       const char *key_id)
 {
     pg_card card;
+    int64_t after = -1;
     int error;
 
     for (size_t i = 0; i < m->nsigners; i++)
-        if (strcmp(m->signers[i].code, code) == 0) {
-            *out = &m->signers[i].card;
+        if (strcmp(m->signers[i].code, code) == 0 &&
+            strcmp(m->signers[i].key_id, key_id) == 0) {
+            *out = &m->signers[i];
             return 0;
         }
-    if ((error = pg_keys_card(&card, m->node, code)) < 0)
+    if ((error = pg_keys_signer(&card, m->node, code, key_id)) < 0)
+        return error;
+    if (strcmp(card.key_id, key_id) == 0 &&
+        (error = pg_keys_revoked(&after, m->node, code, key_id)) < 0)
         return error;
     signer *s = &m->signers[m->next_signer];
     m->next_signer = (m->next_signer + 1) % SIGNER_CACHE;
     if (m->nsigners < SIGNER_CACHE)
         m->nsigners++;
     memcpy(s->code, code, PG_CODE_LEN + 1);
+    memcpy(s->key_id, key_id, PG_KEY_ID_LEN + 1);
     s->card = card;
-    *out = &s->card;
+    s->revoked_after = after;
+    *out = s;
     return 0;
+}
+
+/* pg_hop_key_fn: the key of a hop that redacted a txn on its way. */
+static int hop_key(void *ctx, const char *hop, const char *key_id,
+                   uint8_t pk[PG_SIGN_PK_LEN])
+{
+    const signer *sg;
+    int error = signer_card(&sg, ctx, hop, key_id);
+    if (error < 0)
+        return error;
+    if (strcmp(sg->card.key_id, key_id) != 0)
+        return pg_error_set(PG_EAUTH, PG_ERRCLASS_TXN,
+                            "hop %s signed with key %s, but its key is %s", hop,
+                            key_id, sg->card.key_id);
+    memcpy(pk, sg->card.sign_pk, PG_SIGN_PK_LEN);
+    return 0;
+}
+
+/* Certificates changed: forget what the cache knows. */
+static void signers_forget(pg_merger *m)
+{
+    m->nsigners = m->next_signer = 0;
 }
 
 /* Does this stored body (same origin and seq, another digest) carry the
@@ -406,7 +453,13 @@ static bool within_jurisdiction(merge_ctx *c, const pg_collection *coll)
     const pg_peer *from = &c->from;
     const char *div = txn->division;
 
-    switch (from->role) {
+    /* Certificates also travel down the certified node's whole subtree
+     * (DESIGN §7): from a parent, an ancestor's certificate. */
+    bool cert_down = coll && coll->system && from->role == PG_PEER_PARENT &&
+                     pg_division_contains(div, node->card.code);
+    switch (cert_down ? PG_PEER_NONE : from->role) {
+    case PG_PEER_NONE:
+        break;
     case PG_PEER_CHILD:
     case PG_PEER_PARTNER:
         if (!pg_division_contains(from->code, div)) {
@@ -457,7 +510,8 @@ static bool within_jurisdiction(merge_ctx *c, const pg_collection *coll)
             return false;
         }
     }
-    if (coll && from->role == PG_PEER_PARTNER && !coll->partner_allowed) {
+    if (coll && from->role == PG_PEER_PARTNER && !coll->partner_allowed &&
+        !coll->system) {
         set_reason(c->res, "outside: %s records are never shared with partners",
                    coll->name);
         return false;
@@ -479,6 +533,127 @@ static bool within_jurisdiction(merge_ctx *c, const pg_collection *coll)
     return true;
 }
 
+static bool applicable(const pg_change *ch)
+{
+    return ch->form == PG_CHANGE_WHOLE || ch->form == PG_CHANGE_SALTED;
+}
+
+/* The text of a change's value, NUL-terminated into buf ("" if none). */
+static const char *change_text(char *buf, size_t len, const pg_change *ch)
+{
+    size_t n = ch->value.kind == PG_VALUE_TEXT ? ch->value.len : 0;
+    if (n >= len)
+        n = 0;
+    memcpy(buf, ch->value.s ? ch->value.s : "", n);
+    buf[n] = 0;
+    return buf;
+}
+
+/* A `node` txn (DESIGN §7): either a whole certificate, issued by the
+ * origin (which must sit strictly above the certified code) and signed
+ * with the key that signed the txn; or a revocation by an ancestor,
+ * which touches only revoked, revoked_after_seq and valid_until. */
+static bool valid_certificate(merge_ctx *c, const pg_collection *coll)
+{
+    const pg_txn *txn = c->txn;
+    char vals[16][160];
+    int64_t ints[16] = {0};
+    bool have[16] = {false}, create = false;
+
+    (void)coll;
+    if (strcmp(txn->origin, txn->division) == 0 ||
+        !pg_division_contains(txn->origin, txn->division)) {
+        set_reason(c->res,
+                   "invalid: %s may not certify or revoke %s (only a node "
+                   "strictly above it may)",
+                   txn->origin, txn->division);
+        return false;
+    }
+    for (size_t i = 0; i < txn->nchanges; i++) {
+        const pg_change *ch = &txn->changes[i];
+        size_t fidx;
+        if (!applicable(ch) || !pg_collection_field(coll, ch->field, &fidx) ||
+            fidx >= 16)
+            continue;
+        if (strcmp(ch->field, "certificate_sig") == 0)
+            create = true;
+        if (i > 0 && strcmp(ch->record_id, txn->changes[0].record_id) != 0) {
+            set_reason(c->res, "invalid: a node txn touches one record");
+            return false;
+        }
+        change_text(vals[fidx], sizeof(vals[fidx]), ch);
+        ints[fidx] = ch->value.kind == PG_VALUE_INT ? ch->value.i : 0;
+        have[fidx] = true;
+    }
+    if (!create) {
+        for (size_t i = 0; i < txn->nchanges; i++) {
+            const char *f = txn->changes[i].field;
+            if (strcmp(f, "revoked") != 0 &&
+                strcmp(f, "revoked_after_seq") != 0 &&
+                strcmp(f, "valid_until") != 0) {
+                set_reason(c->res,
+                           "invalid: field '%s' of a certificate changes "
+                           "only with a new certificate",
+                           f);
+                return false;
+            }
+        }
+        return true;
+    }
+    /* Field indexes of the `node` collection (schema.c). */
+    enum {
+        F_DIV,
+        F_CODE,
+        F_NAME,
+        F_TIER,
+        F_SPK,
+        F_BPK,
+        F_KID,
+        F_SUITE,
+        F_ISSUER,
+        F_IKID,
+        F_FROM,
+        F_UNTIL,
+        F_REVOKED,
+        F_AFTER,
+        F_SIG
+    };
+    pg_cert_row row = {.code = vals[F_CODE],
+                       .name = vals[F_NAME],
+                       .tier = vals[F_TIER],
+                       .sign_pk = vals[F_SPK],
+                       .box_pk = vals[F_BPK],
+                       .key_id = vals[F_KID],
+                       .suite = ints[F_SUITE],
+                       .issuer = vals[F_ISSUER],
+                       .issuer_key_id = vals[F_IKID],
+                       .valid_from = ints[F_FROM],
+                       .signature = vals[F_SIG]};
+    pg_cert cert;
+    if (!have[F_CODE] || !have[F_SIG] || !have[F_ISSUER] ||
+        pg_cert_from_row(&cert, &row) < 0) {
+        pg_error_clear();
+        set_reason(c->res, "invalid: malformed certificate");
+        return false;
+    }
+    if (strcmp(cert.subject.code, txn->division) != 0 ||
+        strcmp(cert.issuer, txn->origin) != 0 ||
+        strcmp(cert.issuer_key_id, txn->key_id) != 0) {
+        set_reason(c->res,
+                   "invalid: the certificate of %s names issuer %s (key %s) "
+                   "but was written by %s (key %s) in division %s",
+                   cert.subject.code, cert.issuer, cert.issuer_key_id,
+                   txn->origin, txn->key_id, txn->division);
+        return false;
+    }
+    if (pg_cert_verify(&cert, c->card->sign_pk) < 0) {
+        set_reason(c->res, "invalid: %s", pg_error_last()->message);
+        pg_error_clear();
+        return false;
+    }
+    return true;
+}
+
 /* The schema's checks; false with the reason set. */
 static bool valid_by_schema(merge_ctx *c, const pg_collection *coll)
 {
@@ -491,13 +666,8 @@ static bool valid_by_schema(merge_ctx *c, const pg_collection *coll)
                    txn->collection);
         return false;
     }
-    if (coll->system) {
-        set_reason(c->res,
-                   "invalid: collection '%s' is written by pingan itself and "
-                   "not merged from peers yet",
-                   coll->name);
+    if (coll->system && !valid_certificate(c, coll))
         return false;
-    }
     for (size_t i = 0; i < txn->nchanges; i++) {
         const pg_change *ch = &txn->changes[i];
         size_t fidx;
@@ -560,11 +730,6 @@ static int savepoint(pg_node *node, const char *sql)
     if (error < 0)
         return error;
     return pg_store__step_done(st, owned, node->db, "merging a txn");
-}
-
-static bool applicable(const pg_change *ch)
-{
-    return ch->form == PG_CHANGE_WHOLE || ch->form == PG_CHANGE_SALTED;
 }
 
 /* A record that did not exist: one insert; no history for the base-less
@@ -733,12 +898,27 @@ static int apply_txn(bool *outside, merge_ctx *c, const pg_collection *coll)
 {
     pg_merger *m = c->m;
     pg_node *node = m->node;
-    const pg_txn *txn = c->txn;
+    pg_txn *txn = c->txn;
     pg_version ver = {.hlc = txn->hlc};
     int error;
 
     *outside = false;
     memcpy(ver.origin, txn->origin, PG_CODE_LEN + 1);
+    /* What this node may know of a transformed value is its derived text
+     * (a mask, a pseudonym, a year): it becomes the field's value where
+     * the column holds text.  Only this in-memory copy changes; the log
+     * keeps the txn as received. */
+    for (size_t i = 0; i < txn->nchanges; i++) {
+        pg_change *ch = &txn->changes[i];
+        const pg_field *f = pg_collection_field(coll, ch->field, NULL);
+        if (ch->form == PG_CHANGE_COMMITTED && ch->derived && f &&
+            pg_type_kind(f->type) == PG_VALUE_TEXT) {
+            ch->value = (pg_value){.kind = PG_VALUE_TEXT,
+                                   .s = ch->derived,
+                                   .len = strlen(ch->derived)};
+            ch->form = PG_CHANGE_SALTED;
+        }
+    }
     if ((error = savepoint(node, "SAVEPOINT pg_merge")) < 0)
         return error;
     for (size_t lo = 0, hi; !error && lo < txn->nchanges; lo = hi) {
@@ -747,6 +927,15 @@ static int apply_txn(bool *outside, merge_ctx *c, const pg_collection *coll)
              hi < txn->nchanges && strcmp(txn->changes[hi].record_id, rid) == 0;
              hi++)
             ;
+        if (c->only && !in_set(c->only, rid))
+            continue;
+        /* A record of which nothing is revealed here (every change
+         * withheld on the way) is not created. */
+        bool revealed = false;
+        for (size_t i = lo; i < hi; i++)
+            revealed |= applicable(&txn->changes[i]);
+        if (!revealed)
+            continue;
         if ((error = pg_write__row_load(&m->row, node, coll, rid, NULL)) < 0)
             break;
         if (m->row.exists && strcmp(m->row.division, txn->division) != 0) {
@@ -761,7 +950,7 @@ static int apply_txn(bool *outside, merge_ctx *c, const pg_collection *coll)
                     ? apply_existing(c, coll, &txn->changes[lo], hi - lo, &ver)
                     : apply_new(c, coll, &txn->changes[lo], hi - lo, &ver);
     }
-    if (!error && !*outside)
+    if (!error && !*outside && !c->only)
         error =
             pg_write__log_insert_via(node, txn, c->body, c->len, c->from.code);
     if (error || *outside) {
@@ -774,6 +963,48 @@ static int apply_txn(bool *outside, merge_ctx *c, const pg_collection *coll)
     return error ? error : e3;
 }
 
+/* A `node` txn that revokes a key: take back what this node applied. */
+static int merge_revocation(merge_ctx *c)
+{
+    pg_node *node = c->m->node;
+    const pg_txn *txn = c->txn;
+    sqlite3_stmt *st = NULL;
+    char code[PG_CODE_LEN + 1] = "", key_id[PG_KEY_ID_LEN + 1] = "";
+    int64_t after = 0;
+    bool revokes = false;
+    size_t moved;
+    int rc;
+
+    for (size_t i = 0; i < txn->nchanges; i++)
+        if (strcmp(txn->changes[i].field, "revoked") == 0 &&
+            applicable(&txn->changes[i]) &&
+            txn->changes[i].value.kind == PG_VALUE_BOOL &&
+            txn->changes[i].value.b)
+            revokes = true;
+    if (!revokes)
+        return 0;
+    rc = sqlite3_prepare_v2(node->db,
+                            "SELECT code, key_id, revoked_after_seq FROM node "
+                            "WHERE id = ? AND revoked = 1",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(node->db, rc, "reading a revocation");
+    sqlite3_bind_text(st, 1, txn->changes[0].record_id, -1, SQLITE_STATIC);
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        snprintf(code, sizeof(code), "%s",
+                 (const char *)sqlite3_column_text(st, 0));
+        snprintf(key_id, sizeof(key_id), "%s",
+                 (const char *)sqlite3_column_text(st, 1));
+        after = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return pg_store__error(node->db, rc, "reading a revocation");
+    if (!code[0])
+        return 0;
+    return pg_merger_revoke(c->m, code, key_id, after, &moved);
+}
+
 /* --- the journey of one txn -------------------------------------------- */
 
 static int merge_one(merge_ctx *c)
@@ -783,6 +1014,7 @@ static int merge_one(merge_ctx *c)
     pg_merge_result *res = c->res;
     char hex[2 * PG_HASH_LEN + 1], other[2 * PG_HASH_LEN + 1];
     uint8_t seen[PG_HASH_LEN];
+    const signer *sg;
     const pg_card *card;
     bool found, same;
     int error;
@@ -803,7 +1035,7 @@ static int merge_one(merge_ctx *c)
     }
 
     /* Signer. */
-    error = signer_card(&card, m, txn->origin);
+    error = signer_card(&sg, m, txn->origin, txn->key_id);
     if (error == PG_ENOTFOUND) {
         pg_error_clear();
         set_reason(res, "signer %s unknown so far", txn->origin);
@@ -811,6 +1043,7 @@ static int merge_one(merge_ctx *c)
     }
     if (error < 0)
         return error;
+    card = &sg->card;
     if (strcmp(card->key_id, txn->key_id) != 0) {
         set_reason(res,
                    "origin signature does not verify: signed by key %s, "
@@ -829,6 +1062,32 @@ static int merge_one(merge_ctx *c)
     }
     if (!verified) {
         set_reason(res, "origin signature does not verify");
+        return quarantine(c);
+    }
+    c->card = card;
+    if (txn->nnotes || txn->nhop_sigs) {
+        error = pg_txn_verify_notes(txn, hop_key, m);
+        if (error == PG_ENOTFOUND) {
+            set_reason(res, "a redacting hop's key is unknown so far: %s",
+                       pg_error_last()->message);
+            pg_error_clear();
+            return pending(c);
+        }
+        if (error == PG_EINVALID || error == PG_EAUTH) {
+            set_reason(res, "redaction notes do not verify: %s",
+                       pg_error_last()->message);
+            pg_error_clear();
+            return quarantine(c);
+        }
+        if (error < 0)
+            return error;
+    }
+    if (sg->revoked_after >= 0 && txn->seq > (uint64_t)sg->revoked_after) {
+        set_reason(res,
+                   "revoked: key %s of %s was revoked after seq %lld; this "
+                   "txn is seq %llu",
+                   txn->key_id, txn->origin, (long long)sg->revoked_after,
+                   (unsigned long long)txn->seq);
         return quarantine(c);
     }
 
@@ -877,6 +1136,11 @@ static int merge_one(merge_ctx *c)
         return quarantine(c);
     pg_hlc_receive(&m->hlc, m->hlc, txn->hlc, c->now);
     res->outcome = PG_MERGED_APPLIED;
+    if (coll->system) {
+        signers_forget(m);
+        if ((error = merge_revocation(c)) < 0)
+            return error;
+    }
     return pending_drop(c);
 }
 
@@ -1084,5 +1348,218 @@ int pg_merger_retry_pending(pg_merger *m, size_t *applied, size_t *quarantined,
         *quarantined = n[PG_MERGED_QUARANTINED];
     if (still_pending)
         *still_pending = n[PG_MERGED_PENDING];
+    return error;
+}
+
+/* --- revocation (DESIGN §7) --------------------------------------------- */
+
+#define SQL_REVOKED_TXNS                                                       \
+    "SELECT seq, body, via FROM log WHERE origin = ? AND origin_seq > ? "      \
+    "ORDER BY seq"
+
+/* Move the revoked txns from the log to quarantine; note the records
+ * they touched (collection \0 division \0 id \0, each). */
+static int revoke_move(pg_merger *m, const char *code, const char *key_id,
+                       int64_t after, pg_buf *touched, size_t *moved)
+{
+    pg_node *node = m->node;
+    sqlite3_stmt *st = NULL, *del = NULL;
+    int rc, error = 0;
+
+    rc = sqlite3_prepare_v2(node->db, SQL_REVOKED_TXNS, -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(node->db, "DELETE FROM log WHERE seq = ?", -1,
+                                &del, NULL);
+    if (rc != SQLITE_OK) {
+        error = pg_store__error(node->db, rc, "revoking a key");
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, after);
+    while (!error && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const uint8_t *body = sqlite3_column_blob(st, 1);
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+        const char *via = (const char *)sqlite3_column_text(st, 2);
+        pg_txn *txn = NULL;
+        pg_merge_result res;
+        if (pg_txn_decode(&txn, body, len) < 0 || pg_txn_digest(txn) < 0) {
+            pg_error_clear();
+            pg_txn_free(txn);
+            continue;
+        }
+        if (strcmp(txn->key_id, key_id) != 0) {
+            pg_txn_free(txn);
+            continue;
+        }
+        memset(&res, 0, sizeof(res));
+        memcpy(res.origin, txn->origin, PG_CODE_LEN + 1);
+        res.origin_seq = txn->seq;
+        set_reason(&res,
+                   "revoked: key %s of %s was revoked after seq %lld; this "
+                   "txn (seq %llu) had been applied and was taken back",
+                   key_id, code, (long long)after,
+                   (unsigned long long)txn->seq);
+        merge_ctx c = {.m = m,
+                       .txn = txn,
+                       .body = body,
+                       .len = len,
+                       .now = pg_time_now_ms(),
+                       .res = &res};
+        snprintf(c.from.code, sizeof(c.from.code), "%s", via ? via : "");
+        memcpy(c.digest, txn->digest, PG_HASH_LEN);
+        error = quarantine(&c);
+        for (size_t i = 0; !error && i < txn->nchanges; i++) {
+            if (i > 0 && strcmp(txn->changes[i].record_id,
+                                txn->changes[i - 1].record_id) == 0)
+                continue;
+            error = pg_buf_put(touched, txn->collection,
+                               strlen(txn->collection) + 1);
+            if (!error)
+                error = pg_buf_put(touched, txn->division, PG_CODE_LEN + 1);
+            if (!error)
+                error = pg_buf_put(touched, txn->changes[i].record_id,
+                                   strlen(txn->changes[i].record_id) + 1);
+        }
+        pg_txn_free(txn);
+        if (!error) {
+            sqlite3_reset(del);
+            sqlite3_bind_int64(del, 1, sqlite3_column_int64(st, 0));
+            if ((rc = sqlite3_step(del)) != SQLITE_DONE)
+                error = pg_store__error(node->db, rc, "revoking a key");
+            else
+                (*moved)++;
+        }
+    }
+    if (!error && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        error = pg_store__error(node->db, rc, "revoking a key");
+
+done:
+    sqlite3_finalize(st);
+    sqlite3_finalize(del);
+    return error;
+}
+
+static int revoke_exec(pg_node *node, const char *sql, const char *a,
+                       const char *b)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(node->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(node->db, rc, "rebuilding records");
+    sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+    if (b)
+        sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE
+               ? 0
+               : pg_store__error(node->db, rc, "rebuilding records");
+}
+
+/* Rebuild the records of one collection and division from the log. */
+static int revoke_rebuild(pg_merger *m, const pg_collection *coll,
+                          const char *division, const pg_buf *ids)
+{
+    pg_node *node = m->node;
+    sqlite3_stmt *st = NULL;
+    char sql[160];
+    int rc, error = 0;
+
+    snprintf(sql, sizeof(sql), "DELETE FROM \"%s\" WHERE id = ?", coll->name);
+    for (size_t i = 0; !error && i < ids->len;
+         i += strlen((const char *)ids->data + i) + 1) {
+        const char *id = (const char *)ids->data + i;
+        error = revoke_exec(node, sql, id, NULL);
+        if (!error)
+            error = revoke_exec(
+                node, "DELETE FROM hist WHERE record_id = ?1 AND coll = ?2", id,
+                coll->name);
+        if (!error)
+            error = revoke_exec(
+                node, "DELETE FROM conflict WHERE record_id = ?1 AND coll = ?2",
+                id, coll->name);
+    }
+    if (error)
+        return error;
+    rc = sqlite3_prepare_v2(node->db,
+                            "SELECT body, via FROM log WHERE collection = ? "
+                            "AND division = ? ORDER BY seq",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(node->db, rc, "rebuilding records");
+    sqlite3_bind_text(st, 1, coll->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, division, -1, SQLITE_STATIC);
+    while (!error && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const uint8_t *body = sqlite3_column_blob(st, 0);
+        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        pg_txn *txn = NULL;
+        pg_merge_result res;
+        bool outside;
+        if (pg_txn_decode(&txn, body, len) < 0) {
+            pg_error_clear();
+            continue;
+        }
+        memset(&res, 0, sizeof(res));
+        merge_ctx c = {.m = m,
+                       .txn = txn,
+                       .body = body,
+                       .len = len,
+                       .now = pg_time_now_ms(),
+                       .res = &res,
+                       .only = ids};
+        error = apply_txn(&outside, &c, coll);
+        pg_txn_free(txn);
+    }
+    if (!error && rc != SQLITE_DONE)
+        error = pg_store__error(node->db, rc, "rebuilding records");
+    sqlite3_finalize(st);
+    return error;
+}
+
+int pg_merger_revoke(pg_merger *m, const char *code, const char *key_id,
+                     int64_t after, size_t *moved)
+{
+    pg_buf touched = PG_BUF_INIT, ids = PG_BUF_INIT;
+    int error;
+
+    *moved = 0;
+    signers_forget(m);
+    if ((error = revoke_move(m, code, key_id, after, &touched, moved)) < 0 ||
+        *moved == 0)
+        goto done;
+    /* Rebuild, one (collection, division) at a time. */
+    for (size_t i = 0; !error && i < touched.len;) {
+        const char *coll_name = (const char *)touched.data + i;
+        const char *div = coll_name + strlen(coll_name) + 1;
+        const char *id = div + PG_CODE_LEN + 1;
+        size_t next =
+            (size_t)(id + strlen(id) + 1 - (const char *)touched.data);
+        if (coll_name[0]) {
+            pg_buf_clear(&ids);
+            for (size_t j = i; !error && j < touched.len;) {
+                char *cj = (char *)touched.data + j;
+                char *dj = cj + strlen(cj) + 1;
+                char *ij = dj + PG_CODE_LEN + 1;
+                size_t nj =
+                    (size_t)(ij + strlen(ij) + 1 - (const char *)touched.data);
+                if (strcmp(cj, coll_name) == 0 && strcmp(dj, div) == 0) {
+                    if (!in_set(&ids, ij))
+                        error = pg_buf_put(&ids, ij, strlen(ij) + 1);
+                    if (j != i)
+                        cj[0] = 0; /* done with it */
+                }
+                j = nj;
+            }
+            const pg_collection *coll =
+                pg_schema_collection(pg_schema_current(), coll_name);
+            if (!error && coll)
+                error = revoke_rebuild(m, coll, div, &ids);
+        }
+        i = next;
+    }
+
+done:
+    pg_buf_dispose(&touched);
+    pg_buf_dispose(&ids);
     return error;
 }

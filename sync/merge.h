@@ -125,6 +125,14 @@ int pg_merger_apply_prepared(pg_merger *m, const pg_peer *from,
 int pg_merger_retry_pending(pg_merger *m, size_t *applied, size_t *quarantined,
                             size_t *still_pending);
 
+/*
+ * Revocation (DESIGN §7): the txns of key `key_id` of `code` after seq
+ * `after` leave the log for quarantine, and the records they touched are
+ * rebuilt from what remains of the log.  *moved counts them.
+ */
+int pg_merger_revoke(pg_merger *m, const char *code, const char *key_id,
+                     int64_t after, size_t *moved);
+
 /* Store the advanced clock.  Call once before committing. */
 int pg_merger_finish(pg_merger *m);
 

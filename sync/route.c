@@ -5,21 +5,37 @@
  * is a test on the division code alone.
  */
 #include "route.h"
+#include "pingan/policy.h"
 #include "pingan/schema.h"
 
 #include <string.h>
 
 bool pg_route_select(const pg_node *node, const pg_peer *peer,
-                     const pg_route_entry *e)
+                     const pg_policy *policy, const pg_route_entry *e)
 {
     const pg_collection *coll;
 
     if (strcmp(e->via, peer->code) == 0 || strcmp(e->origin, peer->code) == 0)
         return false;
     coll = pg_schema_collection(pg_schema_current(), e->collection);
-    /* Certificates (`node`) replicate by their own rule, with federation. */
-    if (!coll || coll->system)
+    if (!coll)
         return false;
+    if (coll->system) {
+        /* Certificates (DESIGN §7): up the certified node's path, down its
+         * whole subtree, and to partners, who verify the origins of what
+         * they receive with them. */
+        switch (peer->role) {
+        case PG_PEER_PARENT:
+            return pg_division_contains(pg_node_code(node), e->division);
+        case PG_PEER_CHILD:
+            return pg_division_contains(peer->code, e->division) ||
+                   pg_division_contains(e->division, peer->code);
+        case PG_PEER_PARTNER:
+            return pg_division_contains(pg_node_code(node), e->division);
+        default:
+            return false;
+        }
+    }
     switch (peer->role) {
     case PG_PEER_PARENT:
         if (!pg_division_contains(pg_node_code(node), e->division))
@@ -29,6 +45,12 @@ bool pg_route_select(const pg_node *node, const pg_peer *peer,
         return coll->cap == PG_TIER_NONE || peer->tier >= coll->cap;
     case PG_PEER_CHILD:
         return pg_division_contains(peer->code, e->division);
+    case PG_PEER_PARTNER:
+        /* What the agreement names, of this city's own records: what a
+         * partner sent lies outside this city and never goes on. */
+        return policy &&
+               pg_division_contains(pg_node_code(node), e->division) &&
+               pg_policy_carries(policy, coll);
     default:
         return false;
     }

@@ -10,6 +10,7 @@
 
 #include "pingan/node.h"
 #include "pingan/peer.h"
+#include "pingan/policy.h"
 
 /* A log entry as routing sees it. */
 typedef struct pg_route_entry {
@@ -23,10 +24,14 @@ typedef struct pg_route_entry {
  * May `peer` receive this txn?  The path rule: to a parent, txns of
  * records in this node's subtree whose collection's cap admits the
  * parent's tier; to a child, txns of records inside the child's
- * jurisdiction; to a partner, nothing until agreements exist.  Never
- * what came from the peer or what it originated.
+ * jurisdiction; to a partner, this city's records of the collections its
+ * agreement (`policy`, the link's effective policy) carries — whether a
+ * record meets the agreement's condition is the exporter's question.
+ * Certificates (`node`) go up the certified node's path, down its
+ * subtree and to partners.  Never what came from the peer or what it
+ * originated, nor to a partner what came from a partner.
  */
 bool pg_route_select(const pg_node *node, const pg_peer *peer,
-                     const pg_route_entry *entry);
+                     const pg_policy *policy, const pg_route_entry *entry);
 
 #endif

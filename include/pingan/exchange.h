@@ -31,6 +31,7 @@ typedef struct pg_export_opts {
     bool resend;        /**< start after acked_upto instead of sent_upto */
     bool ack_only;      /**< write only a header with the acknowledgement */
     size_t frame_max;   /**< plaintext bytes per frame; 0: 1 MiB */
+    bool dry_run;       /**< write nothing, move no cursor: count only */
 } pg_export_opts;
 
 /** One bundle file written. */
@@ -56,6 +57,39 @@ typedef int (*pg_export_cb)(const pg_export_file *file, void *payload);
  */
 int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
                      void *payload);
+
+/** What an export would do to one field (pg_bundle_export_plan). */
+typedef struct pg_export_field {
+    const char *collection; /**< static schema names */
+    const char *field;
+    /** Changes by transform: kept, dropped, masked, hashed, generalized
+     * (the order of pg_transform in pingan/policy.h). */
+    uint64_t counts[5];
+} pg_export_field;
+
+/** What an export would send, without values (a dry run). */
+typedef struct pg_export_plan {
+    char policy_id[72];   /**< the link's effective policy */
+    uint64_t first, last; /**< the range of this node's log walked */
+    uint64_t txns;        /**< txns that would be sent */
+    uint64_t withheld;    /**< entries the peer may not receive */
+    uint64_t skipped;     /**< of those: no record meets the agreement */
+    size_t nfields;
+    pg_export_field *fields;
+} pg_export_plan;
+
+/**
+ * A dry run of pg_bundle_export to @p to: what would be sent, withheld or
+ * transformed, field by field, without values.  Writes nothing and moves
+ * no cursor.  Free with pg_export_plan_dispose.
+ *
+ * @return 0; PG_ENOTFOUND (no such peer); errors of the link's policy
+ */
+int pg_bundle_export_plan(pg_node *node, const char *to, bool resend,
+                          pg_export_plan *plan);
+
+/** Free what a plan holds.  NULL-safe. */
+void pg_export_plan_dispose(pg_export_plan *plan);
 
 /** How an imported file fared. */
 typedef enum pg_bundle_status {
@@ -139,5 +173,26 @@ typedef struct pg_bundle_summary {
 int pg_bundle_inspect(pg_node *node, const char *path,
                       pg_bundle_summary *summary, pg_inspect_cb cb,
                       void *payload);
+
+/** What a revocation did here. */
+typedef struct pg_revoke_result {
+    char key_id[PG_KEY_ID_LEN + 1]; /**< the key revoked */
+    size_t quarantined; /**< applied txns taken back into quarantine */
+} pg_revoke_result;
+
+/**
+ * Revoke the key of @p code, a node strictly inside this node's
+ * jurisdiction (DESIGN §7): its certificate is marked revoked after seq
+ * @p after, in a txn that replicates to every node the certificate
+ * reaches; txns of that key after @p after are quarantined wherever the
+ * revocation arrives (here at once), and the records they touched are
+ * rebuilt from the rest of the log.
+ *
+ * @return 0; PG_EINVALID (bad code or seq); PG_EPOLICY (not a
+ *         descendant); PG_ENOTFOUND (no valid certificate of it here);
+ *         PG_EBUSY; PG_ERROR
+ */
+int pg_revoke(pg_node *node, const char *code, int64_t after,
+              const char *operator_name, pg_revoke_result *out);
 
 #endif

@@ -97,6 +97,31 @@ int pg_peer_add(pg_node *node, const char *card, size_t len, pg_peer_role role,
                 const char *url, const char *ca_file);
 
 /**
+ * pg_peer_add() with the text of the link's policy file (an Art. 8
+ * agreement for a partner; a tightening of the defaults otherwise), which
+ * is stored as given.  @p policy NULL: the link follows the defaults.
+ * Adding a child also certifies it (pingan/cert.h): a `node` record
+ * written by this node in the same transaction.  The caller has checked
+ * the policy text (pg_policy_parse).
+ *
+ * @param policy_source the file's name, for messages
+ */
+int pg_peer_add_policy(pg_node *node, const char *card, size_t len,
+                       pg_peer_role role, const char *url, const char *ca_file,
+                       const char *policy, size_t policy_len,
+                       const char *policy_source);
+
+/**
+ * The policy text stored with a peer.
+ *
+ * @param text [out] a copy the caller frees, or NULL when the link has no
+ *             policy file (it follows the defaults)
+ * @param len  [out] optional: its length
+ * @return 0, PG_ENOTFOUND (not a peer), PG_ENOMEM, PG_ERROR
+ */
+int pg_peer_policy(pg_node *node, const char *code, char **text, size_t *len);
+
+/**
  * Change a peer's address, keeping its card and cursors.
  *
  * At least one of @p url and @p ca_file is given; NULL leaves that part

@@ -38,19 +38,26 @@ static const cli_option export_options[] = {
      "(after a lost or damaged file)"},
     {"ack-only", no_argument, 'a', NULL,
      "write only this node's acknowledgement of the peer's log"},
+    {"dry-run", no_argument, 'n', NULL,
+     "write nothing: list what would be sent, withheld or transformed, "
+     "field by\nfield, without values"},
     {"json", no_argument, 'j', NULL, "print what was written as JSON"},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command export_cmd = {
     "export",
-    "--to CODE --out FILE [--max-bytes N] [--resend] [--ack-only] [--json]",
+    "--to CODE --out FILE [--max-bytes N] [--resend] [--ack-only] [--json]\n"
+    "       pingan export --to CODE --dry-run [--resend] [--json]",
     "Write the changes a pinned peer may receive into a bundle file: signed "
     "by this\nnode, readable only by the peer, compressed.  What a peer "
     "receives follows the\npath rule: a parent gets the records of this "
     "node's jurisdiction (up to each\ncollection's cap), a child the "
     "records inside its own jurisdiction.  Nothing\nis sent back to the "
-    "node it came from.",
+    "node it came from.  A partner city gets only what its Art. 8 agreement "
+    "names.\nPersonal and sensitive fields are kept, masked, pseudonymized, "
+    "generalized or\ndropped by the link's policy ('pingan policy show "
+    "CODE') before they leave.",
     "An export starts where the last one to this peer ended; --resend "
     "starts again\nafter what the peer has acknowledged (its bundles carry "
     "its acknowledgement).\nWith nothing to send no file is written.  Carry "
@@ -81,6 +88,9 @@ static int export_handle(int val, const char *arg, void *payload)
         break;
     case 'a':
         c->o.ack_only = true;
+        break;
+    case 'n':
+        c->o.dry_run = true;
         break;
     case 'j':
         c->json = true;
@@ -115,6 +125,60 @@ static int export_file(const pg_export_file *f, void *payload)
     return 0;
 }
 
+static const char *const transform_names[5] = {"kept", "dropped", "masked",
+                                               "hashed", "generalized"};
+
+/* export --dry-run: what would leave, field by field, without values. */
+static int export_plan(export_cli *c, pg_node *node)
+{
+    pg_export_plan plan;
+    int error;
+
+    if ((error = pg_bundle_export_plan(node, c->o.to, c->o.resend, &plan)) < 0)
+        return cli_fail(error);
+    if (c->json) {
+        json_t *fields = json_array();
+        for (size_t i = 0; i < plan.nfields; i++) {
+            json_t *o =
+                json_pack("{s:s, s:s}", "collection", plan.fields[i].collection,
+                          "field", plan.fields[i].field);
+            for (int t = 0; t < 5; t++)
+                json_object_set_new(
+                    o, transform_names[t],
+                    json_integer((json_int_t)plan.fields[i].counts[t]));
+            json_array_append_new(fields, o);
+        }
+        cli_print_json(json_pack(
+            "{s:s, s:s, s:[I, I], s:I, s:I, s:I, s:o}", "to", c->o.to, "policy",
+            plan.policy_id, "range", (json_int_t)plan.first,
+            (json_int_t)plan.last, "txns", (json_int_t)plan.txns, "withheld",
+            (json_int_t)plan.withheld, "not_meeting_agreement",
+            (json_int_t)plan.skipped, "fields", fields));
+    } else {
+        printf("dry run: export to %s under policy %s (log %llu-%llu)\n",
+               c->o.to, plan.policy_id, (unsigned long long)plan.first,
+               (unsigned long long)plan.last);
+        printf("  %llu txns would be sent; %llu withheld (%llu of them: no "
+               "record meets the agreement)\n",
+               (unsigned long long)plan.txns, (unsigned long long)plan.withheld,
+               (unsigned long long)plan.skipped);
+        if (plan.nfields)
+            printf("  %-14s %-22s %8s %8s %8s %8s %8s\n", "COLLECTION", "FIELD",
+                   "KEPT", "DROPPED", "MASKED", "HASHED", "GENERAL");
+        for (size_t i = 0; i < plan.nfields; i++) {
+            const pg_export_field *f = &plan.fields[i];
+            printf("  %-14s %-22s", f->collection, f->field);
+            for (int t = 0; t < 5; t++)
+                printf(" %8llu", (unsigned long long)f->counts[t]);
+            printf("\n");
+        }
+        if (!plan.nfields && plan.txns)
+            printf("  every field passes unchanged on this link\n");
+    }
+    pg_export_plan_dispose(&plan);
+    return 0;
+}
+
 int cmd_export(int argc, char **argv)
 {
     export_cli c;
@@ -127,8 +191,11 @@ int cmd_export(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     if (optind < argc)
         return cli_usage(&export_cmd, "unexpected argument '%s'", argv[optind]);
-    if (!c.o.to || !c.o.out)
+    if (!c.o.to || (!c.o.out && !c.o.dry_run))
         return cli_usage(&export_cmd, "give --to CODE and --out FILE");
+    if (c.o.dry_run && (c.o.out || c.o.ack_only || c.o.max_bytes))
+        return cli_usage(&export_cmd, "--dry-run writes no file: give only "
+                                      "--to (and --resend, --json)");
     if (pg_division_parse(code, c.o.to) < 0)
         return cli_fail(PG_EINVALID);
     c.o.to = code;
@@ -137,6 +204,11 @@ int cmd_export(int argc, char **argv)
                          "--resend and --ack-only do not go together");
     if ((error = cli_open_node(&node)) < 0)
         return cli_fail(error);
+    if (c.o.dry_run) {
+        rc = export_plan(&c, node);
+        pg_node_free(node);
+        return rc;
+    }
     c.files = json_array();
     error = pg_bundle_export(node, &c.o, export_file, &c);
     pg_node_free(node);

@@ -7,20 +7,25 @@
  */
 #include "cli.h"
 #include "pingan/error.h"
+#include "pingan/exchange.h"
 #include "pingan/peer.h"
+#include "pingan/policy.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CARD_FILE_MAX 8192
+#define CARD_FILE_MAX   8192
+#define POLICY_FILE_MAX (64 * 1024)
 
 typedef struct peer_opts {
     const char *card;
     const char *role;
     const char *url;
     const char *ca;
+    const char *policy;
+    const char *after;
     bool json;
 } peer_opts;
 
@@ -33,7 +38,17 @@ static const cli_option add_options[] = {
      "where it serves (http:// or https://); omit for files only"},
     {"ca", required_argument, 'a', "FILE",
      "CA certificates to check an https URL with (default: the system's)"},
+    {"policy", required_argument, 'p', "FILE",
+     "the link's policy: a partner's Art. 8 agreement, or a tightening of "
+     "the\ndefault redaction of a parent or child link ('pingan policy "
+     "show CODE')"},
     {"json", no_argument, 'j', NULL, "print the pinned peer as JSON"},
+    {NULL, 0, 0, NULL, NULL},
+};
+static const cli_option revoke_options[] = {
+    {"after-seq", required_argument, 's', "N",
+     "the last sequence number still accepted from the key"},
+    {"json", no_argument, 'j', NULL, "print the result as JSON"},
     {NULL, 0, 0, NULL, NULL},
 };
 static const cli_option set_options[] = {
@@ -58,7 +73,7 @@ static const cli_option remove_options[] = {
 static const cli_command add_cmd = {
     "peer add",
     "--card FILE --role parent|child|partner [--url URL] "
-    "[--ca FILE] [--json]",
+    "[--ca FILE] [--policy FILE] [--json]",
     "Pin another node's card: its code, name, tier and public keys.  The "
     "card must\nverify, and its code must fit the role: a parent is the "
     "next tier up by code\n(at most one), a child is exactly one tier down "
@@ -67,10 +82,27 @@ static const cli_command add_cmd = {
     "A link is configured on both sides: the other node's administrator "
     "adds this\nnode's card with the opposite role (parent <-> child, "
     "partner <-> partner).\nA code is pinned once; to pin a new card for it, "
-    "'pingan peer remove' it first.\n\nexample:\n  pingan peer add --card "
+    "'pingan peer remove' it first.\nAdding a child certifies it: a "
+    "certificate (a record of the system collection\n`node`, signed by this "
+    "node) travels with the records so that every node on\nthe child's "
+    "path can verify what it writes.\nA partner without --policy gets the "
+    "built-in agreement: fraud alerts and\ncross-region disputes, names "
+    "masked, ID numbers and phones dropped, addresses\ngeneralized, "
+    "sensitive fields never.\n\nexample:\n  pingan peer add --card "
     "430300-湘潭市.card.json --role parent \\\n      --url "
     "https://pingan.xiangtan.gov.cn:8443/",
     add_options};
+static const cli_command revoke_cmd = {
+    "peer revoke", "CODE --after-seq N [--json]",
+    "Revoke the key of a node inside this node's jurisdiction (a lost or "
+    "stolen PC):\nits certificate is marked revoked after seq N.  Txns that "
+    "key signed after N\nare quarantined on every node the revocation "
+    "reaches, this one first, and\nthe records they had changed are "
+    "rebuilt from the rest of the log.  The\nrevocation travels with the "
+    "next export to the parent and the children.",
+    "The node then needs a new key: 'pingan init' on a new machine, and its "
+    "parent\nadds the new card.",
+    revoke_options};
 static const cli_command set_cmd = {
     "peer set", "CODE [--url URL] [--ca FILE]",
     "Change where a peer is reached.  Its card and cursors are kept.", NULL,
@@ -114,6 +146,14 @@ static int peer_handle(int val, const char *arg, void *payload)
     case 'a':
         slot = &o->ca;
         name = "--ca";
+        break;
+    case 'p':
+        slot = &o->policy;
+        name = "--policy";
+        break;
+    case 's':
+        slot = &o->after;
+        name = "--after-seq";
         break;
     case 'j':
         o->json = true;
@@ -177,6 +217,58 @@ static int read_card(char *buf, size_t *len, const char *path)
     return 0;
 }
 
+/* Read a policy file and check it for the link; 0 or an exit code. *text
+ * is malloc'd. */
+static int read_policy(char **text, size_t *len, const char *path,
+                       pg_node *node, const pg_card *card, pg_peer_role role)
+{
+    char ex[PG_EXCERPT_SIZE];
+    FILE *f = fopen(path, "rb");
+    pg_policy *pol = NULL;
+    pg_peer stub;
+    int error;
+
+    pg_excerpt(ex, path, strlen(path));
+    if (!f) {
+        fprintf(stderr, "pingan: cannot read policy %s: %s\n", ex,
+                strerror(errno));
+        return 2;
+    }
+    if (!(*text = malloc(POLICY_FILE_MAX + 1))) {
+        fclose(f);
+        return cli_fail(
+            pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory"));
+    }
+    *len = fread(*text, 1, POLICY_FILE_MAX + 1, f);
+    int e = ferror(f) ? errno : 0;
+    fclose(f);
+    if (e || *len > POLICY_FILE_MAX) {
+        if (e)
+            fprintf(stderr, "pingan: cannot read policy %s: %s\n", ex,
+                    strerror(e));
+        else
+            fprintf(stderr,
+                    "pingan: %s is not a policy (larger than %d "
+                    "bytes)\n",
+                    ex, POLICY_FILE_MAX);
+        return 2;
+    }
+    (*text)[*len] = 0;
+    memset(&stub, 0, sizeof(stub));
+    memcpy(stub.code, card->code, sizeof(stub.code));
+    snprintf(stub.name, sizeof(stub.name), "%s", card->name);
+    stub.tier = card->tier;
+    stub.role = role;
+    memcpy(stub.key_id, card->key_id, sizeof(stub.key_id));
+    if ((error = pg_policy_parse(&pol, *text, *len, path, pg_node_card(node),
+                                 &stub)) < 0) {
+        fprintf(stderr, "pingan: %s\n", pg_error_last()->message);
+        return pg_error_exit_code(error);
+    }
+    pg_policy_free(pol);
+    return 0;
+}
+
 static const char *opposite_role(pg_peer_role role)
 {
     switch (role) {
@@ -197,6 +289,8 @@ static int peer_add(int argc, char **argv)
     pg_card card;
     pg_node *node = NULL;
     pg_peer *peer = NULL;
+    char *policy = NULL;
+    size_t policy_len = 0;
     int rc, error, status = 0;
 
     if ((rc = cli_parse(argc, argv, &add_cmd, peer_handle, &o)) != 0)
@@ -226,8 +320,15 @@ static int peer_add(int argc, char **argv)
     if (!peer)
         return cli_fail(
             pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory"));
-    if ((error = cli_open_node(&node)) < 0 ||
-        (error = pg_peer_add(node, buf, len, role, o.url, o.ca)) < 0 ||
+    if ((error = cli_open_node(&node)) < 0) {
+        status = cli_fail(error);
+        goto done;
+    }
+    if (o.policy && (status = read_policy(&policy, &policy_len, o.policy, node,
+                                          &card, role)) != 0)
+        goto done;
+    if ((error = pg_peer_add_policy(node, buf, len, role, o.url, o.ca, policy,
+                                    policy_len, o.policy)) < 0 ||
         (error = pg_peer_get(peer, node, card.code)) < 0) {
         status = cli_fail(error);
         goto done;
@@ -242,11 +343,20 @@ static int peer_add(int argc, char **argv)
     if (peer->url[0])
         printf("url %s%s%s\n", peer->url, peer->ca_file[0] ? ", CA file " : "",
                peer->ca_file);
+    if (o.policy)
+        printf("policy %s ('pingan policy show %s' prints what it lets "
+               "through)\n",
+               o.policy, peer->code);
+    if (peer->role == PG_PEER_CHILD)
+        printf("certified %s: its certificate travels with the next "
+               "exports\n",
+               peer->code);
     printf("next: the administrator of %s adds this node's card ('pingan "
            "card --out FILE')\nwith --role %s\n",
            peer->code, opposite_role(peer->role));
 
 done:
+    free(policy);
     free(peer);
     pg_node_free(node);
     return status;
@@ -470,12 +580,59 @@ done:
     return status;
 }
 
+static int peer_revoke(int argc, char **argv)
+{
+    peer_opts o = {0};
+    char code[PG_CODE_LEN + 1];
+    unsigned long long after;
+    pg_revoke_result res;
+    pg_node *node = NULL;
+    int rc, error, status = 0;
+
+    if ((rc = cli_parse(argc, argv, &revoke_cmd, peer_handle, &o)) != 0)
+        return rc > 0 ? 0 : 2;
+    if (argc - optind != 1)
+        return cli_usage(&revoke_cmd, "peer revoke needs one CODE");
+    if (!o.after)
+        return cli_usage(&revoke_cmd,
+                         "peer revoke needs --after-seq N (0 revokes every "
+                         "txn of the key)");
+    if ((rc = peer_code(code, argv[optind])) != 0)
+        return rc;
+    if ((rc = cli_parse_count(&after, "--after-seq", o.after, 0,
+                              (unsigned long long)INT64_MAX)) != 0)
+        return rc;
+    if ((error = cli_open_node(&node)) < 0 ||
+        (error = pg_revoke(node, code, (int64_t)after, cli_operator(), &res)) <
+            0) {
+        status = cli_fail(error);
+        goto done;
+    }
+    if (o.json) {
+        cli_print_json(json_pack("{s:s, s:s, s:I, s:I}", "code", code, "key_id",
+                                 res.key_id, "after_seq", (json_int_t)after,
+                                 "quarantined", (json_int_t)res.quarantined));
+        goto done;
+    }
+    printf("revoked key %s of %s after seq %llu; %zu txn(s) it signed later "
+           "were taken back here\n",
+           res.key_id, code, after, res.quarantined);
+    printf("next: export to the parent and the children so that the "
+           "revocation reaches them\n");
+
+done:
+    pg_node_free(node);
+    return status;
+}
+
 static const cli_verb verbs[] = {
     {"add", peer_add, "pin a parent's, child's or partner's card"},
     {"set", peer_set, "change a peer's URL or CA file"},
     {"list", peer_list, "list the peers and their cursors"},
     {"show", peer_show, "show one peer"},
     {"remove", peer_remove, "forget a peer"},
+    {"revoke", peer_revoke,
+     "revoke a descendant's key after a sequence number"},
     {NULL, NULL, NULL},
 };
 
