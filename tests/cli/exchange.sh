@@ -1,6 +1,8 @@
 #!/bin/sh
 # pingan export, import and bundle inspect between a county and its
-# townships (DESIGN §4, §5, §6, §9, §11): nothing to send is said and is
+# townships (DESIGN §4, §5, §6, §7, §9, §11): the certificate a parent
+# wrote when it pinned a child is the first txn it sends that child (and
+# no other child); nothing to send is said and is
 # not an error; --max-bytes splits into files that each import on their
 # own; import exits 0 (applied), 3 (applied, but a txn quarantined -- an
 # equivocation -- or pending -- a clock two hours fast) or 2
@@ -130,6 +132,36 @@ refuse 2 "--resend" "--resend with --ack-only" \
 refuse 2 "bundle" "import without a file" --dir town import
 [ -e x.pgb ] && fail "a refused export wrote a file" || pass "a refused export writes no file"
 
+# ---- certificates: the first thing a parent sends a child --------------------
+
+# Pinning a child certified it (DESIGN §7): one `node` txn per child in
+# the county's log, before any record.
+pg --dir county log --json
+expect_rc 0 "log --json on the county"
+[ "$(pyj "$T/out" '[(e["seq"], e["origin"], e["collection"], e["division"], e["changes"], e["signature_ok"]) for e in d]')" = \
+	"[[1, \"$COUNTY\", \"node\", \"$TOWN\", 12, true], [2, \"$COUNTY\", \"node\", \"$TOWNB\", 12, true]]" ] &&
+	pass "the county's log holds the certificates of its two children" ||
+	fail "the county's log: $(head -c 600 "$T/out")"
+pg --dir county export --to $TOWN --out cert.pgb --json
+expect_rc 0 "the county's first export to 石潭镇"
+[ "$(pyj "$T/out" '[len(d["files"]), d["files"][0]["txns"], d["files"][0]["cards"], d["files"][0]["range"]]')" = "[1, 1, 0, [1, 2]]" ] &&
+	pass "it carries one txn (not 易俗河镇's certificate) and no cards" ||
+	fail "first export: $(cat "$T/out")"
+pg --dir town bundle inspect cert.pgb --json
+[ "$(pyj "$T/out" '[(t["origin"], t["collection"], t["division"]) for t in d["txn_list"]]')" = \
+	"[[\"$COUNTY\", \"node\", \"$TOWN\"]]" ] &&
+	pass "inspect: the certificate of 石潭镇" || fail "inspect of cert.pgb: $(head -c 600 "$T/out")"
+pg --dir town import cert.pgb --json
+expect_rc 0 "石潭镇 imports its certificate"
+[ "$(pyj "$T/out" '[d["files"][0]["new"], d["files"][0]["cards_learnt"]]')" = "[1, 0]" ] &&
+	pass "1 new txn, no card learnt" || fail "import of cert.pgb: $(head -c 600 "$T/out")"
+pg --dir town record list node --json
+expect_rc 0 "record list node on 石潭镇"
+[ "$(pyj "$T/out" '[(r["code"], r["tier"], r["issuer"], r["key_id"]) for r in d]')" = \
+	"[[\"$TOWN\", \"township\", \"$COUNTY\", \"$(json_value key_id town.card)\"]]" ] &&
+	pass "石潭镇 holds its certificate, issued by the county for its key" ||
+	fail "石潭镇's node table: $(head -c 600 "$T/out")"
+
 # ---- nothing to send ----------------------------------------------------------
 
 pg --dir county export --to $TOWN --out empty.pgb
@@ -162,12 +194,15 @@ expect_rc 0 "export (text) two hazards to 石潭镇"
 expect_out "wrote b0.pgb" "export names the file it wrote"
 expect_no_out "nothing to send" "an export that wrote a file does not say nothing to send"
 rm -f b0.pgb
+# 石潭镇 has not acknowledged its certificate yet: --resend, which starts
+# at the acknowledged end, sends it again with the two hazards.
 pg --dir county export --to $TOWN --out b1.pgb --json --resend
 expect_rc 0 "export (--json, --resend) two hazards to 石潭镇"
 cp "$T/out" b1.json
 [ -s b1.pgb ] && pass "b1.pgb written" || fail "no b1.pgb"
-[ "$(pyj b1.json '[len(d["files"]), d["files"][0]["txns"], d["nothing"]]')" = "[1, 2, false]" ] &&
-	pass "export --json: one file, 2 txns" || fail "export --json: $(cat b1.json)"
+[ "$(pyj b1.json '[len(d["files"]), d["files"][0]["txns"], d["nothing"], d["files"][0]["range"][0]]')" = "[1, 3, false, 1]" ] &&
+	pass "export --json: one file, 3 txns from seq 1 (the unacknowledged certificate too)" ||
+	fail "export --json: $(cat b1.json)"
 [ "$(pyj b1.json 'd["files"][0]["bytes"]')" = "$(wc -c <b1.pgb | tr -d ' ')" ] &&
 	pass "export --json gives the file's size" || fail "bytes differ from the file size"
 B1_LAST=$(pyj b1.json 'd["files"][0]["range"][1]')
@@ -190,7 +225,7 @@ pg --dir county bundle inspect b1.pgb --json
 expect_rc 0 "bundle inspect --json on the sender"
 cp "$T/out" insp.json
 [ "$(pyj insp.json '[d["sender"], d["recipient"], d["txns"], d["header_signature_ok"], d["trailer_signature_ok"], d["opened"]]')" = \
-	"[\"$COUNTY\", \"$TOWN\", 2, true, true, false]" ] &&
+	"[\"$COUNTY\", \"$TOWN\", 3, true, true, false]" ] &&
 	pass "on the sender: both signatures verify, the content stays sealed" ||
 	fail "inspect --json on the sender: $(head -c 600 insp.json)"
 [ "$(pyj insp.json 'd["range"][1]')" = "$B1_LAST" ] && pass "inspect gives the range" ||
@@ -199,8 +234,8 @@ pg --dir town bundle inspect b1.pgb --json
 expect_rc 0 "bundle inspect --json on the recipient"
 cp "$T/out" insp.json
 [ "$(pyj insp.json '[d["opened"], d["trailer_signature_ok"], len(d["txn_list"]), sorted(t["collection"] for t in d["txn_list"])]')" = \
-	'[true, true, 2, ["hazard", "hazard"]]' ] &&
-	pass "on the recipient: opened, its 2 txns listed" ||
+	'[true, true, 3, ["hazard", "hazard", "node"]]' ] &&
+	pass "on the recipient: opened, its 3 txns listed" ||
 	fail "inspect --json on the recipient: $(head -c 600 insp.json)"
 pg --dir town bundle inspect b1.pgb
 expect_rc 0 "bundle inspect (text) on the recipient"
@@ -227,8 +262,8 @@ expect_rc 0 "the hazard in the village arrived"
 
 pg --dir town import b1.pgb --json
 expect_rc 0 "importing b1 again"
-[ "$(pyj "$T/out" '[(f["status"], f["new"], f["duplicates"]) for f in d["files"]]')" = '[["applied", 0, 2]]' ] &&
-	pass "the second import: 0 new, 2 duplicates" || fail "second import: $(cat "$T/out")"
+[ "$(pyj "$T/out" '[(f["status"], f["new"], f["duplicates"]) for f in d["files"]]')" = '[["applied", 0, 3]]' ] &&
+	pass "the second import: 0 new, 3 duplicates" || fail "second import: $(cat "$T/out")"
 
 # ---- the way up, acknowledgements, --resend, --ack-only -----------------------------
 

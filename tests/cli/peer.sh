@@ -1,6 +1,7 @@
 #!/bin/sh
 # pingan peer add/set/list/show/remove: pinning the cards of the parent,
-# children and partners, with the role their codes allow; addresses that
+# children (which certifies each child: one `node` txn in the log) and
+# partners, with the role their codes allow; addresses that
 # change while cards and cursors stay; every refusal (a tampered card, a
 # wrong role, a second card for a code, a bad URL or CA file, bad usage)
 # exits 2 with a "pingan: " error and leaves the peers as they were
@@ -92,6 +93,27 @@ expect_out "430302001000" "add names the code"
 expect_out "城正街街道" "add names the peer"
 expect_out "$town_key" "add prints the key id"
 expect_out "--role parent" "add says what the other side does"
+
+# Pinning a child certified it (DESIGN §7): a `node` record written by the
+# county for the township's code and key, the only txn of its log (pinning
+# the parent wrote none).
+pg --dir county log --json
+expect_rc 0 "log --json after the pins"
+[ "$(json_count seq "$T/out")" = 1 ] &&
+	[ "$(json_values collection "$T/out")" = node ] &&
+	[ "$(json_values origin "$T/out")" = 430302000000 ] &&
+	[ "$(json_values division "$T/out")" = 430302001000 ] &&
+	pass "the county's log holds one txn: the township's certificate" ||
+	fail "the county's log after the pins: $(head -c 600 "$T/out")"
+pg --dir county record list node --json
+expect_rc 0 "record list node"
+[ "$(json_count code "$T/out")" = 1 ] &&
+	[ "$(json_value code "$T/out")" = 430302001000 ] &&
+	[ "$(json_value tier "$T/out")" = township ] &&
+	[ "$(json_value key_id "$T/out")" = "$town_key" ] &&
+	[ "$(json_value issuer "$T/out")" = 430302000000 ] &&
+	pass "the certificate names the township, its key and the county as issuer" ||
+	fail "the county's certificates: $(head -c 600 "$T/out")"
 
 # The other side of each link.
 pg --dir city peer add --card county.card --role child
@@ -356,6 +378,19 @@ pg --dir county peer
 expect_rc 2 "peer without a verb"
 expect_err "usage" "peer without a verb: usage on stderr"
 
+# ---- certificates written ---------------------------------------------------------
+
+# One per child pinned (none for a parent or a partner, none for a refused
+# add): the county certified the township, the city the two counties.
+pg --dir county log --json
+[ "$(json_count seq "$T/out")" = 1 ] && pass "the refused adds wrote no certificate" ||
+	fail "the county's log holds $(json_count seq "$T/out") txns, expected 1"
+pg --dir city log --json
+[ "$(json_values division "$T/out" | sort | tr '\n' ' ')" = "430302000000 430304000000 " ] &&
+	[ "$(json_values collection "$T/out" | sort -u)" = node ] &&
+	pass "the city's log holds the certificates of its two children" ||
+	fail "the city's log: $(head -c 600 "$T/out")"
+
 # ---- remove ---------------------------------------------------------------------
 
 pg --dir county peer remove 430302001
@@ -409,7 +444,7 @@ grep -q "^  peer " "$T/out" && pass "pingan --help lists 'peer'" ||
 
 if command -v sqlite3 >/dev/null 2>&1; then
 	cols=$(sqlite3 city/store.db "SELECT group_concat(name, ' ') FROM pragma_table_info('peer')")
-	[ "$cols" = "code role card name tier key_id sign_pk box_pk url ca_file sent_upto acked_upto received_upto added_ms last_sync_ms" ] &&
+	[ "$cols" = "code role card name tier key_id sign_pk box_pk url ca_file sent_upto acked_upto received_upto added_ms last_sync_ms policy policy_source" ] &&
 		pass "the peer table has the documented columns" ||
 		fail "peer table columns: $cols"
 	stored=$(sqlite3 city/store.db "SELECT hex(card) FROM peer WHERE code = '430302000000'" | tr A-F a-f)

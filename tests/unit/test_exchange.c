@@ -18,7 +18,13 @@
  * applies nothing and changes no table (but the peer's last-sync time).
  * Inside an otherwise good bundle, a txn with a bad origin signature, one
  * outside the sender's jurisdiction and an equivocating one are
- * quarantined, with their reasons, while the good txns apply.
+ * quarantined, with their reasons, while the good txns apply.  The chain
+ * of trust in a parent's header (DESIGN §7): one that does not start at
+ * the pinned parent's key, or whose certificates are not signed by the
+ * next, refuses the bundle whole; through a real city → county → 石潭镇
+ * → community exchange, the community learns the county's key from the
+ * chain (never pinning it) and applies the county's txns, which waited
+ * pending while no chain had reached it.
  */
 #include "testutil.h"
 
@@ -34,6 +40,7 @@
 #include "pingan/value.h"
 
 #include "bundle.h"
+#include "keys.h"
 #include "node_internal.h"
 
 #include <sqlite3.h>
@@ -405,15 +412,23 @@ typedef struct entry {
     size_t len;
 } entry;
 
+/* A chain of trust for a bundle's header (none when root is NULL). */
+typedef struct trust {
+    const pg_card *root;
+    const pg_cert *chain;
+    size_t n;
+} trust;
+
 /*
  * A bundle built with the bundle writer, signed with the real key of
  * `from` and sealed to `to`'s box key, with header fields as
- * pg_bundle_export sets them (sync/exchange.c export_finish).
+ * pg_bundle_export sets them (sync/exchange.c export_finish), and the
+ * chain of trust `t` (NULL: none).
  */
-static void write_custom(const char *path, fixture *fx, int from, int to,
-                         const entry *e, size_t n, uint64_t first,
-                         uint64_t last, unsigned schema_version,
-                         size_t frame_max)
+static void write_custom_chain(const char *path, fixture *fx, int from, int to,
+                               const entry *e, size_t n, uint64_t first,
+                               uint64_t last, unsigned schema_version,
+                               size_t frame_max, const trust *t)
 {
     const pg_card *card = pg_node_card(fx->node[to]);
     pg_bundle_writer *w = NULL;
@@ -437,11 +452,28 @@ static void write_custom(const char *path, fixture *fx, int from, int to,
     info.created_ms = pg_time_now_ms();
     info.range_first = first;
     info.range_last = last;
+    if (t && t->root) {
+        info.has_root = true;
+        info.root = *t->root;
+        assert_true(t->n <= PG_CERT_CHAIN_MAX);
+        for (size_t i = 0; i < t->n; i++)
+            info.chain[i] = t->chain[i];
+        info.nchain = t->n;
+    }
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     assert_pg_ok(pg_bundle_writer_finish(w, &info, f));
     assert_int_equal(fclose(f), 0);
     pg_bundle_writer_free(w);
+}
+
+static void write_custom(const char *path, fixture *fx, int from, int to,
+                         const entry *e, size_t n, uint64_t first,
+                         uint64_t last, unsigned schema_version,
+                         size_t frame_max)
+{
+    write_custom_chain(path, fx, from, to, e, n, first, last, schema_version,
+                       frame_max, NULL);
 }
 
 /* ---- the layout of a bundle -------------------------------------------- */
@@ -524,7 +556,14 @@ static void make_main_bundle(main_bundle *mb, fixture *fx)
     }
     export_to(&e, fx, COUNTY, SHITAN, "prior.pgb", 0);
     import_ok(&r, fx->node[SHITAN], e.path);
-    assert_int_equal(r.applied, NPRIOR);
+    /* And the township's own certificate, which the county wrote when it
+     * pinned it (DESIGN §7). */
+    assert_int_equal(r.applied, NPRIOR + 1);
+    assert_int_equal(test_sql_int(fx->node[SHITAN],
+                                  "SELECT count(*) FROM node WHERE code = "
+                                  "'430321112000' AND issuer = "
+                                  "'430321000000'"),
+                     1);
     put_hazard(own, fx->node[SHITAN], specs[SHITAN].code, "镇政府门前井盖缺失");
 
     for (int i = 0; i < NMAIN; i++) {
@@ -705,7 +744,8 @@ test_exchange__late_damage_to_a_large_bundle_rolls_everything_back(void **state)
     pg_import_free(imp);
     assert_int_equal(stats.txns, NLARGE);
     export_to(&e, fx, COUNTY, SHITAN, "large.pgb", 64);
-    assert_int_equal(e.f.txns, NLARGE);
+    /* With the township's certificate, the county's first txn. */
+    assert_int_equal(e.f.txns, NLARGE + 1);
     blob b = read_all(e.path);
     parse_layout(&l, b.data, b.len);
     store_digest(before, fx->node[SHITAN], false);
@@ -764,7 +804,7 @@ test_exchange__late_damage_to_a_large_bundle_rolls_everything_back(void **state)
 
     /* Whole, it applies. */
     import_ok(&r, fx->node[SHITAN], e.path);
-    assert_int_equal(r.applied, NLARGE);
+    assert_int_equal(r.applied, NLARGE + 1);
     assert_string_equal(get_description(fx->node[SHITAN], first),
                         "石潭镇网格0000排查发现的隐患");
     assert_non_null(get_description(fx->node[SHITAN], last));
@@ -827,9 +867,9 @@ test_exchange__refuses_a_bundle_addressed_to_another_node(void **state)
                    "another node's bundle");
     assert_null(get_description(fx->node[YISUHE], id));
 
-    /* Its recipient takes it. */
+    /* Its recipient takes it (the hazard and its own certificate). */
     import_ok(&r, fx->node[SHITAN], e.path);
-    assert_int_equal(r.applied, 1);
+    assert_int_equal(r.applied, 2);
     assert_string_equal(get_description(fx->node[SHITAN], id),
                         "石潭镇渡口救生设施不足");
 }
@@ -904,7 +944,7 @@ test_exchange__refuses_a_newer_schema_asking_for_an_upgrade(void **state)
 
     put_hazard(id, fx->node[COUNTY], specs[SHITAN].code,
                "石潭镇中学周边占道经营");
-    blob real = log_body(fx->node[COUNTY], 1);
+    blob real = log_body(fx->node[COUNTY], log_last(fx->node[COUNTY]));
     entry e = {1, real.data, real.len};
     testutil_path(path, sizeof(path), fx->root, "future.pgb");
     write_custom(path, fx, COUNTY, SHITAN, &e, 1, 1, 1, PG_SCHEMA_VERSION + 1,
@@ -938,7 +978,9 @@ static void test_exchange__an_old_bundle_replayed_changes_nothing(void **state)
     put_hazard(ids[2], fx->node[COUNTY], specs[SHITAN].code,
                "集市消防通道堵塞");
     export_to(&b1, fx, COUNTY, SHITAN, "b1.pgb", 0);
-    assert_int_equal(b1.f.txns, 3);
+    /* The three and the township's certificate (the county's seq 1; its
+     * seq 2, 易俗河镇's certificate, is not for 石潭镇). */
+    assert_int_equal(b1.f.txns, 4);
     /* Newer: an update to the first and a new record. */
     set_description(fx->node[COUNTY], ids[0], "山塘坝体渗水，已抢修完毕");
     put_hazard(ids[3], fx->node[COUNTY], specs[SHITAN].code, "桥梁护栏缺失");
@@ -946,7 +988,7 @@ static void test_exchange__an_old_bundle_replayed_changes_nothing(void **state)
     assert_int_equal(b2.f.txns, 2);
 
     import_ok(&r, fx->node[SHITAN], b1.path);
-    assert_int_equal(r.applied, 3);
+    assert_int_equal(r.applied, 4);
     import_ok(&r, fx->node[SHITAN], b2.path);
     assert_int_equal(r.applied, 2);
     assert_string_equal(get_description(fx->node[SHITAN], ids[0]),
@@ -958,11 +1000,11 @@ static void test_exchange__an_old_bundle_replayed_changes_nothing(void **state)
     int64_t received = test_sql_int(
         fx->node[SHITAN], "SELECT received_upto FROM peer WHERE code = "
                           "'430321000000'");
-    assert_int_equal(received, 5);
+    assert_int_equal(received, 7);
     import_ok(&r, fx->node[SHITAN], b1.path);
-    assert_int_equal(r.txns, 3);
+    assert_int_equal(r.txns, 4);
     assert_int_equal(r.applied, 0);
-    assert_int_equal(r.duplicates, 3);
+    assert_int_equal(r.duplicates, 4);
     assert_int_equal(r.quarantined + r.pending + r.conflicts, 0);
     store_digest(d2, fx->node[SHITAN], true);
     assert_memory_equal(d1, d2, PG_HASH_LEN);
@@ -1048,41 +1090,44 @@ test_exchange__bad_txns_are_quarantined_while_the_good_ones_apply(void **state)
     pg_bundle_report r;
     exported e;
 
-    /* Seqs 1-2 of the county's log reach the township the ordinary way. */
+    /* Seqs 1-4 of the county's log reach the township the ordinary way:
+     * the certificates of its two children (written when it pinned them;
+     * only 石潭镇's is for 石潭镇) and two hazards. */
+    assert_int_equal(log_last(county), 2);
     put_hazard(g1, county, specs[SHITAN].code, "水库溢洪道堵塞");
     put_hazard(g2, county, specs[SHITAN].code, "敬老院燃气管老化");
     export_to(&e, fx, COUNTY, SHITAN, "first.pgb", 0);
     import_ok(&r, shitan, e.path);
-    assert_int_equal(r.applied, 2);
+    assert_int_equal(r.applied, 3);
 
-    /* 3: good, 4: its signature will be broken, 5: in 易俗河镇, outside
-     * 石潭镇, 6: good, 7: (易俗河镇, never for 石潭镇) its slot carries an
-     * equivocating copy of seq 1. */
+    /* 5: good, 6: its signature will be broken, 7: in 易俗河镇, outside
+     * 石潭镇, 8: good, 9: (易俗河镇, never for 石潭镇) its slot carries an
+     * equivocating copy of seq 3 (g1). */
     put_hazard(g3, county, specs[SHITAN].code, "农贸市场违规储存液化气");
     put_hazard(s, county, specs[SHITAN].code, "签名被篡改的隐患");
     put_hazard(o, county, specs[YISUHE].code, "易俗河镇的隐患");
     put_hazard(g4, county, specs[SHITAN].code, "小学门口缺少减速带");
     put_hazard(f, county, specs[YISUHE].code, "易俗河镇的另一隐患");
-    assert_int_equal(log_last(county), 7);
-    blob bodies[5] = {log_body(county, 3), log_body(county, 4),
-                      log_body(county, 5), log_body(county, 6),
-                      log_body(county, 1)};
+    assert_int_equal(log_last(county), 9);
+    blob bodies[5] = {log_body(county, 5), log_body(county, 6),
+                      log_body(county, 7), log_body(county, 8),
+                      log_body(county, 3)};
     blob bad_sig = tampered(fx, &bodies[1], BAD_SIGNATURE);
     blob equivocal = tampered(fx, &bodies[4], EQUIVOCATE);
     entry entries[5] = {
-        {3, bodies[0].data, bodies[0].len}, {4, bad_sig.data, bad_sig.len},
-        {5, bodies[2].data, bodies[2].len}, {6, bodies[3].data, bodies[3].len},
-        {7, equivocal.data, equivocal.len},
+        {5, bodies[0].data, bodies[0].len}, {6, bad_sig.data, bad_sig.len},
+        {7, bodies[2].data, bodies[2].len}, {8, bodies[3].data, bodies[3].len},
+        {9, equivocal.data, equivocal.len},
     };
     testutil_path(path, sizeof(path), fx->root, "mixed.pgb");
-    write_custom(path, fx, COUNTY, SHITAN, entries, 5, 3, 7, PG_SCHEMA_VERSION,
+    write_custom(path, fx, COUNTY, SHITAN, entries, 5, 5, 9, PG_SCHEMA_VERSION,
                  64);
     int64_t log_before = test_sql_int(shitan, "SELECT count(*) FROM log");
     sqlite3_stmt *st = NULL;
     assert_int_equal(sqlite3_prepare_v2(shitan->db,
                                         "SELECT hex(body) FROM log WHERE "
                                         "origin = '430321000000' AND "
-                                        "origin_seq = 1",
+                                        "origin_seq = 3",
                                         -1, &st, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -1111,11 +1156,11 @@ test_exchange__bad_txns_are_quarantined_while_the_good_ones_apply(void **state)
     assert_string_equal(get_description(shitan, g1), "水库溢洪道堵塞");
     assert_int_equal(test_sql_int(shitan, "SELECT count(*) FROM log"),
                      log_before + 2);
-    /* The genuine seq 1 is still the one in the log. */
+    /* The genuine seq 3 is still the one in the log. */
     assert_int_equal(sqlite3_prepare_v2(shitan->db,
                                         "SELECT hex(body) FROM log WHERE "
                                         "origin = '430321000000' AND "
-                                        "origin_seq = 1",
+                                        "origin_seq = 3",
                                         -1, &st, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -1135,13 +1180,13 @@ test_exchange__bad_txns_are_quarantined_while_the_good_ones_apply(void **state)
         assert_string_equal(rs.peer[i], specs[COUNTY].code);
         assert_string_equal(rs.origin[i], specs[COUNTY].code);
         if (starts_with(rs.reason[i], "origin signature does not verify")) {
-            assert_int_equal(rs.seq[i], 4);
+            assert_int_equal(rs.seq[i], 6);
             sig = true;
         } else if (starts_with(rs.reason[i], "outside")) {
-            assert_int_equal(rs.seq[i], 5);
+            assert_int_equal(rs.seq[i], 7);
             outside = true;
         } else if (starts_with(rs.reason[i], "equivocation:")) {
-            assert_int_equal(rs.seq[i], 1);
+            assert_int_equal(rs.seq[i], 3);
             equiv = true;
         } else {
             print_error("unexpected reason \"%s\"\n", rs.reason[i]);
@@ -1154,7 +1199,7 @@ test_exchange__bad_txns_are_quarantined_while_the_good_ones_apply(void **state)
     assert_int_equal(test_sql_int(shitan,
                                   "SELECT received_upto FROM peer WHERE "
                                   "code = '430321000000'"),
-                     7);
+                     9);
 
     /* Sent again, nothing changes. */
     uint8_t d1[PG_HASH_LEN], d2[PG_HASH_LEN];
@@ -1169,6 +1214,204 @@ test_exchange__bad_txns_are_quarantined_while_the_good_ones_apply(void **state)
         test_blob_free(&bodies[i]);
     test_blob_free(&bad_sig);
     test_blob_free(&equivocal);
+}
+
+/* ---- tests: the chain of trust (DESIGN §7) ------------------------------ */
+
+/* An extra node in the fixture's directory. */
+static pg_node *extra(fixture *fx, const char *sub, const char *code,
+                      const char *name)
+{
+    char dir[4096];
+    return test_make_node(dir, fx->root, sub, code, name);
+}
+
+static void pin_nodes(pg_node *at, pg_node *who, pg_peer_role role)
+{
+    char *card = pg_card_to_json(pg_node_card(who));
+    assert_non_null(card);
+    test_pin(at, card, role);
+    free(card);
+}
+
+static void test_exchange__a_chain_not_starting_at_the_pinned_parent_is_refused(
+    void **state)
+{
+    fixture *fx = *state;
+    pg_node *county = fx->node[COUNTY], *shitan = fx->node[SHITAN];
+    char id[PG_RECORD_ID_LEN + 1], path[4096], what[128];
+    uint8_t before[PG_HASH_LEN];
+    pg_bundle_report r;
+    pg_card card;
+
+    /* The city, which certifies the county; a node with the county's code
+     * and keys of its own, which the city (wrongly) certifies too; and
+     * another city key. */
+    pg_node *city = extra(fx, "city", "430300000000", "湘潭市");
+    pg_node *impostor = extra(fx, "impostor", specs[COUNTY].code, "湘潭县");
+    pg_node *city2 = extra(fx, "city2", "430300000000", "湘潭市");
+    const pg_card *cc = pg_node_card(city);
+    int64_t now = pg_time_now_ms();
+    pg_cert good, forged, sibling, by_other;
+    assert_pg_ok(pg_cert_issue(&good, cc, pg_node__sign_sk(city),
+                               pg_node_card(county), now));
+    assert_pg_ok(pg_cert_issue(&forged, cc, pg_node__sign_sk(city),
+                               pg_node_card(impostor), now));
+    assert_pg_ok(pg_cert_issue(&sibling, cc, pg_node__sign_sk(city),
+                               pg_node_card(fx->node[YISUHE]), now));
+    assert_pg_ok(pg_cert_issue(&by_other, pg_node_card(city2),
+                               pg_node__sign_sk(city2), pg_node_card(county),
+                               now));
+
+    put_hazard(id, county, specs[SHITAN].code, "石潭镇水库大坝裂缝");
+    uint64_t seq = log_last(county);
+    blob body = log_body(county, seq);
+    entry e = {seq, body.data, body.len};
+    testutil_path(path, sizeof(path), fx->root, "chain.pgb");
+    store_digest(before, shitan, false);
+
+    const struct {
+        trust t;
+        const char *needle, *what;
+    } bad[] = {
+        {{cc, &forged, 1},
+         "does not start at the pinned parent's key",
+         "the chain starts at another key for the county's code"},
+        {{cc, NULL, 0},
+         "does not start at the pinned parent's key",
+         "a chain that is only the root"},
+        {{cc, &sibling, 1},
+         "does not start at the pinned parent's key",
+         "the chain starts at another node"},
+        {{pg_node_card(city2), &good, 1},
+         "a certificate is not signed by the next",
+         "the county's certificate under another root"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        write_custom_chain(path, fx, COUNTY, SHITAN, &e, 1, seq, seq,
+                           PG_SCHEMA_VERSION, 0, &bad[i].t);
+        snprintf(what, sizeof(what), "%s", bad[i].what);
+        assert_refused(shitan, path, PG_EAUTH, bad[i].needle, before, what);
+        assert_null(get_description(shitan, id));
+    }
+    /* Nothing was learnt from them. */
+    assert_pg_fails(PG_ENOTFOUND, pg_keys_card(&card, shitan, cc->code));
+
+    /* The true chain in a bundle damaged at its end: refused whole, the
+     * chain of its header not kept either. */
+    trust t = {cc, &good, 1};
+    write_custom_chain(path, fx, COUNTY, SHITAN, &e, 1, seq, seq,
+                       PG_SCHEMA_VERSION, 0, &t);
+    blob bytes = read_all(path);
+    bytes.data[bytes.len - 1] ^= 0x01;
+    write_all(path, bytes.data, bytes.len);
+    assert_refused(shitan, path, PG_EAUTH, "trailer signature", before,
+                   "a true chain, a damaged trailer");
+    assert_pg_fails(PG_ENOTFOUND, pg_keys_card(&card, shitan, cc->code));
+    test_blob_free(&bytes);
+
+    /* Whole, the bundle applies and the city becomes the township's root
+     * of trust. */
+    write_custom_chain(path, fx, COUNTY, SHITAN, &e, 1, seq, seq,
+                       PG_SCHEMA_VERSION, 0, &t);
+    import_ok(&r, shitan, path);
+    assert_int_equal(r.applied, 1);
+    assert_string_equal(get_description(shitan, id), "石潭镇水库大坝裂缝");
+    assert_pg_ok(pg_keys_card(&card, shitan, cc->code));
+    assert_memory_equal(card.sign_pk, cc->sign_pk, PG_SIGN_PK_LEN);
+
+    test_blob_free(&body);
+    pg_node_free(city);
+    pg_node_free(city2);
+    pg_node_free(impostor);
+}
+
+/* Export everything new from one node to another and import it there. */
+static void pass_on(pg_bundle_report *r, fixture *fx, pg_node *from,
+                    pg_node *to, const char *name)
+{
+    char path[4096];
+    exported e;
+
+    testutil_path(path, sizeof(path), fx->root, name);
+    pg_export_opts o = {.to = pg_node_code(to), .out = path};
+    memset(&e, 0, sizeof(e));
+    assert_pg_ok(pg_bundle_export(from, &o, on_export, &e));
+    assert_int_equal(e.files, 1);
+    import_ok(r, to, e.path);
+}
+
+static void
+test_exchange__a_community_verifies_the_county_through_the_chain(void **state)
+{
+    fixture *fx = *state;
+    pg_node *county = fx->node[COUNTY], *shitan = fx->node[SHITAN];
+    char id[PG_RECORD_ID_LEN + 1], id2[PG_RECORD_ID_LEN + 1];
+    pg_bundle_report r;
+    pg_card card;
+    pg_peer peer;
+
+    /* 湘潭市 above the county; 列家桥煤矿居委会 below 石潭镇.  The
+     * community pins only 石潭镇. */
+    pg_node *city = extra(fx, "city", "430300000000", "湘潭市");
+    pg_node *comm = extra(fx, "comm", "430321112005", "列家桥煤矿居委会");
+    pin_nodes(city, county, PG_PEER_CHILD);
+    pin_nodes(county, city, PG_PEER_PARENT);
+    pin_nodes(shitan, comm, PG_PEER_CHILD);
+    pin_nodes(comm, shitan, PG_PEER_PARENT);
+    put_hazard(id, county, pg_node_code(comm), "煤矿塌陷区警示标志缺失");
+
+    /* While the county holds no certificate from the city, 石潭镇 has
+     * no chain to pass on: the community holds the county's txns back
+     * (its certificate of 石潭镇 and the hazard), signer unknown. */
+    pass_on(&r, fx, county, shitan, "c-s-1.pgb");
+    assert_int_equal(r.applied, 2);
+    pass_on(&r, fx, shitan, comm, "s-m-1.pgb");
+    assert_int_equal(r.applied, 1); /* its own certificate, by 石潭镇 */
+    assert_int_equal(r.pending, 2);
+    for (size_t i = 0; i < r.nnotes; i++) {
+        assert_true(r.notes[i].pending);
+        assert_string_equal(r.notes[i].origin, specs[COUNTY].code);
+    }
+    assert_null(get_description(comm, id));
+    assert_pg_fails(PG_ENOTFOUND,
+                    pg_keys_card(&card, comm, specs[COUNTY].code));
+
+    /* The city certifies the county; the chain now reaches down. */
+    pass_on(&r, fx, city, county, "y-c.pgb");
+    assert_int_equal(r.applied, 1);
+    set_description(county, id, "煤矿塌陷区警示标志已设置");
+    pass_on(&r, fx, county, shitan, "c-s-2.pgb");
+    assert_int_equal(r.applied, 2); /* the county's certificate, the update */
+    pass_on(&r, fx, shitan, comm, "s-m-2.pgb");
+    assert_int_equal(r.quarantined, 0);
+    assert_int_equal(r.pending, 0);
+    assert_int_equal(r.applied, 2);
+    assert_int_equal(r.pending_resolved, 2);
+    assert_int_equal(test_sql_int(comm, "SELECT count(*) FROM pending"), 0);
+    assert_int_equal(test_sql_int(comm, "SELECT count(*) FROM quarantine"), 0);
+    assert_string_equal(get_description(comm, id), "煤矿塌陷区警示标志已设置");
+
+    /* The community never pinned the county: it learnt its key from the
+     * chain in 石潭镇's header, and verified the county's txns with it. */
+    assert_pg_fails(PG_ENOTFOUND, pg_peer_get(&peer, comm, specs[COUNTY].code));
+    assert_pg_ok(pg_keys_card(&card, comm, specs[COUNTY].code));
+    assert_memory_equal(card.sign_pk, pg_node_card(county)->sign_pk,
+                        PG_SIGN_PK_LEN);
+    assert_int_equal(test_sql_int(comm, "SELECT count(*) FROM log WHERE "
+                                        "origin = '430321000000' AND via = "
+                                        "'430321112000'"),
+                     3);
+
+    /* From now on the county's writes apply at once. */
+    put_hazard(id2, county, pg_node_code(comm), "井下通风设施老化");
+    pass_on(&r, fx, county, shitan, "c-s-3.pgb");
+    pass_on(&r, fx, shitan, comm, "s-m-3.pgb");
+    assert_int_equal(r.applied, 1);
+    assert_int_equal(r.pending + r.quarantined, 0);
+    assert_string_equal(get_description(comm, id2), "井下通风设施老化");
+    pg_node_free(city);
+    pg_node_free(comm);
 }
 
 int main(void)
@@ -1201,6 +1444,12 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(
             test_exchange__bad_txns_are_quarantined_while_the_good_ones_apply,
+            setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_exchange__a_chain_not_starting_at_the_pinned_parent_is_refused,
+            setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_exchange__a_community_verifies_the_county_through_the_chain,
             setup, teardown),
     };
     if (pg_crypto_init() < 0)

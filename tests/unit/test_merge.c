@@ -15,10 +15,16 @@
  * with a merged version that replicates and closes the conflict on the
  * other node too; that version round-trips through the codec, signed, and
  * tools/golden/check_digest.py recomputes its leaf independently.  Keys:
- * the card lookup order and the trust rule for relayed cards.
+ * the card lookup order, certificates and revocation.  Certificates
+ * (`node` txns, DESIGN §7): one whose origin is not strictly above the
+ * certified code (a node certifying itself, or its parent) and one whose
+ * certificate_sig does not verify with the issuer's key are quarantined,
+ * teaching no key, while the genuine ones apply.
  */
 #include "testutil.h"
 
+#include "pingan/buf.h"
+#include "pingan/cert.h"
 #include "pingan/conflict.h"
 #include "pingan/crypto.h"
 #include "pingan/hlc.h"
@@ -104,7 +110,8 @@ static int teardown(void **state)
 }
 
 /* A fresh node with code `code` that pins fixture node `parent` as its
- * parent (or `child` as its child when parent < 0). */
+ * parent (or `child` as its child when parent < 0; no peer when both are
+ * negative). */
 static pg_node *extra_node(fixture *fx, const char *code, int parent, int child)
 {
     char dir[4096], sub[32];
@@ -112,7 +119,9 @@ static pg_node *extra_node(fixture *fx, const char *code, int parent, int child)
     snprintf(sub, sizeof(sub), "extra%d", fx->extra++);
     pg_node *node = test_make_node(dir, fx->root, sub, code, "临时节点");
     int who = parent >= 0 ? parent : child;
-    test_pin(node, fx->card[who], parent >= 0 ? PG_PEER_PARENT : PG_PEER_CHILD);
+    if (who >= 0)
+        test_pin(node, fx->card[who],
+                 parent >= 0 ? PG_PEER_PARENT : PG_PEER_CHILD);
     return node;
 }
 
@@ -382,7 +391,13 @@ static void test_merge__applies_a_txn_then_reports_it_duplicate(void **state)
     assert_int_equal(merge1(fx->node[COUNTY], specs[TOWNSHIP].code, &a, &res),
                      PG_MERGED_APPLIED);
     assert_string_equal(res.origin, specs[TOWNSHIP].code);
-    assert_int_equal(res.origin_seq, 1);
+    /* The township's seq 1 is the certificate of the community it pinned
+     * as a child (DESIGN §7); the dispute is its next txn. */
+    assert_int_equal(test_sql_int(fx->node[TOWNSHIP],
+                                  "SELECT origin_seq FROM log WHERE "
+                                  "collection = 'node'"),
+                     1);
+    assert_int_equal(res.origin_seq, 2);
     assert_int_equal(res.changes, 4);
     assert_int_equal(res.conflicts, 0);
     assert_string_equal(get_text(fx->node[COUNTY], "dispute", id, "status"),
@@ -415,9 +430,16 @@ static void test_merge__applies_a_txn_then_reports_it_duplicate(void **state)
     assert_int_equal(r2[1].outcome, PG_MERGED_DUPLICATE);
     assert_string_equal(get_text(fx->node[COUNTY], "dispute", id, "status"),
                         "调解中");
+    /* The two received txns, besides the county's own certificates of its
+     * two children. */
     assert_int_equal(test_sql_int(fx->node[COUNTY], "SELECT count(*) FROM log"),
+                     4);
+    assert_int_equal(test_sql_int(fx->node[COUNTY],
+                                  "SELECT count(*) FROM log WHERE origin = "
+                                  "'430302001000'"),
                      2);
-    /* The clock moved past the received one; the sequence did not. */
+    /* The clock moved past the received one; the sequence did not (it
+     * counts only the two certificates the county wrote). */
     assert_true(test_sql_int(fx->node[COUNTY],
                              "SELECT value FROM meta WHERE key = 'hlc'") >
                 test_sql_int(fx->node[TOWNSHIP],
@@ -426,7 +448,7 @@ static void test_merge__applies_a_txn_then_reports_it_duplicate(void **state)
     assert_int_equal(
         test_sql_int(fx->node[COUNTY],
                      "SELECT value FROM meta WHERE key = 'last_seq'"),
-        0);
+        2);
     test_blob_free(&a);
     test_blob_free(&b);
 }
@@ -458,13 +480,13 @@ static void free_three(three *t)
         test_blob_free(&t->t[i]);
 }
 
-/* A community node that knows the county's card (relayed by its parent). */
+/* A community node that knows the county's key (a certificate). */
 static pg_node *community_receiver(fixture *fx)
 {
     pg_node *x = extra_node(fx, specs[COMMUNITY].code, TOWNSHIP, -1);
-    pg_peer via;
-    assert_pg_ok(pg_peer_get(&via, x, specs[TOWNSHIP].code));
-    assert_int_equal(pg_keys_learn(x, pg_node_card(fx->node[COUNTY]), &via), 1);
+    pg_node *city = extra_node(fx, "430300000000", -1, -1);
+    test_certify(x, city, pg_node_card(fx->node[COUNTY]));
+    pg_node_free(city);
     return x;
 }
 
@@ -1133,11 +1155,9 @@ test_merge__an_unknown_signer_waits_until_its_card_is_learnt(void **state)
     assert_int_equal(applied, 0);
     assert_int_equal(still, 1);
 
-    pg_peer via;
-    assert_pg_ok(pg_peer_get(&via, fx->node[COUNTY], specs[TOWNSHIP].code));
-    assert_int_equal(pg_keys_learn(fx->node[COUNTY],
-                                   pg_node_card(fx->node[COMMUNITY]), &via),
-                     1);
+    /* The community's certificate arrives (issued by the township). */
+    test_certify(fx->node[COUNTY], fx->node[TOWNSHIP],
+                 pg_node_card(fx->node[COMMUNITY]));
     retry(fx->node[COUNTY], &applied, &quarantined, &still);
     assert_int_equal(applied, 1);
     assert_int_equal(quarantined, 0);
@@ -1451,14 +1471,251 @@ static void test_merge__python_recomputes_a_resolution_leaf(void **state)
     pg_memzero(sk, sizeof(sk));
 }
 
+/* ---- tests: certificates ---------------------------------------------------
+ */
+
+static void cert_put_str(pg_buf *b, const char *s)
+{
+    assert_pg_ok(pg_buf_put_u32be(b, (uint32_t)strlen(s)));
+    assert_pg_ok(pg_buf_puts(b, s));
+}
+
+/* Sign a certificate as pingan/cert.h publishes the message, with any
+ * key, whatever the codes: what no honest issuer would sign. */
+static void sign_cert(pg_cert *c, const uint8_t sk[PG_SIGN_SK_LEN])
+{
+    pg_buf msg = PG_BUF_INIT;
+    uint8_t digest[PG_HASH_LEN];
+
+    cert_put_str(&msg, "pingan.cert.v1");
+    assert_pg_ok(pg_buf_putc(&msg, (uint8_t)c->subject.suite));
+    cert_put_str(&msg, c->subject.code);
+    cert_put_str(&msg, c->subject.name);
+    cert_put_str(&msg, pg_tier_name(c->subject.tier));
+    assert_pg_ok(pg_buf_put(&msg, c->subject.sign_pk, PG_SIGN_PK_LEN));
+    assert_pg_ok(pg_buf_put(&msg, c->subject.box_pk, PG_BOX_PK_LEN));
+    cert_put_str(&msg, c->issuer);
+    cert_put_str(&msg, c->issuer_key_id);
+    assert_pg_ok(pg_buf_put_u64be(&msg, (uint64_t)c->valid_from));
+    assert_pg_ok(pg_blake2b(digest, PG_HASH_LEN, msg.data, msg.len));
+    pg_sign(c->signature, digest, sizeof(digest), sk);
+    pg_buf_dispose(&msg);
+}
+
+/* A certificate of subject by issuer, signed with the issuer's key. */
+static pg_cert forge_cert(pg_node *issuer, const pg_card *subject,
+                          int64_t valid_from)
+{
+    const pg_card *ic = pg_node_card(issuer);
+    pg_cert c;
+
+    memset(&c, 0, sizeof(c));
+    c.subject = *subject;
+    memcpy(c.issuer, ic->code, PG_CODE_LEN + 1);
+    memcpy(c.issuer_key_id, ic->key_id, PG_KEY_ID_LEN + 1);
+    c.valid_from = valid_from;
+    sign_cert(&c, pg_node__sign_sk(issuer));
+    return c;
+}
+
+/* The `node` txn by which `node` (its origin, seq `seq`) writes `cert` as
+ * a new record, as pg_peer_add does. */
+static blob cert_txn(pg_node *node, uint64_t seq, const pg_cert *cert)
+{
+    const pg_card *card = pg_node_card(node);
+    pg_field_value v[PG_CERT_FIELDS];
+    char id[PG_RECORD_ID_LEN + 1];
+    pg_cert_text text;
+    pg_buf b = PG_BUF_INIT;
+    pg_txn *t = NULL;
+
+    pg_cert_to_fields(v, &text, cert);
+    pg_record_id_make(id, &node->ulid, card->code, pg_time_now_ms());
+    assert_pg_ok(pg_txn_new(&t));
+    assert_pg_ok(pg_txn_set_header(t, card->code, card->key_id, seq, now_hlc(),
+                                   cert->subject.code, "node", "pingan"));
+    for (size_t i = 0; i < PG_CERT_FIELDS; i++)
+        assert_pg_ok(pg_txn_add(t, id, v[i].field, &v[i].value, NULL));
+    assert_pg_ok(pg_txn_seal(t));
+    pg_txn_sign(t, pg_node__sign_sk(node));
+    assert_pg_ok(pg_txn_encode(&b, t));
+    pg_txn_free(t);
+    blob out = test_blob_copy(b.data, b.len);
+    pg_buf_dispose(&b);
+    return out;
+}
+
+static int64_t certs_of(pg_node *node, const char *code)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM node WHERE code = '%s'",
+             code);
+    return test_sql_int(node, sql);
+}
+
+/* The body of the first `node` txn in a node's log. */
+static blob first_cert_body(pg_node *node)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(node->db,
+                                        "SELECT body FROM log WHERE "
+                                        "collection = 'node' ORDER BY seq "
+                                        "LIMIT 1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    blob b = test_blob_copy(sqlite3_column_blob(st, 0),
+                            (size_t)sqlite3_column_bytes(st, 0));
+    sqlite3_finalize(st);
+    return b;
+}
+
+static void
+test_merge__a_certificate_not_issued_from_above_is_quarantined(void **state)
+{
+    fixture *fx = *state;
+    pg_node *county = fx->node[COUNTY], *township = fx->node[TOWNSHIP];
+    char id[PG_RECORD_ID_LEN + 1];
+    pg_merge_result res[2];
+    pg_card card;
+
+    /* The forged certificates are well signed: the same bytes as
+     * pg_cert_issue gives for an issuer that may certify. */
+    const pg_card *community = pg_node_card(fx->node[COMMUNITY]);
+    pg_cert real, mine = forge_cert(township, community, 12345);
+    assert_pg_ok(pg_cert_issue(&real, pg_node_card(township),
+                               pg_node__sign_sk(township), community, 12345));
+    assert_memory_equal(real.signature, mine.signature, PG_SIG_LEN);
+
+    /* The township certifies itself, with a new key (an impostor's), and
+     * sends it up with a good txn.  Its signature as origin and as
+     * issuer both verify; only a node strictly above it may certify it. */
+    pg_node *impostor = extra_node(fx, specs[TOWNSHIP].code, -1, -1);
+    pg_card swapped = *pg_node_card(impostor);
+    snprintf(swapped.name, sizeof(swapped.name), "%s", specs[TOWNSHIP].name);
+    pg_cert self = forge_cert(township, &swapped, pg_time_now_ms());
+    assert_pg_fails(PG_EPOLICY,
+                    pg_cert_verify(&self, pg_node_card(township)->sign_pk));
+    blob selfcert = cert_txn(township, next_seq(township) + 100, &self);
+    new_dispute(id, township, specs[COMMUNITY].code, "登记受理");
+    blob good = last_body(township);
+    blob batch[2] = {selfcert, good};
+    merge_from(county, specs[TOWNSHIP].code, batch, 2, res);
+    assert_int_equal(res[0].outcome, PG_MERGED_QUARANTINED);
+    assert_reason(&res[0], "invalid: 430302001000 may not certify");
+    assert_int_equal(res[1].outcome, PG_MERGED_APPLIED);
+    assert_quarantined(county, "invalid: 430302001000 may not certify");
+    /* Nothing of it is believed: the township's key is still the pinned
+     * one, the impostor's key is nobody's. */
+    assert_int_equal(certs_of(county, specs[TOWNSHIP].code), 1);
+    assert_pg_ok(pg_keys_card(&card, county, specs[TOWNSHIP].code));
+    assert_string_equal(card.key_id, pg_node_card(township)->key_id);
+    assert_pg_ok(
+        pg_keys_signer(&card, county, specs[TOWNSHIP].code, swapped.key_id));
+    assert_string_not_equal(card.key_id, swapped.key_id);
+
+    /* The township certifies its parent and sends it down to the
+     * community, where certificates of ancestors do arrive from the
+     * parent: not from below either. */
+    pg_node *x = extra_node(fx, specs[COMMUNITY].code, TOWNSHIP, -1);
+    pg_card county_new = *pg_node_card(impostor);
+    memcpy(county_new.code, specs[COUNTY].code, PG_CODE_LEN + 1);
+    county_new.tier = PG_TIER_COUNTY;
+    pg_cert up = forge_cert(township, &county_new, pg_time_now_ms());
+    blob upcert = cert_txn(township, next_seq(township) + 200, &up);
+    assert_int_equal(merge1(x, specs[TOWNSHIP].code, &upcert, &res[0]),
+                     PG_MERGED_QUARANTINED);
+    assert_reason(&res[0], "outside: origin 430302001000 is not on the path");
+    assert_int_equal(certs_of(x, specs[COUNTY].code), 0);
+    assert_pg_fails(PG_ENOTFOUND, pg_keys_card(&card, x, specs[COUNTY].code));
+    /* While the township's genuine certificate of the community, and the
+     * county's of the township, do apply there. */
+    blob mine_real = first_cert_body(township);
+    blob county_cert = first_cert_body(county);
+    assert_int_equal(merge1(x, specs[TOWNSHIP].code, &mine_real, NULL),
+                     PG_MERGED_APPLIED);
+    pg_node *city = extra_node(fx, "430300000000", -1, -1);
+    test_certify(x, city, pg_node_card(county));
+    pg_node_free(city);
+    assert_int_equal(merge1(x, specs[TOWNSHIP].code, &county_cert, &res[0]),
+                     PG_MERGED_APPLIED);
+    assert_int_equal(certs_of(x, specs[TOWNSHIP].code), 1);
+
+    pg_node_free(x);
+    pg_node_free(impostor);
+    test_blob_free(&selfcert);
+    test_blob_free(&good);
+    test_blob_free(&upcert);
+    test_blob_free(&mine_real);
+    test_blob_free(&county_cert);
+}
+
+static void
+test_merge__a_certificate_with_a_bad_signature_is_quarantined(void **state)
+{
+    fixture *fx = *state;
+    pg_node *county = fx->node[COUNTY], *township = fx->node[TOWNSHIP];
+    const pg_card *community = pg_node_card(fx->node[COMMUNITY]);
+    char id[PG_RECORD_ID_LEN + 1];
+    pg_merge_result res[2];
+    pg_card card;
+    pg_cert cert;
+
+    /* The township's certificate of the community, one bit of its
+     * certificate_sig flipped, in a txn the township signed properly. */
+    assert_pg_ok(pg_cert_issue(&cert, pg_node_card(township),
+                               pg_node__sign_sk(township), community,
+                               pg_time_now_ms()));
+    cert.signature[PG_SIG_LEN / 2] ^= 0x08;
+    blob bad = cert_txn(township, next_seq(township) + 100, &cert);
+    /* And one signed with the community's own key in the township's
+     * name. */
+    pg_cert other = forge_cert(fx->node[COMMUNITY], community, 77);
+    memcpy(other.issuer, specs[TOWNSHIP].code, PG_CODE_LEN + 1);
+    memcpy(other.issuer_key_id, pg_node_card(township)->key_id,
+           PG_KEY_ID_LEN + 1);
+    blob wrong_key = cert_txn(township, next_seq(township) + 101, &other);
+    new_dispute(id, township, specs[COMMUNITY].code, "登记受理");
+    blob good = last_body(township);
+
+    blob batch[2] = {bad, good};
+    merge_from(county, specs[TOWNSHIP].code, batch, 2, res);
+    assert_int_equal(res[0].outcome, PG_MERGED_QUARANTINED);
+    assert_reason(&res[0], "invalid: the certificate of 430302001001 does "
+                           "not verify");
+    assert_int_equal(res[1].outcome, PG_MERGED_APPLIED);
+    assert_quarantined(county, "invalid: the certificate of 430302001001");
+    assert_int_equal(merge1(county, specs[TOWNSHIP].code, &wrong_key, &res[0]),
+                     PG_MERGED_QUARANTINED);
+    assert_reason(&res[0], "invalid: the certificate of 430302001001 does "
+                           "not verify");
+    /* The community's key is still unknown to the county. */
+    assert_int_equal(certs_of(county, specs[COMMUNITY].code), 0);
+    assert_pg_fails(PG_ENOTFOUND,
+                    pg_keys_card(&card, county, specs[COMMUNITY].code));
+
+    /* The genuine certificate (the township's first txn, written when it
+     * pinned the community) applies, and the key is known. */
+    blob real = first_cert_body(township);
+    assert_int_equal(merge1(county, specs[TOWNSHIP].code, &real, NULL),
+                     PG_MERGED_APPLIED);
+    assert_int_equal(certs_of(county, specs[COMMUNITY].code), 1);
+    assert_pg_ok(pg_keys_card(&card, county, specs[COMMUNITY].code));
+    assert_memory_equal(card.sign_pk, community->sign_pk, PG_SIGN_PK_LEN);
+    test_blob_free(&bad);
+    test_blob_free(&wrong_key);
+    test_blob_free(&good);
+    test_blob_free(&real);
+}
+
 /* ---- tests: keys ----------------------------------------------------------
  */
 
-static void test_merge__keys_find_own_pinned_and_relayed_cards(void **state)
+static void test_merge__keys_find_own_pinned_and_certified_cards(void **state)
 {
     fixture *fx = *state;
     pg_card card;
-    pg_peer via;
+    int64_t after;
 
     assert_pg_ok(pg_keys_card(&card, fx->node[TOWNSHIP], specs[TOWNSHIP].code));
     assert_string_equal(card.key_id, pg_node_card(fx->node[TOWNSHIP])->key_id);
@@ -1468,40 +1725,28 @@ static void test_merge__keys_find_own_pinned_and_relayed_cards(void **state)
     assert_pg_fails(PG_ENOTFOUND, pg_keys_card(&card, fx->node[COUNTY],
                                                specs[COMMUNITY].code));
 
-    /* A child vouches for its subtree. */
-    assert_pg_ok(pg_peer_get(&via, fx->node[COUNTY], specs[TOWNSHIP].code));
+    /* A certificate makes a key known. */
     const pg_card *community = pg_node_card(fx->node[COMMUNITY]);
-    assert_int_equal(pg_keys_learn(fx->node[COUNTY], community, &via), 1);
-    assert_int_equal(pg_keys_learn(fx->node[COUNTY], community, &via), 0);
+    test_certify(fx->node[COUNTY], fx->node[TOWNSHIP], community);
     assert_pg_ok(pg_keys_card(&card, fx->node[COUNTY], specs[COMMUNITY].code));
     assert_memory_equal(card.sign_pk, community->sign_pk, PG_SIGN_PK_LEN);
-    assert_memory_equal(card.signature, community->signature, PG_SIG_LEN);
-    assert_pg_ok(pg_card_verify(&card));
-    /* Not for a sibling's subtree. */
-    pg_node *twin = extra_node(fx, "430302002001", TOWNSHIP2, -1);
-    assert_pg_fails(PG_EPOLICY,
-                    pg_keys_learn(fx->node[COUNTY], pg_node_card(twin), &via));
-    pg_node_free(twin);
-
-    /* A code is bound to one key. */
-    pg_node *impostor = extra_node(fx, specs[COMMUNITY].code, TOWNSHIP, -1);
-    assert_pg_fails(PG_EAUTH, pg_keys_learn(fx->node[COUNTY],
-                                            pg_node_card(impostor), &via));
-    pg_node_free(impostor);
-
-    /* A parent vouches for the ancestors above it. */
-    pg_node *city = extra_node(fx, "430300000000", -1, COUNTY);
-    assert_pg_ok(pg_peer_get(&via, fx->node[TOWNSHIP], specs[COUNTY].code));
+    assert_memory_equal(card.box_pk, community->box_pk, PG_BOX_PK_LEN);
+    assert_string_equal(card.key_id, community->key_id);
+    assert_pg_ok(pg_keys_signer(&card, fx->node[COUNTY], specs[COMMUNITY].code,
+                                community->key_id));
+    assert_string_equal(card.key_id, community->key_id);
+    assert_pg_ok(pg_keys_revoked(&after, fx->node[COUNTY],
+                                 specs[COMMUNITY].code, community->key_id));
+    assert_int_equal(after, -1);
+    /* Revoked after seq 5. */
     assert_int_equal(
-        pg_keys_learn(fx->node[TOWNSHIP], pg_node_card(city), &via), 1);
-    assert_pg_fails(PG_EPOLICY,
-                    pg_keys_learn(fx->node[TOWNSHIP],
-                                  pg_node_card(fx->node[TOWNSHIP2]), &via));
-    pg_node *cousin = extra_node(fx, "430302001002", TOWNSHIP, -1);
-    assert_pg_fails(PG_EPOLICY, pg_keys_learn(fx->node[TOWNSHIP],
-                                              pg_node_card(cousin), &via));
-    pg_node_free(cousin);
-    pg_node_free(city);
+        test_sql_int(fx->node[COUNTY],
+                     "UPDATE node SET revoked = 1, revoked_after_seq = 5 "
+                     "WHERE code = '430302001001' RETURNING 1"),
+        1);
+    assert_pg_ok(pg_keys_revoked(&after, fx->node[COUNTY],
+                                 specs[COMMUNITY].code, community->key_id));
+    assert_int_equal(after, 5);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1525,7 +1770,9 @@ int main(void)
         T(test_merge__a_resolution_replicates_and_closes_the_conflict),
         T(test_merge__a_resolution_behind_a_newer_branch_is_refused),
         T(test_merge__python_recomputes_a_resolution_leaf),
-        T(test_merge__keys_find_own_pinned_and_relayed_cards),
+        T(test_merge__keys_find_own_pinned_and_certified_cards),
+        T(test_merge__a_certificate_not_issued_from_above_is_quarantined),
+        T(test_merge__a_certificate_with_a_bad_signature_is_quarantined),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 
 #include "bundle.h"
 #include "node_internal.h"
+#include "pingan/cert.h"
 #include "pingan/crypto.h"
 
 #include <sqlite3.h>
@@ -102,6 +103,40 @@ int64_t test_sql_int(pg_node *node, const char *sql)
     int64_t v = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return v;
+}
+
+void test_certify(pg_node *receiver, pg_node *issuer, const pg_card *subject)
+{
+    pg_field_value v[PG_CERT_FIELDS];
+    pg_cert_text text;
+    pg_cert cert;
+    sqlite3_stmt *st = NULL;
+    char id[64];
+
+    assert_int_equal(pg_cert_issue(&cert, pg_node_card(issuer),
+                                   pg_node__sign_sk(issuer), subject, 1),
+                     0);
+    pg_cert_to_fields(v, &text, &cert);
+    snprintf(id, sizeof(id), "%s-01JTEST%019d", pg_node_code(issuer),
+             (int)(subject->code[11] - '0'));
+    assert_int_equal(
+        sqlite3_prepare_v2(
+            receiver->db,
+            "INSERT INTO node(id, division, code, name, tier, sign_pk, box_pk, "
+            "key_id, suite, issuer, issuer_key_id, valid_from, "
+            "certificate_sig, _v) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,x'')",
+            -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    for (int i = 0; i < PG_CERT_FIELDS; i++) {
+        if (v[i].value.kind == PG_VALUE_INT)
+            sqlite3_bind_int64(st, i + 2, v[i].value.i);
+        else
+            sqlite3_bind_text(st, i + 2, v[i].value.s, (int)v[i].value.len,
+                              SQLITE_TRANSIENT);
+    }
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
 }
 
 pg_value test_text(const char *s)

@@ -76,6 +76,10 @@ void test_pin(pg_node *node, const char *card, pg_peer_role role);
 /* The integer in the first column of the one row a query returns. */
 int64_t test_sql_int(pg_node *node, const char *sql);
 
+/* Store in receiver's `node` table a certificate of subject issued by
+ * issuer, as if its txn had been merged. */
+void test_certify(pg_node *receiver, pg_node *issuer, const pg_card *subject);
+
 /* ---- values -------------------------------------------------------------- */
 
 pg_value test_text(const char *s);

@@ -2,13 +2,15 @@
 """Multi-node convergence driver for tests/cli/convergence.sh.
 
 A county, two of its townships and a community under the first township,
-linked parent/child both ways, write concurrently (creates, edits of the
-same records from several tiers on their path, deletes, counter
-increments, decisions of open conflicts -- sometimes by two nodes at once,
-differently) and exchange bundles along their links in a random order,
-with duplicated, delayed (stale), lost and split bundles, then `--resend`
-until quiescent.  Everything random comes from the seed, so a run is
-repeatable (clocks and ids differ, the sequence of operations does not).
+linked parent/child both ways (the city above the county certifies it and
+is the root of trust, DESIGN §7, but takes no part in the rounds), write
+concurrently (creates, edits of the same records from several tiers on
+their path, deletes, counter increments, decisions of open conflicts --
+sometimes by two nodes at once, differently) and exchange bundles along
+their links in a random order, with duplicated, delayed (stale), lost
+and split bundles, then `--resend` until quiescent.  Everything random
+comes from the seed, so a run is repeatable (clocks and ids differ, the
+sequence of operations does not).
 
 At the end, against refmerge.py (an independent reference built only
 from the union of the nodes' logs):
@@ -52,6 +54,10 @@ NODES = [
     ("comm", "430321112005", "列家桥煤矿居委会"),
 ]
 LINKS = [("county", "town_a"), ("county", "town_b"), ("town_a", "comm")]
+# The city 湘潭市 is the root of trust (DESIGN §7): it certifies the county
+# and takes no part in the rounds.  Without it no chain of trust reaches
+# the community, which could never verify what the county writes.
+ROOT = ("city", "430300000000", "湘潭市")
 DIVISIONS = [
     "430321000000",  # the county itself
     "430321102000",  # 谭家山镇: no node
@@ -146,6 +152,41 @@ class Run:
             self.pg(child, ["peer", "add", "--card", self.dirs[parent] + ".card",
                             "--role", "parent"])
         self.schema = refmerge.Schema(self.pg_json(None, ["schema", "--json"]))
+        self.trust()
+
+    def trust(self):
+        """Pinning a child certified it (DESIGN §7).  Before the rounds,
+        the city certifies the county, and the certificates and chains of
+        trust travel down every link (and the community's certificate up
+        to the county), so that every node knows every writer's key when
+        the rounds begin: later, a lost bundle cannot leave a txn pending
+        for want of a certificate."""
+        _, code, name = ROOT
+        city = os.path.join(self.work, "s%d" % self.seed, ROOT[0])
+        county = self.dirs["county"]
+        self.pg(None, ["--dir", city, "init", "--code", code, "--name", name])
+        self.pg(None, ["--dir", city, "card", "--out", city + ".card"])
+        self.pg(None, ["--dir", city, "peer", "add", "--card", county + ".card",
+                       "--role", "child"])
+        self.pg("county", ["peer", "add", "--card", city + ".card", "--role",
+                           "parent"])
+        out = city + "-county.pgb"
+        self.pg(None, ["--dir", city, "export", "--to", self.code("county"),
+                       "--out", out])
+        self.import_("county", [out])
+        for parent, child in LINKS:
+            self.import_(child, self.export(parent, child))
+        self.import_("county", self.export("town_a", "county"))
+        # Each node holds the certificates of its own path by now.
+        for n in self.nodes:
+            certs = {r["code"] for r in self.pg_json(n, ["record", "list", "node",
+                                                         "--json"])}
+            want = {self.code(m) for m in self.nodes
+                    if refmerge.covers(self.code(m), self.code(n))
+                    or refmerge.covers(self.code(n), self.code(m))}
+            if certs != want:
+                self.problem("setup: %s holds the certificates of %s, expected %s"
+                             % (n, sorted(certs), sorted(want)))
 
     def code(self, node):
         return self.nodes[node][0]
