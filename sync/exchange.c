@@ -397,18 +397,23 @@ static int backfill_record(export_state *es, const char *coll,
         }
         for (size_t i = 0; i < txn->nchanges; i++)
             if (strcmp(txn->changes[i].record_id, rid) == 0) {
-                if (!export_forced(es, seq))
-                    error = pg_buf_put(&es->forced, &seq, sizeof(seq));
+                error = pg_buf_put(&es->forced, &seq, sizeof(seq));
                 break;
             }
         pg_txn_free(txn);
-        /* Keep the set sorted for export_forced. */
-        qsort(es->forced.data, es->forced.len / sizeof(uint64_t),
-              sizeof(uint64_t), seq_cmp);
     }
     if (!error && rc != SQLITE_DONE)
         error = pg_store__error(es->node->db, rc, "reading the log");
     sqlite3_finalize(st);
+    /* Keep the set sorted and without repeats for export_forced. */
+    size_t n = es->forced.len / sizeof(uint64_t), k = 0;
+    uint64_t *v = (uint64_t *)(void *)es->forced.data;
+    if (n)
+        qsort(v, n, sizeof(*v), seq_cmp);
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || v[k - 1] != v[i])
+            v[k++] = v[i];
+    es->forced.len = k * sizeof(*v);
     return error;
 }
 

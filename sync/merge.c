@@ -556,7 +556,7 @@ static const char *change_text(char *buf, size_t len, const pg_change *ch)
 static bool valid_certificate(merge_ctx *c, const pg_collection *coll)
 {
     const pg_txn *txn = c->txn;
-    char vals[16][160];
+    char vals[16][272]; /* up to a 255-byte name */
     int64_t ints[16] = {0};
     bool have[16] = {false}, create = false;
 
@@ -1528,35 +1528,42 @@ int pg_merger_revoke(pg_merger *m, const char *code, const char *key_id,
         *moved == 0)
         goto done;
     /* Rebuild, one (collection, division) at a time. */
-    for (size_t i = 0; !error && i < touched.len;) {
-        const char *coll_name = (const char *)touched.data + i;
-        const char *div = coll_name + strlen(coll_name) + 1;
-        const char *id = div + PG_CODE_LEN + 1;
-        size_t next =
-            (size_t)(id + strlen(id) + 1 - (const char *)touched.data);
-        if (coll_name[0]) {
-            pg_buf_clear(&ids);
-            for (size_t j = i; !error && j < touched.len;) {
-                char *cj = (char *)touched.data + j;
-                char *dj = cj + strlen(cj) + 1;
-                char *ij = dj + PG_CODE_LEN + 1;
-                size_t nj =
-                    (size_t)(ij + strlen(ij) + 1 - (const char *)touched.data);
-                if (strcmp(cj, coll_name) == 0 && strcmp(dj, div) == 0) {
-                    if (!in_set(&ids, ij))
-                        error = pg_buf_put(&ids, ij, strlen(ij) + 1);
-                    if (j != i)
-                        cj[0] = 0; /* done with it */
-                }
-                j = nj;
-            }
-            const pg_collection *coll =
-                pg_schema_collection(pg_schema_current(), coll_name);
-            if (!error && coll)
-                error = revoke_rebuild(m, coll, div, &ids);
-        }
-        i = next;
+    size_t n = 0;
+    for (size_t i = 0; i < touched.len; i++)
+        n += touched.data[i] == 0;
+    n /= 3;
+    const char **ent = calloc(n ? 3 * n : 1, sizeof(*ent));
+    bool *done = calloc(n ? n : 1, sizeof(*done));
+    if (!ent || !done) {
+        free(ent);
+        free(done);
+        error = merge_nomem();
+        goto done;
     }
+    for (size_t i = 0, k = 0; k < 3 * n; k++) {
+        ent[k] = (const char *)touched.data + i;
+        i += strlen(ent[k]) + 1;
+    }
+    for (size_t a = 0; !error && a < n; a++) {
+        if (done[a])
+            continue;
+        pg_buf_clear(&ids);
+        for (size_t b = a; !error && b < n; b++) {
+            if (done[b] || strcmp(ent[3 * b], ent[3 * a]) != 0 ||
+                strcmp(ent[3 * b + 1], ent[3 * a + 1]) != 0)
+                continue;
+            done[b] = true;
+            if (!in_set(&ids, ent[3 * b + 2]))
+                error = pg_buf_put(&ids, ent[3 * b + 2],
+                                   strlen(ent[3 * b + 2]) + 1);
+        }
+        const pg_collection *coll =
+            pg_schema_collection(pg_schema_current(), ent[3 * a]);
+        if (!error && coll)
+            error = revoke_rebuild(m, coll, ent[3 * a + 1], &ids);
+    }
+    free(ent);
+    free(done);
 
 done:
     pg_buf_dispose(&touched);

@@ -27,21 +27,5 @@ expect_rc 0 "the reference merge passes its own checks"
 "$PY" "$LIB/converge.py" --pingan "$PINGAN" --work "$T" \
 	--seeds "${CONVERGE_SEEDS:-1,2,3}" --rounds "${CONVERGE_ROUNDS:-25}" \
 	>converge.out 2>converge.err && crc=0 || crc=$?
-while IFS= read -r line; do
-	case $line in
-	"ok - "*) pass "${line#ok - }" ;;
-	"not ok - "*)
-		NFAIL=$((NFAIL + 1))
-		printf 'not ok %d - %s\n' "$((NPASS + NFAIL))" "${line#not ok - }"
-		;;
-	*) printf '%s\n' "$line" ;;
-	esac
-done <converge.out
-if [ -s converge.err ]; then
-	sed 's/^/# stderr: /' converge.err | head -40
-fi
-if [ "$crc" != 0 ] && [ "$NFAIL" = 0 ]; then
-	fail "converge.py exited $crc without naming a failed check"
-fi
-[ -s converge.out ] || fail "converge.py printed nothing"
+relay_driver converge.py converge.out converge.err "$crc"
 finish

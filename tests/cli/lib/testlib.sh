@@ -328,3 +328,26 @@ gen_available() {
 hex() {
 	od -An -v -tx1 "$1" | tr -d ' \n'
 }
+
+# Relay the TAP-like lines of a Python driver: "ok - ..." / "not ok - ..."
+# lines become this script's checks, others ("# ...") pass through; the
+# driver's stderr is shown.  Usage: relay_driver NAME OUT ERR RC
+relay_driver() {
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) pass "${line#ok - }" ;;
+		"not ok - "*)
+			NFAIL=$((NFAIL + 1))
+			printf 'not ok %d - %s\n' "$((NPASS + NFAIL))" "${line#not ok - }"
+			;;
+		*) printf '%s\n' "$line" ;;
+		esac
+	done <"$2"
+	if [ -s "$3" ]; then
+		sed 's/^/# stderr: /' "$3" | head -40
+	fi
+	if [ "$4" != 0 ] && [ "$NFAIL" = 0 ]; then
+		fail "$1 exited $4 without naming a failed check"
+	fi
+	[ -s "$2" ] || fail "$1 printed nothing"
+}
