@@ -202,6 +202,15 @@ int pg_store__create_sync_tables(sqlite3 *db)
     if (!via && (error = pg_store__exec(db, "ALTER TABLE log ADD COLUMN via "
                                             "TEXT NOT NULL DEFAULT ''")) < 0)
         return error;
+    /* Stores made before link policies: the peer table gains them. */
+    bool policy;
+    if ((error = has_column(&policy, db, "peer", "policy")) < 0)
+        return error;
+    if (!policy && (error = pg_store__exec(db, "ALTER TABLE peer ADD COLUMN "
+                                               "policy TEXT; ALTER TABLE peer "
+                                               "ADD COLUMN policy_source "
+                                               "TEXT")) < 0)
+        return error;
     return pg_store__exec(
         db,
         /* Cards of nodes that are not peers, learned from bundles. */
@@ -297,7 +306,10 @@ int pg_store__create_tables(sqlite3 *db, const pg_schema *schema)
     error = pg_buf_puts(&sql, "CREATE TABLE IF NOT EXISTS meta("
                               "key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
                               "CREATE TABLE IF NOT EXISTS log("
-                              "seq INTEGER PRIMARY KEY,"
+                              /* AUTOINCREMENT: a revocation deletes entries
+                               * from the log, and a seq a peer was sent
+                               * must never name another txn. */
+                              "seq INTEGER PRIMARY KEY AUTOINCREMENT,"
                               "origin TEXT NOT NULL,"
                               "origin_seq INTEGER NOT NULL,"
                               "digest BLOB NOT NULL,"

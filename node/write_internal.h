@@ -73,13 +73,6 @@ int pg_write__insert_row_v(pg_node *node, const pg_collection *coll,
                            const size_t *idx, size_t n, const pg_buf *vblob);
 
 /*
- * Change the given fields of an existing record, inside a transaction the
- * caller began: validation, clock and sequence, the txn, rows, history
- * and conflicts, seal and log.  With a non-zero `merged` (NULL: none) the
- * write resolves a conflict: every change names that version as its
- * second base (pass one field), and a deleted record may be written.
- */
-/*
  * Create a record in one new local txn, inside a SQLite transaction the
  * caller has begun; values were checked by pg_write__validate (idx holds
  * each value's field index).  *id_out (may be NULL) gets the new id.
@@ -89,6 +82,13 @@ int pg_write__create(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
                      const pg_field_value *values, const size_t *idx,
                      size_t nvalues, const char *operator_name);
 
+/*
+ * Change the given fields of an existing record, inside a transaction the
+ * caller began: validation, clock and sequence, the txn, rows, history
+ * and conflicts, seal and log.  With a non-zero `merged` (NULL: none) the
+ * write resolves a conflict: every change names that version as its
+ * second base (pass one field), and a deleted record may be written.
+ */
 int pg_write__update(pg_node *node, const pg_collection *coll, const char *id,
                      const pg_field_value *values, size_t n,
                      const char *operator_name, const pg_version *merged);

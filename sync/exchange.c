@@ -834,6 +834,15 @@ static int import_signer(void *ctx, const char *key_id,
         return error;
     if ((error = pg_keys_card(&card, is->node, is->peer.code)) < 0)
         return error;
+    int64_t after;
+    if ((error = pg_keys_revoked(&after, is->node, is->peer.code, key_id)) < 0)
+        return error;
+    if (after >= 0)
+        return pg_error_set(PG_EAUTH, PG_ERRCLASS_BUNDLE,
+                            "the bundle is signed by key %s of %s, which was "
+                            "revoked; the node needs a new key and its card "
+                            "pinned again",
+                            key_id, is->peer.code);
     memcpy(pk, card.sign_pk, PG_SIGN_PK_LEN);
     is->have_peer = true;
     return 0;

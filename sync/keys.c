@@ -120,8 +120,10 @@ static int keyring_card(pg_card *out, pg_node *node, const char *code)
 
 #define SQL_CERT_GET                                                           \
     "SELECT code, name, tier, sign_pk, box_pk, key_id, suite, issuer, "        \
-    "issuer_key_id, valid_from, certificate_sig, coalesce(revoked, 0), "       \
-    "coalesce(revoked_after_seq, 0) FROM node WHERE code = ?1 AND "            \
+    "issuer_key_id, valid_from, certificate_sig, (SELECT "                     \
+    "min(coalesce(r.revoked_after_seq, 0)) FROM node r WHERE r.code = "        \
+    "node.code AND r.key_id = node.key_id AND r.revoked = 1) "                 \
+    "FROM node WHERE code = ?1 AND "                                           \
     "coalesce(_deleted, 0) = 0 AND (?2 IS NULL OR key_id = ?2) "               \
     "ORDER BY coalesce(revoked, 0), valid_from DESC LIMIT 1"
 
@@ -159,12 +161,16 @@ static int cert_get(pg_cert *out, int64_t *revoked_after, pg_node *node,
             .valid_from = sqlite3_column_int64(st, 9),
             .signature = (const char *)sqlite3_column_text(st, 10),
         };
+        char kid[PG_KEY_ID_LEN + 1];
         if (pg_cert_from_row(out, &row) < 0) {
             pg_error_clear();
             error = keys_damaged("node", code);
-        } else {
-            if (sqlite3_column_int64(st, 11))
-                *revoked_after = sqlite3_column_int64(st, 12);
+        } else if (pg_key_id(kid, out->subject.sign_pk),
+                   strcmp(kid, out->subject.key_id) != 0) {
+            error = keys_damaged("node", code);
+        } else if (sqlite3_column_type(st, 11) != SQLITE_NULL) {
+            /* Any revoked certificate of the key revokes it. */
+            *revoked_after = sqlite3_column_int64(st, 11);
         }
     } else if (rc == SQLITE_DONE) {
         error = PG_ENOTFOUND;

@@ -48,6 +48,7 @@
 #include "merge.h"
 #include "keys.h"
 #include "pingan/cert.h"
+#include "pingan/policy.h"
 #include "node_internal.h"
 #include "store.h"
 #include "write_internal.h"
@@ -376,6 +377,10 @@ static int hop_key(void *ctx, const char *hop, const char *key_id,
         return pg_error_set(PG_EAUTH, PG_ERRCLASS_TXN,
                             "hop %s signed with key %s, but its key is %s", hop,
                             key_id, sg->card.key_id);
+    if (sg->revoked_after >= 0)
+        return pg_error_set(PG_EAUTH, PG_ERRCLASS_TXN,
+                            "hop %s signed with key %s, which was revoked", hop,
+                            key_id);
     memcpy(pk, sg->card.sign_pk, PG_SIGN_PK_LEN);
     return 0;
 }
@@ -457,9 +462,7 @@ static bool within_jurisdiction(merge_ctx *c, const pg_collection *coll)
      * (DESIGN §7): from a parent, an ancestor's certificate. */
     bool cert_down = coll && coll->system && from->role == PG_PEER_PARENT &&
                      pg_division_contains(div, node->card.code);
-    switch (cert_down ? PG_PEER_NONE : from->role) {
-    case PG_PEER_NONE:
-        break;
+    switch (from->role) {
     case PG_PEER_CHILD:
     case PG_PEER_PARTNER:
         if (!pg_division_contains(from->code, div)) {
@@ -471,7 +474,7 @@ static bool within_jurisdiction(merge_ctx *c, const pg_collection *coll)
         }
         break;
     case PG_PEER_PARENT:
-        if (!pg_division_contains(node->card.code, div)) {
+        if (!cert_down && !pg_division_contains(node->card.code, div)) {
             set_reason(c->res,
                        "outside: division %s lies outside this node's "
                        "jurisdiction (%s)",
@@ -560,7 +563,12 @@ static bool valid_certificate(merge_ctx *c, const pg_collection *coll)
     int64_t ints[16] = {0};
     bool have[16] = {false}, create = false;
 
-    (void)coll;
+    memset(vals, 0, sizeof(vals));
+    for (size_t i = 0; i < txn->nchanges; i++)
+        if (!applicable(&txn->changes[i])) {
+            set_reason(c->res, "invalid: a certificate is never redacted");
+            return false;
+        }
     if (strcmp(txn->origin, txn->division) == 0 ||
         !pg_division_contains(txn->origin, txn->division)) {
         set_reason(c->res,
@@ -630,8 +638,11 @@ static bool valid_certificate(merge_ctx *c, const pg_collection *coll)
                        .valid_from = ints[F_FROM],
                        .signature = vals[F_SIG]};
     pg_cert cert;
-    if (!have[F_CODE] || !have[F_SIG] || !have[F_ISSUER] ||
-        pg_cert_from_row(&cert, &row) < 0) {
+    bool whole = true;
+    for (int f = F_DIV; f <= F_SIG; f++)
+        if (f != F_UNTIL && f != F_REVOKED && f != F_AFTER)
+            whole &= have[f];
+    if (!whole || pg_cert_from_row(&cert, &row) < 0) {
         pg_error_clear();
         set_reason(c->res, "invalid: malformed certificate");
         return false;
@@ -652,6 +663,67 @@ static bool valid_certificate(merge_ctx *c, const pg_collection *coll)
         return false;
     }
     return true;
+}
+
+/* The transform the last note on a change names, or NULL. */
+static const char *note_transform(const pg_txn *txn, const pg_change *ch)
+{
+    for (size_t k = txn->nnotes; k-- > 0;)
+        if (strcmp(txn->notes[k].record_id, ch->record_id) == 0 &&
+            strcmp(txn->notes[k].field, ch->field) == 0)
+            return txn->notes[k].transform;
+    return NULL;
+}
+
+static bool all_hex(const char *s, size_t n)
+{
+    if (strlen(s) != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* What a hop may have done to a change (the notes' signatures say who did
+ * it; this says whether it was allowed): withhold or transform a personal
+ * field — never the division or the tombstone — into a derived text of
+ * its transform's form.  False with the reason set. */
+static bool valid_redacted(merge_ctx *c, const pg_collection *coll,
+                           const pg_field *f, size_t fidx, const pg_change *ch)
+{
+    const char *why = NULL;
+
+    if (fidx == 0 || fidx == coll->nfields)
+        why = "the division and the tombstone are never redacted";
+    else if (ch->form == PG_CHANGE_COMMITTED) {
+        const char *tname = note_transform(c->txn, ch);
+        const char *d = ch->derived ? ch->derived : "";
+        pg_transform t;
+        if (f->privacy != PG_PRIVACY_PERSONAL)
+            why = "only personal fields are transformed";
+        else if (!tname || pg_transform_from_name(&t, tname) < 0 ||
+                 !pg_transform_fits(t, f->type))
+            why = "the transform does not fit the field";
+        else if (t == PG_XF_HASH && !all_hex(d, PG_PSEUDONYM_HEX_LEN))
+            why = "a pseudonym is 32 hex digits";
+        else if (t == PG_XF_GENERALIZE && f->type == PG_TYPE_TIME &&
+                 !(strlen(d) == 4 && strspn(d, "0123456789") == 4))
+            why = "a generalized time is a year";
+        else if (t == PG_XF_GENERALIZE && f->type != PG_TYPE_TIME &&
+                 !pg_division_valid(d))
+            why = "a generalized address is a division code";
+        else if (t == PG_XF_MASK && !strchr(d, '*'))
+            why = "a mask hides something";
+        pg_error_clear();
+    }
+    if (!why)
+        return true;
+    set_reason(c->res,
+               "invalid: field '%s' of record %s was redacted on "
+               "the way: %s",
+               f->name, ch->record_id, why);
+    return false;
 }
 
 /* The schema's checks; false with the reason set. */
@@ -684,8 +756,11 @@ static bool valid_by_schema(merge_ctx *c, const pg_collection *coll)
                        f->name, ch->record_id);
             return false;
         }
-        if (ch->form != PG_CHANGE_WHOLE && ch->form != PG_CHANGE_SALTED)
+        if (ch->form != PG_CHANGE_WHOLE && ch->form != PG_CHANGE_SALTED) {
+            if (!valid_redacted(c, coll, f, fidx, ch))
+                return false;
             continue;
+        }
         const pg_value *v = &ch->value;
         if (f->merge == PG_MERGE_COUNTER && v->kind != PG_VALUE_INT) {
             set_reason(c->res,
@@ -929,11 +1004,12 @@ static int apply_txn(bool *outside, merge_ctx *c, const pg_collection *coll)
             ;
         if (c->only && !in_set(c->only, rid))
             continue;
-        /* A record of which nothing is revealed here (every change
-         * withheld on the way) is not created. */
+        /* A record of which nothing but its division is revealed here
+         * (every other change withheld on the way) is not created. */
         bool revealed = false;
         for (size_t i = lo; i < hi; i++)
-            revealed |= applicable(&txn->changes[i]);
+            revealed |= applicable(&txn->changes[i]) &&
+                        strcmp(txn->changes[i].field, "division") != 0;
         if (!revealed)
             continue;
         if ((error = pg_write__row_load(&m->row, node, coll, rid, NULL)) < 0)
@@ -991,10 +1067,12 @@ static int merge_revocation(merge_ctx *c)
         return pg_store__error(node->db, rc, "reading a revocation");
     sqlite3_bind_text(st, 1, txn->changes[0].record_id, -1, SQLITE_STATIC);
     if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        snprintf(code, sizeof(code), "%s",
-                 (const char *)sqlite3_column_text(st, 0));
-        snprintf(key_id, sizeof(key_id), "%s",
-                 (const char *)sqlite3_column_text(st, 1));
+        const char *cc = (const char *)sqlite3_column_text(st, 0);
+        const char *kk = (const char *)sqlite3_column_text(st, 1);
+        if (cc && kk) {
+            snprintf(code, sizeof(code), "%s", cc);
+            snprintf(key_id, sizeof(key_id), "%s", kk);
+        }
         after = sqlite3_column_int64(st, 2);
     }
     sqlite3_finalize(st);
@@ -1003,6 +1081,103 @@ static int merge_revocation(merge_ctx *c)
     if (!code[0])
         return 0;
     return pg_merger_revoke(c->m, code, key_id, after, &moved);
+}
+
+static int revoke_rebuild(pg_merger *m, const pg_collection *coll,
+                          const char *division, const pg_buf *ids);
+
+/*
+ * DESIGN §3: the same txn arriving again with more revealed (a fuller copy
+ * after a redacted one; a partner's backfill of a record that newly meets
+ * the agreement) is merged: the digest is the same, so every value it
+ * reveals matches the origin's commitment.  Its notes are checked, it
+ * replaces the stored copy, and the records it reveals more of are
+ * rebuilt from the log.  *fuller is false for a plain duplicate.
+ */
+static int merge_fuller(bool *fuller, merge_ctx *c)
+{
+    pg_merger *m = c->m;
+    pg_node *node = m->node;
+    pg_txn *txn = c->txn, *old = NULL;
+    sqlite3_stmt *st = NULL;
+    pg_buf ids = PG_BUF_INIT;
+    size_t more = 0;
+    int rc, error = 0;
+
+    *fuller = false;
+    rc = sqlite3_prepare_v2(node->db,
+                            "SELECT body FROM log WHERE origin = ? AND "
+                            "origin_seq = ?",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(node->db, rc, "reading the log");
+    sqlite3_bind_text(st, 1, txn->origin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)txn->seq);
+    if ((rc = sqlite3_step(st)) != SQLITE_ROW ||
+        ((size_t)sqlite3_column_bytes(st, 0) == c->len &&
+         memcmp(sqlite3_column_blob(st, 0), c->body, c->len) == 0) ||
+        pg_txn_decode(&old, sqlite3_column_blob(st, 0),
+                      (size_t)sqlite3_column_bytes(st, 0)) < 0 ||
+        old->nchanges != txn->nchanges)
+        goto done;
+    /* Only a superset of what was revealed before. */
+    for (size_t i = 0; i < txn->nchanges; i++) {
+        bool was = applicable(&old->changes[i]);
+        bool now = applicable(&txn->changes[i]);
+        if (strcmp(old->changes[i].record_id, txn->changes[i].record_id) ||
+            strcmp(old->changes[i].field, txn->changes[i].field) ||
+            (was && !now))
+            goto done;
+        if (now && !was) {
+            more++;
+            const char *rid = txn->changes[i].record_id;
+            if (!in_set(&ids, rid) &&
+                (error = pg_buf_put(&ids, rid, strlen(rid) + 1)) < 0)
+                goto done;
+        }
+    }
+    if (!more)
+        goto done;
+    const pg_collection *coll =
+        pg_schema_collection(pg_schema_current(), txn->collection);
+    error = pg_txn_verify_notes(txn, hop_key, m);
+    if (error == PG_EINVALID || error == PG_EAUTH || error == PG_ENOTFOUND ||
+        !coll || !valid_by_schema(c, coll)) {
+        pg_error_clear();
+        error = 0;
+        goto done; /* the stored copy stands */
+    }
+    if (error < 0)
+        goto done;
+    sqlite3_finalize(st);
+    rc = sqlite3_prepare_v2(node->db,
+                            "UPDATE log SET body = ?, nchanges = ? WHERE "
+                            "origin = ? AND origin_seq = ?",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        st = NULL;
+        error = pg_store__error(node->db, rc, "updating the log");
+        goto done;
+    }
+    sqlite3_bind_blob(st, 1, c->body, (int)c->len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)txn->nchanges);
+    sqlite3_bind_text(st, 3, txn->origin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)txn->seq);
+    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+        error = pg_store__error(node->db, rc, "updating the log");
+        goto done;
+    }
+    if ((error = revoke_rebuild(m, coll, txn->division, &ids)) < 0)
+        goto done;
+    *fuller = true;
+    c->res->outcome = PG_MERGED_APPLIED;
+    c->res->changes = more;
+
+done:
+    sqlite3_finalize(st);
+    pg_txn_free(old);
+    pg_buf_dispose(&ids);
+    return error;
 }
 
 /* --- the journey of one txn -------------------------------------------- */
@@ -1014,7 +1189,8 @@ static int merge_one(merge_ctx *c)
     pg_merge_result *res = c->res;
     char hex[2 * PG_HASH_LEN + 1], other[2 * PG_HASH_LEN + 1];
     uint8_t seen[PG_HASH_LEN];
-    const signer *sg;
+    const signer *cached;
+    signer sg_copy, *sg = &sg_copy; /* hop lookups may reuse the slot */
     const pg_card *card;
     bool found, same;
     int error;
@@ -1024,7 +1200,11 @@ static int merge_one(merge_ctx *c)
         return error;
     bool in_log_other = found && memcmp(seen, c->digest, PG_HASH_LEN) != 0;
     if (found && !in_log_other) {
-        res->outcome = PG_MERGED_DUPLICATE;
+        bool fuller;
+        if ((error = merge_fuller(&fuller, c)) < 0)
+            return error;
+        if (!fuller)
+            res->outcome = PG_MERGED_DUPLICATE;
         return pending_drop(c);
     }
     if ((error = quarantined_already(&same, c)) < 0)
@@ -1035,7 +1215,9 @@ static int merge_one(merge_ctx *c)
     }
 
     /* Signer. */
-    error = signer_card(&sg, m, txn->origin, txn->key_id);
+    error = signer_card(&cached, m, txn->origin, txn->key_id);
+    if (error == 0)
+        sg_copy = *cached;
     if (error == PG_ENOTFOUND) {
         pg_error_clear();
         set_reason(res, "signer %s unknown so far", txn->origin);
@@ -1065,7 +1247,9 @@ static int merge_one(merge_ctx *c)
         return quarantine(c);
     }
     c->card = card;
-    if (txn->nnotes || txn->nhop_sigs) {
+    /* Always: a withheld or transformed change needs its signed note
+     * even when the txn carries none. */
+    {
         error = pg_txn_verify_notes(txn, hop_key, m);
         if (error == PG_ENOTFOUND) {
             set_reason(res, "a redacting hop's key is unknown so far: %s",

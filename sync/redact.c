@@ -47,7 +47,9 @@ int pg_redactor_new(pg_redactor **out, pg_node *node, const pg_peer *peer,
     r->node = node;
     r->peer = peer;
     r->policy = policy;
-    pg_buf_init(&r->out, 2 * PG_TXN_MAX_BYTES);
+    /* A redacted txn grows by its notes: room for the largest batch a
+     * bundle takes (PG_BUNDLE_BATCH_MAX, 2 MiB) and more. */
+    pg_buf_init(&r->out, 4 * 1024 * 1024);
     pg_buf_init(&r->derived, PG_BUF_DEFAULT_MAX);
     pg_buf_init(&r->pend, PG_BUF_DEFAULT_MAX);
     pg_buf_init(&r->met, PG_BUF_DEFAULT_MAX);
@@ -334,8 +336,14 @@ int pg_redactor_apply(pg_redactor *r, const char *collection,
                 pg_collection_field(coll, txn->changes[i].field, NULL);
             if (!f)
                 continue;
-            pg_transform t =
-                meets ? pg_policy_transform(r->policy, coll, f) : PG_XF_DROP;
+            /* The division and the tombstone always pass: a receiver
+             * refuses them redacted, and they reveal only that the
+             * record exists, which its id in the txn says anyway. */
+            bool frame =
+                f == &coll->fields[0] || strcmp(f->name, "_deleted") == 0;
+            pg_transform t = meets || frame
+                                 ? pg_policy_transform(r->policy, coll, f)
+                                 : PG_XF_DROP;
             if (meets || txn->changes[i].form != PG_CHANGE_DROPPED)
                 if ((error = redact_change(r, txn, i, coll, f, t, &changed)) <
                     0)

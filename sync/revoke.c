@@ -17,7 +17,7 @@
 /* The newest unrevoked certificate of code: its record id and key id. */
 static int revoke_find(char id[PG_RECORD_ID_LEN + 1],
                        char key_id[PG_KEY_ID_LEN + 1], pg_node *node,
-                       const char *code)
+                       const char *code, const char *only_key)
 {
     sqlite3_stmt *st = NULL;
     int rc, error = 0;
@@ -25,12 +25,16 @@ static int revoke_find(char id[PG_RECORD_ID_LEN + 1],
     rc = sqlite3_prepare_v2(node->db,
                             "SELECT id, key_id FROM node WHERE code = ? AND "
                             "coalesce(revoked, 0) = 0 AND "
-                            "coalesce(_deleted, 0) = 0 "
-                            "ORDER BY valid_from DESC LIMIT 1",
+                            "coalesce(_deleted, 0) = 0 AND (?2 IS NULL OR "
+                            "key_id = ?2) ORDER BY valid_from DESC LIMIT 1",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
         return pg_store__error(node->db, rc, "reading certificates");
     sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    if (only_key)
+        sqlite3_bind_text(st, 2, only_key, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 2);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         snprintf(id, PG_RECORD_ID_LEN + 1, "%s",
@@ -80,15 +84,25 @@ int pg_revoke(pg_node *node, const char *code, int64_t after,
         return error;
     if ((error = pg_store__begin(node->db)) < 0)
         return error;
-    if ((error = revoke_find(id, out->key_id, node, code)) < 0)
+    if ((error = revoke_find(id, out->key_id, node, code, NULL)) < 0)
         goto done;
     pg_field_value v[2] = {
         {"revoked", {.kind = PG_VALUE_BOOL, .b = true}},
         {"revoked_after_seq", {.kind = PG_VALUE_INT, .i = after}},
     };
-    if ((error = pg_write__update(node, coll, id, v, 2, operator_name, NULL)) <
-            0 ||
-        (error = pg_merger_new(&m, node)) < 0 ||
+    /* Every certificate of the key (a child pinned again has two). */
+    do {
+        if ((error = pg_write__update(node, coll, id, v, 2, operator_name,
+                                      NULL)) < 0)
+            goto done;
+        char kid[PG_KEY_ID_LEN + 1];
+        error = revoke_find(id, kid, node, code, out->key_id);
+    } while (error == 0);
+    if (error == PG_ENOTFOUND) {
+        pg_error_clear();
+        error = 0;
+    }
+    if (error < 0 || (error = pg_merger_new(&m, node)) < 0 ||
         (error = pg_merger_revoke(m, code, out->key_id, after,
                                   &out->quarantined)) < 0 ||
         (error = pg_merger_finish(m)) < 0)

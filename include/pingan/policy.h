@@ -63,17 +63,13 @@
  *
  * ## Defaults (no policy file)
  *
- * | link    | carries                          | fields |
- * |---------|----------------------------------|-----------------------------------|
- * | parent  | every non-system collection      | `keep`; `sensitive` fields
- * `drop` | |         |                                  | when the parent is
- * above the      | |         |                                  | county (a
- * city)                   | | child   | every non-system collection      |
- * `keep`                            | | partner | `fraud_alert` (every record)
- * and | public, internal `keep`; personal | |         | `dispute` where | name
- * `mask`, address `generalize`,| |         | `cross_region = true`            |
- * every other personal `drop`;      | |         | (the built-in Art. 8
- * agreement)  | `sensitive` `drop`                |
+ * - parent: every non-system collection; fields `keep`, but `sensitive`
+ *   fields `drop` when the parent is above the county (a city).
+ * - child: every non-system collection; fields `keep`.
+ * - partner (the built-in Art. 8 agreement): `fraud_alert` (every record)
+ *   and `dispute` where `cross_region = true`; public and internal fields
+ *   `keep`; personal names `mask`, addresses `generalize`, every other
+ *   personal field `drop`; `sensitive` fields `drop`.
  *
  * The system collection `node` is never carried by a policy: pingan
  * carries certificates itself.  Routing and caps (the path rule, DESIGN

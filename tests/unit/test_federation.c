@@ -382,6 +382,144 @@ static void test_federation__revocation_takes_back_later_txns(void **state)
                                           specs[COUNTY].code, 0, "x", &rr));
 }
 
+static void
+test_federation__a_redaction_without_its_note_is_caught(void **state)
+{
+    fixture *fx = *state;
+    pg_bundle_report r;
+    pg_txn *txn = relayed_txn(fx);
+
+    /* The relay keeps its edits but hides who made them. */
+    txn->nnotes = 0;
+    txn->nhop_sigs = 0;
+    import_from_township(&r, fx, txn, 1);
+    assert_quarantined(&r, "redaction notes do not verify");
+    assert_int_equal(county_disputes(fx), 0);
+    pg_txn_free(txn);
+}
+
+static void test_federation__a_redacted_division_is_refused(void **state)
+{
+    fixture *fx = *state;
+    pg_bundle_report r;
+    pg_txn *txn = community_txn(fx);
+    const char *hop = specs[TOWNSHIP].code;
+
+    /* A relay "generalizes" the division to move the record elsewhere. */
+    assert_pg_ok(pg_txn_redact_derive(txn, change_index(txn, "division"),
+                                      "430304000000", "generalize", hop,
+                                      "test-up", policy_hash));
+    assert_pg_ok(pg_txn_hop_sign(txn, hop,
+                                 pg_node_card(fx->node[TOWNSHIP])->key_id,
+                                 pg_node__sign_sk(fx->node[TOWNSHIP])));
+    import_from_township(&r, fx, txn, 1);
+    assert_quarantined(&r, "never redacted");
+    assert_int_equal(county_disputes(fx), 0);
+    pg_txn_free(txn);
+}
+
+static void
+test_federation__revocation_covers_every_certificate_of_the_key(void **state)
+{
+    fixture *fx = *state;
+    pg_bundle_report r;
+    pg_revoke_result rr;
+
+    /* The township pinned the community twice: two certificates. */
+    test_certify(fx->node[COUNTY], fx->node[TOWNSHIP],
+                 pg_node_card(fx->node[COMMUNITY]));
+    assert_int_equal(test_sql_int(fx->node[COUNTY],
+                                  "SELECT count(*) FROM node WHERE code = "
+                                  "'430321112005'"),
+                     2);
+    assert_pg_ok(pg_revoke(fx->node[COUNTY], specs[COMMUNITY].code, 0,
+                           "湘潭县平安办 刘伟", &rr));
+    assert_int_equal(test_sql_int(fx->node[COUNTY],
+                                  "SELECT count(*) FROM node WHERE code = "
+                                  "'430321112005' AND revoked = 1"),
+                     2);
+    pg_txn *txn = relayed_txn(fx);
+    import_from_township(&r, fx, txn, 1);
+    assert_quarantined(&r, "revoked");
+    pg_txn_free(txn);
+}
+
+/* DESIGN §3: a fuller copy of a txn applied redacted reveals what the
+ * first withheld — the partner backfill of a record that newly meets
+ * the agreement depends on it. */
+static void
+test_federation__a_fuller_copy_reveals_what_was_withheld(void **state)
+{
+    fixture *fx = *state;
+    pg_import *imp = NULL;
+    pg_bundle_report r;
+    char a[PG_RECORD_ID_LEN + 1], b[PG_RECORD_ID_LEN + 1];
+    sqlite3_stmt *st = NULL;
+    pg_txn *txn = NULL;
+
+    /* Two disputes in one bulk txn. */
+    assert_pg_ok(pg_import_begin(&imp, fx->node[COMMUNITY], "dispute", 100,
+                                 "列家桥调委会 周兰"));
+    pg_field_value v[] = {
+        {"division", test_text(specs[COMMUNITY].code)},
+        {"dispute_type", test_text("劳资纠纷")},
+        {"summary", test_text("煤矿退休职工工资拖欠")},
+    };
+    assert_pg_ok(pg_import_add(imp, v, 3, a));
+    v[2].value = test_text("相邻通行纠纷");
+    assert_pg_ok(pg_import_add(imp, v, 3, b));
+    assert_pg_ok(pg_import_commit(imp, NULL));
+    pg_import_free(imp);
+    assert_int_equal(sqlite3_prepare_v2(fx->node[COMMUNITY]->db,
+                                        "SELECT body FROM log ORDER BY seq "
+                                        "DESC LIMIT 1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    test_blob whole = test_blob_copy(sqlite3_column_blob(st, 0),
+                                     (size_t)sqlite3_column_bytes(st, 0));
+    sqlite3_finalize(st);
+
+    /* First copy: record a withheld but for its division. */
+    assert_pg_ok(pg_txn_decode(&txn, whole.data, whole.len));
+    assert_pg_ok(pg_txn_digest(txn));
+    assert_int_equal(txn->nchanges, 6);
+    for (size_t i = 0; i < txn->nchanges; i++)
+        if (strcmp(txn->changes[i].record_id, a) == 0 &&
+            strcmp(txn->changes[i].field, "division") != 0)
+            assert_pg_ok(pg_txn_redact_drop(txn, i, specs[TOWNSHIP].code,
+                                            "test-up", policy_hash));
+    assert_pg_ok(pg_txn_hop_sign(txn, specs[TOWNSHIP].code,
+                                 pg_node_card(fx->node[TOWNSHIP])->key_id,
+                                 pg_node__sign_sk(fx->node[TOWNSHIP])));
+    import_from_township(&r, fx, txn, 1);
+    assert_int_equal(r.applied, 1);
+    pg_txn_free(txn);
+    assert_int_equal(county_disputes(fx), 1); /* b only: a is not created */
+
+    /* The whole copy: a appears, b is unchanged, the log keeps one txn. */
+    assert_pg_ok(pg_txn_decode(&txn, whole.data, whole.len));
+    import_from_township(&r, fx, txn, 2);
+    assert_int_equal(r.applied, 1);
+    assert_int_equal(r.duplicates, 0);
+    assert_int_equal(county_disputes(fx), 2);
+    assert_int_equal(test_sql_int(fx->node[COUNTY],
+                                  "SELECT count(*) FROM dispute WHERE "
+                                  "summary = '煤矿退休职工工资拖欠'"),
+                     1);
+    assert_int_equal(test_sql_int(fx->node[COUNTY],
+                                  "SELECT count(*) FROM log WHERE origin = "
+                                  "'430321112005' AND collection = "
+                                  "'dispute'"),
+                     1);
+    /* And once more: now a plain duplicate. */
+    import_from_township(&r, fx, txn, 3);
+    assert_int_equal(r.duplicates, 1);
+    assert_int_equal(r.applied, 0);
+    pg_txn_free(txn);
+    test_blob_free(&whole);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -395,6 +533,10 @@ int main(void)
         T(test_federation__an_unknown_hop_waits_pending),
         T(test_federation__a_certificate_outside_the_jurisdiction_is_refused),
         T(test_federation__revocation_takes_back_later_txns),
+        T(test_federation__a_fuller_copy_reveals_what_was_withheld),
+        T(test_federation__a_redaction_without_its_note_is_caught),
+        T(test_federation__a_redacted_division_is_refused),
+        T(test_federation__revocation_covers_every_certificate_of_the_key),
     };
     pg_crypto_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
