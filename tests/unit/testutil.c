@@ -118,8 +118,7 @@ void test_certify(pg_node *receiver, pg_node *issuer, const pg_card *subject)
                      0);
     pg_cert_to_fields(v, &text, &cert);
     static int serial; /* one record per certificate */
-    snprintf(id, sizeof(id), "%s-01JTEST%019d", pg_node_code(issuer),
-             ++serial);
+    snprintf(id, sizeof(id), "%s-01JTEST%019d", pg_node_code(issuer), ++serial);
     assert_int_equal(
         sqlite3_prepare_v2(
             receiver->db,
