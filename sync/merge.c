@@ -374,9 +374,10 @@ static int hop_key(void *ctx, const char *hop, const char *key_id,
     if (error < 0)
         return error;
     if (strcmp(sg->card.key_id, key_id) != 0)
-        return pg_error_set(PG_EAUTH, PG_ERRCLASS_TXN,
-                            "hop %s signed with key %s, but its key is %s", hop,
-                            key_id, sg->card.key_id);
+        return pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_TXN,
+                            "hop %s signed with key %s, which no certificate "
+                            "here names (its key is %s)",
+                            hop, key_id, sg->card.key_id);
     if (sg->revoked_after >= 0)
         return pg_error_set(PG_EAUTH, PG_ERRCLASS_TXN,
                             "hop %s signed with key %s, which was revoked", hop,
@@ -1227,11 +1228,13 @@ static int merge_one(merge_ctx *c)
         return error;
     card = &sg->card;
     if (strcmp(card->key_id, txn->key_id) != 0) {
+        /* A key no certificate names yet (DESIGN §5: the signer is not
+         * yet known): a re-keyed node's certificate may be on the way. */
         set_reason(res,
-                   "origin signature does not verify: signed by key %s, "
-                   "but the key of %s is %s",
-                   txn->key_id, txn->origin, card->key_id);
-        return quarantine(c);
+                   "signer %s key %s unknown so far (the key known here is "
+                   "%s; a certificate of the new key may be on the way)",
+                   txn->origin, txn->key_id, card->key_id);
+        return pending(c);
     }
     /* Checked ahead (on another thread) with this very key, or now. */
     bool verified;

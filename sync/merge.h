@@ -14,10 +14,13 @@
  *      digest, or these very bytes already quarantined: DUPLICATE (a
  *      quarantined copy with a forged signature does not hide the genuine
  *      txn, whose digest is the same);
- *   3. signer: the origin's card (own, pinned peer, keyring); unknown:
- *      PENDING ("signer CODE unknown so far"); key id differs from the
- *      known key, or bad signature: QUARANTINED ("origin signature does
- *      not verify...");
+ *   3. signer: the origin's card for the txn's key id (own, pinned peer,
+ *      certificate, keyring); unknown, or a key no certificate names yet:
+ *      PENDING ("signer CODE unknown so far"); bad signature: QUARANTINED
+ *      ("origin signature does not verify..."); a revoked key past its
+ *      last accepted seq: QUARANTINED ("revoked: ..."); redaction notes
+ *      that do not verify: QUARANTINED, a redacting hop not known yet:
+ *      PENDING;
  *   3b. equivocation, once the signature verified: the same (origin, seq)
  *      with another digest in the log, or in quarantine or pending under
  *      a valid signature of the origin: QUARANTINED ("equivocation: ...");
