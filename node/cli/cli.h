@@ -131,5 +131,6 @@ int cmd_import(int argc, char **argv);
 int cmd_bundle(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_pseudonym(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif
