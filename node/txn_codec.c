@@ -31,7 +31,7 @@
     (PG_TXN_MAX_BYTES + PG_TXN_MAX_CHANGES * 48 +                              \
      PG_TXN_MAX_NOTES * NOTE_MAX_BYTES +                                       \
      PG_TXN_MAX_HOP_SIGS * HOP_SIG_MAX_BYTES)
-#define NAME_MAX_LEN      64
+#define NAME_MAX_LEN      PG_TXN__NAME_MAX
 #define RECORD_ID_MAX_LEN 64
 
 static int codec_nomem(void)
@@ -249,12 +249,12 @@ static int bad(const char *what)
                         what);
 }
 
-static bool is_code(const char *s)
+bool pg_txn__is_code(const char *s)
 {
     return s && strlen(s) == PG_CODE_LEN && pg_division_valid(s);
 }
 
-static bool is_name(const char *s, size_t max)
+bool pg_txn__is_name(const char *s, size_t max)
 {
     size_t n = s ? strlen(s) : 0;
     if (n == 0 || n > max)
@@ -267,7 +267,7 @@ static bool is_name(const char *s, size_t max)
     return true;
 }
 
-static bool is_hex(const char *s, size_t n)
+bool pg_txn__is_hex(const char *s, size_t n)
 {
     if (!s || strlen(s) != n)
         return false;
@@ -286,7 +286,7 @@ static int decode_version(pg_version *out, const Pingan__V1__Version *pv,
     memset(out, 0, sizeof(*out));
     if (!pv || (zero_ok && pv->hlc == 0 && pv->origin[0] == 0))
         return 0;
-    if (!is_code(pv->origin) || pv->hlc == 0)
+    if (!pg_txn__is_code(pv->origin) || pv->hlc == 0)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_CODEC,
                             "malformed txn: %s version malformed", what);
     out->hlc = pv->hlc;
@@ -304,7 +304,7 @@ static int decode_change(pg_txn *txn, const char *record_id,
     if (!record_id || strlen(record_id) > RECORD_ID_MAX_LEN ||
         !pg_record_id_valid(record_id, NULL))
         return bad("record id is not CODE-ULID");
-    if (!is_name(pc->field, NAME_MAX_LEN))
+    if (!pg_txn__is_name(pc->field, NAME_MAX_LEN))
         return bad("field name missing or malformed");
     if ((error = decode_version(&base, pc->base_version, "base", true)) < 0 ||
         (error = decode_version(&merged, pc->merged_version, "merged", false)) <
@@ -539,19 +539,19 @@ int pg_txn_decode(pg_txn **out, const uint8_t *data, size_t len)
     if ((error = check_canonical(m, data, len)) < 0)
         goto done;
 
-    if (!is_code(m->origin)) {
+    if (!pg_txn__is_code(m->origin)) {
         error = bad("origin is not a division code");
         goto done;
     }
-    if (!is_code(m->division)) {
+    if (!pg_txn__is_code(m->division)) {
         error = bad("division is not a division code");
         goto done;
     }
-    if (!is_hex(m->key_id, PG_KEY_ID_LEN)) {
+    if (!pg_txn__is_hex(m->key_id, PG_KEY_ID_LEN)) {
         error = bad("key id is not 16 hex digits");
         goto done;
     }
-    if (!is_name(m->collection, NAME_MAX_LEN)) {
+    if (!pg_txn__is_name(m->collection, NAME_MAX_LEN)) {
         error = bad("collection name missing or malformed");
         goto done;
     }

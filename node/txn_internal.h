@@ -29,4 +29,17 @@ int pg_txn__commit(uint8_t commit[PG_HASH_LEN], const pg_change *c);
  * sets no error. */
 int pg_txn__check_notes(const pg_txn *txn, char *what, size_t len);
 
+/* The transform the last note on (ch's record id, field) names, or NULL
+ * when no hop redacted the change. */
+const char *pg_txn__last_transform(const pg_txn *txn, const pg_change *ch);
+
+/* Longest collection or field name in a txn. */
+#define PG_TXN__NAME_MAX 64
+
+/* The forms a txn's strings take: a 12-digit division code; a name
+ * ([a-z0-9_], 1 .. max bytes); n lower-case hex digits. */
+bool pg_txn__is_code(const char *s);
+bool pg_txn__is_name(const char *s, size_t max);
+bool pg_txn__is_hex(const char *s, size_t n);
+
 #endif

@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NAME_MAX_LEN      64
 #define RECORD_ID_MAX_LEN 64
 
 static const char *const transforms[] = {"drop", "mask", "hash", "generalize"};
@@ -39,34 +38,6 @@ static bool is_transform(const char *s)
 static bool is_drop(const char *transform)
 {
     return transform && strcmp(transform, "drop") == 0;
-}
-
-static bool is_code(const char *s)
-{
-    return s && strlen(s) == PG_CODE_LEN && pg_division_valid(s);
-}
-
-static bool is_name(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > NAME_MAX_LEN)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-            return false;
-    }
-    return true;
-}
-
-static bool is_key_id(const char *s)
-{
-    if (!s || strlen(s) != PG_KEY_ID_LEN)
-        return false;
-    for (size_t i = 0; i < PG_KEY_ID_LEN; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    return true;
 }
 
 static bool is_policy_id(const char *s)
@@ -91,13 +62,13 @@ static bool all_zero(const uint8_t *p, size_t n)
 /* What is wrong with one note's own fields, or NULL. */
 static const char *note_problem(const pg_note *n)
 {
-    if (!is_code(n->hop))
+    if (!pg_txn__is_code(n->hop))
         return "hop is not a division code";
     if (!is_policy_id(n->policy_id))
         return "policy id missing, longer than 64 bytes or not a label";
     if (!is_record_id(n->record_id))
         return "record id is not CODE-ULID";
-    if (!is_name(n->field))
+    if (!pg_txn__is_name(n->field, PG_TXN__NAME_MAX))
         return "field name missing or malformed";
     if (!is_transform(n->transform))
         return "transform is not drop, mask, hash or generalize";
@@ -133,12 +104,12 @@ int pg_txn__check_notes(const pg_txn *txn, char *what, size_t len)
     }
     for (size_t j = 0; j < txn->nhop_sigs; j++) {
         const pg_hop_sig *s = &txn->hop_sigs[j];
-        if (!is_code(s->hop)) {
+        if (!pg_txn__is_code(s->hop)) {
             snprintf(what, len, "hop signature %zu: hop is not a division code",
                      j + 1);
             return -1;
         }
-        if (!is_key_id(s->key_id)) {
+        if (!pg_txn__is_hex(s->key_id, PG_KEY_ID_LEN)) {
             snprintf(what, len,
                      "hop signature %zu (hop %s): key id is not 16 "
                      "lower-case hex digits",
@@ -244,6 +215,15 @@ static int nomem(void)
     return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
 }
 
+const char *pg_txn__last_transform(const pg_txn *txn, const pg_change *ch)
+{
+    for (size_t k = txn->nnotes; k-- > 0;)
+        if (strcmp(txn->notes[k].record_id, ch->record_id) == 0 &&
+            strcmp(txn->notes[k].field, ch->field) == 0)
+            return txn->notes[k].transform;
+    return NULL;
+}
+
 /* The notes since the last hop signature (those the next one covers). */
 static size_t unsigned_from(const pg_txn *txn)
 {
@@ -278,7 +258,7 @@ static int redact(pg_txn *txn, size_t i, const char *derived,
                               txn->nchanges);
     }
     pg_change *c = &txn->changes[i];
-    if (!is_code(hop))
+    if (!pg_txn__is_code(hop))
         return redact_invalid(txn, "redacting hop '%s' is not a division code",
                               hop ? hop : "");
     if (!is_policy_id(policy_id))
@@ -405,10 +385,10 @@ int pg_txn_hop_sign(pg_txn *txn, const char *hop, const char *key_id,
     char kid[PG_KEY_ID_LEN + 1];
     int error;
 
-    if (!is_code(hop))
+    if (!pg_txn__is_code(hop))
         return redact_invalid(txn, "signing hop '%s' is not a division code",
                               hop ? hop : "");
-    if (!is_key_id(key_id))
+    if (!pg_txn__is_hex(key_id, PG_KEY_ID_LEN))
         return redact_invalid(txn,
                               "key id '%s' of hop %s is not 16 lower-case "
                               "hex digits",

@@ -319,6 +319,26 @@ static int export_finish(export_state *es)
     return error;
 }
 
+#define SQL_EXPORT_LOG                                                         \
+    "SELECT seq, origin, via, division, collection, body FROM log "            \
+    "WHERE seq > ? ORDER BY seq"
+
+/* A row of SQL_EXPORT_LOG as routing sees it (strings live until the next
+ * step). */
+static pg_route_entry export_entry(sqlite3_stmt *st)
+{
+    const char *col[4];
+    for (int i = 0; i < 4; i++) {
+        col[i] = (const char *)sqlite3_column_text(st, i + 1);
+        if (!col[i])
+            col[i] = "";
+    }
+    return (pg_route_entry){.origin = col[0],
+                            .via = col[1],
+                            .division = col[2],
+                            .collection = col[3]};
+}
+
 /* Where the walk starts: the cursor, or before the first txn sent again. */
 static uint64_t export_first(const export_state *es)
 {
@@ -457,24 +477,12 @@ static int export_backfill(export_state *es)
         return 0;
     if ((error = backfill_policy_changed(&changed, es)) < 0)
         return error;
-    rc = sqlite3_prepare_v2(es->node->db,
-                            "SELECT seq, origin, via, division, collection, "
-                            "body FROM log WHERE seq > ? ORDER BY seq",
-                            -1, &st, NULL);
+    rc = sqlite3_prepare_v2(es->node->db, SQL_EXPORT_LOG, -1, &st, NULL);
     if (rc != SQLITE_OK)
         return pg_store__error(es->node->db, rc, "reading the log");
     sqlite3_bind_int64(st, 1, changed ? 0 : (sqlite3_int64)es->start);
     while (!error && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *col[4];
-        for (int i = 0; i < 4; i++) {
-            col[i] = (const char *)sqlite3_column_text(st, i + 1);
-            if (!col[i])
-                col[i] = "";
-        }
-        pg_route_entry e = {.origin = col[0],
-                            .via = col[1],
-                            .division = col[2],
-                            .collection = col[3]};
+        pg_route_entry e = export_entry(st);
         const pg_collection *coll =
             pg_schema_collection(pg_schema_current(), e.collection);
         if (!coll || coll->system ||
@@ -560,10 +568,6 @@ static int export_remember(export_state *es)
                : pg_store__error(es->node->db, rc, "recording an export");
 }
 
-#define SQL_EXPORT_LOG                                                         \
-    "SELECT seq, origin, via, division, collection, body FROM log "            \
-    "WHERE seq > ? ORDER BY seq"
-
 /* Walk the log after `start` into one or more bundles. */
 static int export_walk(export_state *es, uint64_t start)
 {
@@ -578,25 +582,16 @@ static int export_walk(export_state *es, uint64_t start)
     error = es->opts->dry_run ? 0 : export_start(es, start + 1);
     while (error == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
-        const char *col[4];
-        for (int i = 0; i < 4; i++) {
-            col[i] = (const char *)sqlite3_column_text(st, i + 1);
-            if (!col[i])
-                col[i] = "";
-        }
-        pg_route_entry e = {.origin = col[0],
-                            .via = col[1],
-                            .division = col[2],
-                            .collection = col[3]};
+        pg_route_entry e = export_entry(st);
         const uint8_t *body = sqlite3_column_blob(st, 5);
         size_t len = (size_t)sqlite3_column_bytes(st, 5);
         bool skip = false;
-        bool selected = pg_route_select(es->node, &es->peer, es->policy, &e);
         if (seq <= es->start && !export_forced(es, seq)) {
             last_seen = seq;
             es->last = seq;
             continue;
         }
+        bool selected = pg_route_select(es->node, &es->peer, es->policy, &e);
         if (selected &&
             (error = pg_redactor_apply(es->redactor, e.collection, body, len,
                                        &body, &len, &skip)) < 0)

@@ -51,6 +51,7 @@
 #include "pingan/policy.h"
 #include "node_internal.h"
 #include "store.h"
+#include "txn_internal.h"
 #include "write_internal.h"
 #include "pingan/error.h"
 #include "pingan/hlc.h"
@@ -666,26 +667,6 @@ static bool valid_certificate(merge_ctx *c, const pg_collection *coll)
     return true;
 }
 
-/* The transform the last note on a change names, or NULL. */
-static const char *note_transform(const pg_txn *txn, const pg_change *ch)
-{
-    for (size_t k = txn->nnotes; k-- > 0;)
-        if (strcmp(txn->notes[k].record_id, ch->record_id) == 0 &&
-            strcmp(txn->notes[k].field, ch->field) == 0)
-            return txn->notes[k].transform;
-    return NULL;
-}
-
-static bool all_hex(const char *s, size_t n)
-{
-    if (strlen(s) != n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    return true;
-}
-
 /* What a hop may have done to a change (the notes' signatures say who did
  * it; this says whether it was allowed): withhold or transform a personal
  * field — never the division or the tombstone — into a derived text of
@@ -698,7 +679,7 @@ static bool valid_redacted(merge_ctx *c, const pg_collection *coll,
     if (fidx == 0 || fidx == coll->nfields)
         why = "the division and the tombstone are never redacted";
     else if (ch->form == PG_CHANGE_COMMITTED) {
-        const char *tname = note_transform(c->txn, ch);
+        const char *tname = pg_txn__last_transform(c->txn, ch);
         const char *d = ch->derived ? ch->derived : "";
         pg_transform t;
         if (f->privacy != PG_PRIVACY_PERSONAL)
@@ -706,7 +687,7 @@ static bool valid_redacted(merge_ctx *c, const pg_collection *coll,
         else if (!tname || pg_transform_from_name(&t, tname) < 0 ||
                  !pg_transform_fits(t, f->type))
             why = "the transform does not fit the field";
-        else if (t == PG_XF_HASH && !all_hex(d, PG_PSEUDONYM_HEX_LEN))
+        else if (t == PG_XF_HASH && !pg_txn__is_hex(d, PG_PSEUDONYM_HEX_LEN))
             why = "a pseudonym is 32 hex digits";
         else if (t == PG_XF_GENERALIZE && f->type == PG_TYPE_TIME &&
                  !(strlen(d) == 4 && strspn(d, "0123456789") == 4))

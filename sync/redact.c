@@ -6,6 +6,7 @@
 #include "redact.h"
 #include "node_internal.h"
 #include "store.h"
+#include "txn_internal.h"
 #include "pingan/error.h"
 #include "pingan/schema.h"
 #include "pingan/txn.h"
@@ -217,16 +218,6 @@ int pg_redactor_meets(bool *out, pg_redactor *r, const pg_collection *coll,
                : pg_store__error(r->node->db, rc, "reading a record");
 }
 
-/* The transform of the last note on (record id, field), or NULL. */
-static const char *last_note(const pg_txn *txn, const pg_change *ch)
-{
-    for (size_t k = txn->nnotes; k-- > 0;)
-        if (strcmp(txn->notes[k].record_id, ch->record_id) == 0 &&
-            strcmp(txn->notes[k].field, ch->field) == 0)
-            return txn->notes[k].transform;
-    return NULL;
-}
-
 /* Redact change i under transform t; *changed when a note was added. */
 static int redact_change(pg_redactor *r, pg_txn *txn, size_t i,
                          const pg_collection *coll, const pg_field *f,
@@ -245,7 +236,7 @@ static int redact_change(pg_redactor *r, pg_txn *txn, size_t i,
     if (ch->form == PG_CHANGE_COMMITTED) {
         /* Already transformed upstream: the same transform passes as it
          * is, anything else can only withhold it. */
-        const char *prev = last_note(txn, ch);
+        const char *prev = pg_txn__last_transform(txn, ch);
         if (t == PG_XF_KEEP ||
             (prev && strcmp(prev, pg_transform_name(t)) == 0)) {
             redact_count(r, coll, f, t == PG_XF_KEEP ? PG_XF_KEEP : t);
