@@ -59,6 +59,8 @@ const char *pg_error_name(int code)
         return "out of memory";
     case PG_EUPGRADE:
         return "upgrade needed";
+    case PG_ENET:
+        return "network failure";
     default:
         return "error";
     }

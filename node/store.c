@@ -295,7 +295,26 @@ int pg_store__create_sync_tables(sqlite3 *db)
         "PRIMARY KEY(code, coll, record_id)) WITHOUT ROWID;"
         "CREATE TABLE IF NOT EXISTS peer_policy_sent("
         "code TEXT PRIMARY KEY,"
-        "hash BLOB NOT NULL);");
+        "hash BLOB NOT NULL);"
+        /* Input refused as a whole (bundles, HTTP requests), for status. */
+        "CREATE TABLE IF NOT EXISTS rejected("
+        "id INTEGER PRIMARY KEY,"
+        "at_ms INTEGER NOT NULL,"
+        "source TEXT NOT NULL,"
+        "peer TEXT NOT NULL,"
+        "reason TEXT NOT NULL);"
+        "CREATE INDEX IF NOT EXISTS rejected_at ON rejected(at_ms);"
+        /* Nonces of signed requests seen within the replay window, kept
+         * across restarts of the server. */
+        "CREATE TABLE IF NOT EXISTS http_nonce("
+        "nonce TEXT PRIMARY KEY,"
+        "peer TEXT NOT NULL,"
+        "at_ms INTEGER NOT NULL) WITHOUT ROWID;"
+        /* The clock difference last seen with each peer over HTTP. */
+        "CREATE TABLE IF NOT EXISTS peer_clock("
+        "code TEXT PRIMARY KEY,"
+        "skew_ms INTEGER NOT NULL,"
+        "seen_ms INTEGER NOT NULL);");
 }
 
 int pg_store__create_tables(sqlite3 *db, const pg_schema *schema)

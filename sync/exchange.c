@@ -216,6 +216,7 @@ typedef struct export_state {
     pg_buf forced; /* uint64_t seqs <= start sent again (ascending) */
     pg_buf outs;   /* out_file[]: the bundles written */
     size_t nfiles;
+    bool more; /* stopped at opts->max_files */
 } export_state;
 
 /* The bundles written so far (their array grows with outs). */
@@ -288,8 +289,10 @@ static int export_finish(export_state *es)
     info.schema_version = PG_SCHEMA_VERSION;
     memcpy(info.schema_hash, pg_schema_current()->hash, PG_HASH_LEN);
     info.created_ms = pg_time_now_ms();
-    info.range_first = es->txns ? es->first : 0;
-    info.range_last = es->txns ? es->last : 0;
+    /* The range walked: with txns, or empty but covered (opts->cover). */
+    bool covers = es->first > 0 && es->last >= es->first;
+    info.range_first = covers ? es->first : 0;
+    info.range_last = covers ? es->last : 0;
     info.ack_upto = (uint64_t)es->peer.received_upto;
     /* A child learns the chain of trust up to the city (DESIGN §7); it is
      * small, so every bundle to a child carries it once it is complete. */
@@ -602,6 +605,11 @@ static int export_walk(export_state *es, uint64_t start)
             if (es->opts->max_bytes && es->txns > 0 &&
                 pg_bundle_writer_size(es->w) + len + 1024 >
                     es->opts->max_bytes) {
+                if (es->opts->max_files &&
+                    es->nfiles + 1 >= es->opts->max_files) {
+                    es->more = true;
+                    break;
+                }
                 if ((error = export_finish(es)) < 0 ||
                     (error = export_start(es, last_seen + 1)) < 0)
                     break;
@@ -616,10 +624,11 @@ static int export_walk(export_state *es, uint64_t start)
         last_seen = seq;
         es->last = seq;
     }
-    if (error == 0 && rc != SQLITE_DONE)
+    if (error == 0 && rc != SQLITE_DONE && !es->more)
         error = pg_store__error(es->node->db, rc, "reading the log");
     sqlite3_finalize(st);
-    if (error == 0 && es->txns > 0 && !es->opts->dry_run)
+    if (error == 0 && !es->opts->dry_run &&
+        (es->txns > 0 || (es->opts->cover && es->last >= es->first)))
         error = export_finish(es);
     pg_bundle_writer_free(es->w);
     es->w = NULL;
@@ -700,14 +709,18 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
         if (error == 0)
             error = export_finish(&es);
     } else {
-        es.start =
-            (uint64_t)(opts->resend ? es.peer.acked_upto : es.peer.sent_upto);
+        es.start = opts->has_after
+                       ? opts->after
+                       : (uint64_t)(opts->resend ? es.peer.acked_upto
+                                                 : es.peer.sent_upto);
         error = export_backfill(&es);
         if (error == 0)
             error = export_walk(&es, export_first(&es));
     }
-    if (error == 0 && es.nfiles > 0)
+    if (error == 0 && es.nfiles > 0) {
+        export_files(&es)[es.nfiles - 1].info.more = es.more;
         error = export_rename(&es);
+    }
     if (error == 0 && es.nfiles > 0 && !opts->ack_only) {
         uint64_t last = export_files(&es)[es.nfiles - 1].info.last;
         if ((error = pg_store__begin(node->db)) == 0) {
@@ -733,6 +746,47 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
         error = cb(&export_files(&es)[i].info, payload);
     export_cleanup(&es);
     return error;
+}
+
+int pg_exchange_ack(pg_node *node, const char *code, uint64_t upto)
+{
+    int64_t acked, last_seq;
+    int error;
+
+    if ((error = pg_store__begin(node->db)) < 0)
+        return error;
+    if ((error = query_int(node, "SELECT acked_upto FROM peer WHERE code = ?",
+                           code, &acked)) == 0 &&
+        (error = query_int(node, "SELECT max(seq) FROM log", NULL,
+                           &last_seq)) == 0) {
+        if (upto > (uint64_t)last_seq)
+            upto = (uint64_t)last_seq;
+        if ((int64_t)upto > acked)
+            error = peer_set_int(node, code, "acked_upto", (int64_t)upto);
+    }
+    if (error == 0)
+        error = peer_set_int(node, code, "last_sync_ms", pg_time_now_ms());
+    if (error == 0)
+        return pg_store__commit(node->db);
+    pg_store__rollback(node->db);
+    return error;
+}
+
+void pg_exchange_reject(pg_node *node, const char *source, const char *peer,
+                        const char *reason)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(node->db,
+                           "INSERT INTO rejected(at_ms, source, peer, reason) "
+                           "VALUES(?, ?, ?, ?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(st, 1, pg_time_now_ms());
+    sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, peer ? peer : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
 }
 
 /* --- import ---------------------------------------------------------- */
@@ -1139,6 +1193,8 @@ done:
         report->error = error;
         snprintf(report->message, sizeof(report->message), "%s",
                  e && e->message[0] ? e->message : pg_error_name(error));
+        if (report->status == PG_BUNDLE_REFUSED)
+            pg_exchange_reject(node, "bundle", report->sender, report->message);
         /* Nothing was applied: the counts describe a rolled-back pass. */
         report->applied = report->duplicates = report->conflicts = 0;
         report->quarantined = report->pending = report->cards_learnt = 0;

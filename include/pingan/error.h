@@ -28,6 +28,7 @@ typedef enum pg_error_code {
     PG_ELIMIT = -10,   /**< a size or count limit was exceeded */
     PG_ENOMEM = -11,   /**< out of memory */
     PG_EUPGRADE = -12, /**< made by a newer, unknown version */
+    PG_ENET = -13,     /**< the network failed: worth retrying later */
 } pg_error_code;
 
 /** Where an error was detected (shown in traces, not to end users). */
@@ -43,6 +44,7 @@ typedef enum pg_error_class {
     PG_ERRCLASS_NODE,
     PG_ERRCLASS_CODEC,
     PG_ERRCLASS_BUNDLE,
+    PG_ERRCLASS_NET,
 } pg_error_class;
 
 /** The last error of the calling thread. */

@@ -32,6 +32,16 @@ typedef struct pg_export_opts {
     bool ack_only;      /**< write only a header with the acknowledgement */
     size_t frame_max;   /**< plaintext bytes per frame; 0: 1 MiB */
     bool dry_run;       /**< write nothing, move no cursor: count only */
+    /** Start after this seq of the log instead of a cursor (a pull names
+     * what the peer has); with has_after. */
+    uint64_t after;
+    bool has_after;
+    /** Stop once this many bundles are full (0: no limit); the last file
+     * then says `more`.  Bounded requests over HTTP use 1. */
+    size_t max_files;
+    /** Write a bundle for the part of the log walked even when it holds
+     * no txn for the peer, so the peer can acknowledge that part. */
+    bool cover;
 } pg_export_opts;
 
 /** One bundle file written. */
@@ -42,6 +52,7 @@ typedef struct pg_export_file {
     uint64_t txns;
     uint64_t cards;
     uint64_t bytes;
+    bool more; /**< the walk stopped at max_files before the log's end */
 } pg_export_file;
 
 typedef int (*pg_export_cb)(const pg_export_file *file, void *payload);
@@ -57,6 +68,23 @@ typedef int (*pg_export_cb)(const pg_export_file *file, void *payload);
  */
 int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
                      void *payload);
+
+/**
+ * A peer acknowledges this node's log up to @p upto (an authenticated
+ * pull names it): acked_upto moves forward to it, never past this
+ * node's log nor backward.
+ *
+ * @return 0; PG_ENOTFOUND (no such peer); PG_EBUSY; PG_ERROR
+ */
+int pg_exchange_ack(pg_node *node, const char *code, uint64_t upto);
+
+/**
+ * Record input refused as a whole (a bundle, a request) for `pingan
+ * status`: where it came from, the peer if known ("" otherwise) and why.
+ * Failures to record are ignored: the refusal itself has been reported.
+ */
+void pg_exchange_reject(pg_node *node, const char *source, const char *peer,
+                        const char *reason);
 
 /** What an export would do to one field (pg_bundle_export_plan). */
 typedef struct pg_export_field {

@@ -32,6 +32,8 @@ static const command commands[] = {
     {"quarantine", cmd_quarantine, "list and show txns refused on receipt"},
     {"export", cmd_export, "write a peer's changes into a bundle file"},
     {"import", cmd_import, "verify and apply bundle files"},
+    {"sync", cmd_sync, "push then pull a peer's changes over HTTP"},
+    {"serve", cmd_serve, "answer the peers' pulls and pushes over HTTP"},
     {"bundle", cmd_bundle, "inspect a bundle file"},
     {"policy", cmd_policy, "show what a link carries and how it redacts"},
     {"pseudonym", cmd_pseudonym, "the pseudonym a partner link gives a value"},

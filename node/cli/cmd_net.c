@@ -1,0 +1,378 @@
+/*
+ * pingan serve and pingan sync: the HTTP transport (DESIGN §8).  The
+ * server and the client live in the library (sync/serve.c,
+ * sync/client.c, include/pingan/net.h); this file parses options, shows
+ * progress and prints what moved.
+ */
+#include "cli.h"
+#include "pingan/error.h"
+#include "pingan/net.h"
+#include "pingan/peer.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* --- serve --------------------------------------------------------------- */
+
+typedef struct serve_opts {
+    const char *listen, *tls_cert, *tls_key;
+    unsigned long long max_body, max_conn, timeout, request_max, every;
+    unsigned long long bundle_max;
+} serve_opts;
+
+static const cli_option serve_options[] = {
+    {"listen", required_argument, 'l', "ADDR:PORT",
+     "where to listen (default 127.0.0.1:7420; port 0: any free port)"},
+    {"tls-cert", required_argument, 'c', "FILE",
+     "serve https with this PEM certificate (chain)"},
+    {"tls-key", required_argument, 'k', "FILE", "and this PEM private key"},
+    {"sync-every", required_argument, 's', "SECONDS",
+     "also sync with every peer that has a URL this often"},
+    {"max-body", required_argument, 'b', "BYTES",
+     "refuse pushes larger than this (default 67108864)"},
+    {"max-connections", required_argument, 'n', "N",
+     "serve at most N connections at once (default 32)"},
+    {"timeout", required_argument, 't', "SECONDS",
+     "close a connection idle this long (default 30)"},
+    {"request-max", required_argument, 'r', "SECONDS",
+     "cut a request that takes longer than this to arrive (default 300)"},
+    {"bundle-max", required_argument, 'm', "BYTES",
+     "bytes per bundle in periodic syncs (default 4194304)"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static const cli_command serve_cmd = {
+    "serve",
+    "[--listen ADDR:PORT] [--tls-cert FILE --tls-key FILE] "
+    "[--sync-every SECONDS]",
+    "Answer the pulls and pushes of this node's peers over HTTP until "
+    "stopped\n(Ctrl-C or SIGTERM).  Every request must be signed by a "
+    "pinned peer's key,\nwithin 10 minutes of this machine's clock, and "
+    "never replayed; others get 401\nor 403 and nothing else, and are "
+    "logged and counted in 'pingan status'.\nBundles stay end-to-end "
+    "encrypted and signed, so plain HTTP on an intranet\nleaks nothing; "
+    "with --tls-cert and --tls-key the server speaks https.",
+    "Endpoints: GET /v1/pull, POST /v1/push (signed), GET /v1/health "
+    "(open: code,\nname, tier and time of this node).  One line per "
+    "request goes to stderr.\n\nWith --sync-every, the server also syncs "
+    "with each peer that has a URL, as\n'pingan sync --all' would; a peer "
+    "that is down is tried again next time.",
+    serve_options};
+
+static volatile sig_atomic_t serve_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    serve_stop = 1;
+}
+
+static int serve_handle(int val, const char *arg, void *payload)
+{
+    serve_opts *o = payload;
+    switch (val) {
+    case 'l':
+        return cli_set_once(&o->listen, "--listen", arg);
+    case 'c':
+        return cli_set_once(&o->tls_cert, "--tls-cert", arg);
+    case 'k':
+        return cli_set_once(&o->tls_key, "--tls-key", arg);
+    case 's':
+        return cli_parse_count(&o->every, "sync-every", arg, 1, 86400);
+    case 'b':
+        return cli_parse_count(&o->max_body, "max-body", arg, 65536,
+                               1ULL << 32);
+    case 'n':
+        return cli_parse_count(&o->max_conn, "max-connections", arg, 1, 1024);
+    case 't':
+        return cli_parse_count(&o->timeout, "timeout", arg, 1, 3600);
+    case 'r':
+        return cli_parse_count(&o->request_max, "request-max", arg, 1, 86400);
+    case 'm':
+        return cli_parse_count(&o->bundle_max, "bundle-max", arg, 65536,
+                               1ULL << 30);
+    default:
+        return -1;
+    }
+}
+
+static void serve_ready(unsigned port, bool tls, void *payload)
+{
+    (void)payload;
+    /* One line on stdout that scripts can wait for. */
+    printf("listening on port %u (%s)\n", port, tls ? "https" : "http");
+    fflush(stdout);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    serve_opts o;
+    memset(&o, 0, sizeof(o));
+    int rc = cli_parse(argc, argv, &serve_cmd, serve_handle, &o);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (optind < argc)
+        return cli_unexpected(&serve_cmd, argv[optind]);
+    if ((o.tls_cert != NULL) != (o.tls_key != NULL))
+        return cli_usage(&serve_cmd,
+                         "https needs both --tls-cert and --tls-key");
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    pg_serve_opts so;
+    memset(&so, 0, sizeof(so));
+    so.dir = cli_g.dir;
+    so.listen = o.listen;
+    so.tls_cert = o.tls_cert;
+    so.tls_key = o.tls_key;
+    so.max_body = o.max_body;
+    so.max_connections = (unsigned)o.max_conn;
+    so.idle_timeout_s = (unsigned)o.timeout;
+    so.request_max_s = (unsigned)o.request_max;
+    so.sync_every_s = (unsigned)o.every;
+    so.sync.bundle_max = o.bundle_max;
+    so.sync.retries = 2;
+    so.stop = &serve_stop;
+    so.ready = serve_ready;
+    if (pg_serve(&so) < 0)
+        return cli_fail(pg_error_last()->code);
+    return 0;
+}
+
+/* --- sync ---------------------------------------------------------------- */
+
+typedef struct sync_opts {
+    bool all, json, from_start;
+    unsigned long long retries, bundle_max, timeout;
+    bool retries_set;
+} sync_opts;
+
+static const cli_option sync_options[] = {
+    {"all", no_argument, 'a', NULL, "sync every peer that has a URL"},
+    {"json", no_argument, 'j', NULL, "print a JSON summary"},
+    {"retries", required_argument, 'r', "N",
+     "retry a failed request N times, waiting longer each time (default "
+     "5)"},
+    {"bundle-max", required_argument, 'm', "BYTES",
+     "bytes per bundle pushed or pulled (default 4194304)"},
+    {"timeout", required_argument, 't', "SECONDS",
+     "give up on one request after this long (default 300)"},
+    {"from-start", no_argument, 'f', NULL,
+     "push and pull both logs from the start (after a restore)"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static const cli_command sync_cmd = {
+    "sync",
+    "CODE | --all [--json] [--retries N] [--bundle-max BYTES] [--from-start]",
+    "Sync with a peer over HTTP(S) at the URL pinned for it ('pingan peer "
+    "set CODE\n--url URL'): push this node's changes for it, then pull its "
+    "changes for this\nnode, in bounded bundles, until both sides are "
+    "caught up.  A sync cut at any\nmoment resumes where it stopped when "
+    "run again: nothing is lost and nothing\napplied twice.  Network "
+    "failures are retried with a growing wait.",
+    "Exit status: 0 when every peer synced; 1 when one failed at runtime "
+    "(network,\nbusy store); 2 when one refused (authentication, a bundle "
+    "refused, no URL).\n\nWith --json: an array of {\"peer\", \"url\", "
+    "\"ok\", \"error\" (null when ok),\n\"http_status\", \"pushed\": "
+    "{\"bundles\", \"txns\", \"bytes\", \"applied\",\n\"duplicates\", "
+    "\"quarantined\"}, \"pulled\": {\"bundles\", \"txns\", \"bytes\",\n"
+    "\"applied\", \"duplicates\", \"conflicts\", \"quarantined\", "
+    "\"pending\"},\n\"requests\", \"retries\", \"clock_skew_ms\" (null: "
+    "unknown), \"elapsed_ms\"}.",
+    sync_options};
+
+static int sync_handle(int val, const char *arg, void *payload)
+{
+    sync_opts *o = payload;
+    switch (val) {
+    case 'a':
+        o->all = true;
+        return 0;
+    case 'j':
+        o->json = true;
+        return 0;
+    case 'f':
+        o->from_start = true;
+        return 0;
+    case 'r':
+        o->retries_set = true;
+        return cli_parse_count(&o->retries, "retries", arg, 0, 100);
+    case 'm':
+        return cli_parse_count(&o->bundle_max, "bundle-max", arg, 65536,
+                               1ULL << 30);
+    case 't':
+        return cli_parse_count(&o->timeout, "timeout", arg, 1, 86400);
+    default:
+        return -1;
+    }
+}
+
+static void sync_progress(const pg_sync_report *r, void *payload)
+{
+    (void)payload;
+    fprintf(stderr,
+            "\r%s: %s; pushed %" PRIu64 " txns (%.1f MB), pulled %" PRIu64
+            " txns (%.1f MB)%s",
+            r->peer, r->phase, r->pushed_txns, (double)r->pushed_bytes / 1e6,
+            r->pulled_txns, (double)r->pulled_bytes / 1e6,
+            r->retries ? ", retrying" : "");
+    fflush(stderr);
+}
+
+static json_t *report_json(const pg_sync_report *r)
+{
+    return json_pack(
+        "{s:s, s:s, s:b, s:o, s:i, s:{s:I, s:I, s:I, s:I, s:I, s:I}, "
+        "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:i, s:i, s:o, s:I}",
+        "peer", r->peer, "url", r->url, "ok", r->error == 0, "error",
+        r->error ? json_string(r->message) : json_null(), "http_status",
+        r->http_status, "pushed", "bundles", (json_int_t)r->pushed_bundles,
+        "txns", (json_int_t)r->pushed_txns, "bytes",
+        (json_int_t)r->pushed_bytes, "applied", (json_int_t)r->server_applied,
+        "duplicates", (json_int_t)r->server_duplicates, "quarantined",
+        (json_int_t)r->server_quarantined, "pulled", "bundles",
+        (json_int_t)r->pulled_bundles, "txns", (json_int_t)r->pulled_txns,
+        "bytes", (json_int_t)r->pulled_bytes, "applied", (json_int_t)r->applied,
+        "duplicates", (json_int_t)r->duplicates, "conflicts",
+        (json_int_t)r->conflicts, "quarantined", (json_int_t)r->quarantined,
+        "pending", (json_int_t)r->pending, "requests", (int)r->requests,
+        "retries", (int)r->retries, "clock_skew_ms",
+        r->skew_known ? json_integer((json_int_t)r->skew_ms) : json_null(),
+        "elapsed_ms", (json_int_t)r->elapsed_ms);
+}
+
+static void report_text(const pg_sync_report *r)
+{
+    if (r->error) {
+        printf("%s: failed after pushing %" PRIu64 " and pulling %" PRIu64
+               " txns: %s\n",
+               r->peer, r->pushed_txns, r->pulled_txns, r->message);
+        return;
+    }
+    printf("%s: pushed %" PRIu64 " txns in %" PRIu64 " bundles (%" PRIu64
+           " bytes; %" PRIu64 " applied there, %" PRIu64
+           " already there); pulled %" PRIu64 " txns in %" PRIu64
+           " bundles (%" PRIu64 " bytes; %" PRIu64 " applied, %" PRIu64
+           " duplicate, %" PRIu64 " conflicts, %" PRIu64
+           " quarantined, %" PRIu64
+           " pending); %u requests, %u retries, %" PRId64 " ms\n",
+           r->peer, r->pushed_txns, r->pushed_bundles, r->pushed_bytes,
+           r->server_applied, r->server_duplicates, r->pulled_txns,
+           r->pulled_bundles, r->pulled_bytes, r->applied, r->duplicates,
+           r->conflicts, r->quarantined, r->pending, r->requests, r->retries,
+           r->elapsed_ms);
+    if (r->skew_known && (r->skew_ms > 60000 || r->skew_ms < -60000))
+        printf("%s: warning: its clock differs from this one by %+" PRId64
+               " s\n",
+               r->peer, r->skew_ms / 1000);
+}
+
+typedef struct url_peers {
+    char (*codes)[PG_CODE_LEN + 1];
+    size_t n, cap;
+} url_peers;
+
+static int collect(const pg_peer *p, void *payload)
+{
+    url_peers *l = payload;
+    if (!p->url[0])
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        void *m = realloc(l->codes, cap * sizeof(*l->codes));
+        if (!m)
+            return PG_ENOMEM;
+        l->codes = m;
+        l->cap = cap;
+    }
+    memcpy(l->codes[l->n++], p->code, PG_CODE_LEN + 1);
+    return 0;
+}
+
+int cmd_sync(int argc, char **argv)
+{
+    sync_opts o;
+    pg_node *node = NULL;
+    url_peers peers = {NULL, 0, 0};
+    int rc, worst = 0;
+
+    memset(&o, 0, sizeof(o));
+    rc = cli_parse(argc, argv, &sync_cmd, sync_handle, &o);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (o.all && optind < argc)
+        return cli_usage(&sync_cmd, "give a peer's CODE or --all, not both");
+    if (!o.all && optind >= argc)
+        return cli_usage(&sync_cmd, "give a peer's CODE, or --all");
+    if (!o.all && optind + 1 < argc)
+        return cli_unexpected(&sync_cmd, argv[optind + 1]);
+    signal(SIGPIPE, SIG_IGN);
+    if ((rc = cli_open_node(&node)) < 0)
+        return cli_fail(rc);
+    if (o.all) {
+        if ((rc = pg_peer_list(node, collect, &peers)) < 0) {
+            pg_node_free(node);
+            free(peers.codes);
+            return cli_fail(rc);
+        }
+        if (peers.n == 0 && !o.json)
+            printf("no peer has a URL: nothing to sync ('pingan peer set "
+                   "CODE --url URL')\n");
+    } else {
+        char code[PG_CODE_LEN + 1];
+        if (pg_division_parse(code, argv[optind]) < 0) {
+            pg_node_free(node);
+            return cli_fail(PG_EINVALID);
+        }
+        peers.codes = malloc(sizeof(*peers.codes));
+        if (!peers.codes) {
+            pg_node_free(node);
+            return cli_fail(PG_ENOMEM);
+        }
+        memcpy(peers.codes[0], code, sizeof(code));
+        peers.n = 1;
+    }
+
+    pg_sync_opts so;
+    memset(&so, 0, sizeof(so));
+    so.retries = o.retries_set ? (unsigned)o.retries : 5;
+    so.bundle_max = o.bundle_max;
+    so.timeout_s = (unsigned)o.timeout;
+    so.from_start = o.from_start;
+    if (cli_progress_enabled() && !o.json)
+        so.progress = sync_progress;
+    json_t *all = o.json ? json_array() : NULL;
+    for (size_t i = 0; i < peers.n; i++) {
+        pg_sync_report r;
+        rc = pg_sync(node, peers.codes[i], &so, &r);
+        if (so.progress)
+            fprintf(stderr, "\r\033[K");
+        if (all)
+            json_array_append_new(all, report_json(&r));
+        else
+            report_text(&r);
+        if (rc < 0) {
+            int code = pg_error_exit_code(rc);
+            if (!o.json && !o.all)
+                fprintf(stderr, "pingan: %s\n", r.message);
+            if (code > worst)
+                worst = code;
+        }
+    }
+    if (all)
+        cli_print_json(all);
+    free(peers.codes);
+    pg_node_free(node);
+    return worst;
+}

@@ -1,0 +1,612 @@
+/*
+ * `pingan sync`: pushing then pulling bundles over HTTP(S) with libcurl
+ * (pingan/net.h, DESIGN §8).
+ *
+ * Push: export a bounded bundle (the first one from what the peer has
+ * acknowledged, so a bundle lost with a cut connection goes again), POST
+ * it, take the signed acknowledgement; until the log is walked.  Pull:
+ * GET the server's log after what is here, import, until the server has
+ * nothing more (204).  Every request is signed, every answer checked
+ * against the server's pinned key and the request's nonce.  Network
+ * failures and a busy server are retried with a doubling wait.
+ */
+#include "pingan/net.h"
+#include "keys.h"
+#include "netauth.h"
+#include "node_internal.h"
+#include "pingan/error.h"
+#include "pingan/exchange.h"
+#include "pingan/value.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PUSH_SLACK (256u << 10) /* a pull answer may exceed max by this */
+
+typedef struct client {
+    pg_node *node;
+    const pg_sync_opts *opts;
+    pg_sync_report *rep;
+    pg_peer peer;
+    pg_card card; /* the server's pinned card */
+    CURL *curl;
+    char tmp_dir[4096];
+    unsigned long counter;
+} client;
+
+/* One exchange with the server. */
+typedef struct exchange {
+    /* request */
+    const char *method;
+    char uri[256];
+    const char *upload; /* a file to POST, or NULL */
+    /* response */
+    long status;
+    FILE *out; /* the body goes here (a file or memory) */
+    uint64_t body_len, body_max;
+    pg_hash_state hash;
+    char h_time[32], h_nonce[PG_NET_NONCE_HEX + 1];
+    char h_body[2 * PG_HASH_LEN + 1], h_sig[2 * PG_SIG_LEN + 1];
+    char *mem; /* the body when kept in memory */
+    size_t memlen;
+    int64_t sent_ms, recv_ms;
+    char nonce[PG_NET_NONCE_HEX + 1]; /* of the request last sent */
+} exchange;
+
+static void lock(client *cl)
+{
+    if (cl->opts->lock)
+        cl->opts->lock(cl->opts->lock_payload);
+}
+
+static void unlock(client *cl)
+{
+    if (cl->opts->unlock)
+        cl->opts->unlock(cl->opts->lock_payload);
+}
+
+static void progress(client *cl)
+{
+    if (cl->opts->progress)
+        cl->opts->progress(cl->rep, cl->opts->progress_payload);
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+    exchange *x = arg;
+    size_t len = size * n;
+    if (x->body_len + len > x->body_max)
+        return 0; /* too big: curl fails the transfer */
+    if (fwrite(data, 1, len, x->out) != len)
+        return 0;
+    pg_hash_update(&x->hash, data, len);
+    x->body_len += len;
+    return len;
+}
+
+static void header_value(char *out, size_t cap, const char *line, size_t len,
+                         const char *name)
+{
+    size_t nl = strlen(name);
+    if (len <= nl + 1 || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+        return;
+    const char *v = line + nl + 1;
+    const char *end = line + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    if ((size_t)(end - v) < cap)
+        snprintf(out, cap, "%.*s", (int)(end - v), v);
+}
+
+static size_t on_header(char *line, size_t size, size_t n, void *arg)
+{
+    exchange *x = arg;
+    size_t len = size * n;
+    header_value(x->h_time, sizeof(x->h_time), line, len, PG_NET_H_TIME);
+    header_value(x->h_nonce, sizeof(x->h_nonce), line, len, PG_NET_H_NONCE);
+    header_value(x->h_body, sizeof(x->h_body), line, len, PG_NET_H_BODY);
+    header_value(x->h_sig, sizeof(x->h_sig), line, len, PG_NET_H_SIG);
+    return len;
+}
+
+/* The "error" of a JSON answer, else a short excerpt of it. */
+static void answer_message(char *out, size_t cap, const char *body, size_t len)
+{
+    json_t *j = body ? json_loadb(body, len, 0, NULL) : NULL;
+    const char *e = j ? json_string_value(json_object_get(j, "error")) : NULL;
+    if (e)
+        snprintf(out, cap, "%s", e);
+    else
+        snprintf(out, cap, "no explanation given");
+    json_decref(j);
+}
+
+/* One attempt.  0 with x->status set, or PG_ENET. */
+static int attempt(client *cl, exchange *x, const char *body_hash, FILE *upload,
+                   uint64_t upload_len)
+{
+    char url[PG_PEER_URL_MAX + 300];
+    struct curl_slist *h = NULL;
+    pg_net_auth a;
+    char line[256];
+    CURLcode rc;
+
+    /* The URL as configured, without a trailing slash, then the path. */
+    size_t ulen = strlen(cl->peer.url);
+    while (ulen > 0 && cl->peer.url[ulen - 1] == '/')
+        ulen--;
+    snprintf(url, sizeof(url), "%.*s%s", (int)ulen, cl->peer.url, x->uri);
+    lock(cl);
+    pg_net_sign_request(&a, cl->node, x->method, x->uri, cl->peer.code,
+                        body_hash);
+    unlock(cl);
+    snprintf(line, sizeof(line), "%s: %s", PG_NET_H_FROM, a.from);
+    h = curl_slist_append(h, line);
+    snprintf(line, sizeof(line), "%s: %s", PG_NET_H_KEY, a.key_id);
+    h = curl_slist_append(h, line);
+    snprintf(line, sizeof(line), "%s: %" PRId64, PG_NET_H_TIME, a.time_ms);
+    h = curl_slist_append(h, line);
+    snprintf(line, sizeof(line), "%s: %s", PG_NET_H_NONCE, a.nonce);
+    h = curl_slist_append(h, line);
+    snprintf(line, sizeof(line), "%s: %s", PG_NET_H_BODY, a.body);
+    h = curl_slist_append(h, line);
+    snprintf(line, sizeof(line), "%s: %s", PG_NET_H_SIG, a.sig);
+    h = curl_slist_append(h, line);
+    h = curl_slist_append(h, "Expect:");
+    if (upload)
+        h = curl_slist_append(h, "Content-Type: application/vnd.pingan.bundle");
+
+    CURL *c = cl->curl;
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT,
+                     (long)(cl->opts->timeout_s ? cl->opts->timeout_s : 300));
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+    if (cl->peer.ca_file[0])
+        curl_easy_setopt(c, CURLOPT_CAINFO, cl->peer.ca_file);
+    if (upload) {
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_READDATA, upload);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)upload_len);
+    }
+    x->h_time[0] = x->h_nonce[0] = x->h_body[0] = x->h_sig[0] = '\0';
+    x->body_len = 0;
+    pg_hash_init(&x->hash, PG_HASH_LEN);
+    x->sent_ms = pg_time_now_ms();
+    rc = curl_easy_perform(c);
+    x->recv_ms = pg_time_now_ms();
+    curl_slist_free_all(h);
+    cl->rep->requests++;
+    if (rc != CURLE_OK) {
+        if (rc == CURLE_WRITE_ERROR &&
+            x->body_len + CURL_MAX_WRITE_SIZE >= x->body_max)
+            return pg_error_set(PG_ELIMIT, PG_ERRCLASS_NET,
+                                "%s answered with more than %" PRIu64 " bytes",
+                                cl->peer.url, x->body_max);
+        return pg_error_set(rc == CURLE_PEER_FAILED_VERIFICATION ||
+                                    rc == CURLE_SSL_CACERT_BADFILE
+                                ? PG_EAUTH
+                                : PG_ENET,
+                            PG_ERRCLASS_NET, "%s: %s", url,
+                            curl_easy_strerror(rc));
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &x->status);
+    cl->rep->http_status = (int)x->status;
+    /* The answer must name this request's nonce. */
+    memcpy(x->nonce, a.nonce, sizeof(x->nonce));
+    return 0;
+}
+
+static void backoff(client *cl, unsigned n)
+{
+    unsigned base = cl->opts->backoff_ms ? cl->opts->backoff_ms : 500;
+    uint64_t ms = (uint64_t)base << (n > 5 ? 5 : n);
+    uint32_t jitter;
+    pg_random(&jitter, sizeof(jitter));
+    ms += jitter % (base + 1);
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/*
+ * Send one request, retrying network failures and 503; check the answer's
+ * signature.  The body is in x->out (rewound).  0 with x->status, or an
+ * error with a message.
+ */
+static int request(client *cl, exchange *x, FILE *upload, uint64_t upload_len,
+                   const char *body_hash)
+{
+    int error = 0;
+    for (unsigned n = 0;; n++) {
+        if (upload)
+            rewind(upload);
+        rewind(x->out);
+        if (ftruncate(fileno(x->out), 0) != 0)
+            return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
+                                "cannot reuse a temporary file: %s",
+                                strerror(errno));
+        error = attempt(cl, x, body_hash, upload, upload_len);
+        bool retry = error == PG_ENET ||
+                     (error == 0 && (x->status == 503 || x->status == 502 ||
+                                     x->status == 504));
+        if (!retry || n >= cl->opts->retries)
+            break;
+        pg_error_clear();
+        cl->rep->retries++;
+        progress(cl);
+        backoff(cl, n);
+    }
+    if (error < 0)
+        return error;
+    fflush(x->out);
+    rewind(x->out);
+    return 0;
+}
+
+/* Check the server's signature on an answer to the request last sent. */
+static int check_answer(client *cl, exchange *x)
+{
+    const char *nonce = x->nonce;
+    uint8_t h[PG_HASH_LEN];
+    char hex[2 * PG_HASH_LEN + 1];
+    pg_hash_final(&x->hash, h);
+    pg_hex(hex, h, sizeof(h));
+    int64_t t = x->h_time[0] ? (int64_t)strtoll(x->h_time, NULL, 10) : 0;
+    if (strcmp(x->h_nonce, nonce) != 0 || strcmp(x->h_body, hex) != 0 ||
+        !pg_net_verify_response(x->h_sig, cl->card.sign_pk, cl->peer.code,
+                                (int)x->status, nonce, t, hex))
+        return pg_error_set(PG_EAUTH, PG_ERRCLASS_NET,
+                            "the answer of %s (%s) is not signed by the key "
+                            "pinned for it, or not for this request: "
+                            "refused",
+                            cl->peer.code, cl->peer.url);
+    /* The server's clock against ours, at the middle of the exchange. */
+    cl->rep->skew_known = true;
+    cl->rep->skew_ms = t - (x->sent_ms + x->recv_ms) / 2;
+    return 0;
+}
+
+static char *read_small(FILE *f, size_t *len)
+{
+    char *buf = malloc(65537);
+    if (!buf)
+        return NULL;
+    *len = fread(buf, 1, 65536, f);
+    buf[*len] = '\0';
+    return buf;
+}
+
+/* A non-2xx answer as an error. */
+static int http_failure(client *cl, exchange *x)
+{
+    size_t len = 0;
+    char msg[400], *body = read_small(x->out, &len);
+    answer_message(msg, sizeof(msg), body, len);
+    free(body);
+    int code = x->status == 401 || x->status == 403 ? PG_EAUTH
+               : x->status == 413                   ? PG_ELIMIT
+               : x->status == 422                   ? PG_EINVALID
+               : x->status >= 500                   ? PG_ENET
+                                                    : PG_EINVALID;
+    if (x->status == 401 && x->h_time[0]) {
+        int64_t t = (int64_t)strtoll(x->h_time, NULL, 10);
+        int64_t skew = t - (x->sent_ms + x->recv_ms) / 2;
+        cl->rep->skew_known = true;
+        cl->rep->skew_ms = skew;
+        if (skew > PG_NET_WINDOW_MS || skew < -PG_NET_WINDOW_MS)
+            return pg_error_set(code, PG_ERRCLASS_NET,
+                                "%s refused the request (HTTP 401): the "
+                                "clocks differ by %+" PRId64
+                                " s (the server's minus this node's); at "
+                                "most 10 minutes are accepted: set the "
+                                "clocks right (NTP)",
+                                cl->peer.code, skew / 1000);
+    }
+    return pg_error_set(code, PG_ERRCLASS_NET,
+                        "%s refused the %s (HTTP %ld): %s", cl->peer.code,
+                        x->upload ? "push" : "request", x->status, msg);
+}
+
+/* --- push -------------------------------------------------------------- */
+
+typedef struct exported {
+    char path[4200];
+    pg_export_file info;
+    bool have;
+} exported;
+
+static int on_export(const pg_export_file *f, void *payload)
+{
+    exported *e = payload;
+    snprintf(e->path, sizeof(e->path), "%s", f->path);
+    e->info = *f;
+    e->info.path = e->path;
+    e->have = true;
+    return 0;
+}
+
+static int hash_file(char out[2 * PG_HASH_LEN + 1], FILE *f, uint64_t *len)
+{
+    pg_hash_state st;
+    uint8_t buf[1 << 16], h[PG_HASH_LEN];
+    size_t n;
+    *len = 0;
+    rewind(f);
+    pg_hash_init(&st, PG_HASH_LEN);
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        pg_hash_update(&st, buf, n);
+        *len += n;
+    }
+    pg_hash_final(&st, h);
+    pg_hex(out, h, sizeof(h));
+    if (ferror(f))
+        return pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot read a bundle");
+    rewind(f);
+    return 0;
+}
+
+static int push_one(client *cl, bool first, bool *done)
+{
+    char out[4200];
+    exported e;
+    exchange x;
+    int error;
+
+    memset(&e, 0, sizeof(e));
+    memset(&x, 0, sizeof(x));
+    snprintf(out, sizeof(out), "%s/sync-push-%d-%lu.bundle", cl->tmp_dir,
+             (int)getpid(), ++cl->counter);
+    pg_export_opts eo = {
+        .to = cl->peer.code,
+        .out = out,
+        .max_bytes = cl->opts->bundle_max ? cl->opts->bundle_max
+                                          : PG_NET_DEFAULT_BUNDLE_MAX,
+        .max_files = 1,
+        .cover = true,
+        .resend = first,
+        .has_after = first && cl->opts->from_start,
+        .after = 0,
+    };
+    lock(cl);
+    error = pg_bundle_export(cl->node, &eo, on_export, &e);
+    unlock(cl);
+    if (error < 0)
+        return error;
+    if (!e.have) {
+        *done = true;
+        return 0;
+    }
+    FILE *up = fopen(e.path, "rb");
+    unlink(e.path);
+    if (!up)
+        return pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot read %s: %s",
+                            e.path, strerror(errno));
+    char hash[2 * PG_HASH_LEN + 1];
+    uint64_t len = 0;
+    if ((error = hash_file(hash, up, &len)) < 0) {
+        fclose(up);
+        return error;
+    }
+    x.method = "POST";
+    x.upload = e.path;
+    snprintf(x.uri, sizeof(x.uri), "/v1/push");
+    x.body_max = 1 << 20;
+    if (!(x.out = tmpfile())) {
+        fclose(up);
+        return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
+                            "cannot make a temporary file: %s",
+                            strerror(errno));
+    }
+    error = request(cl, &x, up, len, hash);
+    fclose(up);
+    if (error == 0 && (x.status < 200 || x.status >= 300))
+        error = http_failure(cl, &x);
+    json_t *j = NULL;
+    if (error == 0)
+        error = check_answer(cl, &x);
+    if (error == 0) {
+        size_t blen = 0;
+        char *body = read_small(x.out, &blen);
+        j = body ? json_loadb(body, blen, 0, NULL) : NULL;
+        free(body);
+        const char *sender = json_string_value(json_object_get(j, "sender"));
+        json_t *ack = json_object_get(j, "ack");
+        if (!json_is_integer(ack) || !sender ||
+            strcmp(sender, pg_node_code(cl->node)) != 0)
+            error = pg_error_set(PG_EINVALID, PG_ERRCLASS_NET,
+                                 "%s answered a push with something that is "
+                                 "not an acknowledgement",
+                                 cl->peer.code);
+        else {
+            lock(cl);
+            error = pg_exchange_ack(cl->node, cl->peer.code,
+                                    (uint64_t)json_integer_value(ack));
+            unlock(cl);
+        }
+    }
+    if (error == 0) {
+        cl->rep->pushed_bundles++;
+        cl->rep->pushed_txns += e.info.txns;
+        cl->rep->pushed_bytes += len;
+        cl->rep->server_applied +=
+            (uint64_t)json_integer_value(json_object_get(j, "applied"));
+        cl->rep->server_duplicates +=
+            (uint64_t)json_integer_value(json_object_get(j, "duplicates"));
+        cl->rep->server_quarantined +=
+            (uint64_t)json_integer_value(json_object_get(j, "quarantined"));
+        *done = !e.info.more;
+    }
+    json_decref(j);
+    fclose(x.out);
+    return error;
+}
+
+/* --- pull -------------------------------------------------------------- */
+
+static int pull_one(client *cl, uint64_t *after, bool *done)
+{
+    char path[4200];
+    exchange x;
+    pg_peer p;
+    pg_bundle_report rep;
+    int error;
+
+    memset(&x, 0, sizeof(x));
+    memset(&rep, 0, sizeof(rep));
+    lock(cl);
+    error = pg_peer_get(&p, cl->node, cl->peer.code);
+    unlock(cl);
+    if (error < 0)
+        return error;
+    uint64_t max =
+        cl->opts->bundle_max ? cl->opts->bundle_max : PG_NET_DEFAULT_BUNDLE_MAX;
+    x.method = "GET";
+    snprintf(x.uri, sizeof(x.uri),
+             "/v1/pull?after=%" PRIu64 "&ack=%" PRId64 "&max=%" PRIu64, *after,
+             p.received_upto, max);
+    x.body_max = max + PUSH_SLACK + (max / 8);
+    snprintf(path, sizeof(path), "%s/sync-pull-%d-%lu.bundle", cl->tmp_dir,
+             (int)getpid(), ++cl->counter);
+    if (!(x.out = fopen(path, "w+bx")))
+        return pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot write %s: %s",
+                            path, strerror(errno));
+    char empty[2 * PG_HASH_LEN + 1];
+    pg_net_body_hash(empty, "", 0);
+    error = request(cl, &x, NULL, 0, empty);
+    if (error == 0 && x.status != 200 && x.status != 204)
+        error = http_failure(cl, &x);
+    if (error == 0)
+        error = check_answer(cl, &x);
+    if (error == 0 && x.status == 204)
+        *done = true;
+    if (error == 0 && x.status == 200) {
+        if (fflush(x.out) != 0 || fsync(fileno(x.out)) != 0)
+            error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
+                                 "cannot write %s: %s", path, strerror(errno));
+        if (error == 0) {
+            lock(cl);
+            error = pg_bundle_import(cl->node, path, &rep);
+            unlock(cl);
+        }
+        if (error < 0 && rep.message[0])
+            error = pg_error_set(
+                error, PG_ERRCLASS_NET, "the bundle pulled from %s was %s: %s",
+                cl->peer.code,
+                rep.status == PG_BUNDLE_REFUSED ? "refused" : "not applied",
+                rep.message);
+        if (error == 0) {
+            cl->rep->pulled_bundles++;
+            cl->rep->pulled_txns += rep.txns;
+            cl->rep->pulled_bytes += x.body_len;
+            cl->rep->applied += rep.applied + rep.pending_resolved;
+            cl->rep->duplicates += rep.duplicates;
+            cl->rep->conflicts += rep.conflicts;
+            cl->rep->quarantined += rep.quarantined;
+            cl->rep->pending += rep.pending;
+            /* A bundle that does not move forward would loop. */
+            if (rep.last <= *after)
+                error = pg_error_set(PG_EINVALID, PG_ERRCLASS_NET,
+                                     "%s sent a bundle that ends at %" PRIu64
+                                     ", not after %" PRIu64,
+                                     cl->peer.code, rep.last, *after);
+            *after = rep.last;
+        }
+    }
+    fclose(x.out);
+    unlink(path);
+    return error;
+}
+
+/* --- a sync ------------------------------------------------------------ */
+
+int pg_sync(pg_node *node, const char *code, const pg_sync_opts *opts,
+            pg_sync_report *report)
+{
+    client cl;
+    int error;
+    int64_t start = pg_time_now_ms();
+
+    memset(report, 0, sizeof(*report));
+    memset(&cl, 0, sizeof(cl));
+    snprintf(report->peer, sizeof(report->peer), "%s", code ? code : "");
+    report->phase = "push";
+    cl.node = node;
+    cl.opts = opts;
+    cl.rep = report;
+    lock(&cl);
+    error = pg_peer_get(&cl.peer, node, code);
+    if (error == 0)
+        error = pg_keys_card(&cl.card, node, cl.peer.code);
+    unlock(&cl);
+    if (error == 0 && !cl.peer.url[0])
+        error = pg_error_set(PG_EINVALID, PG_ERRCLASS_NET,
+                             "peer %s has no URL: give one with 'pingan peer "
+                             "set %s --url URL', or exchange files",
+                             code, code);
+    if (error == 0) {
+        snprintf(report->url, sizeof(report->url), "%s", cl.peer.url);
+        snprintf(cl.tmp_dir, sizeof(cl.tmp_dir), "%s", node->dir);
+        if (!(cl.curl = curl_easy_init()))
+            error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
+                                 "cannot start libcurl");
+    }
+    bool done = false;
+    for (bool first = true; error == 0 && !done; first = false) {
+        error = push_one(&cl, first, &done);
+        progress(&cl);
+    }
+    if (error == 0) {
+        report->phase = "pull";
+        lock(&cl);
+        pg_peer p;
+        error = pg_peer_get(&p, node, code);
+        unlock(&cl);
+        uint64_t after = opts->from_start ? 0 : (uint64_t)p.received_upto;
+        done = false;
+        while (error == 0 && !done) {
+            error = pull_one(&cl, &after, &done);
+            progress(&cl);
+        }
+    }
+    if (report->skew_known) {
+        lock(&cl);
+        pg_net_note_skew(node, cl.peer.code, report->skew_ms);
+        unlock(&cl);
+    }
+    if (error == 0) {
+        /* Caught up: the sync counts as the last successful exchange. */
+        lock(&cl);
+        error = pg_exchange_ack(node, cl.peer.code, 0);
+        unlock(&cl);
+    }
+    if (error < 0) {
+        const pg_error *e = pg_error_last();
+        report->error = error;
+        snprintf(report->message, sizeof(report->message), "%s",
+                 e && e->message[0] ? e->message : pg_error_name(error));
+    } else {
+        report->phase = "done";
+    }
+    if (cl.curl)
+        curl_easy_cleanup(cl.curl);
+    report->elapsed_ms = pg_time_now_ms() - start;
+    return error;
+}

@@ -1,0 +1,106 @@
+/*
+ * Signed HTTP requests and responses (DESIGN §8).  Internal to libpingan.
+ *
+ * A request names its sender, the sender's key, the time, a fresh nonce
+ * and the BLAKE2b-256 of its body in X-Pingan-* headers, and signs them
+ * with the sender's Ed25519 key together with the method, the path and
+ * query exactly as sent, and the code of the node it is addressed to.  A
+ * response that carries an acknowledgement or a bundle is signed by the
+ * server over its status, its time, the request's nonce and the hash of
+ * its body, so that nobody in between can forge or replay one.  The
+ * messages signed are spelled out in proto/FORMAT.md §8.
+ */
+#ifndef PINGAN_SYNC_NETAUTH_H
+#define PINGAN_SYNC_NETAUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pingan/crypto.h"
+#include "pingan/division.h"
+#include "pingan/node.h"
+
+/* Requests whose time differs from the server's by more are refused. */
+#define PG_NET_WINDOW_MS (10LL * 60 * 1000)
+/* Nonces are remembered at least this long (twice the window). */
+#define PG_NET_NONCE_KEEP_MS (2 * PG_NET_WINDOW_MS)
+#define PG_NET_NONCE_HEX     32
+
+#define PG_NET_H_FROM  "X-Pingan-From"
+#define PG_NET_H_KEY   "X-Pingan-Key"
+#define PG_NET_H_TIME  "X-Pingan-Time"
+#define PG_NET_H_NONCE "X-Pingan-Nonce"
+#define PG_NET_H_BODY  "X-Pingan-Body"
+#define PG_NET_H_SIG   "X-Pingan-Signature"
+
+/* The signed headers of a request. */
+typedef struct pg_net_auth {
+    char from[PG_CODE_LEN + 1];
+    char key_id[PG_KEY_ID_LEN + 1];
+    int64_t time_ms;
+    char nonce[PG_NET_NONCE_HEX + 1];
+    char body[2 * PG_HASH_LEN + 1]; /* hex BLAKE2b-256 of the body */
+    char sig[2 * PG_SIG_LEN + 1];   /* hex Ed25519 signature */
+} pg_net_auth;
+
+/* BLAKE2b-256 of a body, in hex. */
+void pg_net_body_hash(char out[2 * PG_HASH_LEN + 1], const void *body,
+                      size_t len);
+
+/*
+ * Fill @p a for a request from @p node to @p server: sender, key, now, a
+ * fresh nonce, the body's hash (hex, from pg_net_body_hash) and the
+ * signature.
+ */
+void pg_net_sign_request(pg_net_auth *a, const pg_node *node,
+                         const char *method, const char *uri,
+                         const char *server, const char *body_hash);
+
+/*
+ * Parse the header values of a request (any may be NULL: missing).
+ * @return 0 or PG_EAUTH with a message naming the bad header
+ */
+int pg_net_auth_parse(pg_net_auth *a, const char *from, const char *key,
+                      const char *time, const char *nonce, const char *body,
+                      const char *sig);
+
+/* Why a request was refused: the HTTP status to answer. */
+typedef enum pg_net_refusal {
+    PG_NET_OK = 0,
+    PG_NET_UNAUTHORIZED = 401, /* unknown, bad signature, skew, replay */
+    PG_NET_FORBIDDEN = 403,    /* a known peer whose key is revoked */
+} pg_net_refusal;
+
+/*
+ * Check a parsed request addressed to this node: the sender is a pinned
+ * peer signing with its pinned key, that key is not revoked, the
+ * signature holds, the time is within PG_NET_WINDOW_MS of @p now_ms, and
+ * the nonce has not been seen; the nonce is then remembered in the store
+ * (and expired ones forgotten).
+ *
+ * @param refusal [out] PG_NET_OK, or the status to answer
+ * @param skew_ms [out] the sender's clock minus this node's
+ * @return 0 (see *refusal; a message is set when refused), or a runtime
+ *         error of the store (PG_EBUSY, PG_ERROR)
+ */
+int pg_net_verify_request(pg_node *node, const char *method, const char *uri,
+                          const pg_net_auth *a, int64_t now_ms,
+                          pg_net_refusal *refusal, int64_t *skew_ms);
+
+/* The signature of a response (hex), over its status, this node's code,
+ * the request's nonce, the response time and the body's hash (hex). */
+void pg_net_sign_response(char out[2 * PG_SIG_LEN + 1], const pg_node *node,
+                          int status, const char *nonce, int64_t time_ms,
+                          const char *body_hash);
+
+/* Check a response's signature by @p server (its pinned signing key). */
+bool pg_net_verify_response(const char *sig_hex,
+                            const uint8_t server_pk[PG_SIGN_PK_LEN],
+                            const char *server, int status, const char *nonce,
+                            int64_t time_ms, const char *body_hash);
+
+/* Remember the clock difference seen with a peer (for status). */
+void pg_net_note_skew(pg_node *node, const char *code, int64_t skew_ms);
+
+#endif

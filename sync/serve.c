@@ -1,0 +1,856 @@
+/*
+ * `pingan serve`: answering pulls and pushes of pinned peers over HTTP
+ * with libmicrohttpd (pingan/net.h, DESIGN §8).
+ *
+ * One thread per connection (at most max_connections), one node handle
+ * shared under a mutex by every request and by the periodic syncs: the
+ * store is written by one of them at a time, and the network is never
+ * waited on while the mutex is held.  Every request but GET /v1/health
+ * is authenticated from its headers before its body is read; a request
+ * that fails gets 401 or 403, a log line and a row for `pingan status`,
+ * and nothing else.
+ */
+#include "pingan/net.h"
+#include "netauth.h"
+#include "node_internal.h"
+#include "pingan/error.h"
+#include "pingan/exchange.h"
+#include "pingan/value.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PULL_MIN_BYTES (64u << 10)
+
+typedef struct server {
+    const pg_serve_opts *opts;
+    pg_node *node;
+    pthread_mutex_t lock; /* the node */
+    pthread_mutex_t log_lock;
+    FILE *log;
+    uint64_t max_body;
+    unsigned request_max_s;
+    char tmp_dir[4096];
+    unsigned long counter; /* names of temporary files (under lock) */
+    pthread_t syncer;
+    bool syncing;
+} server;
+
+enum { REQ_OTHER, REQ_HEALTH, REQ_PULL, REQ_PUSH };
+
+typedef struct request {
+    char *uri; /* as sent: path and query */
+    int64_t start_ms;
+    bool started;
+    int kind;
+    bool authed;
+    pg_net_auth auth;
+    int fd;
+    char tmp[4200];
+    uint64_t length, received;
+    pg_hash_state hash;
+} request;
+
+/* --- logging ------------------------------------------------------- */
+
+static void client_address(char *out, size_t len, struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, len, "?");
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET,
+                  &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                  out, (socklen_t)len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6,
+                  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                  out, (socklen_t)len);
+}
+
+static void log_line(server *srv, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void log_line(server *srv, const char *fmt, ...)
+{
+    char when[40];
+    va_list ap;
+    pg_time_format(when, pg_time_now_ms());
+    pthread_mutex_lock(&srv->log_lock);
+    fprintf(srv->log, "%s ", when);
+    va_start(ap, fmt);
+    vfprintf(srv->log, fmt, ap);
+    va_end(ap);
+    fputc('\n', srv->log);
+    fflush(srv->log);
+    pthread_mutex_unlock(&srv->log_lock);
+}
+
+static void log_request(server *srv, struct MHD_Connection *c, const request *r,
+                        const char *method, int status, const char *what)
+{
+    char addr[64];
+    client_address(addr, sizeof(addr), c);
+    size_t pathlen = strcspn(r->uri ? r->uri : "", "?");
+    log_line(srv, "%s %s %.*s %d %s %s (%" PRId64 " ms)", addr, method,
+             (int)(pathlen > 200 ? 200 : pathlen), r->uri ? r->uri : "", status,
+             r->authed ? r->auth.from : "-", what,
+             pg_time_now_ms() - r->start_ms);
+}
+
+/* --- responses ------------------------------------------------------ */
+
+static void sign_headers(server *srv, struct MHD_Response *resp,
+                         const request *r, int status, const char *body_hash)
+{
+    char sig[2 * PG_SIG_LEN + 1], when[24];
+    int64_t now = pg_time_now_ms();
+    snprintf(when, sizeof(when), "%" PRId64, now);
+    MHD_add_response_header(resp, PG_NET_H_TIME, when);
+    if (!r->authed)
+        return;
+    pg_net_sign_response(sig, srv->node, status, r->auth.nonce, now, body_hash);
+    MHD_add_response_header(resp, PG_NET_H_NONCE, r->auth.nonce);
+    MHD_add_response_header(resp, PG_NET_H_BODY, body_hash);
+    MHD_add_response_header(resp, PG_NET_H_SIG, sig);
+}
+
+/* Answer with a JSON body (stolen); signed when the request was. */
+static enum MHD_Result respond_json(server *srv, struct MHD_Connection *c,
+                                    const request *r, int status, json_t *j)
+{
+    char hash[2 * PG_HASH_LEN + 1];
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!text)
+        return MHD_NO;
+    size_t len = strlen(text);
+    pg_net_body_hash(hash, text, len);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+        MHD_add_response_header(resp, "Retry-After", "2");
+    sign_headers(srv, resp, r, status, hash);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result respond_error(server *srv, struct MHD_Connection *c,
+                                     request *r, const char *method, int status,
+                                     const char *message)
+{
+    log_request(srv, c, r, method, status, message);
+    return respond_json(srv, c, r, status,
+                        json_pack("{s:s}", "error", message));
+}
+
+/* Refuse a request that did not authenticate: logged, recorded, no data. */
+static enum MHD_Result refuse(server *srv, struct MHD_Connection *c, request *r,
+                              const char *method, int status, const char *peer,
+                              const char *message)
+{
+    char reason[600];
+    snprintf(reason, sizeof(reason), "%s %.*s: %s", method,
+             (int)strcspn(r->uri ? r->uri : "", "?"), r->uri ? r->uri : "",
+             message);
+    pthread_mutex_lock(&srv->lock);
+    pg_exchange_reject(srv->node, "http", peer, reason);
+    pthread_mutex_unlock(&srv->lock);
+    r->authed = false;
+    char what[640];
+    snprintf(what, sizeof(what), "refused (%s): %s",
+             peer && peer[0] ? peer : "?", message);
+    log_request(srv, c, r, method, status, what);
+    return respond_json(srv, c, r, status,
+                        json_pack("{s:s}", "error", message));
+}
+
+/* --- health ---------------------------------------------------------- */
+
+static enum MHD_Result answer_health(server *srv, struct MHD_Connection *c,
+                                     request *r)
+{
+    const pg_card *card = pg_node_card(srv->node);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "status", "ok",
+                          "code", card->code, "name", card->name, "tier",
+                          pg_tier_name(card->tier), "time_ms",
+                          (json_int_t)pg_time_now_ms(), "schema", "v1");
+    return respond_json(srv, c, r, MHD_HTTP_OK, j);
+}
+
+/* --- pull ------------------------------------------------------------ */
+
+typedef struct query_check {
+    unsigned known, unknown;
+} query_check;
+
+static enum MHD_Result query_count(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, const char *value)
+{
+    query_check *q = cls;
+    (void)kind;
+    (void)value;
+    if (strcmp(key, "after") == 0 || strcmp(key, "ack") == 0 ||
+        strcmp(key, "max") == 0)
+        q->known++;
+    else
+        q->unknown++;
+    return MHD_YES;
+}
+
+static bool parse_u64(uint64_t *out, const char *s)
+{
+    if (!s || !*s || strlen(s) > 19 || strspn(s, "0123456789") != strlen(s))
+        return false;
+    *out = strtoull(s, NULL, 10);
+    return true;
+}
+
+typedef struct pulled {
+    char path[4200];
+    pg_export_file info;
+    bool have;
+} pulled;
+
+static int pull_file(const pg_export_file *f, void *payload)
+{
+    pulled *p = payload;
+    snprintf(p->path, sizeof(p->path), "%s", f->path);
+    p->info = *f;
+    p->info.path = p->path;
+    p->have = true;
+    return 0;
+}
+
+/* Hash a file's bytes (hex) and rewind it. */
+static int hash_fd(char out[2 * PG_HASH_LEN + 1], int fd)
+{
+    pg_hash_state st;
+    uint8_t buf[1 << 16], h[PG_HASH_LEN];
+    ssize_t n;
+    pg_hash_init(&st, PG_HASH_LEN);
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        pg_hash_update(&st, buf, (size_t)n);
+    pg_hash_final(&st, h);
+    pg_hex(out, h, sizeof(h));
+    return n < 0 || lseek(fd, 0, SEEK_SET) != 0 ? -1 : 0;
+}
+
+static enum MHD_Result answer_pull(server *srv, struct MHD_Connection *c,
+                                   request *r)
+{
+    query_check q = {0, 0};
+    uint64_t after, ack, max = PG_NET_DEFAULT_BUNDLE_MAX;
+    const char *smax;
+
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_count, &q);
+    smax = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "max");
+    if (q.unknown || q.known > 3 ||
+        !parse_u64(&after, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                                       "after")) ||
+        !parse_u64(&ack, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                                     "ack")) ||
+        (smax && !parse_u64(&max, smax)))
+        return respond_error(srv, c, r, "GET", MHD_HTTP_BAD_REQUEST,
+                             "a pull takes after=N and ack=N (sequence "
+                             "numbers) and optionally max=BYTES, nothing "
+                             "else");
+    if (max < PULL_MIN_BYTES)
+        max = PULL_MIN_BYTES;
+    if (max > srv->max_body)
+        max = srv->max_body;
+
+    pulled p;
+    memset(&p, 0, sizeof(p));
+    char out[4200];
+    pthread_mutex_lock(&srv->lock);
+    snprintf(out, sizeof(out), "%s/pull-%s-%lu.bundle", srv->tmp_dir,
+             r->auth.from, ++srv->counter);
+    pg_export_opts eo = {.to = r->auth.from,
+                         .out = out,
+                         .max_bytes = max,
+                         .max_files = 1,
+                         .after = after,
+                         .has_after = true,
+                         .cover = true};
+    int error = pg_exchange_ack(srv->node, r->auth.from, ack);
+    if (error == 0)
+        error = pg_bundle_export(srv->node, &eo, pull_file, &p);
+    const pg_error *e = pg_error_last();
+    char message[512];
+    snprintf(message, sizeof(message), "%s",
+             e && e->message[0] ? e->message : pg_error_name(error));
+    pthread_mutex_unlock(&srv->lock);
+    if (error < 0) {
+        if (p.have)
+            unlink(p.path);
+        int status = error == PG_EBUSY     ? MHD_HTTP_SERVICE_UNAVAILABLE
+                     : error == PG_EPOLICY ? MHD_HTTP_FORBIDDEN
+                                           : MHD_HTTP_INTERNAL_SERVER_ERROR;
+        return respond_error(srv, c, r, "GET", status, message);
+    }
+    if (!p.have) {
+        char hash[2 * PG_HASH_LEN + 1];
+        pg_net_body_hash(hash, "", 0);
+        struct MHD_Response *resp = MHD_create_response_from_buffer(
+            0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+            return MHD_NO;
+        sign_headers(srv, resp, r, MHD_HTTP_NO_CONTENT, hash);
+        log_request(srv, c, r, "GET", MHD_HTTP_NO_CONTENT, "nothing to send");
+        enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_NO_CONTENT, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
+    int fd = open(p.path, O_RDONLY | O_CLOEXEC);
+    unlink(p.path);
+    struct stat sb;
+    char hash[2 * PG_HASH_LEN + 1];
+    if (fd < 0 || fstat(fd, &sb) != 0 || hash_fd(hash, fd) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return respond_error(srv, c, r, "GET", MHD_HTTP_INTERNAL_SERVER_ERROR,
+                             "cannot read the bundle just written");
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
+    if (!resp) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type",
+                            "application/vnd.pingan.bundle");
+    MHD_add_response_header(resp, "X-Pingan-More", p.info.more ? "1" : "0");
+    sign_headers(srv, resp, r, MHD_HTTP_OK, hash);
+    char what[160];
+    snprintf(what, sizeof(what),
+             "sent %" PRIu64 " txns, seq %" PRIu64 "-%" PRIu64 ", %" PRIu64
+             " bytes%s",
+             p.info.txns, p.info.first, p.info.last, p.info.bytes,
+             p.info.more ? ", more to come" : "");
+    log_request(srv, c, r, "GET", MHD_HTTP_OK, what);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* --- push ------------------------------------------------------------ */
+
+static enum MHD_Result push_start(server *srv, struct MHD_Connection *c,
+                                  request *r)
+{
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    if (!cl)
+        return respond_error(srv, c, r, "POST", MHD_HTTP_LENGTH_REQUIRED,
+                             "a push needs a Content-Length");
+    if (!parse_u64(&r->length, cl))
+        return respond_error(srv, c, r, "POST", MHD_HTTP_BAD_REQUEST,
+                             "bad Content-Length");
+    if (r->length > srv->max_body) {
+        char m[200];
+        snprintf(m, sizeof(m),
+                 "the body of %" PRIu64 " bytes is over this server's limit "
+                 "of %" PRIu64 " bytes (serve --max-body); sync with a "
+                 "smaller --bundle-max",
+                 r->length, srv->max_body);
+        return respond_error(srv, c, r, "POST", MHD_HTTP_CONTENT_TOO_LARGE, m);
+    }
+    pthread_mutex_lock(&srv->lock);
+    snprintf(r->tmp, sizeof(r->tmp), "%s/push-%s-%lu.bundle", srv->tmp_dir,
+             r->auth.from, ++srv->counter);
+    pthread_mutex_unlock(&srv->lock);
+    r->fd = open(r->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (r->fd < 0) {
+        r->tmp[0] = '\0';
+        return respond_error(srv, c, r, "POST", MHD_HTTP_INTERNAL_SERVER_ERROR,
+                             "cannot store the upload");
+    }
+    pg_hash_init(&r->hash, PG_HASH_LEN);
+    return MHD_YES;
+}
+
+static bool write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+static enum MHD_Result answer_push(server *srv, struct MHD_Connection *c,
+                                   request *r)
+{
+    uint8_t h[PG_HASH_LEN];
+    char hex[2 * PG_HASH_LEN + 1];
+    pg_bundle_report rep;
+    pg_peer peer;
+
+    pg_hash_final(&r->hash, h);
+    pg_hex(hex, h, sizeof(h));
+    close(r->fd);
+    r->fd = -1;
+    if (r->received != r->length || strcmp(hex, r->auth.body) != 0)
+        return refuse(srv, c, r, "POST", MHD_HTTP_UNAUTHORIZED, r->auth.from,
+                      "the body does not match the hash it was signed with");
+    pthread_mutex_lock(&srv->lock);
+    int error = pg_bundle_import(srv->node, r->tmp, &rep);
+    int64_t ack = -1;
+    if (error == 0 && pg_peer_get(&peer, srv->node, rep.sender) == 0)
+        ack = peer.received_upto;
+    pthread_mutex_unlock(&srv->lock);
+    unlink(r->tmp);
+    r->tmp[0] = '\0';
+    if (error < 0) {
+        int status = rep.status == PG_BUNDLE_REFUSED
+                         ? MHD_HTTP_UNPROCESSABLE_CONTENT
+                         : MHD_HTTP_SERVICE_UNAVAILABLE;
+        return respond_error(srv, c, r, "POST", status, rep.message);
+    }
+    char what[200];
+    snprintf(what, sizeof(what),
+             "received %" PRIu64 " txns: %" PRIu64 " applied, %" PRIu64
+             " duplicate, %" PRIu64 " quarantined, %" PRIu64 " pending",
+             rep.txns, rep.applied, rep.duplicates, rep.quarantined,
+             rep.pending);
+    log_request(srv, c, r, "POST", MHD_HTTP_OK, what);
+    json_t *j = json_pack(
+        "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "sender",
+        rep.sender, "ack", (json_int_t)(ack < 0 ? 0 : ack), "first",
+        (json_int_t)rep.first, "last", (json_int_t)rep.last, "txns",
+        (json_int_t)rep.txns, "applied", (json_int_t)rep.applied, "duplicates",
+        (json_int_t)rep.duplicates, "conflicts", (json_int_t)rep.conflicts,
+        "quarantined", (json_int_t)rep.quarantined, "pending",
+        (json_int_t)rep.pending);
+    return respond_json(srv, c, r, MHD_HTTP_OK, j);
+}
+
+/* --- dispatch -------------------------------------------------------- */
+
+static enum MHD_Result authenticate(server *srv, struct MHD_Connection *c,
+                                    request *r, const char *method)
+{
+#define HDR(name) MHD_lookup_connection_value(c, MHD_HEADER_KIND, name)
+    pg_net_auth a;
+    pg_net_refusal refusal = PG_NET_OK;
+    int64_t skew = 0;
+    const char *from = HDR(PG_NET_H_FROM);
+    char peer[PG_CODE_LEN + 1] = "";
+    if (from && strlen(from) == PG_CODE_LEN)
+        memcpy(peer, from, sizeof(peer));
+    if (pg_net_auth_parse(&a, from, HDR(PG_NET_H_KEY), HDR(PG_NET_H_TIME),
+                          HDR(PG_NET_H_NONCE), HDR(PG_NET_H_BODY),
+                          HDR(PG_NET_H_SIG)) < 0)
+        return refuse(srv, c, r, method, MHD_HTTP_UNAUTHORIZED, peer,
+                      pg_error_last()->message);
+#undef HDR
+    pthread_mutex_lock(&srv->lock);
+    int error = pg_net_verify_request(srv->node, method, r->uri, &a,
+                                      pg_time_now_ms(), &refusal, &skew);
+    char message[512];
+    snprintf(message, sizeof(message), "%s", pg_error_last()->message);
+    if (error == 0 && refusal == PG_NET_OK)
+        pg_net_note_skew(srv->node, a.from, skew);
+    pthread_mutex_unlock(&srv->lock);
+    if (error < 0)
+        return respond_error(srv, c, r, method, MHD_HTTP_SERVICE_UNAVAILABLE,
+                             message);
+    if (refusal != PG_NET_OK)
+        return refuse(srv, c, r, method, (int)refusal, a.from, message);
+    r->auth = a;
+    r->authed = true;
+    return MHD_YES;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
+                               const char *url, const char *method,
+                               const char *version, const char *upload_data,
+                               size_t *upload_data_size, void **req_cls)
+{
+    server *srv = cls;
+    request *r = *req_cls;
+    (void)version;
+
+    if (!r)
+        return MHD_NO;
+    if (!r->started) {
+        r->started = true;
+        r->fd = -1;
+        r->start_ms = pg_time_now_ms();
+        if (strcmp(url, "/v1/health") == 0)
+            r->kind = REQ_HEALTH;
+        else if (strcmp(url, "/v1/pull") == 0)
+            r->kind = REQ_PULL;
+        else if (strcmp(url, "/v1/push") == 0)
+            r->kind = REQ_PUSH;
+        if (r->kind == REQ_HEALTH && strcmp(method, "GET") == 0)
+            return answer_health(srv, c, r);
+        if (authenticate(srv, c, r, method) == MHD_NO)
+            return MHD_NO;
+        if (!r->authed)
+            return MHD_YES; /* refused: the answer is queued */
+        if (r->kind == REQ_PULL && strcmp(method, "GET") == 0) {
+            char empty[2 * PG_HASH_LEN + 1];
+            pg_net_body_hash(empty, "", 0);
+            if (strcmp(r->auth.body, empty) != 0)
+                return respond_error(srv, c, r, method, MHD_HTTP_BAD_REQUEST,
+                                     "a pull has no body");
+            return MHD_YES; /* answered once the (empty) body is read */
+        }
+        if (r->kind == REQ_PUSH && strcmp(method, "POST") == 0)
+            return push_start(srv, c, r);
+        return respond_error(srv, c, r, method,
+                             r->kind == REQ_OTHER ? MHD_HTTP_NOT_FOUND
+                                                  : MHD_HTTP_METHOD_NOT_ALLOWED,
+                             r->kind == REQ_OTHER
+                                 ? "no such endpoint (GET /v1/pull, POST "
+                                   "/v1/push, GET /v1/health)"
+                                 : "wrong method for this endpoint");
+    }
+    if (!r->authed)
+        return MHD_YES; /* answered already; MHD discards the rest */
+    if (pg_time_now_ms() - r->start_ms > (int64_t)srv->request_max_s * 1000) {
+        log_request(srv, c, r, method, 0,
+                    "cut: the request took longer than the server allows");
+        return MHD_NO;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->kind != REQ_PUSH || r->fd < 0)
+            return MHD_YES; /* a body where none belongs: ignored */
+        if (r->received + n > r->length || !write_all(r->fd, upload_data, n))
+            return MHD_NO;
+        pg_hash_update(&r->hash, upload_data, n);
+        r->received += n;
+        return MHD_YES;
+    }
+    if (r->kind == REQ_PULL)
+        return answer_pull(srv, c, r);
+    if (r->kind == REQ_PUSH && r->fd >= 0)
+        return answer_push(srv, c, r);
+    return MHD_YES;
+}
+
+static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    (void)c;
+    request *r = calloc(1, sizeof(*r));
+    if (r && !(r->uri = strdup(uri))) {
+        free(r);
+        r = NULL;
+    }
+    if (r)
+        r->fd = -1;
+    return r;
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    request *r = *req_cls;
+    (void)cls;
+    (void)c;
+    (void)toe;
+    if (!r)
+        return;
+    if (r->fd >= 0)
+        close(r->fd);
+    if (r->tmp[0])
+        unlink(r->tmp);
+    free(r->uri);
+    free(r);
+    *req_cls = NULL;
+}
+
+/* --- periodic syncs ---------------------------------------------------- */
+
+static void node_lock(void *payload)
+{
+    pthread_mutex_lock(&((server *)payload)->lock);
+}
+
+static void node_unlock(void *payload)
+{
+    pthread_mutex_unlock(&((server *)payload)->lock);
+}
+
+typedef struct peer_list {
+    char codes[256][PG_CODE_LEN + 1];
+    size_t n;
+} peer_list;
+
+static int collect_peer(const pg_peer *p, void *payload)
+{
+    peer_list *l = payload;
+    if (p->url[0] && l->n < 256)
+        memcpy(l->codes[l->n++], p->code, PG_CODE_LEN + 1);
+    return 0;
+}
+
+static bool sleep_until(server *srv, int64_t when_ms)
+{
+    while (!*srv->opts->stop && pg_time_now_ms() < when_ms) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return !*srv->opts->stop;
+}
+
+static void *syncer(void *arg)
+{
+    server *srv = arg;
+    pg_sync_opts so = srv->opts->sync;
+    so.lock = node_lock;
+    so.unlock = node_unlock;
+    so.lock_payload = srv;
+    so.progress = NULL;
+    int64_t every = (int64_t)srv->opts->sync_every_s * 1000;
+    int64_t next = pg_time_now_ms() + every;
+
+    while (sleep_until(srv, next)) {
+        peer_list l;
+        l.n = 0;
+        node_lock(srv);
+        pg_peer_list(srv->node, collect_peer, &l);
+        node_unlock(srv);
+        for (size_t i = 0; i < l.n && !*srv->opts->stop; i++) {
+            pg_sync_report rep;
+            pg_sync(srv->node, l.codes[i], &so, &rep);
+            if (rep.error)
+                log_line(srv, "sync %s: failed (%s); retried in %u s",
+                         l.codes[i], rep.message, srv->opts->sync_every_s);
+            else if (rep.pushed_txns || rep.pulled_txns)
+                log_line(srv,
+                         "sync %s: pushed %" PRIu64 " txns, pulled %" PRIu64
+                         " (%" PRIu64 " applied) in %" PRId64 " ms",
+                         l.codes[i], rep.pushed_txns, rep.pulled_txns,
+                         rep.applied, rep.elapsed_ms);
+        }
+        next = pg_time_now_ms() + every;
+    }
+    return NULL;
+}
+
+/* --- start and stop ---------------------------------------------------- */
+
+static int parse_listen(struct sockaddr_storage *ss, bool *v6,
+                        const char *listen)
+{
+    char host[256];
+    const char *port;
+    struct addrinfo hints, *res = NULL;
+
+    if (listen[0] == '[') {
+        const char *end = strchr(listen, ']');
+        if (!end || end[1] != ':' || (size_t)(end - listen) > sizeof(host))
+            goto bad;
+        snprintf(host, sizeof(host), "%.*s", (int)(end - listen - 1),
+                 listen + 1);
+        port = end + 2;
+    } else {
+        const char *colon = strrchr(listen, ':');
+        if (!colon || (size_t)(colon - listen) >= sizeof(host))
+            goto bad;
+        snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
+        port = colon + 1;
+    }
+    uint64_t p;
+    if (!parse_u64(&p, port) || p > 65535)
+        goto bad;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+    if (getaddrinfo(host, port, &hints, &res) != 0 || !res)
+        goto bad;
+    memset(ss, 0, sizeof(*ss));
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *v6 = res->ai_family == AF_INET6;
+    freeaddrinfo(res);
+    return 0;
+bad:
+    return pg_error_set(PG_EINVALID, PG_ERRCLASS_NET,
+                        "cannot listen on '%s': give ADDRESS:PORT with a "
+                        "numeric address, e.g. 127.0.0.1:7420 or [::1]:7420",
+                        listen);
+}
+
+static char *read_pem(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long len;
+    if (!f)
+        goto fail;
+    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || len > (1 << 20) ||
+        fseek(f, 0, SEEK_SET) != 0 || !(buf = malloc((size_t)len + 1)) ||
+        fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        fclose(f);
+        goto fail;
+    }
+    fclose(f);
+    buf[len] = '\0';
+    if (!strstr(buf, "-----BEGIN ")) {
+        free(buf);
+        pg_error_set(PG_EINVALID, PG_ERRCLASS_NET, "%s is not a PEM file",
+                     path);
+        return NULL;
+    }
+    return buf;
+fail:
+    free(buf);
+    pg_error_set(PG_EINVALID, PG_ERRCLASS_NET, "cannot read %s: %s", path,
+                 strerror(errno ? errno : EIO));
+    return NULL;
+}
+
+/* Make DIR/http-tmp for uploads and pulls, emptied of what a crash left. */
+static int tmp_prepare(server *srv)
+{
+    snprintf(srv->tmp_dir, sizeof(srv->tmp_dir), "%s/http-tmp", srv->opts->dir);
+    if (mkdir(srv->tmp_dir, 0700) != 0 && errno != EEXIST)
+        return pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot create %s: %s",
+                            srv->tmp_dir, strerror(errno));
+    DIR *d = opendir(srv->tmp_dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char path[4400];
+        if (strncmp(e->d_name, "pull-", 5) != 0 &&
+            strncmp(e->d_name, "push-", 5) != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", srv->tmp_dir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    return 0;
+}
+
+int pg_serve(const pg_serve_opts *opts)
+{
+    server srv;
+    struct sockaddr_storage ss;
+    bool v6 = false;
+    char *cert = NULL, *key = NULL;
+    int error;
+
+    memset(&srv, 0, sizeof(srv));
+    srv.opts = opts;
+    srv.log = opts->log ? opts->log : stderr;
+    srv.max_body = opts->max_body ? opts->max_body : PG_NET_DEFAULT_MAX_BODY;
+    srv.request_max_s = opts->request_max_s ? opts->request_max_s : 300;
+    if ((error = parse_listen(
+             &ss, &v6, opts->listen ? opts->listen : PG_NET_DEFAULT_LISTEN)) <
+        0)
+        return error;
+    if ((opts->tls_cert != NULL) != (opts->tls_key != NULL))
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_NET,
+                            "https needs both --tls-cert and --tls-key");
+    if (opts->tls_cert) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+            return pg_error_set(PG_EINVALID, PG_ERRCLASS_NET,
+                                "this libmicrohttpd was built without TLS");
+        if (!(cert = read_pem(opts->tls_cert)) ||
+            !(key = read_pem(opts->tls_key))) {
+            free(cert);
+            return PG_EINVALID;
+        }
+    }
+    if ((error = pg_node_open(&srv.node, opts->dir)) < 0)
+        goto out;
+    if ((error = tmp_prepare(&srv)) < 0)
+        goto out;
+    pthread_mutex_init(&srv.lock, NULL);
+    pthread_mutex_init(&srv.log_lock, NULL);
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                     MHD_USE_ERROR_LOG;
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    if (cert)
+        flags |= MHD_USE_TLS;
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, handler, &srv, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, uri_logger, &srv,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, &srv,
+        MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(opts->max_connections ? opts->max_connections : 32),
+        MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)(opts->idle_timeout_s ? opts->idle_timeout_s : 30),
+        MHD_OPTION_ARRAY, cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
+    if (!d) {
+        error =
+            pg_error_set(PG_ERROR, PG_ERRCLASS_NET,
+                         "cannot listen on %s (in use, or not an address "
+                         "of this machine?)",
+                         opts->listen ? opts->listen : PG_NET_DEFAULT_LISTEN);
+        goto out_mutex;
+    }
+    const union MHD_DaemonInfo *di =
+        MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    unsigned port = di ? di->port : 0;
+    log_line(&srv, "serving %s %s on %s://%s (port %u)", pg_node_code(srv.node),
+             pg_node_name(srv.node), cert ? "https" : "http",
+             opts->listen ? opts->listen : PG_NET_DEFAULT_LISTEN, port);
+    if (opts->ready)
+        opts->ready(port, cert != NULL, opts->ready_payload);
+    if (opts->sync_every_s &&
+        pthread_create(&srv.syncer, NULL, syncer, &srv) == 0)
+        srv.syncing = true;
+    while (!*opts->stop) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (srv.syncing)
+        pthread_join(srv.syncer, NULL);
+    MHD_stop_daemon(d);
+    log_line(&srv, "stopped");
+    error = 0;
+out_mutex:
+    pthread_mutex_destroy(&srv.lock);
+    pthread_mutex_destroy(&srv.log_lock);
+out:
+    pg_node_free(srv.node);
+    if (key) {
+        pg_memzero(key, strlen(key));
+        free(key);
+    }
+    free(cert);
+    return error;
+}
