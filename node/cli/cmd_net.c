@@ -5,6 +5,7 @@
  * progress and prints what moved.
  */
 #include "cli.h"
+#include "pingan/buf.h"
 #include "pingan/error.h"
 #include "pingan/net.h"
 #include "pingan/peer.h"
@@ -278,33 +279,19 @@ static void report_text(const pg_sync_report *r)
                r->peer, r->skew_ms / 1000);
 }
 
-typedef struct url_peers {
-    char (*codes)[PG_CODE_LEN + 1];
-    size_t n, cap;
-} url_peers;
+typedef char peer_code[PG_CODE_LEN + 1];
 
+/* Collect the codes of peers with a URL into a pg_buf of peer_code. */
 static int collect(const pg_peer *p, void *payload)
 {
-    url_peers *l = payload;
-    if (!p->url[0])
-        return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 16;
-        void *m = realloc(l->codes, cap * sizeof(*l->codes));
-        if (!m)
-            return PG_ENOMEM;
-        l->codes = m;
-        l->cap = cap;
-    }
-    memcpy(l->codes[l->n++], p->code, PG_CODE_LEN + 1);
-    return 0;
+    return p->url[0] ? pg_buf_put(payload, p->code, sizeof(peer_code)) : 0;
 }
 
 int cmd_sync(int argc, char **argv)
 {
     sync_opts o;
     pg_node *node = NULL;
-    url_peers peers = {NULL, 0, 0};
+    pg_buf peers = PG_BUF_INIT;
     int rc, worst = 0;
 
     memset(&o, 0, sizeof(o));
@@ -323,10 +310,10 @@ int cmd_sync(int argc, char **argv)
     if (o.all) {
         if ((rc = pg_peer_list(node, collect, &peers)) < 0) {
             pg_node_free(node);
-            free(peers.codes);
+            pg_buf_dispose(&peers);
             return cli_fail(rc);
         }
-        if (peers.n == 0 && !o.json)
+        if (peers.len == 0 && !o.json)
             printf("no peer has a URL: nothing to sync ('pingan peer set "
                    "CODE --url URL')\n");
     } else {
@@ -335,13 +322,10 @@ int cmd_sync(int argc, char **argv)
             pg_node_free(node);
             return cli_fail(PG_EINVALID);
         }
-        peers.codes = malloc(sizeof(*peers.codes));
-        if (!peers.codes) {
+        if ((rc = pg_buf_put(&peers, code, sizeof(code))) < 0) {
             pg_node_free(node);
-            return cli_fail(PG_ENOMEM);
+            return cli_fail(rc);
         }
-        memcpy(peers.codes[0], code, sizeof(code));
-        peers.n = 1;
     }
 
     pg_sync_opts so;
@@ -353,9 +337,10 @@ int cmd_sync(int argc, char **argv)
     if (cli_progress_enabled() && !o.json)
         so.progress = sync_progress;
     json_t *all = o.json ? json_array() : NULL;
-    for (size_t i = 0; i < peers.n; i++) {
+    const peer_code *codes = (const peer_code *)(const void *)peers.data;
+    for (size_t i = 0; i < peers.len / sizeof(peer_code); i++) {
         pg_sync_report r;
-        rc = pg_sync(node, peers.codes[i], &so, &r);
+        rc = pg_sync(node, codes[i], &so, &r);
         if (so.progress)
             fprintf(stderr, "\r\033[K");
         if (all)
@@ -372,7 +357,7 @@ int cmd_sync(int argc, char **argv)
     }
     if (all)
         cli_print_json(all);
-    free(peers.codes);
+    pg_buf_dispose(&peers);
     pg_node_free(node);
     return worst;
 }
