@@ -128,6 +128,35 @@ static int pending_row(sqlite3_stmt *st, void *payload)
     return 0;
 }
 
+static int last_rejected(sqlite3_stmt *st, void *payload)
+{
+    pg_status *s = payload;
+    const unsigned char *text = sqlite3_column_text(st, 0);
+    snprintf(s->rejected_last, sizeof(s->rejected_last), "%s",
+             text ? (const char *)text : "");
+    return 0;
+}
+
+static int peer_clock(pg_node *node, pg_status_peer *sp)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(node->db,
+                                "SELECT skew_ms, seen_ms FROM peer_clock "
+                                "WHERE code = ?",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(node->db, rc, "reading peer clocks");
+    sqlite3_bind_text(st, 1, sp->peer.code, -1, SQLITE_STATIC);
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sp->skew_ms = sqlite3_column_int64(st, 0);
+        sp->skew_seen_ms = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE
+               ? 0
+               : pg_store__error(node->db, rc, "reading peer clocks");
+}
+
 int pg_status_get(pg_node *node, pg_status *out)
 {
     int error;
@@ -187,6 +216,27 @@ int pg_status_get(pg_node *node, pg_status *out)
     if (error < 0)
         return error;
 
+    pg_buf_init(&buf, PG_BUF_DEFAULT_MAX);
+    error = query(node,
+                  "SELECT source, count(*) AS n FROM rejected WHERE at_ms >= "
+                  "?1 GROUP BY source ORDER BY n DESC, source",
+                  true, out->now_ms - PG_STATUS_RECENT_MS, reason_row, &buf,
+                  "reading refused input");
+    out->rejected = (pg_status_reason *)buf.data;
+    out->nrejected = buf.len / sizeof(*out->rejected);
+    for (size_t i = 0; i < out->nrejected; i++)
+        out->rejected_recent += out->rejected[i].count;
+    if (error == 0 && out->rejected_recent)
+        error = query(node,
+                      "SELECT reason FROM rejected WHERE at_ms >= ?1 ORDER BY "
+                      "id DESC LIMIT 1",
+                      true, out->now_ms - PG_STATUS_RECENT_MS, last_rejected,
+                      out, "reading refused input");
+    for (size_t i = 0; error == 0 && i < out->npeers; i++)
+        error = peer_clock(node, &out->peers[i]);
+    if (error < 0)
+        return error;
+
     return query(node, "SELECT reason, received_ms FROM pending", false, 0,
                  pending_row, out, "reading pending txns");
 }
@@ -197,7 +247,9 @@ void pg_status_dispose(pg_status *status)
         return;
     free(status->peers);
     free(status->reasons);
+    free(status->rejected);
     status->peers = NULL;
     status->reasons = NULL;
-    status->npeers = status->nreasons = 0;
+    status->rejected = NULL;
+    status->npeers = status->nreasons = status->nrejected = 0;
 }

@@ -42,6 +42,10 @@ typedef struct pg_status_peer {
     int64_t unsent;
     int64_t unacked;
     char problem[256]; /**< "" when both counts are known */
+    /** The clock difference last seen with it over HTTP (its clock minus
+     * this node's), when skew_seen_ms is not 0. */
+    int64_t skew_ms;
+    int64_t skew_seen_ms;
 } pg_status_peer;
 
 /** Quarantined txns with one reason prefix. */
@@ -73,6 +77,14 @@ typedef struct pg_status {
     uint64_t quarantined_recent;
     size_t nreasons;
     pg_status_reason *reasons;
+
+    /* Input refused as a whole since now_ms - PG_STATUS_RECENT_MS
+     * (bundles, HTTP requests), by source ("bundle", "http"), and the
+     * latest refusal's reason. */
+    uint64_t rejected_recent;
+    size_t nrejected;
+    pg_status_reason *rejected;
+    char rejected_last[512];
 
     /* Pending txns. */
     uint64_t pending_total;

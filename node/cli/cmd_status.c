@@ -25,8 +25,10 @@ static const cli_command status_cmd = {
     "exchange,\nhow many txns of this node's log it has not been sent "
     "(UNSENT) or has not\nacknowledged (UNACKED), and the part of its log "
     "known to be missing here (GAP);\nthen open conflicts, txns "
-    "quarantined in the last 24 hours by reason, and\npending txns "
-    "(waiting for a signer's key or for the clock).",
+    "quarantined in the last 24 hours by reason, input\nrefused as a "
+    "whole (bundles, HTTP requests) in the last 24 hours, clocks\nmore "
+    "than a minute off, and pending txns (waiting for a signer's key or "
+    "for\nthe clock).",
     "UNSENT and UNACKED count what the link would carry, as 'pingan export "
     "--dry-run'\nwould: 'pingan export --to CODE' sends the unsent, "
     "'--resend' the unacknowledged.\nA GAP is filled by 'pingan export "
@@ -35,8 +37,11 @@ static const cli_command status_cmd = {
     "\"schema_version\"}, \"peers\": [{\"code\", \"name\", \"role\", "
     "\"url\"\n(null: files only), \"last_sync\" (null: never), \"unsent\", "
     "\"unacked\" (null when\nthe link cannot be planned, with \"problem\"), "
-    "\"gap\": [first, last] or null}],\n\"conflicts_open\", "
-    "\"quarantined_last_day\": {\"total\", \"by_reason\": {PREFIX: N}},\n"
+    "\"gap\": [first, last] or null,\n\"clock_skew_ms\" (its clock minus "
+    "this one's, last seen over HTTP; null:\nnever)}], \"conflicts_open\", "
+    "\"quarantined_last_day\": {\"total\",\n\"by_reason\": {PREFIX: N}}, "
+    "\"rejected_last_day\": {\"total\", \"by_source\":\n{SOURCE: N}, "
+    "\"last\"},\n"
     "\"pending\": {\"total\", \"signer_unknown\", \"clock_skew\", "
     "\"max_ahead_min\",\n\"oldest_received\" (null: none)}}.",
     status_options};
@@ -88,6 +93,11 @@ static json_t *status_json(const pg_status *s)
             "unacked", count_or_null(sp->unacked), "gap", gap);
         if (o && sp->problem[0])
             json_object_set_new(o, "problem", json_string(sp->problem));
+        if (o)
+            json_object_set_new(o, "clock_skew_ms",
+                                sp->skew_seen_ms
+                                    ? json_integer((json_int_t)sp->skew_ms)
+                                    : json_null());
         if (!o || json_array_append_new(peers, o) < 0) {
             json_decref(peers);
             peers = NULL;
@@ -100,18 +110,32 @@ static json_t *status_json(const pg_status *s)
             json_decref(reasons);
             reasons = NULL;
         }
-    if (!node || !peers || !reasons) {
+    json_t *sources = json_object();
+    for (size_t i = 0; sources && i < s->nrejected; i++)
+        if (json_object_set_new(
+                sources, s->rejected[i].reason,
+                json_integer((json_int_t)s->rejected[i].count)) < 0) {
+            json_decref(sources);
+            sources = NULL;
+        }
+    if (!node || !peers || !reasons || !sources) {
         json_decref(node);
         json_decref(peers);
         json_decref(reasons);
+        json_decref(sources);
         return NULL;
     }
     return json_pack(
-        "{s:o, s:o, s:I, s:{s:I, s:o}, s:{s:I, s:I, s:I, s:I, s:o}}", "node",
-        node, "peers", peers, "conflicts_open", (json_int_t)s->conflicts_open,
-        "quarantined_last_day", "total", (json_int_t)s->quarantined_recent,
-        "by_reason", reasons, "pending", "total", (json_int_t)s->pending_total,
-        "signer_unknown", (json_int_t)s->pending_signer, "clock_skew",
+        "{s:o, s:o, s:I, s:{s:I, s:o}, s:{s:I, s:o, s:o}, "
+        "s:{s:I, s:I, s:I, s:I, s:o}}",
+        "node", node, "peers", peers, "conflicts_open",
+        (json_int_t)s->conflicts_open, "quarantined_last_day", "total",
+        (json_int_t)s->quarantined_recent, "by_reason", reasons,
+        "rejected_last_day", "total", (json_int_t)s->rejected_recent,
+        "by_source", sources, "last",
+        s->rejected_last[0] ? json_string(s->rejected_last) : json_null(),
+        "pending", "total", (json_int_t)s->pending_total, "signer_unknown",
+        (json_int_t)s->pending_signer, "clock_skew",
         (json_int_t)s->pending_clock_skew, "max_ahead_min",
         (json_int_t)s->pending_max_ahead_min, "oldest_received",
         time_or_null(s->pending_oldest_ms));
@@ -203,6 +227,20 @@ static void print_status(const pg_status *s)
     for (size_t i = 0; i < s->nreasons; i++)
         printf("  %6llu  %s\n", (unsigned long long)s->reasons[i].count,
                s->reasons[i].reason);
+    printf("rejected     %llu in the last 24 h",
+           (unsigned long long)s->rejected_recent);
+    for (size_t i = 0; i < s->nrejected; i++)
+        printf("%s%llu %s", i ? ", " : ": ",
+               (unsigned long long)s->rejected[i].count, s->rejected[i].reason);
+    if (s->rejected_last[0])
+        printf("\n  latest: %s", s->rejected_last);
+    printf("\n");
+    for (size_t i = 0; i < s->npeers; i++) {
+        const pg_status_peer *sp = &s->peers[i];
+        if (sp->skew_seen_ms && (sp->skew_ms > 60000 || sp->skew_ms < -60000))
+            printf("clock        %s is %+lld s from this node's clock\n",
+                   sp->peer.code, (long long)(sp->skew_ms / 1000));
+    }
     printf("pending      %llu", (unsigned long long)s->pending_total);
     if (s->pending_total) {
         char oldest[40];
