@@ -19,6 +19,9 @@
 #include "pingan/value.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -28,7 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PUSH_SLACK (256u << 10) /* a pull answer may exceed max by this */
+/* A pull's answer may exceed the size asked for by about one txn (at most
+ * about 5.3 MB, pingan/txn.h) and a header. */
+#define PULL_SLACK (8u << 20)
 
 typedef struct client {
     pg_node *node;
@@ -482,7 +487,8 @@ static int pull_one(client *cl, uint64_t *after, bool *done)
     snprintf(x.uri, sizeof(x.uri),
              "/v1/pull?after=%" PRIu64 "&ack=%" PRId64 "&max=%" PRIu64, *after,
              p.received_upto, max);
-    x.body_max = max + PUSH_SLACK + (max / 8);
+    /* A bundle holds at least one txn, which may be larger than max. */
+    x.body_max = max + max / 8 + PULL_SLACK;
     snprintf(path, sizeof(path), "%s/sync-pull-%d-%lu.bundle", cl->tmp_dir,
              (int)getpid(), ++cl->counter);
     if (!(x.out = fopen(path, "w+bx")))
@@ -537,6 +543,34 @@ static int pull_one(client *cl, uint64_t *after, bool *done)
 
 /* --- a sync ------------------------------------------------------------ */
 
+/* Bundles in flight live in DIR/http-tmp as sync-push-PID-N.bundle and
+ * sync-pull-PID-N.bundle; those of a process that is gone (killed in the
+ * middle of a sync) are removed. */
+static void tmp_prepare(client *cl)
+{
+    snprintf(cl->tmp_dir, sizeof(cl->tmp_dir), "%s/http-tmp", cl->node->dir);
+    if (mkdir(cl->tmp_dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(cl->tmp_dir, sizeof(cl->tmp_dir), "%s", cl->node->dir);
+        return;
+    }
+    DIR *d = opendir(cl->tmp_dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char path[4400];
+        int pid = 0;
+        if (sscanf(e->d_name, "sync-push-%d-", &pid) != 1 &&
+            sscanf(e->d_name, "sync-pull-%d-", &pid) != 1)
+            continue;
+        if (pid > 0 && pid != (int)getpid() && kill((pid_t)pid, 0) != 0 &&
+            errno == ESRCH) {
+            snprintf(path, sizeof(path), "%s/%s", cl->tmp_dir, e->d_name);
+            unlink(path);
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
 int pg_sync(pg_node *node, const char *code, const pg_sync_opts *opts,
             pg_sync_report *report)
 {
@@ -563,7 +597,7 @@ int pg_sync(pg_node *node, const char *code, const pg_sync_opts *opts,
                              code, code);
     if (error == 0) {
         snprintf(report->url, sizeof(report->url), "%s", cl.peer.url);
-        snprintf(cl.tmp_dir, sizeof(cl.tmp_dir), "%s", node->dir);
+        tmp_prepare(&cl);
         if (!(cl.curl = curl_easy_init()))
             error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
                                  "cannot start libcurl");

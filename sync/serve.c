@@ -55,6 +55,7 @@ typedef struct request {
     char *uri; /* as sent: path and query */
     int64_t start_ms;
     bool started;
+    bool responded; /* an answer is queued: the rest is discarded */
     int kind;
     bool authed;
     pg_net_auth auth;
@@ -133,7 +134,7 @@ static void sign_headers(server *srv, struct MHD_Response *resp,
 
 /* Answer with a JSON body (stolen); signed when the request was. */
 static enum MHD_Result respond_json(server *srv, struct MHD_Connection *c,
-                                    const request *r, int status, json_t *j)
+                                    request *r, int status, json_t *j)
 {
     char hash[2 * PG_HASH_LEN + 1];
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -154,6 +155,7 @@ static enum MHD_Result respond_json(server *srv, struct MHD_Connection *c,
     sign_headers(srv, resp, r, status, hash);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
+    r->responded = true;
     return ret;
 }
 
@@ -322,6 +324,7 @@ static enum MHD_Result answer_pull(server *srv, struct MHD_Connection *c,
         log_request(srv, c, r, "GET", MHD_HTTP_NO_CONTENT, "nothing to send");
         enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_NO_CONTENT, resp);
         MHD_destroy_response(resp);
+        r->responded = true;
         return ret;
     }
     int fd = open(p.path, O_RDONLY | O_CLOEXEC);
@@ -353,6 +356,7 @@ static enum MHD_Result answer_pull(server *srv, struct MHD_Connection *c,
     log_request(srv, c, r, "GET", MHD_HTTP_OK, what);
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
+    r->responded = true;
     return ret;
 }
 
@@ -535,8 +539,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
                                    "/v1/push, GET /v1/health)"
                                  : "wrong method for this endpoint");
     }
-    if (!r->authed)
-        return MHD_YES; /* answered already; MHD discards the rest */
+    if (r->responded || !r->authed) {
+        *upload_data_size = 0; /* answered already: the rest is dropped */
+        return MHD_YES;
+    }
     if (pg_time_now_ms() - r->start_ms > (int64_t)srv->request_max_s * 1000) {
         log_request(srv, c, r, method, 0,
                     "cut: the request took longer than the server allows");
