@@ -772,6 +772,8 @@ int pg_exchange_ack(pg_node *node, const char *code, uint64_t upto)
     return error;
 }
 
+#define REJECTED_KEEP "100000"
+
 void pg_exchange_reject(pg_node *node, const char *source, const char *peer,
                         const char *reason)
 {
@@ -787,6 +789,13 @@ void pg_exchange_reject(pg_node *node, const char *source, const char *peer,
     sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
     sqlite3_step(st);
     sqlite3_finalize(st);
+    /* Keep a month, and never more than REJECTED_KEEP rows. */
+    if (sqlite3_last_insert_rowid(node->db) % 64 == 0)
+        sqlite3_exec(node->db,
+                     "DELETE FROM rejected WHERE at_ms < "
+                     "(SELECT max(at_ms) FROM rejected) - 30 * 86400000 OR id "
+                     "<= (SELECT max(id) FROM rejected) - " REJECTED_KEEP,
+                     NULL, NULL, NULL);
 }
 
 /* --- import ---------------------------------------------------------- */

@@ -33,7 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PULL_MIN_BYTES (64u << 10)
+#define PULL_MIN_BYTES      (64u << 10)
+#define REFUSALS_PER_SECOND 20
 
 typedef struct server {
     const pg_serve_opts *opts;
@@ -47,6 +48,8 @@ typedef struct server {
     unsigned long counter; /* names of temporary files (under lock) */
     pthread_t syncer;
     bool syncing;
+    int64_t refusal_second; /* refusals in this second (under log_lock) */
+    unsigned long refusals, refusals_dropped;
 } server;
 
 enum { REQ_OTHER, REQ_HEALTH, REQ_PULL, REQ_PUSH };
@@ -168,23 +171,48 @@ static enum MHD_Result respond_error(server *srv, struct MHD_Connection *c,
                         json_pack("{s:s}", "error", message));
 }
 
+/* Whether a refusal is logged and recorded: at most REFUSALS_PER_SECOND,
+ * so a flood of bad requests costs neither the disk nor the log. */
+static bool refusal_noted(server *srv)
+{
+    int64_t second = pg_time_now_ms() / 1000;
+    unsigned long dropped = 0;
+    bool note;
+    pthread_mutex_lock(&srv->log_lock);
+    if (second != srv->refusal_second) {
+        dropped = srv->refusals_dropped;
+        srv->refusal_second = second;
+        srv->refusals = 0;
+        srv->refusals_dropped = 0;
+    }
+    note = srv->refusals++ < REFUSALS_PER_SECOND;
+    if (!note)
+        srv->refusals_dropped++;
+    pthread_mutex_unlock(&srv->log_lock);
+    if (dropped)
+        log_line(srv, "%lu more refused requests in a second, not logged",
+                 dropped);
+    return note;
+}
+
 /* Refuse a request that did not authenticate: logged, recorded, no data. */
 static enum MHD_Result refuse(server *srv, struct MHD_Connection *c, request *r,
                               const char *method, int status, const char *peer,
                               const char *message)
 {
-    char reason[600];
-    snprintf(reason, sizeof(reason), "%s %.*s: %s", method,
-             (int)strcspn(r->uri ? r->uri : "", "?"), r->uri ? r->uri : "",
-             message);
-    pthread_mutex_lock(&srv->lock);
-    pg_exchange_reject(srv->node, "http", peer, reason);
-    pthread_mutex_unlock(&srv->lock);
     r->authed = false;
-    char what[640];
-    snprintf(what, sizeof(what), "refused (%s): %s",
-             peer && peer[0] ? peer : "?", message);
-    log_request(srv, c, r, method, status, what);
+    if (refusal_noted(srv)) {
+        char reason[600], what[640];
+        snprintf(reason, sizeof(reason), "%s %.*s: %s", method,
+                 (int)strcspn(r->uri ? r->uri : "", "?"), r->uri ? r->uri : "",
+                 message);
+        pthread_mutex_lock(&srv->lock);
+        pg_exchange_reject(srv->node, "http", peer, reason);
+        pthread_mutex_unlock(&srv->lock);
+        snprintf(what, sizeof(what), "refused (%s): %s",
+                 peer && peer[0] ? peer : "?", message);
+        log_request(srv, c, r, method, status, what);
+    }
     return respond_json(srv, c, r, status,
                         json_pack("{s:s}", "error", message));
 }
