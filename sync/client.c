@@ -44,6 +44,7 @@ typedef struct client {
     CURL *curl;
     char tmp_dir[4096];
     unsigned long counter;
+    uint64_t pushed_upto; /* end of the last bundle pushed in this sync */
 } client;
 
 /* One exchange with the server. */
@@ -387,8 +388,8 @@ static int push_one(client *cl, bool first, bool *done)
         .max_files = 1,
         .cover = true,
         .resend = first,
-        .has_after = first && cl->opts->from_start,
-        .after = 0,
+        .has_after = !first || cl->opts->from_start,
+        .after = first ? 0 : cl->pushed_upto,
     };
     lock(cl);
     error = pg_bundle_export(cl->node, &eo, on_export, &e);
@@ -458,6 +459,7 @@ static int push_one(client *cl, bool first, bool *done)
         cl->rep->server_quarantined +=
             (uint64_t)json_integer_value(json_object_get(j, "quarantined"));
         *done = !e.info.more;
+        cl->pushed_upto = e.info.last;
     }
     json_decref(j);
     fclose(x.out);

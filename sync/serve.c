@@ -233,7 +233,7 @@ static enum MHD_Result answer_health(server *srv, struct MHD_Connection *c,
 /* --- pull ------------------------------------------------------------ */
 
 typedef struct query_check {
-    unsigned known, unknown;
+    unsigned after, ack, max, unknown;
 } query_check;
 
 static enum MHD_Result query_count(void *cls, enum MHD_ValueKind kind,
@@ -242,9 +242,12 @@ static enum MHD_Result query_count(void *cls, enum MHD_ValueKind kind,
     query_check *q = cls;
     (void)kind;
     (void)value;
-    if (strcmp(key, "after") == 0 || strcmp(key, "ack") == 0 ||
-        strcmp(key, "max") == 0)
-        q->known++;
+    if (strcmp(key, "after") == 0)
+        q->after++;
+    else if (strcmp(key, "ack") == 0)
+        q->ack++;
+    else if (strcmp(key, "max") == 0)
+        q->max++;
     else
         q->unknown++;
     return MHD_YES;
@@ -291,13 +294,13 @@ static int hash_fd(char out[2 * PG_HASH_LEN + 1], int fd)
 static enum MHD_Result answer_pull(server *srv, struct MHD_Connection *c,
                                    request *r)
 {
-    query_check q = {0, 0};
+    query_check q = {0, 0, 0, 0};
     uint64_t after, ack, max = PG_NET_DEFAULT_BUNDLE_MAX;
     const char *smax;
 
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_count, &q);
     smax = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "max");
-    if (q.unknown || q.known > 3 ||
+    if (q.unknown || q.after > 1 || q.ack > 1 || q.max > 1 ||
         !parse_u64(&after, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
                                                        "after")) ||
         !parse_u64(&ack, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
