@@ -253,6 +253,13 @@ static json_t *report_json(const pg_sync_report *r)
         "elapsed_ms", (json_int_t)r->elapsed_ms);
 }
 
+/* ", N WHAT" when N is not 0. */
+static void count_part(uint64_t n, const char *what)
+{
+    if (n)
+        printf(", %" PRIu64 " %s", n, what);
+}
+
 static void report_text(const pg_sync_report *r)
 {
     if (r->error) {
@@ -261,18 +268,28 @@ static void report_text(const pg_sync_report *r)
                r->peer, r->pushed_txns, r->pulled_txns, r->message);
         return;
     }
-    printf("%s: pushed %" PRIu64 " txns in %" PRIu64 " bundles (%" PRIu64
-           " bytes; %" PRIu64 " applied there, %" PRIu64
-           " already there); pulled %" PRIu64 " txns in %" PRIu64
-           " bundles (%" PRIu64 " bytes; %" PRIu64 " applied, %" PRIu64
-           " duplicate, %" PRIu64 " conflicts, %" PRIu64
-           " quarantined, %" PRIu64
-           " pending); %u requests, %u retries, %" PRId64 " ms\n",
-           r->peer, r->pushed_txns, r->pushed_bundles, r->pushed_bytes,
-           r->server_applied, r->server_duplicates, r->pulled_txns,
-           r->pulled_bundles, r->pulled_bytes, r->applied, r->duplicates,
-           r->conflicts, r->quarantined, r->pending, r->requests, r->retries,
-           r->elapsed_ms);
+    printf("%s: pushed %" PRIu64 " txns", r->peer, r->pushed_txns);
+    if (r->pushed_txns) {
+        printf(" (%" PRIu64 " bytes; %" PRIu64 " applied there",
+               r->pushed_bytes, r->server_applied);
+        count_part(r->server_duplicates, "already there");
+        count_part(r->server_quarantined, "quarantined there");
+        printf(")");
+    }
+    printf(", pulled %" PRIu64 " txns", r->pulled_txns);
+    if (r->pulled_txns) {
+        printf(" (%" PRIu64 " bytes; %" PRIu64 " applied", r->pulled_bytes,
+               r->applied);
+        count_part(r->duplicates, "already here");
+        count_part(r->conflicts, "conflicts");
+        count_part(r->quarantined, "quarantined");
+        count_part(r->pending, "pending");
+        printf(")");
+    }
+    printf("; %u requests", r->requests);
+    count_part(r->retries, "retries");
+    printf(", %" PRId64 " ms%s\n", r->elapsed_ms,
+           r->pushed_txns || r->pulled_txns ? "" : ": already in step");
     if (r->skew_known && (r->skew_ms > 60000 || r->skew_ms < -60000))
         printf("%s: warning: its clock differs from this one by %+" PRId64
                " s\n",
