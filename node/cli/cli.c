@@ -7,6 +7,7 @@
 #include "pingan/error.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -311,4 +312,62 @@ int cli_dispatch(const char *command, const char *intro, const cli_verb *verbs,
         fprintf(stderr, " %s", v->name);
     fprintf(stderr, "\n");
     return 2;
+}
+
+/* Take global options out of argv wherever they are (before "--"). */
+static int strip_globals(int *argcp, char **argv)
+{
+    int argc = *argcp, out = 1;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char **slot = NULL;
+        const char *val = NULL;
+        if (strcmp(a, "--") == 0) {
+            while (i < argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        if (strcmp(a, "--dir") == 0 || strcmp(a, "--operator") == 0) {
+            slot = a[2] == 'd' ? &cli_g.dir : &cli_g.operator_name;
+            if (i + 1 >= argc) {
+                fprintf(stderr, "pingan: option '%s' needs a value\n", a);
+                return -1;
+            }
+            val = argv[++i];
+        } else if (strncmp(a, "--dir=", 6) == 0) {
+            slot = &cli_g.dir;
+            val = a + 6;
+        } else if (strncmp(a, "--operator=", 11) == 0) {
+            slot = &cli_g.operator_name;
+            val = a + 11;
+        }
+        if (slot) {
+            if (!val[0]) {
+                fprintf(stderr, "pingan: option '%s' needs a value\n", a);
+                return -1;
+            }
+            *slot = val;
+            continue;
+        }
+        argv[out++] = argv[i];
+    }
+    argv[out] = NULL;
+    *argcp = out;
+    return 0;
+}
+
+int cli_start(int *argc, char **argv)
+{
+    setlocale(LC_ALL, "");
+    /* Numbers on the command line and in files always use a decimal
+     * point, whatever the locale says. */
+    setlocale(LC_NUMERIC, "C");
+    if (strip_globals(argc, argv) < 0)
+        return -1;
+    if (!cli_g.dir) {
+        const char *env = getenv("PINGAN_DIR");
+        cli_g.dir = env && env[0] ? env : "./pingan-node";
+    }
+    return 0;
 }

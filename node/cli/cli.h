@@ -117,6 +117,14 @@ typedef struct cli_verb {
 int cli_dispatch(const char *command, const char *intro, const cli_verb *verbs,
                  int argc, char **argv);
 
+/*
+ * Start a command-line program: the locale (numbers always with a decimal
+ * point), global options taken out of argv wherever they are (before a
+ * lone "--") into cli_g, and the node directory's default.  -1 on a bad
+ * global option (printed; exit 2).
+ */
+int cli_start(int *argc, char **argv);
+
 /* Commands. */
 int cmd_init(int argc, char **argv);
 int cmd_card(int argc, char **argv);

@@ -7,10 +7,11 @@
 #include "pingan/crypto.h"
 #include "pingan/error.h"
 
-#include <locale.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PINGAN_VERSION "0.1.0"
 
@@ -32,8 +33,8 @@ static const command commands[] = {
     {"quarantine", cmd_quarantine, "list and show txns refused on receipt"},
     {"export", cmd_export, "write a peer's changes into a bundle file"},
     {"import", cmd_import, "verify and apply bundle files"},
-    {"sync", cmd_sync, "push then pull a peer's changes over HTTP"},
-    {"serve", cmd_serve, "answer the peers' pulls and pushes over HTTP"},
+    {"sync", NULL, "push then pull a peer's changes over HTTP"},
+    {"serve", NULL, "answer the peers' pulls and pushes over HTTP"},
     {"bundle", cmd_bundle, "inspect a bundle file"},
     {"policy", cmd_policy, "show what a link carries and how it redacts"},
     {"pseudonym", cmd_pseudonym, "the pseudonym a partner link gives a value"},
@@ -62,61 +63,40 @@ static void usage(FILE *out)
             "input\n");
 }
 
-/* Take global options out of argv wherever they are (before "--"). */
-static int strip_globals(int *argcp, char **argv)
+/* Run `pingan-net` from this program's directory with the command line as
+ * given: it holds sync and serve, with libcurl and libmicrohttpd. */
+static int run_net(char **argv)
 {
-    int argc = *argcp, out = 1;
-
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char **slot = NULL;
-        const char *val = NULL;
-        if (strcmp(a, "--") == 0) {
-            while (i < argc)
-                argv[out++] = argv[i++];
-            break;
-        }
-        if (strcmp(a, "--dir") == 0 || strcmp(a, "--operator") == 0) {
-            slot = a[2] == 'd' ? &cli_g.dir : &cli_g.operator_name;
-            if (i + 1 >= argc) {
-                fprintf(stderr, "pingan: option '%s' needs a value\n", a);
-                return -1;
-            }
-            val = argv[++i];
-        } else if (strncmp(a, "--dir=", 6) == 0) {
-            slot = &cli_g.dir;
-            val = a + 6;
-        } else if (strncmp(a, "--operator=", 11) == 0) {
-            slot = &cli_g.operator_name;
-            val = a + 11;
-        }
-        if (slot) {
-            if (!val[0]) {
-                fprintf(stderr, "pingan: option '%s' needs a value\n", a);
-                return -1;
-            }
-            *slot = val;
-            continue;
-        }
-        argv[out++] = argv[i];
+    char self[4096], path[4200];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0) {
+        fprintf(stderr, "pingan: cannot find this program's directory: %s\n",
+                strerror(errno));
+        return 1;
     }
-    argv[out] = NULL;
-    *argcp = out;
-    return 0;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(path, sizeof(path), "%s/pingan-net", slash ? self : ".");
+    argv[0] = path;
+    execv(path, argv);
+    fprintf(stderr,
+            "pingan: cannot run %s: %s (it is built and installed beside "
+            "pingan)\n",
+            path, strerror(errno));
+    return 1;
 }
 
 int main(int argc, char **argv)
 {
-    setlocale(LC_ALL, "");
-    /* Numbers on the command line and in files always use a decimal
-     * point, whatever the locale says. */
-    setlocale(LC_NUMERIC, "C");
-    if (strip_globals(&argc, argv) < 0)
+    /* The command line as given, for pingan-net. */
+    char **given = calloc((size_t)argc + 1, sizeof(*given));
+    if (!given)
+        return cli_fail(PG_ENOMEM);
+    memcpy(given, argv, (size_t)argc * sizeof(*given));
+    if (cli_start(&argc, argv) < 0)
         return 2;
-    if (!cli_g.dir) {
-        const char *env = getenv("PINGAN_DIR");
-        cli_g.dir = env && env[0] ? env : "./pingan-node";
-    }
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -134,7 +114,7 @@ int main(int argc, char **argv)
         return cli_fail(PG_ERROR);
     for (const command *c = commands; c->name; c++)
         if (strcmp(argv[1], c->name) == 0)
-            return c->fn(argc - 1, argv + 1);
+            return c->fn ? c->fn(argc - 1, argv + 1) : run_net(given);
     char ex[PG_EXCERPT_SIZE];
     fprintf(stderr, "pingan: unknown %s '%s'\n",
             argv[1][0] == '-' ? "option" : "command",
