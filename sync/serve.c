@@ -29,12 +29,20 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define PULL_MIN_BYTES      (64u << 10)
 #define REFUSALS_PER_SECOND 20
+
+/* An open connection and when its current request began (0: free). */
+typedef struct conn_slot {
+    int fd;
+    int64_t since_ms;
+    bool used, cut;
+} conn_slot;
 
 typedef struct server {
     const pg_serve_opts *opts;
@@ -50,6 +58,12 @@ typedef struct server {
     bool syncing;
     int64_t refusal_second; /* refusals in this second (under log_lock) */
     unsigned long refusals, refusals_dropped;
+    /* Open connections, for the cut of requests that take too long:
+     * libmicrohttpd's timeout counts idleness, so a client trickling a
+     * byte now and then would otherwise hold a connection forever. */
+    pthread_mutex_t conn_lock;
+    conn_slot *conns;
+    size_t nconns;
 } server;
 
 enum { REQ_OTHER, REQ_HEALTH, REQ_PULL, REQ_PUSH };
@@ -488,6 +502,66 @@ static enum MHD_Result answer_push(server *srv, struct MHD_Connection *c,
     return respond_json(srv, c, r, MHD_HTTP_OK, j);
 }
 
+/* --- connections -------------------------------------------------------- */
+
+static void conn_notify(void *cls, struct MHD_Connection *c,
+                        void **socket_context,
+                        enum MHD_ConnectionNotificationCode code)
+{
+    server *srv = cls;
+    pthread_mutex_lock(&srv->conn_lock);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        for (size_t i = 0; ci && i < srv->nconns; i++)
+            if (!srv->conns[i].used) {
+                srv->conns[i] = (conn_slot){.fd = ci->connect_fd,
+                                            .since_ms = pg_time_now_ms(),
+                                            .used = true};
+                *socket_context = &srv->conns[i];
+                break;
+            }
+    } else if (*socket_context) {
+        /* Closed: the socket is closed after this returns. */
+        memset(*socket_context, 0, sizeof(conn_slot));
+        *socket_context = NULL;
+    }
+    pthread_mutex_unlock(&srv->conn_lock);
+}
+
+/* A request is over: the connection's next one starts its clock now. */
+static void conn_request_done(server *srv, struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    pthread_mutex_lock(&srv->conn_lock);
+    if (ci && ci->socket_context)
+        ((conn_slot *)ci->socket_context)->since_ms = pg_time_now_ms();
+    pthread_mutex_unlock(&srv->conn_lock);
+}
+
+/* Cut every connection whose request has taken longer than allowed. */
+static void conn_cut_slow(server *srv)
+{
+    int64_t limit = pg_time_now_ms() - (int64_t)srv->request_max_s * 1000;
+    unsigned cut = 0;
+    pthread_mutex_lock(&srv->conn_lock);
+    for (size_t i = 0; i < srv->nconns; i++) {
+        conn_slot *k = &srv->conns[i];
+        if (k->used && !k->cut && k->since_ms < limit) {
+            shutdown(k->fd, SHUT_RDWR);
+            k->cut = true;
+            cut++;
+        }
+    }
+    pthread_mutex_unlock(&srv->conn_lock);
+    if (cut)
+        log_line(srv,
+                 "cut %u connection%s: a request took longer than %u s "
+                 "(serve --request-max)",
+                 cut, cut == 1 ? "" : "s", srv->request_max_s);
+}
+
 /* --- dispatch -------------------------------------------------------- */
 
 static enum MHD_Result authenticate(server *srv, struct MHD_Connection *c,
@@ -574,11 +648,6 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         *upload_data_size = 0; /* answered already: the rest is dropped */
         return MHD_YES;
     }
-    if (pg_time_now_ms() - r->start_ms > (int64_t)srv->request_max_s * 1000) {
-        log_request(srv, c, r, method, 0,
-                    "cut: the request took longer than the server allows");
-        return MHD_NO;
-    }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
@@ -615,9 +684,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
                       enum MHD_RequestTerminationCode toe)
 {
     request *r = *req_cls;
-    (void)cls;
-    (void)c;
     (void)toe;
+    conn_request_done(cls, c);
     if (!r)
         return;
     if (r->fd >= 0)
@@ -827,8 +895,14 @@ int pg_serve(const pg_serve_opts *opts)
         goto out;
     if ((error = tmp_prepare(&srv)) < 0)
         goto out;
+    srv.nconns = opts->max_connections ? opts->max_connections : 32;
+    if (!(srv.conns = calloc(srv.nconns, sizeof(*srv.conns)))) {
+        error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+        goto out;
+    }
     pthread_mutex_init(&srv.lock, NULL);
     pthread_mutex_init(&srv.log_lock, NULL);
+    pthread_mutex_init(&srv.conn_lock, NULL);
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
@@ -846,8 +920,8 @@ int pg_serve(const pg_serve_opts *opts)
         flags, 0, NULL, NULL, handler, &srv, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, uri_logger, &srv,
         MHD_OPTION_NOTIFY_COMPLETED, completed, &srv,
-        MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)(opts->max_connections ? opts->max_connections : 32),
+        MHD_OPTION_NOTIFY_CONNECTION, conn_notify, &srv,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv.nconns,
         MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(opts->idle_timeout_s ? opts->idle_timeout_s : 30),
         MHD_OPTION_ARRAY, cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
@@ -873,6 +947,7 @@ int pg_serve(const pg_serve_opts *opts)
     while (!*opts->stop) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
+        conn_cut_slow(&srv);
     }
     if (srv.syncing)
         pthread_join(srv.syncer, NULL);
@@ -882,7 +957,9 @@ int pg_serve(const pg_serve_opts *opts)
 out_mutex:
     pthread_mutex_destroy(&srv.lock);
     pthread_mutex_destroy(&srv.log_lock);
+    pthread_mutex_destroy(&srv.conn_lock);
 out:
+    free(srv.conns);
     pg_node_free(srv.node);
     if (key) {
         pg_memzero(key, strlen(key));
