@@ -12,7 +12,7 @@
 # raw bytes of its directory, and a pull with an unknown parameter gets
 # 400; every refusal is logged and counted in `pingan status --json`.
 # Signed requests of the test's own making come from pingan-net-request
-# (tests/tools/net_request.c).  The driver is lib/http.py.
+# (tests/tools/net_request.c).  The driver is lib/httpsync.py.
 LIB=$(CDPATH='' cd -- "$(dirname -- "$0")/lib" && pwd)
 . "$LIB/testlib.sh"
 
@@ -23,7 +23,7 @@ if [ -z "${PINGAN_NET_REQUEST:-}" ] || [ ! -x "$PINGAN_NET_REQUEST" ]; then
 fi
 
 # The driver prints "ok - ..." / "not ok - ..." and "# ..." lines.
-"$PY" "$LIB/http.py" --pingan "$PINGAN" --net-request "$PINGAN_NET_REQUEST" \
+"$PY" "$LIB/httpsync.py" --pingan "$PINGAN" --net-request "$PINGAN_NET_REQUEST" \
 	--work "$T" >http.out 2>http.err && hrc=0 || hrc=$?
-relay_driver http.py http.out http.err "$hrc"
+relay_driver httpsync.py http.out http.err "$hrc"
 finish

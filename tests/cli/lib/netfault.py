@@ -115,8 +115,8 @@ class NoAnswer(Exception):
 
 
 def health(port, timeout=3.0):
-    """GET /v1/health over plain HTTP (a raw socket: the sibling lib/http.py
-    shadows the standard http package): (status, parsed JSON body); raises
+    """GET /v1/health over plain HTTP, on a raw socket so that nothing
+    between hides what the server sent: (status, parsed JSON body); raises
     NoAnswer (or OSError) when no HTTP answer comes."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"

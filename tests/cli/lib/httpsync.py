@@ -54,17 +54,13 @@ Prints "ok - ..." / "not ok - ..." lines (turned into TAP by the shell
 wrapper), with "#   expected:" / "#   found:" lines under a failure.
 Exit status 1 when a check failed.
 
-  http.py --pingan BIN --net-request BIN --work DIR [--verbose]
+  httpsync.py --pingan BIN --net-request BIN --work DIR [--verbose]
 """
 
 import os
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-# This file is named http.py: its directory must not hide the standard
-# library's http package.
-_here = os.path.dirname(os.path.abspath(__file__))
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != _here]
 
 import argparse  # noqa: E402
 import http.client  # noqa: E402
