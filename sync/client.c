@@ -233,8 +233,9 @@ static void backoff(client *cl, unsigned n)
 }
 
 /*
- * Send one request, retrying network failures and 503; check the answer's
- * signature.  The body is in x->out (rewound).  0 with x->status, or an
+ * Send one request, retrying network failures and 502/503/504 with a
+ * doubling wait.  The answer's body is in x->out (rewound); its signature
+ * is for the caller to check (check_answer).  0 with x->status, or an
  * error with a message.
  */
 static int request(client *cl, exchange *x, FILE *upload, uint64_t upload_len,
