@@ -76,7 +76,9 @@ state() {
 			echo "exit $?"
 		if [ "${3:-}" = store ]; then
 			echo "== store"
-			sqlite3 "$1/store.db" .dump 2>&1 || echo "exit $?"
+			# Refusals are recorded in `rejected` for `pingan status`.
+			sqlite3 "$1/store.db" .dump 2>&1 |
+				grep -v '^INSERT INTO rejected VALUES' || echo "exit $?"
 		fi
 	} >"$2" </dev/null 2>&1
 }
@@ -426,9 +428,11 @@ GOOD_TXNS=$(pyj "$T/out" 'd["files"][0]["txns"]')
 SIZE=$(wc -c <good.pgb | tr -d ' ')
 
 # refused WHAT NEEDLE FILE: 石潭镇 refuses FILE with exit 2, an error naming
-# the file and NEEDLE, status refused in --json, and nothing changes.
+# the file and NEEDLE, status refused in --json, and nothing changes but
+# the one row recording the refusal for `pingan status`.
 refused() {
 	state town "$T/state.before" store
+	_r0=$(sqlite3 town/store.db "SELECT count(*) FROM rejected")
 	pg --dir town import "$3"
 	if [ "$RC" = 2 ] && head -n 1 "$T/err" | grep -q '^pingan: ' &&
 		grep -qF -- "$3" "$T/err" && grep -qiF -- "$2" "$T/err"; then
@@ -437,6 +441,9 @@ refused() {
 		fail "$1: expected exit 2 and an error naming $3 and '$2'"
 	fi
 	same_state town "$T/state.before" "$1" store
+	_r1=$(sqlite3 town/store.db "SELECT count(*) FROM rejected")
+	[ "$_r1" = $((_r0 + 1)) ] && pass "$1: the refusal is recorded for status" ||
+		fail "$1: $_r0 refusals recorded before, $_r1 after"
 	pg --dir town import "$3" --json
 	[ "$RC" = 2 ] && [ "$(pyj "$T/out" '[d["files"][0]["status"], d["files"][0]["error"] is not None]')" = '["refused", true]' ] &&
 		pass "$1: --json says refused, with the error" ||

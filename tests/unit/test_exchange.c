@@ -221,8 +221,9 @@ static void hash_table(pg_hash_state *h, pg_node *node, const char *table,
 
 /*
  * A digest of the whole store: every schema object of sqlite_master and
- * every row of every table.  With skip_sync_time, the peer table's
- * last_sync_ms column is left out.
+ * every row of every table but `rejected`, where refusals are recorded
+ * (assert_refused checks that row).  With skip_sync_time, the peer
+ * table's last_sync_ms column is left out.
  */
 static void store_digest(uint8_t out[PG_HASH_LEN], pg_node *node,
                          bool skip_sync_time)
@@ -255,7 +256,8 @@ static void store_digest(uint8_t out[PG_HASH_LEN], pg_node *node,
     assert_true(n > 10); /* meta, log, peer, the sync tables, collections */
     for (size_t i = 0; i < n; i++) {
         hash_bytes(&h, names[i], strlen(names[i]));
-        hash_table(&h, node, names[i], skip_sync_time);
+        if (strcmp(names[i], "rejected") != 0)
+            hash_table(&h, node, names[i], skip_sync_time);
     }
     pg_hash_final(&h, out);
 }
@@ -395,6 +397,17 @@ static int assert_refused(pg_node *node, const char *path, int code,
     assert_int_equal(r.status, PG_BUNDLE_REFUSED);
     assert_int_equal(r.error, rc);
     assert_string_equal(r.message, msg);
+    /* The refusal is recorded for `pingan status`, with its reason. */
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(node->db,
+                                        "SELECT source, reason FROM rejected "
+                                        "ORDER BY id DESC LIMIT 1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "bundle");
+    assert_string_equal((const char *)sqlite3_column_text(st, 1), msg);
+    sqlite3_finalize(st);
     assert_int_equal(r.applied + r.quarantined + r.pending + r.duplicates, 0);
     /* No transaction left open, nothing committed. */
     assert_int_not_equal(sqlite3_get_autocommit(node->db), 0);
