@@ -307,9 +307,11 @@ int pg_store__create_sync_tables(sqlite3 *db)
         /* Nonces of signed requests seen within the replay window, kept
          * across restarts of the server. */
         "CREATE TABLE IF NOT EXISTS http_nonce("
-        "nonce TEXT PRIMARY KEY,"
         "peer TEXT NOT NULL,"
-        "at_ms INTEGER NOT NULL) WITHOUT ROWID;"
+        "nonce TEXT NOT NULL,"
+        "at_ms INTEGER NOT NULL,"
+        "PRIMARY KEY(peer, nonce)) WITHOUT ROWID;"
+        "CREATE INDEX IF NOT EXISTS http_nonce_at ON http_nonce(at_ms);"
         /* The clock difference last seen with each peer over HTTP. */
         "CREATE TABLE IF NOT EXISTS peer_clock("
         "code TEXT PRIMARY KEY,"

@@ -63,7 +63,7 @@ typedef struct exchange {
     char *mem; /* the body when kept in memory */
     size_t memlen;
     int64_t sent_ms, recv_ms;
-    char nonce[PG_NET_NONCE_HEX + 1]; /* of the request last sent */
+    pg_net_auth req; /* the request last sent, which the answer names */
 } exchange;
 
 static void lock(client *cl)
@@ -215,8 +215,8 @@ static int attempt(client *cl, exchange *x, const char *body_hash, FILE *upload,
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &x->status);
     cl->rep->http_status = (int)x->status;
-    /* The answer must name this request's nonce. */
-    memcpy(x->nonce, a.nonce, sizeof(x->nonce));
+    /* The answer must name this request. */
+    x->req = a;
     return 0;
 }
 
@@ -271,15 +271,14 @@ static int request(client *cl, exchange *x, FILE *upload, uint64_t upload_len,
 /* Check the server's signature on an answer to the request last sent. */
 static int check_answer(client *cl, exchange *x)
 {
-    const char *nonce = x->nonce;
     uint8_t h[PG_HASH_LEN];
     char hex[2 * PG_HASH_LEN + 1];
     pg_hash_final(&x->hash, h);
     pg_hex(hex, h, sizeof(h));
     int64_t t = x->h_time[0] ? (int64_t)strtoll(x->h_time, NULL, 10) : 0;
-    if (strcmp(x->h_nonce, nonce) != 0 || strcmp(x->h_body, hex) != 0 ||
+    if (strcmp(x->h_nonce, x->req.nonce) != 0 || strcmp(x->h_body, hex) != 0 ||
         !pg_net_verify_response(x->h_sig, cl->card.sign_pk, cl->peer.code,
-                                (int)x->status, nonce, t, hex))
+                                (int)x->status, &x->req, t, hex))
         return pg_error_set(PG_EAUTH, PG_ERRCLASS_NET,
                             "the answer of %s (%s) is not signed by the key "
                             "pinned for it, or not for this request: "
@@ -314,10 +313,9 @@ static int http_failure(client *cl, exchange *x)
                : x->status >= 500                   ? PG_ENET
                                                     : PG_EINVALID;
     if (x->status == 401 && x->h_time[0]) {
+        /* An unsigned answer: its time goes into the message only. */
         int64_t t = (int64_t)strtoll(x->h_time, NULL, 10);
         int64_t skew = t - (x->sent_ms + x->recv_ms) / 2;
-        cl->rep->skew_known = true;
-        cl->rep->skew_ms = skew;
         if (skew > PG_NET_WINDOW_MS || skew < -PG_NET_WINDOW_MS)
             return pg_error_set(code, PG_ERRCLASS_NET,
                                 "%s refused the request (HTTP 401): the "

@@ -121,8 +121,8 @@ static int nonce_remember(bool *seen, pg_node *node, const pg_net_auth *a,
     int rc, error;
 
     if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
-                                  "INSERT OR IGNORE INTO http_nonce(nonce, "
-                                  "peer, at_ms) VALUES(?, ?, ?)")) < 0)
+                                  "INSERT OR IGNORE INTO http_nonce(peer, "
+                                  "nonce, at_ms) VALUES(?2, ?1, ?3)")) < 0)
         return error;
     sqlite3_bind_text(st, 1, a->nonce, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, a->from, -1, SQLITE_STATIC);
@@ -154,7 +154,8 @@ static int refuse(pg_net_refusal *refusal, pg_net_refusal status,
 
 int pg_net_verify_request(pg_node *node, const char *method, const char *uri,
                           const pg_net_auth *a, int64_t now_ms,
-                          pg_net_refusal *refusal, int64_t *skew_ms)
+                          pg_net_refusal *refusal, int64_t *skew_ms,
+                          bool *signed_ok)
 {
     uint8_t sig[PG_SIG_LEN];
     pg_peer peer;
@@ -164,6 +165,7 @@ int pg_net_verify_request(pg_node *node, const char *method, const char *uri,
     int error;
 
     *refusal = PG_NET_OK;
+    *signed_ok = false;
     *skew_ms = a->time_ms - now_ms;
     error = pg_peer_get(&peer, node, a->from);
     if (error == PG_ENOTFOUND || error == PG_EINVALID) {
@@ -179,13 +181,6 @@ int pg_net_verify_request(pg_node *node, const char *method, const char *uri,
     }
     if ((error = pg_keys_card(&card, node, a->from)) < 0)
         return error;
-    if ((error = pg_keys_revoked(&revoked, node, a->from, a->key_id)) < 0)
-        return error;
-    if (revoked >= 0) {
-        snprintf(msg, sizeof(msg), "the key %s of %s is revoked", a->key_id,
-                 a->from);
-        return refuse(refusal, PG_NET_FORBIDDEN, msg);
-    }
     size_t len = 0;
     char *m = request_message(&len, method, uri, pg_node_code(node), a);
     if (!m)
@@ -200,16 +195,21 @@ int pg_net_verify_request(pg_node *node, const char *method, const char *uri,
                  a->key_id);
         return refuse(refusal, PG_NET_UNAUTHORIZED, msg);
     }
+    *signed_ok = true;
+    if ((error = pg_keys_revoked(&revoked, node, a->from, a->key_id)) < 0)
+        return error;
+    if (revoked >= 0) {
+        snprintf(msg, sizeof(msg), "the key %s of %s is revoked", a->key_id,
+                 a->from);
+        return refuse(refusal, PG_NET_FORBIDDEN, msg);
+    }
     if (*skew_ms > PG_NET_WINDOW_MS || *skew_ms < -PG_NET_WINDOW_MS) {
-        char ahead[64];
-        snprintf(ahead, sizeof(ahead), "%+" PRId64 " s", *skew_ms / 1000);
-        *refusal = PG_NET_UNAUTHORIZED;
-        pg_error_set(PG_EAUTH, PG_ERRCLASS_NET,
-                     "clock skew: the request of %s is timed %s from this "
-                     "server's clock (at most 10 minutes are accepted); set "
-                     "the clocks right (NTP)",
-                     a->from, ahead);
-        return 0;
+        snprintf(msg, sizeof(msg),
+                 "clock skew: the request of %s is timed %+" PRId64
+                 " s from this server's clock (at most 10 minutes are "
+                 "accepted); set the clocks right (NTP)",
+                 a->from, *skew_ms / 1000);
+        return refuse(refusal, PG_NET_UNAUTHORIZED, msg);
     }
     bool seen = false;
     if ((error = nonce_remember(&seen, node, a, now_ms)) < 0)
@@ -224,43 +224,43 @@ int pg_net_verify_request(pg_node *node, const char *method, const char *uri,
 }
 
 static size_t response_message(char *m, size_t cap, const char *server,
-                               int status, const char *nonce, int64_t time_ms,
-                               const char *body_hash)
+                               int status, const pg_net_auth *request,
+                               int64_t time_ms, const char *body_hash)
 {
-    int n =
-        snprintf(m, cap, "%s\n%d\n%s\n%s\n%" PRId64 "\n%s", RESPONSE_CONTEXT,
-                 status, server, nonce, time_ms, body_hash);
-    return n < 0 ? 0 : (size_t)n;
+    int n = snprintf(m, cap, "%s\n%d\n%s\n%s\n%s\n%s\n%" PRId64 "\n%s",
+                     RESPONSE_CONTEXT, status, server, request->from,
+                     request->nonce, request->sig, time_ms, body_hash);
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
 void pg_net_sign_response(char out[2 * PG_SIG_LEN + 1], const pg_node *node,
-                          int status, const char *nonce, int64_t time_ms,
-                          const char *body_hash)
+                          int status, const pg_net_auth *request,
+                          int64_t time_ms, const char *body_hash)
 {
-    char m[512];
+    char m[768];
     uint8_t sig[PG_SIG_LEN];
     size_t len = response_message(m, sizeof(m), pg_node_code(node), status,
-                                  nonce, time_ms, body_hash);
+                                  request, time_ms, body_hash);
     pg_sign(sig, m, len, pg_node__sign_sk(node));
     pg_hex(out, sig, sizeof(sig));
 }
 
 bool pg_net_verify_response(const char *sig_hex,
                             const uint8_t server_pk[PG_SIGN_PK_LEN],
-                            const char *server, int status, const char *nonce,
-                            int64_t time_ms, const char *body_hash)
+                            const char *server, int status,
+                            const pg_net_auth *request, int64_t time_ms,
+                            const char *body_hash)
 {
-    char m[512];
+    char m[768];
     uint8_t sig[PG_SIG_LEN];
-    if (!sig_hex || !nonce || !body_hash ||
-        strlen(body_hash) != 2 * PG_HASH_LEN ||
+    if (!sig_hex || !body_hash || strlen(body_hash) != 2 * PG_HASH_LEN ||
         pg_unhex(sig, sizeof(sig), sig_hex) < 0) {
         pg_error_clear();
         return false;
     }
-    size_t len = response_message(m, sizeof(m), server, status, nonce, time_ms,
-                                  body_hash);
-    return pg_verify(sig, m, len, server_pk);
+    size_t len = response_message(m, sizeof(m), server, status, request,
+                                  time_ms, body_hash);
+    return len > 0 && pg_verify(sig, m, len, server_pk);
 }
 
 void pg_net_note_skew(pg_node *node, const char *code, int64_t skew_ms)

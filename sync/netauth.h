@@ -6,8 +6,9 @@
  * with the sender's Ed25519 key together with the method, the path and
  * query exactly as sent, and the code of the node it is addressed to.  A
  * response that carries an acknowledgement or a bundle is signed by the
- * server over its status, its time, the request's nonce and the hash of
- * its body, so that nobody in between can forge or replay one.  The
+ * server over its status, its time, the request it answers (sender, nonce
+ * and signature) and the hash of its body, so that nobody in between can
+ * forge one or hand it to another request.  The
  * messages signed are spelled out in proto/FORMAT.md §8.
  */
 #ifndef PINGAN_SYNC_NETAUTH_H
@@ -79,26 +80,35 @@ typedef enum pg_net_refusal {
  * the nonce has not been seen; the nonce is then remembered in the store
  * (and expired ones forgotten).
  *
+ * The signature is checked before revocation, time and nonce, so that
+ * what a refusal says beyond "not authenticated" is said only to the
+ * holder of a peer's key: until *signed_ok, a server answers no more.
+ *
  * @param refusal [out] PG_NET_OK, or the status to answer
  * @param skew_ms [out] the sender's clock minus this node's
+ * @param signed_ok [out] the signature verified with a pinned peer's key
  * @return 0 (see *refusal; a message is set when refused), or a runtime
  *         error of the store (PG_EBUSY, PG_ERROR)
  */
 int pg_net_verify_request(pg_node *node, const char *method, const char *uri,
                           const pg_net_auth *a, int64_t now_ms,
-                          pg_net_refusal *refusal, int64_t *skew_ms);
+                          pg_net_refusal *refusal, int64_t *skew_ms,
+                          bool *signed_ok);
 
 /* The signature of a response (hex), over its status, this node's code,
- * the request's nonce, the response time and the body's hash (hex). */
+ * the request it answers (its sender, nonce and signature), the response
+ * time and the body's hash (hex): an answer fits one request only. */
 void pg_net_sign_response(char out[2 * PG_SIG_LEN + 1], const pg_node *node,
-                          int status, const char *nonce, int64_t time_ms,
-                          const char *body_hash);
+                          int status, const pg_net_auth *request,
+                          int64_t time_ms, const char *body_hash);
 
-/* Check a response's signature by @p server (its pinned signing key). */
+/* Check a response's signature by @p server (its pinned signing key) as
+ * an answer to @p request. */
 bool pg_net_verify_response(const char *sig_hex,
                             const uint8_t server_pk[PG_SIGN_PK_LEN],
-                            const char *server, int status, const char *nonce,
-                            int64_t time_ms, const char *body_hash);
+                            const char *server, int status,
+                            const pg_net_auth *request, int64_t time_ms,
+                            const char *body_hash);
 
 /* Remember the clock difference seen with a peer (for status). */
 void pg_net_note_skew(pg_node *node, const char *code, int64_t skew_ms);

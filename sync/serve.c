@@ -143,7 +143,7 @@ static void sign_headers(server *srv, struct MHD_Response *resp,
     MHD_add_response_header(resp, PG_NET_H_TIME, when);
     if (!r->authed)
         return;
-    pg_net_sign_response(sig, srv->node, status, r->auth.nonce, now, body_hash);
+    pg_net_sign_response(sig, srv->node, status, &r->auth, now, body_hash);
     MHD_add_response_header(resp, PG_NET_H_NONCE, r->auth.nonce);
     MHD_add_response_header(resp, PG_NET_H_BODY, body_hash);
     MHD_add_response_header(resp, PG_NET_H_SIG, sig);
@@ -209,10 +209,11 @@ static bool refusal_noted(server *srv)
     return note;
 }
 
-/* Refuse a request that did not authenticate: logged, recorded, no data. */
+/* Refuse a request that did not authenticate: logged and recorded with
+ * @p message, answered with @p answer (NULL: the message) and no data. */
 static enum MHD_Result refuse(server *srv, struct MHD_Connection *c, request *r,
                               const char *method, int status, const char *peer,
-                              const char *message)
+                              const char *message, const char *answer)
 {
     r->authed = false;
     if (refusal_noted(srv)) {
@@ -228,7 +229,7 @@ static enum MHD_Result refuse(server *srv, struct MHD_Connection *c, request *r,
         log_request(srv, c, r, method, status, what);
     }
     return respond_json(srv, c, r, status,
-                        json_pack("{s:s}", "error", message));
+                        json_pack("{s:s}", "error", answer ? answer : message));
 }
 
 /* --- health ---------------------------------------------------------- */
@@ -469,7 +470,8 @@ static enum MHD_Result answer_push(server *srv, struct MHD_Connection *c,
     r->fd = -1;
     if (r->received != r->length || strcmp(hex, r->auth.body) != 0)
         return refuse(srv, c, r, "POST", MHD_HTTP_UNAUTHORIZED, r->auth.from,
-                      "the body does not match the hash it was signed with");
+                      "the body does not match the hash it was signed with",
+                      NULL);
     pthread_mutex_lock(&srv->lock);
     int error = pg_bundle_import(srv->node, r->tmp, &rep);
     int64_t ack = -1;
@@ -571,6 +573,7 @@ static enum MHD_Result authenticate(server *srv, struct MHD_Connection *c,
     pg_net_auth a;
     pg_net_refusal refusal = PG_NET_OK;
     int64_t skew = 0;
+    bool signed_ok = false;
     const char *from = HDR(PG_NET_H_FROM);
     char peer[PG_CODE_LEN + 1] = "";
     if (from && strlen(from) == PG_CODE_LEN)
@@ -579,11 +582,12 @@ static enum MHD_Result authenticate(server *srv, struct MHD_Connection *c,
                           HDR(PG_NET_H_NONCE), HDR(PG_NET_H_BODY),
                           HDR(PG_NET_H_SIG)) < 0)
         return refuse(srv, c, r, method, MHD_HTTP_UNAUTHORIZED, peer,
-                      pg_error_last()->message);
+                      pg_error_last()->message, NULL);
 #undef HDR
     pthread_mutex_lock(&srv->lock);
-    int error = pg_net_verify_request(srv->node, method, r->uri, &a,
-                                      pg_time_now_ms(), &refusal, &skew);
+    int error =
+        pg_net_verify_request(srv->node, method, r->uri, &a, pg_time_now_ms(),
+                              &refusal, &skew, &signed_ok);
     char message[512];
     snprintf(message, sizeof(message), "%s", pg_error_last()->message);
     if (error == 0 && refusal == PG_NET_OK)
@@ -592,8 +596,13 @@ static enum MHD_Result authenticate(server *srv, struct MHD_Connection *c,
     if (error < 0)
         return respond_error(srv, c, r, method, MHD_HTTP_SERVICE_UNAVAILABLE,
                              message);
+    /* Who is a peer, with which key, is for the log: an unknown signer
+     * learns only that it is not known. */
     if (refusal != PG_NET_OK)
-        return refuse(srv, c, r, method, (int)refusal, a.from, message);
+        return refuse(srv, c, r, method, (int)refusal, a.from, message,
+                      signed_ok ? NULL
+                                : "not authenticated: the request is not "
+                                  "signed by a key this server knows");
     r->auth = a;
     r->authed = true;
     return MHD_YES;

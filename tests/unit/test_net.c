@@ -77,8 +77,14 @@ static pg_net_refusal verify(fixture *fx, const char *method, const char *uri,
 {
     pg_net_refusal refusal;
     int64_t skew;
+    bool signed_ok;
     assert_pg_ok(pg_net_verify_request(fx->node[COUNTY], method, uri, a, now,
-                                       &refusal, &skew));
+                                       &refusal, &skew, &signed_ok));
+    /* Only a request signed by a peer's key learns more than "no". */
+    assert_true(signed_ok ==
+                (refusal == PG_NET_OK || refusal == PG_NET_FORBIDDEN ||
+                 strstr(pg_error_last()->message, "replayed") ||
+                 strstr(pg_error_last()->message, "clock skew")));
     return refusal;
 }
 
@@ -157,10 +163,13 @@ static void test_request_clock(void **state)
     pg_net_auth a = signed_pull(fx);
     pg_net_refusal refusal;
     int64_t skew;
+    bool signed_ok;
 
     /* The server's clock 11 minutes behind the request: refused. */
     assert_pg_ok(pg_net_verify_request(fx->node[COUNTY], "GET", URI, &a,
-                                       now - 11 * 60 * 1000, &refusal, &skew));
+                                       now - 11 * 60 * 1000, &refusal, &skew,
+                                       &signed_ok));
+    assert_true(signed_ok);
     assert_int_equal(refusal, PG_NET_UNAUTHORIZED);
     assert_true(skew > 10 * 60 * 1000);
     assert_non_null(strstr(pg_error_last()->message, "clock skew"));
@@ -168,7 +177,7 @@ static void test_request_clock(void **state)
     a = signed_pull(fx);
     assert_pg_ok(pg_net_verify_request(fx->node[COUNTY], "GET", URI, &a,
                                        a.time_ms + 9 * 60 * 1000, &refusal,
-                                       &skew));
+                                       &skew, &signed_ok));
     assert_int_equal(refusal, PG_NET_OK);
     assert_int_equal(skew, -9 * 60 * 1000);
 }
@@ -217,30 +226,40 @@ static void test_response(void **state)
 {
     fixture *fx = *state;
     char sig[2 * PG_SIG_LEN + 1], body[2 * PG_HASH_LEN + 1];
-    const char *nonce = "00112233445566778899aabbccddeeff";
     const uint8_t *pk = pg_node_card(fx->node[COUNTY])->sign_pk;
     const char *county = specs[COUNTY].code;
+    pg_net_auth req = signed_pull(fx), other = req;
 
     pg_net_body_hash(body, "{\"ack\":7}", 9);
-    pg_net_sign_response(sig, fx->node[COUNTY], 200, nonce, 1000, body);
-    assert_true(
-        pg_net_verify_response(sig, pk, county, 200, nonce, 1000, body));
+    pg_net_sign_response(sig, fx->node[COUNTY], 200, &req, 1000, body);
+    assert_true(pg_net_verify_response(sig, pk, county, 200, &req, 1000, body));
     assert_false(
-        pg_net_verify_response(sig, pk, county, 204, nonce, 1000, body));
-    assert_false(pg_net_verify_response(
-        sig, pk, county, 200, "00112233445566778899aabbccddeefe", 1000, body));
+        pg_net_verify_response(sig, pk, county, 204, &req, 1000, body));
     assert_false(
-        pg_net_verify_response(sig, pk, county, 200, nonce, 1001, body));
-    assert_false(pg_net_verify_response(sig, pk, specs[TOWN].code, 200, nonce,
+        pg_net_verify_response(sig, pk, county, 200, &req, 1001, body));
+    assert_false(pg_net_verify_response(sig, pk, specs[TOWN].code, 200, &req,
                                         1000, body));
+    /* Not an answer to another request: another nonce, another sender,
+     * or the same nonce in a request signed by someone else. */
+    other.nonce[0] = other.nonce[0] == 'a' ? 'b' : 'a';
+    assert_false(
+        pg_net_verify_response(sig, pk, county, 200, &other, 1000, body));
+    other = req;
+    memcpy(other.from, specs[OTHER].code, sizeof(other.from));
+    assert_false(
+        pg_net_verify_response(sig, pk, county, 200, &other, 1000, body));
+    other = req;
+    other.sig[0] = other.sig[0] == 'a' ? 'b' : 'a';
+    assert_false(
+        pg_net_verify_response(sig, pk, county, 200, &other, 1000, body));
     pg_net_body_hash(body, "{\"ack\":8}", 9);
     assert_false(
-        pg_net_verify_response(sig, pk, county, 200, nonce, 1000, body));
+        pg_net_verify_response(sig, pk, county, 200, &req, 1000, body));
     assert_false(pg_net_verify_response(sig,
                                         pg_node_card(fx->node[TOWN])->sign_pk,
-                                        county, 200, nonce, 1000, body));
+                                        county, 200, &req, 1000, body));
     assert_false(
-        pg_net_verify_response("beef", pk, county, 200, nonce, 1000, body));
+        pg_net_verify_response("beef", pk, county, 200, &req, 1000, body));
 }
 
 /* ---- export options of a sync ------------------------------------------- */

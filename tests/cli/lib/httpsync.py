@@ -25,7 +25,8 @@ Checked:
       wrong method 405 (signed);
    d. an impostor (石潭镇's code, new keys) gets 401 for a pull and for
       its `sync` (exit 2), and 湘潭县's data is unchanged; an unknown
-      node (谭家山镇, not pinned) gets 401;
+      node (谭家山镇, not pinned) gets 401; neither is told more than "not
+      authenticated" (who is a peer, with which key, is for the log);
    e. a replayed nonce: 200/204 then 401 naming the replay; again 401
       after the server restarts (nonces are kept in the store);
    f. a spoiled signature 401; a POST body that is not the one signed
@@ -103,6 +104,8 @@ target_phone = hash
 """
 
 MIN = 60 * 1000
+# What a request signed by no key the server knows is told, and no more.
+GENERIC_401 = "not authenticated: the request is not signed by a key this server knows"
 SUPERVISION = dict(kind="督办", level="黄牌督办", issuing_node=COUNTY,
                    issuing_unit="湘潭县平安办", target_unit="石潭镇人民政府",
                    subject_type="风险隐患", reason="重大隐患",
@@ -621,9 +624,13 @@ class H:
                  summary="冒名节点写入的纠纷")
         st, _, data = self.request("imp", "county", "/v1/pull?after=0&ack=0")
         err = self.error_only(data) or ""
-        self.ok(st == 401 and "not the key pinned" in err,
-                "d: an impostor with 石潭镇's code and new keys: its pull gets 401 (%s)" % err,
-                "401, key not pinned", "%d %r" % (st, data[:300]))
+        self.ok(st == 401 and err == GENERIC_401,
+                "d: an impostor with 石潭镇's code and new keys: its pull gets 401 "
+                "saying no more than that (%s)" % err,
+                "401 " + GENERIC_401, "%d %r" % (st, data[:300]))
+        self.ok("not the key pinned for " + TOWN in self.srv["county"].errors(),
+                "d: the server's log says why: not the key pinned for 石潭镇",
+                "a log line", self.srv["county"].errors()[-400:])
         st, _, data = self.request("imp", "county", "/v1/push", "POST", b"x" * 100)
         self.ok(st == 401 and self.error_only(data),
                 "d: and its push 401", 401, "%d %r" % (st, data[:200]))
@@ -634,9 +641,12 @@ class H:
                 "pushed", "exit 2, 401", "exit %d %s" % (rc, rep), show=True)
         st, _, data = self.request("stranger", "county", "/v1/pull?after=0&ack=0")
         err = self.error_only(data) or ""
-        self.ok(st == 401 and "not a peer" in err,
-                "d: 谭家山镇, not pinned at 湘潭县: 401 (%s)" % err, "401, not a peer",
-                "%d %r" % (st, data[:300]))
+        self.ok(st == 401 and err == GENERIC_401,
+                "d: 谭家山镇, not pinned at 湘潭县: 401, not told who is a peer (%s)"
+                % err, "401 " + GENERIC_401, "%d %r" % (st, data[:300]))
+        self.ok(STRANGER + " is not a peer" in self.srv["county"].errors(),
+                "d: the server's log says why: 谭家山镇 is not a peer",
+                "a log line", self.srv["county"].errors()[-400:])
         st, _, data = self.request("town", "county", "/v1/pull?after=0&ack=0",
                                    **{"from": STRANGER})
         self.ok(st == 401, "d: 石潭镇 signing as 谭家山镇: 401", 401, "%d %r" % (st, data[:200]))
@@ -681,8 +691,10 @@ class H:
         uri = "/v1/pull?after=0&ack=0"
         st, _, data = self.request("town", "county", uri, tamper="sig")
         err = self.error_only(data) or ""
-        self.ok(st == 401 and "signature" in err,
-                "f: a spoiled signature: 401 (%s)" % err, 401, "%d %r" % (st, data[:200]))
+        self.ok(st == 401 and err == GENERIC_401
+                and "does not verify" in self.srv["county"].errors(),
+                "f: a spoiled signature: 401 (%s), the log says it does not verify"
+                % err, 401, "%d %r" % (st, data[:200]))
         # A real bundle, for a push whose body is then changed.
         rid = self.put("town", "dispute", division=TOWN, dispute_type="消费纠纷",
                        source="12345热线", summary="集市商户与顾客因退货发生争执")
