@@ -296,6 +296,16 @@ int pg_store__create_sync_tables(sqlite3 *db)
         "CREATE TABLE IF NOT EXISTS peer_policy_sent("
         "code TEXT PRIMARY KEY,"
         "hash BLOB NOT NULL);"
+        /* The same, for bundles sent over HTTP and not yet known to have
+         * arrived (coll '': the policy's hash). */
+        "CREATE TABLE IF NOT EXISTS peer_sent_pending("
+        "code TEXT NOT NULL,"
+        "token TEXT NOT NULL,"
+        "coll TEXT NOT NULL,"
+        "record_id TEXT NOT NULL,"
+        "hash BLOB);"
+        "CREATE INDEX IF NOT EXISTS peer_sent_pending_code "
+        "ON peer_sent_pending(code, token);"
         /* Input refused as a whole (bundles, HTTP requests), for status. */
         "CREATE TABLE IF NOT EXISTS rejected("
         "id INTEGER PRIMARY KEY,"

@@ -34,6 +34,8 @@
 /* A pull's answer may exceed the size asked for by about one txn (at most
  * about 5.3 MB, pingan/txn.h) and a header. */
 #define PULL_SLACK (8u << 20)
+/* Backfill bundles (not moving forward) allowed in a row. */
+#define STALLED_MAX 64
 
 typedef struct client {
     pg_node *node;
@@ -45,6 +47,8 @@ typedef struct client {
     char tmp_dir[4096];
     unsigned long counter;
     uint64_t pushed_upto; /* end of the last bundle pushed in this sync */
+    char got[40];         /* token of the bundle pulled and applied last */
+    unsigned stalled;     /* bundles in a row that did not move forward */
 } client;
 
 /* One exchange with the server. */
@@ -60,6 +64,7 @@ typedef struct exchange {
     pg_hash_state hash;
     char h_time[32], h_nonce[PG_NET_NONCE_HEX + 1];
     char h_body[2 * PG_HASH_LEN + 1], h_sig[2 * PG_SIG_LEN + 1];
+    char h_bundle[40];
     char *mem; /* the body when kept in memory */
     size_t memlen;
     int64_t sent_ms, recv_ms;
@@ -121,6 +126,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
     header_value(x->h_nonce, sizeof(x->h_nonce), line, len, PG_NET_H_NONCE);
     header_value(x->h_body, sizeof(x->h_body), line, len, PG_NET_H_BODY);
     header_value(x->h_sig, sizeof(x->h_sig), line, len, PG_NET_H_SIG);
+    header_value(x->h_bundle, sizeof(x->h_bundle), line, len, PG_NET_H_BUNDLE);
     return len;
 }
 
@@ -193,6 +199,7 @@ static int attempt(client *cl, exchange *x, const char *body_hash, FILE *upload,
                          (curl_off_t)upload_len);
     }
     x->h_time[0] = x->h_nonce[0] = x->h_body[0] = x->h_sig[0] = '\0';
+    x->h_bundle[0] = '\0';
     x->body_len = 0;
     pg_hash_init(&x->hash, PG_HASH_LEN);
     x->sent_ms = pg_time_now_ms();
@@ -278,7 +285,8 @@ static int check_answer(client *cl, exchange *x)
     int64_t t = x->h_time[0] ? (int64_t)strtoll(x->h_time, NULL, 10) : 0;
     if (strcmp(x->h_nonce, x->req.nonce) != 0 || strcmp(x->h_body, hex) != 0 ||
         !pg_net_verify_response(x->h_sig, cl->card.sign_pk, cl->peer.code,
-                                (int)x->status, &x->req, t, hex))
+                                (int)x->status, &x->req, t, hex,
+                                x->h_bundle[0] ? x->h_bundle : NULL))
         return pg_error_set(PG_EAUTH, PG_ERRCLASS_NET,
                             "the answer of %s (%s) is not signed by the key "
                             "pinned for it, or not for this request: "
@@ -379,7 +387,12 @@ static int push_one(client *cl, bool first, bool *done)
     memset(&x, 0, sizeof(x));
     snprintf(out, sizeof(out), "%s/sync-push-%d-%lu.bundle", cl->tmp_dir,
              (int)getpid(), ++cl->counter);
+    uint8_t raw[16];
+    char token[2 * sizeof(raw) + 1];
+    pg_random(raw, sizeof(raw));
+    pg_hex(token, raw, sizeof(raw));
     pg_export_opts eo = {
+        .deliver_token = token,
         .to = cl->peer.code,
         .out = out,
         .max_bytes = cl->opts->bundle_max ? cl->opts->bundle_max
@@ -444,6 +457,8 @@ static int push_one(client *cl, bool first, bool *done)
             lock(cl);
             error = pg_exchange_ack(cl->node, cl->peer.code,
                                     (uint64_t)json_integer_value(ack));
+            if (error == 0)
+                error = pg_exchange_delivered(cl->node, cl->peer.code, token);
             unlock(cl);
         }
     }
@@ -485,9 +500,11 @@ static int pull_one(client *cl, uint64_t *after, bool *done)
     uint64_t max =
         cl->opts->bundle_max ? cl->opts->bundle_max : PG_NET_DEFAULT_BUNDLE_MAX;
     x.method = "GET";
-    snprintf(x.uri, sizeof(x.uri),
-             "/v1/pull?after=%" PRIu64 "&ack=%" PRId64 "&max=%" PRIu64, *after,
-             p.received_upto, max);
+    int n = snprintf(x.uri, sizeof(x.uri),
+                     "/v1/pull?after=%" PRIu64 "&ack=%" PRId64 "&max=%" PRIu64,
+                     *after, p.received_upto, max);
+    if (cl->got[0])
+        snprintf(x.uri + n, sizeof(x.uri) - (size_t)n, "&got=%s", cl->got);
     /* A bundle holds at least one txn, which may be larger than max. */
     x.body_max = max + max / 8 + PULL_SLACK;
     snprintf(path, sizeof(path), "%s/sync-pull-%d-%lu.bundle", cl->tmp_dir,
@@ -528,13 +545,19 @@ static int pull_one(client *cl, uint64_t *after, bool *done)
             cl->rep->conflicts += rep.conflicts;
             cl->rep->quarantined += rep.quarantined;
             cl->rep->pending += rep.pending;
-            /* A bundle that does not move forward would loop. */
-            if (rep.last <= *after)
+            snprintf(cl->got, sizeof(cl->got), "%s", x.h_bundle);
+            /* A bundle may end at or before `after` when it carries a
+             * partner's backfill (earlier txns of records newly in its
+             * agreement), but not without txns, and not again and again. */
+            if (rep.last > *after) {
+                *after = rep.last;
+                cl->stalled = 0;
+            } else if (rep.txns == 0 || ++cl->stalled > STALLED_MAX) {
                 error = pg_error_set(PG_EINVALID, PG_ERRCLASS_NET,
-                                     "%s sent a bundle that ends at %" PRIu64
-                                     ", not after %" PRIu64,
+                                     "%s keeps sending bundles that end at "
+                                     "%" PRIu64 ", not after %" PRIu64,
                                      cl->peer.code, rep.last, *after);
-            *after = rep.last;
+            }
         }
     }
     fclose(x.out);
@@ -602,6 +625,13 @@ int pg_sync(pg_node *node, const char *code, const pg_sync_opts *opts,
         if (!(cl.curl = curl_easy_init()))
             error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
                                  "cannot start libcurl");
+    }
+    /* What earlier pushes sent a partner whole but never saw arrive is
+     * sent whole again. */
+    if (error == 0) {
+        lock(&cl);
+        error = pg_exchange_delivered(node, cl.peer.code, NULL);
+        unlock(&cl);
     }
     bool done = false;
     for (bool first = true; error == 0 && !done; first = false) {

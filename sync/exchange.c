@@ -526,19 +526,24 @@ static int export_backfill(export_state *es)
 }
 
 /* After an export to a partner: what it now has whole, and under which
- * agreement. */
+ * agreement; with opts->deliver_token, only once the bundle is known to
+ * have arrived (pg_exchange_delivered), pending until then. */
 static int export_remember(export_state *es)
 {
     const pg_buf *met = pg_redactor_met(es->redactor);
+    const char *token = es->opts->deliver_token;
     sqlite3_stmt *st = NULL;
     int rc, error = 0;
 
     if (es->peer.role != PG_PEER_PARTNER)
         return 0;
-    rc = sqlite3_prepare_v2(es->node->db,
-                            "INSERT OR IGNORE INTO peer_record(code, coll, "
-                            "record_id) VALUES(?, ?, ?)",
-                            -1, &st, NULL);
+    rc = sqlite3_prepare_v2(
+        es->node->db,
+        token ? "INSERT INTO peer_sent_pending(code, token, coll, record_id, "
+                "hash) VALUES(?1, ?4, ?2, ?3, NULL)"
+              : "INSERT OR IGNORE INTO peer_record(code, coll, record_id) "
+                "VALUES(?1, ?2, ?3)",
+        -1, &st, NULL);
     if (rc != SQLITE_OK)
         return pg_store__error(es->node->db, rc, "recording an export");
     for (size_t i = 0; !error && i < met->len;) {
@@ -549,21 +554,28 @@ static int export_remember(export_state *es)
         sqlite3_bind_text(st, 1, es->peer.code, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, coll, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, rid, -1, SQLITE_STATIC);
+        if (token)
+            sqlite3_bind_text(st, 4, token, -1, SQLITE_STATIC);
         if ((rc = sqlite3_step(st)) != SQLITE_DONE)
             error = pg_store__error(es->node->db, rc, "recording an export");
     }
     sqlite3_finalize(st);
     if (error)
         return error;
-    rc = sqlite3_prepare_v2(es->node->db,
-                            "INSERT OR REPLACE INTO peer_policy_sent(code, "
-                            "hash) VALUES(?, ?)",
-                            -1, &st, NULL);
+    rc = sqlite3_prepare_v2(
+        es->node->db,
+        token ? "INSERT INTO peer_sent_pending(code, token, coll, record_id, "
+                "hash) VALUES(?1, ?3, '', '', ?2)"
+              : "INSERT OR REPLACE INTO peer_policy_sent(code, hash) "
+                "VALUES(?1, ?2)",
+        -1, &st, NULL);
     if (rc != SQLITE_OK)
         return pg_store__error(es->node->db, rc, "recording an export");
     sqlite3_bind_text(st, 1, es->peer.code, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, pg_policy_hash(es->policy), PG_HASH_LEN,
                       SQLITE_STATIC);
+    if (token)
+        sqlite3_bind_text(st, 3, token, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE
@@ -766,6 +778,42 @@ int pg_exchange_ack(pg_node *node, const char *code, uint64_t upto)
     }
     if (error == 0)
         error = peer_set_int(node, code, "last_sync_ms", pg_time_now_ms());
+    if (error == 0)
+        return pg_store__commit(node->db);
+    pg_store__rollback(node->db);
+    return error;
+}
+
+int pg_exchange_delivered(pg_node *node, const char *code, const char *token)
+{
+    static const char *const sql[] = {
+        "INSERT OR IGNORE INTO peer_record(code, coll, record_id) SELECT "
+        "code, coll, record_id FROM peer_sent_pending WHERE code = ?1 AND "
+        "token = ?2 AND coll != ''",
+        "INSERT OR REPLACE INTO peer_policy_sent(code, hash) SELECT code, "
+        "hash FROM peer_sent_pending WHERE code = ?1 AND token = ?2 AND coll "
+        "= '' ORDER BY rowid",
+        "DELETE FROM peer_sent_pending WHERE code = ?1",
+    };
+    int error;
+
+    if ((error = pg_store__begin(node->db)) < 0)
+        return error;
+    for (size_t i = token ? 0 : 2; error == 0 && i < 3; i++) {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(node->db, sql[i], -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+            if (token)
+                sqlite3_bind_text(st, 2, token, -1, SQLITE_STATIC);
+            rc = sqlite3_step(st);
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            error = pg_store__error(node->db, rc,
+                                    "recording what a partner "
+                                    "received");
+    }
     if (error == 0)
         return pg_store__commit(node->db);
     pg_store__rollback(node->db);

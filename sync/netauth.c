@@ -225,22 +225,25 @@ int pg_net_verify_request(pg_node *node, const char *method, const char *uri,
 
 static size_t response_message(char *m, size_t cap, const char *server,
                                int status, const pg_net_auth *request,
-                               int64_t time_ms, const char *body_hash)
+                               int64_t time_ms, const char *body_hash,
+                               const char *bundle)
 {
-    int n = snprintf(m, cap, "%s\n%d\n%s\n%s\n%s\n%s\n%" PRId64 "\n%s",
+    int n = snprintf(m, cap, "%s\n%d\n%s\n%s\n%s\n%s\n%" PRId64 "\n%s\n%s",
                      RESPONSE_CONTEXT, status, server, request->from,
-                     request->nonce, request->sig, time_ms, body_hash);
+                     request->nonce, request->sig, time_ms, body_hash,
+                     bundle ? bundle : "");
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
 void pg_net_sign_response(char out[2 * PG_SIG_LEN + 1], const pg_node *node,
                           int status, const pg_net_auth *request,
-                          int64_t time_ms, const char *body_hash)
+                          int64_t time_ms, const char *body_hash,
+                          const char *bundle)
 {
     char m[768];
     uint8_t sig[PG_SIG_LEN];
     size_t len = response_message(m, sizeof(m), pg_node_code(node), status,
-                                  request, time_ms, body_hash);
+                                  request, time_ms, body_hash, bundle);
     pg_sign(sig, m, len, pg_node__sign_sk(node));
     pg_hex(out, sig, sizeof(sig));
 }
@@ -249,7 +252,7 @@ bool pg_net_verify_response(const char *sig_hex,
                             const uint8_t server_pk[PG_SIGN_PK_LEN],
                             const char *server, int status,
                             const pg_net_auth *request, int64_t time_ms,
-                            const char *body_hash)
+                            const char *body_hash, const char *bundle)
 {
     char m[768];
     uint8_t sig[PG_SIG_LEN];
@@ -259,7 +262,7 @@ bool pg_net_verify_response(const char *sig_hex,
         return false;
     }
     size_t len = response_message(m, sizeof(m), server, status, request,
-                                  time_ms, body_hash);
+                                  time_ms, body_hash, bundle);
     return len > 0 && pg_verify(sig, m, len, server_pk);
 }
 

@@ -34,6 +34,9 @@
 #define PG_NET_H_NONCE "X-Pingan-Nonce"
 #define PG_NET_H_BODY  "X-Pingan-Body"
 #define PG_NET_H_SIG   "X-Pingan-Signature"
+/* The token a pull's bundle goes by: the next pull names it (got=) once
+ * the bundle is applied. */
+#define PG_NET_H_BUNDLE "X-Pingan-Bundle"
 
 /* The signed headers of a request. */
 typedef struct pg_net_auth {
@@ -97,10 +100,12 @@ int pg_net_verify_request(pg_node *node, const char *method, const char *uri,
 
 /* The signature of a response (hex), over its status, this node's code,
  * the request it answers (its sender, nonce and signature), the response
- * time and the body's hash (hex): an answer fits one request only. */
+ * time, the body's hash (hex) and the token of the bundle it carries
+ * ("" when none): an answer fits one request only. */
 void pg_net_sign_response(char out[2 * PG_SIG_LEN + 1], const pg_node *node,
                           int status, const pg_net_auth *request,
-                          int64_t time_ms, const char *body_hash);
+                          int64_t time_ms, const char *body_hash,
+                          const char *bundle);
 
 /* Check a response's signature by @p server (its pinned signing key) as
  * an answer to @p request. */
@@ -108,7 +113,7 @@ bool pg_net_verify_response(const char *sig_hex,
                             const uint8_t server_pk[PG_SIGN_PK_LEN],
                             const char *server, int status,
                             const pg_net_auth *request, int64_t time_ms,
-                            const char *body_hash);
+                            const char *body_hash, const char *bundle);
 
 /* Remember the clock difference seen with a peer (for status). */
 void pg_net_note_skew(pg_node *node, const char *code, int64_t skew_ms);

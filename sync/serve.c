@@ -135,7 +135,8 @@ static void log_request(server *srv, struct MHD_Connection *c, const request *r,
 /* --- responses ------------------------------------------------------ */
 
 static void sign_headers(server *srv, struct MHD_Response *resp,
-                         const request *r, int status, const char *body_hash)
+                         const request *r, int status, const char *body_hash,
+                         const char *bundle)
 {
     char sig[2 * PG_SIG_LEN + 1], when[24];
     int64_t now = pg_time_now_ms();
@@ -143,7 +144,10 @@ static void sign_headers(server *srv, struct MHD_Response *resp,
     MHD_add_response_header(resp, PG_NET_H_TIME, when);
     if (!r->authed)
         return;
-    pg_net_sign_response(sig, srv->node, status, &r->auth, now, body_hash);
+    pg_net_sign_response(sig, srv->node, status, &r->auth, now, body_hash,
+                         bundle);
+    if (bundle)
+        MHD_add_response_header(resp, PG_NET_H_BUNDLE, bundle);
     MHD_add_response_header(resp, PG_NET_H_NONCE, r->auth.nonce);
     MHD_add_response_header(resp, PG_NET_H_BODY, body_hash);
     MHD_add_response_header(resp, PG_NET_H_SIG, sig);
@@ -169,7 +173,7 @@ static enum MHD_Result respond_json(server *srv, struct MHD_Connection *c,
     MHD_add_response_header(resp, "Content-Type", "application/json");
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
         MHD_add_response_header(resp, "Retry-After", "2");
-    sign_headers(srv, resp, r, status, hash);
+    sign_headers(srv, resp, r, status, hash, NULL);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
     r->responded = true;
@@ -248,7 +252,7 @@ static enum MHD_Result answer_health(server *srv, struct MHD_Connection *c,
 /* --- pull ------------------------------------------------------------ */
 
 typedef struct query_check {
-    unsigned after, ack, max, unknown;
+    unsigned after, ack, max, got, unknown;
 } query_check;
 
 static enum MHD_Result query_count(void *cls, enum MHD_ValueKind kind,
@@ -263,6 +267,8 @@ static enum MHD_Result query_count(void *cls, enum MHD_ValueKind kind,
         q->ack++;
     else if (strcmp(key, "max") == 0)
         q->max++;
+    else if (strcmp(key, "got") == 0)
+        q->got++;
     else
         q->unknown++;
     return MHD_YES;
@@ -274,6 +280,12 @@ static bool parse_u64(uint64_t *out, const char *s)
         return false;
     *out = strtoull(s, NULL, 10);
     return true;
+}
+
+/* 32 lower-case hex digits. */
+static bool is_token(const char *s)
+{
+    return strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
 }
 
 typedef struct pulled {
@@ -309,13 +321,15 @@ static int hash_fd(char out[2 * PG_HASH_LEN + 1], int fd)
 static enum MHD_Result answer_pull(server *srv, struct MHD_Connection *c,
                                    request *r)
 {
-    query_check q = {0, 0, 0, 0};
+    query_check q = {0, 0, 0, 0, 0};
     uint64_t after, ack, max = PG_NET_DEFAULT_BUNDLE_MAX;
-    const char *smax;
+    const char *smax, *got;
 
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_count, &q);
     smax = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "max");
-    if (q.unknown || q.after > 1 || q.ack > 1 || q.max > 1 ||
+    got = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "got");
+    if (q.unknown || q.after > 1 || q.ack > 1 || q.max > 1 || q.got > 1 ||
+        (got && !is_token(got)) ||
         !parse_u64(&after, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
                                                        "after")) ||
         !parse_u64(&ack, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
@@ -323,8 +337,8 @@ static enum MHD_Result answer_pull(server *srv, struct MHD_Connection *c,
         (smax && !parse_u64(&max, smax)))
         return respond_error(srv, c, r, "GET", MHD_HTTP_BAD_REQUEST,
                              "a pull takes after=N and ack=N (sequence "
-                             "numbers) and optionally max=BYTES, nothing "
-                             "else");
+                             "numbers), optionally max=BYTES and got=TOKEN "
+                             "(of the bundle pulled last), nothing else");
     if (max < PULL_MIN_BYTES)
         max = PULL_MIN_BYTES;
     if (max > srv->max_body)
@@ -336,14 +350,24 @@ static enum MHD_Result answer_pull(server *srv, struct MHD_Connection *c,
     pthread_mutex_lock(&srv->lock);
     snprintf(out, sizeof(out), "%s/pull-%s-%lu.bundle", srv->tmp_dir,
              r->auth.from, ++srv->counter);
+    /* The bundle goes by a fresh token; the next pull names it once the
+     * bundle is applied, and only then does a partner count as having
+     * the records sent whole in it (DESIGN §6). */
+    uint8_t raw[16];
+    char token[2 * sizeof(raw) + 1];
+    pg_random(raw, sizeof(raw));
+    pg_hex(token, raw, sizeof(raw));
     pg_export_opts eo = {.to = r->auth.from,
                          .out = out,
                          .max_bytes = max,
                          .max_files = 1,
                          .after = after,
                          .has_after = true,
-                         .cover = true};
+                         .cover = true,
+                         .deliver_token = token};
     int error = pg_exchange_ack(srv->node, r->auth.from, ack);
+    if (error == 0)
+        error = pg_exchange_delivered(srv->node, r->auth.from, got);
     if (error == 0)
         error = pg_bundle_export(srv->node, &eo, pull_file, &p);
     const pg_error *e = pg_error_last();
@@ -366,7 +390,7 @@ static enum MHD_Result answer_pull(server *srv, struct MHD_Connection *c,
             0, (void *)"", MHD_RESPMEM_PERSISTENT);
         if (!resp)
             return MHD_NO;
-        sign_headers(srv, resp, r, MHD_HTTP_NO_CONTENT, hash);
+        sign_headers(srv, resp, r, MHD_HTTP_NO_CONTENT, hash, NULL);
         log_request(srv, c, r, "GET", MHD_HTTP_NO_CONTENT, "nothing to send");
         enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_NO_CONTENT, resp);
         MHD_destroy_response(resp);
@@ -391,8 +415,7 @@ static enum MHD_Result answer_pull(server *srv, struct MHD_Connection *c,
     }
     MHD_add_response_header(resp, "Content-Type",
                             "application/vnd.pingan.bundle");
-    MHD_add_response_header(resp, "X-Pingan-More", p.info.more ? "1" : "0");
-    sign_headers(srv, resp, r, MHD_HTTP_OK, hash);
+    sign_headers(srv, resp, r, MHD_HTTP_OK, hash, token);
     char what[160];
     snprintf(what, sizeof(what),
              "sent %" PRIu64 " txns, seq %" PRIu64 "-%" PRIu64 ", %" PRIu64

@@ -42,6 +42,10 @@ typedef struct pg_export_opts {
     /** Write a bundle for the part of the log walked even when it holds
      * no txn for the peer, so the peer can acknowledge that part. */
     bool cover;
+    /** A partner's new whole records (DESIGN §6) count as sent only once
+     * pg_exchange_delivered names this token (the bundle is known to have
+     * arrived); NULL: at once, as for a file. */
+    const char *deliver_token;
 } pg_export_opts;
 
 /** One bundle file written. */
@@ -77,6 +81,16 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
  * @return 0; PG_ENOTFOUND (no such peer); PG_EBUSY; PG_ERROR
  */
 int pg_exchange_ack(pg_node *node, const char *code, uint64_t upto);
+
+/**
+ * The export made with deliver_token @p token reached the peer: what it
+ * was sent whole is remembered.  Exports to it still pending under any
+ * other token are forgotten (those bundles were lost: the next export
+ * sends their records whole again).  @p token NULL: forget them all.
+ *
+ * @return 0; PG_EBUSY; PG_ERROR
+ */
+int pg_exchange_delivered(pg_node *node, const char *code, const char *token);
 
 /**
  * Record input refused as a whole (a bundle, a request) for `pingan

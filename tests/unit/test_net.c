@@ -231,35 +231,45 @@ static void test_response(void **state)
     pg_net_auth req = signed_pull(fx), other = req;
 
     pg_net_body_hash(body, "{\"ack\":7}", 9);
-    pg_net_sign_response(sig, fx->node[COUNTY], 200, &req, 1000, body);
-    assert_true(pg_net_verify_response(sig, pk, county, 200, &req, 1000, body));
+    pg_net_sign_response(sig, fx->node[COUNTY], 200, &req, 1000, body, "");
+    assert_true(
+        pg_net_verify_response(sig, pk, county, 200, &req, 1000, body, ""));
     assert_false(
-        pg_net_verify_response(sig, pk, county, 204, &req, 1000, body));
+        pg_net_verify_response(sig, pk, county, 204, &req, 1000, body, ""));
     assert_false(
-        pg_net_verify_response(sig, pk, county, 200, &req, 1001, body));
+        pg_net_verify_response(sig, pk, county, 200, &req, 1001, body, ""));
     assert_false(pg_net_verify_response(sig, pk, specs[TOWN].code, 200, &req,
-                                        1000, body));
+                                        1000, body, ""));
     /* Not an answer to another request: another nonce, another sender,
      * or the same nonce in a request signed by someone else. */
     other.nonce[0] = other.nonce[0] == 'a' ? 'b' : 'a';
     assert_false(
-        pg_net_verify_response(sig, pk, county, 200, &other, 1000, body));
+        pg_net_verify_response(sig, pk, county, 200, &other, 1000, body, ""));
     other = req;
     memcpy(other.from, specs[OTHER].code, sizeof(other.from));
     assert_false(
-        pg_net_verify_response(sig, pk, county, 200, &other, 1000, body));
+        pg_net_verify_response(sig, pk, county, 200, &other, 1000, body, ""));
     other = req;
     other.sig[0] = other.sig[0] == 'a' ? 'b' : 'a';
     assert_false(
-        pg_net_verify_response(sig, pk, county, 200, &other, 1000, body));
+        pg_net_verify_response(sig, pk, county, 200, &other, 1000, body, ""));
     pg_net_body_hash(body, "{\"ack\":8}", 9);
     assert_false(
-        pg_net_verify_response(sig, pk, county, 200, &req, 1000, body));
+        pg_net_verify_response(sig, pk, county, 200, &req, 1000, body, ""));
     assert_false(pg_net_verify_response(sig,
                                         pg_node_card(fx->node[TOWN])->sign_pk,
-                                        county, 200, &req, 1000, body));
+                                        county, 200, &req, 1000, body, ""));
     assert_false(
-        pg_net_verify_response("beef", pk, county, 200, &req, 1000, body));
+        pg_net_verify_response("beef", pk, county, 200, &req, 1000, body, ""));
+    /* The token of the bundle an answer carries is signed too. */
+    pg_net_sign_response(sig, fx->node[COUNTY], 200, &req, 1000, body,
+                         "0123456789abcdef0123456789abcdef");
+    assert_true(pg_net_verify_response(sig, pk, county, 200, &req, 1000, body,
+                                       "0123456789abcdef0123456789abcdef"));
+    assert_false(pg_net_verify_response(sig, pk, county, 200, &req, 1000, body,
+                                        "0123456789abcdef0123456789abcdee"));
+    assert_false(
+        pg_net_verify_response(sig, pk, county, 200, &req, 1000, body, ""));
 }
 
 /* ---- export options of a sync ------------------------------------------- */
@@ -396,6 +406,84 @@ static void test_ack(void **state)
     assert_int_equal(p.acked_upto, last);
 }
 
+/*
+ * A partner's backfill over HTTP (DESIGN §6): a record that newly meets
+ * the agreement goes with its whole history, and counts as sent whole
+ * only once the bundle is known to have arrived; a bundle lost on the
+ * way leaves the history to be sent again.
+ */
+static void test_partner_backfill_waits_for_delivery(void **state)
+{
+    fixture *fx = *state;
+    char dir[4096], out[4096], rid[PG_RECORD_ID_LEN + 1];
+    pg_node *city =
+        test_make_node(dir, fx->root, "city", "430300000000", "湘潭市");
+    pg_node *cs = test_make_node(dir, fx->root, "cs", "430100000000", "长沙市");
+    char *city_card = pg_card_to_json(pg_node_card(city));
+    char *cs_card = pg_card_to_json(pg_node_card(cs));
+    assert_non_null(city_card);
+    assert_non_null(cs_card);
+    test_pin(city, cs_card, PG_PEER_PARTNER);
+    test_pin(cs, city_card, PG_PEER_PARTNER);
+    testutil_path(out, sizeof(out), fx->root, "cs.bundle");
+    files fs;
+
+    /* A local dispute: not for the partner. */
+    pg_field_value v[] = {
+        {"division", test_text("430300000000")},
+        {"dispute_type", test_text("消费纠纷")},
+        {"summary", test_text("外地游客与景区商户因退款发生争执")},
+    };
+    assert_pg_ok(pg_record_put(rid, city, "dispute", NULL, v, 3, "市平安办"));
+    pg_export_opts eo = {.to = "430100000000", .out = out};
+    memset(&fs, 0, sizeof(fs));
+    assert_pg_ok(pg_bundle_export(city, &eo, keep_file, &fs));
+    assert_int_equal(fs.n, 0);
+    uint64_t start = (uint64_t)test_sql_int(city, "SELECT max(seq) FROM log");
+
+    /* It becomes cross-region: its first txn goes along (backfill). */
+    pg_value yes = {.kind = PG_VALUE_BOOL, .b = true};
+    pg_field_value w[] = {{"cross_region", yes},
+                          {"partner_city", test_text("430100000000")}};
+    assert_pg_ok(pg_record_put(rid, city, "dispute", rid, w, 2, "市平安办"));
+    eo = (pg_export_opts){.to = "430100000000",
+                          .out = out,
+                          .has_after = true,
+                          .after = start,
+                          .deliver_token = "00000000000000000000000000000001"};
+    memset(&fs, 0, sizeof(fs));
+    assert_pg_ok(pg_bundle_export(city, &eo, keep_file, &fs));
+    assert_int_equal(fs.n, 1);
+    assert_int_equal(fs.f[0].txns, 2);
+    assert_int_equal(test_sql_int(city, "SELECT count(*) FROM peer_record"), 0);
+
+    /* That bundle was lost: the next export sends the history again. */
+    assert_pg_ok(pg_exchange_delivered(city, "430100000000", NULL));
+    eo.deliver_token = "00000000000000000000000000000002";
+    memset(&fs, 0, sizeof(fs));
+    assert_pg_ok(pg_bundle_export(city, &eo, keep_file, &fs));
+    assert_int_equal(fs.n, 1);
+    assert_int_equal(fs.f[0].txns, 2);
+
+    /* This one arrived: the record is the partner's whole now, and an
+     * export from the same point carries only its latest txn. */
+    assert_pg_ok(pg_exchange_delivered(city, "430100000000",
+                                       "00000000000000000000000000000002"));
+    assert_int_equal(test_sql_int(city, "SELECT count(*) FROM peer_record"), 1);
+    assert_int_equal(
+        test_sql_int(city, "SELECT count(*) FROM peer_sent_pending"), 0);
+    eo.deliver_token = "00000000000000000000000000000003";
+    memset(&fs, 0, sizeof(fs));
+    assert_pg_ok(pg_bundle_export(city, &eo, keep_file, &fs));
+    assert_int_equal(fs.n, 1);
+    assert_int_equal(fs.f[0].txns, 1);
+
+    free(city_card);
+    free(cs_card);
+    pg_node_free(city);
+    pg_node_free(cs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +497,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_export_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_cover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ack, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_partner_backfill_waits_for_delivery, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
