@@ -142,6 +142,22 @@ static void answer_message(char *out, size_t cap, const char *body, size_t len)
     json_decref(j);
 }
 
+static bool stopped(const client *cl)
+{
+    return cl->opts->stop && *cl->opts->stop;
+}
+
+/* Abort a transfer when the sync is to stop. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return stopped(arg) ? 1 : 0;
+}
+
 /* One attempt.  0 with x->status set, or PG_ENET. */
 static int attempt(client *cl, exchange *x, const char *body_hash, FILE *upload,
                    uint64_t upload_len)
@@ -190,6 +206,9 @@ static int attempt(client *cl, exchange *x, const char *body_hash, FILE *upload,
     curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, cl);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     if (cl->peer.ca_file[0])
         curl_easy_setopt(c, CURLOPT_CAINFO, cl->peer.ca_file);
     if (upload) {
@@ -207,6 +226,15 @@ static int attempt(client *cl, exchange *x, const char *body_hash, FILE *upload,
     x->recv_ms = pg_time_now_ms();
     curl_slist_free_all(h);
     cl->rep->requests++;
+    if (stopped(cl))
+        return pg_error_set(PG_ENET, PG_ERRCLASS_NET,
+                            "stopped before %s answered", cl->peer.code);
+    /* A server may refuse (413) before the body is sent and close the
+     * connection: the sending then fails, but the answer is there. */
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &x->status);
+    if (rc != CURLE_OK && x->status >= 400 &&
+        (rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR))
+        rc = CURLE_OK;
     if (rc != CURLE_OK) {
         if (rc == CURLE_WRITE_ERROR &&
             x->body_len + CURL_MAX_WRITE_SIZE >= x->body_max)
@@ -220,7 +248,6 @@ static int attempt(client *cl, exchange *x, const char *body_hash, FILE *upload,
                             PG_ERRCLASS_NET, "%s: %s", url,
                             curl_easy_strerror(rc));
     }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &x->status);
     cl->rep->http_status = (int)x->status;
     /* The answer must name this request. */
     x->req = a;
@@ -234,9 +261,11 @@ static void backoff(client *cl, unsigned n)
     uint32_t jitter;
     pg_random(&jitter, sizeof(jitter));
     ms += jitter % (base + 1);
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    /* In steps, so that a stop is not kept waiting. */
+    for (uint64_t slept = 0; slept < ms && !stopped(cl); slept += 100) {
+        struct timespec ts = {0, 100 * 1000 * 1000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /*
@@ -261,7 +290,7 @@ static int request(client *cl, exchange *x, FILE *upload, uint64_t upload_len,
         bool retry = error == PG_ENET ||
                      (error == 0 && (x->status == 503 || x->status == 502 ||
                                      x->status == 504));
-        if (!retry || n >= cl->opts->retries)
+        if (!retry || n >= cl->opts->retries || stopped(cl))
             break;
         pg_error_clear();
         cl->rep->retries++;
@@ -637,6 +666,8 @@ int pg_sync(pg_node *node, const char *code, const pg_sync_opts *opts,
     for (bool first = true; error == 0 && !done; first = false) {
         error = push_one(&cl, first, &done);
         progress(&cl);
+        if (error == 0 && !done && stopped(&cl))
+            error = pg_error_set(PG_ENET, PG_ERRCLASS_NET, "stopped");
     }
     if (error == 0) {
         report->phase = "pull";
@@ -649,6 +680,8 @@ int pg_sync(pg_node *node, const char *code, const pg_sync_opts *opts,
         while (error == 0 && !done) {
             error = pull_one(&cl, &after, &done);
             progress(&cl);
+            if (error == 0 && !done && stopped(&cl))
+                error = pg_error_set(PG_ENET, PG_ERRCLASS_NET, "stopped");
         }
     }
     if (report->skew_known) {

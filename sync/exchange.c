@@ -754,6 +754,10 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
                 pg_store__rollback(node->db);
         }
     }
+    /* Files whose cursor could not be moved are not left behind. */
+    for (size_t i = 0; error < 0 && i < es.nfiles; i++)
+        if (export_files(&es)[i].path)
+            unlink(export_files(&es)[i].path);
     for (size_t i = 0; error == 0 && cb && i < es.nfiles; i++)
         error = cb(&export_files(&es)[i].info, payload);
     export_cleanup(&es);

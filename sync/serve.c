@@ -13,6 +13,7 @@
 #include "pingan/net.h"
 #include "netauth.h"
 #include "node_internal.h"
+#include "pingan/buf.h"
 #include "pingan/error.h"
 #include "pingan/exchange.h"
 #include "pingan/value.h"
@@ -120,14 +121,30 @@ static void log_line(server *srv, const char *fmt, ...)
     pthread_mutex_unlock(&srv->log_lock);
 }
 
+/* "METHOD PATH" of a request for a log line or a record: at most about
+ * 200 bytes, the query left out, anything but printable ASCII as '?' (the
+ * path comes from anybody). */
+static void request_line(char *out, size_t cap, const char *method,
+                         const request *r)
+{
+    const char *uri = r->uri ? r->uri : "";
+    size_t n = 0;
+    for (const char *p = method; *p && n + 1 < cap && n < 16; p++)
+        out[n++] = *p > 0x20 && *p < 0x7f ? *p : '?';
+    if (n + 1 < cap)
+        out[n++] = ' ';
+    for (const char *p = uri; *p && *p != '?' && n + 1 < cap && n < 216; p++)
+        out[n++] = *p > 0x20 && *p < 0x7f ? *p : '?';
+    out[n] = '\0';
+}
+
 static void log_request(server *srv, struct MHD_Connection *c, const request *r,
                         const char *method, int status, const char *what)
 {
-    char addr[64];
+    char addr[64], line[256];
     client_address(addr, sizeof(addr), c);
-    size_t pathlen = strcspn(r->uri ? r->uri : "", "?");
-    log_line(srv, "%s %s %.*s %d %s %s (%" PRId64 " ms)", addr, method,
-             (int)(pathlen > 200 ? 200 : pathlen), r->uri ? r->uri : "", status,
+    request_line(line, sizeof(line), method, r);
+    log_line(srv, "%s %s %d %s %s (%" PRId64 " ms)", addr, line, status,
              r->authed ? r->auth.from : "-", what,
              pg_time_now_ms() - r->start_ms);
 }
@@ -222,9 +239,9 @@ static enum MHD_Result refuse(server *srv, struct MHD_Connection *c, request *r,
     r->authed = false;
     if (refusal_noted(srv)) {
         char reason[600], what[640];
-        snprintf(reason, sizeof(reason), "%s %.*s: %s", method,
-                 (int)strcspn(r->uri ? r->uri : "", "?"), r->uri ? r->uri : "",
-                 message);
+        char line[256];
+        request_line(line, sizeof(line), method, r);
+        snprintf(reason, sizeof(reason), "%s: %s", line, message);
         pthread_mutex_lock(&srv->lock);
         pg_exchange_reject(srv->node, "http", peer, reason);
         pthread_mutex_unlock(&srv->lock);
@@ -443,11 +460,12 @@ static enum MHD_Result push_start(server *srv, struct MHD_Connection *c,
         return respond_error(srv, c, r, "POST", MHD_HTTP_BAD_REQUEST,
                              "bad Content-Length");
     if (r->length > srv->max_body) {
-        char m[200];
+        char m[320];
         snprintf(m, sizeof(m),
                  "the body of %" PRIu64 " bytes is over this server's limit "
-                 "of %" PRIu64 " bytes (serve --max-body); sync with a "
-                 "smaller --bundle-max",
+                 "of %" PRIu64 " bytes (serve --max-body): sync with a "
+                 "smaller --bundle-max, or, when a single txn is larger, "
+                 "raise the server's limit",
                  r->length, srv->max_body);
         return respond_error(srv, c, r, "POST", MHD_HTTP_CONTENT_TOO_LARGE, m);
     }
@@ -741,17 +759,12 @@ static void node_unlock(void *payload)
     pthread_mutex_unlock(&((server *)payload)->lock);
 }
 
-typedef struct peer_list {
-    char codes[256][PG_CODE_LEN + 1];
-    size_t n;
-} peer_list;
+typedef char peer_code[PG_CODE_LEN + 1];
 
+/* The codes of the peers with a URL, into a pg_buf of peer_code. */
 static int collect_peer(const pg_peer *p, void *payload)
 {
-    peer_list *l = payload;
-    if (p->url[0] && l->n < 256)
-        memcpy(l->codes[l->n++], p->code, PG_CODE_LEN + 1);
-    return 0;
+    return p->url[0] ? pg_buf_put(payload, p->code, sizeof(peer_code)) : 0;
 }
 
 static bool sleep_until(server *srv, int64_t when_ms)
@@ -771,28 +784,34 @@ static void *syncer(void *arg)
     so.unlock = node_unlock;
     so.lock_payload = srv;
     so.progress = NULL;
+    so.stop = srv->opts->stop;
     int64_t every = (int64_t)srv->opts->sync_every_s * 1000;
     int64_t next = pg_time_now_ms() + every;
 
     while (sleep_until(srv, next)) {
-        peer_list l;
-        l.n = 0;
+        pg_buf l = PG_BUF_INIT;
         node_lock(srv);
-        pg_peer_list(srv->node, collect_peer, &l);
+        int error = pg_peer_list(srv->node, collect_peer, &l);
         node_unlock(srv);
-        for (size_t i = 0; i < l.n && !*srv->opts->stop; i++) {
+        if (error < 0)
+            log_line(srv, "sync: cannot list the peers: %s",
+                     pg_error_last()->message);
+        const peer_code *codes = (const peer_code *)(const void *)l.data;
+        for (size_t i = 0; i < l.len / sizeof(peer_code) && !*srv->opts->stop;
+             i++) {
             pg_sync_report rep;
-            pg_sync(srv->node, l.codes[i], &so, &rep);
+            pg_sync(srv->node, codes[i], &so, &rep);
             if (rep.error)
-                log_line(srv, "sync %s: failed (%s); retried in %u s",
-                         l.codes[i], rep.message, srv->opts->sync_every_s);
+                log_line(srv, "sync %s: failed (%s); retried in %u s", codes[i],
+                         rep.message, srv->opts->sync_every_s);
             else if (rep.pushed_txns || rep.pulled_txns)
                 log_line(srv,
                          "sync %s: pushed %" PRIu64 " txns, pulled %" PRIu64
                          " (%" PRIu64 " applied) in %" PRId64 " ms",
-                         l.codes[i], rep.pushed_txns, rep.pulled_txns,
+                         codes[i], rep.pushed_txns, rep.pulled_txns,
                          rep.applied, rep.elapsed_ms);
         }
+        pg_buf_dispose(&l);
         next = pg_time_now_ms() + every;
     }
     return NULL;

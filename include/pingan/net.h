@@ -79,6 +79,8 @@ typedef struct pg_sync_opts {
     void *lock_payload;
     pg_sync_progress progress;
     void *progress_payload;
+    /** When set non-zero, the sync stops at once (PG_ENET); NULL: never. */
+    volatile sig_atomic_t *stop;
 } pg_sync_opts;
 
 /**

@@ -7,6 +7,7 @@
 #include "pingan/crypto.h"
 #include "pingan/error.h"
 
+#include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +17,11 @@ int main(int argc, char **argv)
         return 2;
     if (argc >= 2 && pg_crypto_init() < 0)
         return cli_fail(PG_ERROR);
+    /* Before any thread starts (serve --sync-every runs syncs in one). */
+    if (argc >= 2 && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "pingan: cannot start libcurl\n");
+        return 1;
+    }
     if (argc >= 2 && strcmp(argv[1], "sync") == 0)
         return cmd_sync(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
