@@ -48,6 +48,8 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
+from checks import Bail, Checks  # noqa: E402
+
 # Codes from shared/data/xiangtan_divisions.csv.  The csv has no
 # community under 易俗河镇 (430321100): 430321100001 is SYNTHETIC, named
 # as such; every other code is real.
@@ -142,11 +144,7 @@ HAZARD = {
 }
 
 
-class Bail(Exception):
-    pass
-
-
-class Fed:
+class Fed(Checks):
     def __init__(self, pingan, work, verbose):
         self.pingan = pingan
         self.work = work
@@ -160,31 +158,6 @@ class Fed:
         self.last = None
         self.dirty = set(ORDER)  # directed links that may have something to send
         self.cache = {}  # (node, what, ...) -> parsed JSON, until node changes
-
-    # ---- reporting -------------------------------------------------------
-
-    def ok(self, cond, what, expected=None, found=None, show=False):
-        print("%s - %s" % ("ok" if cond else "not ok", what))
-        if not cond:
-            self.nfail += 1
-            if expected is not None:
-                print("#   expected: " + str(expected).replace("\n", "\n#             "))
-            if found is not None:
-                print("#   found:    " + str(found).replace("\n", "\n#             "))
-            if show and self.last:
-                self.show_last()
-        sys.stdout.flush()
-        return cond
-
-    def show_last(self):
-        cmd, rc, out, err = self.last
-        print("#   command: pingan %s" % cmd)
-        print("#   exit:    %d" % rc)
-        for label, text in (("stdout", out), ("stderr", err)):
-            if text.strip():
-                print("#   %s:" % label)
-                for line in text[:1500].splitlines():
-                    print("#     " + line)
 
     # ---- running pingan --------------------------------------------------
 

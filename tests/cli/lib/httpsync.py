@@ -63,6 +63,8 @@ import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
+from checks import Bail, Checks  # noqa: E402
+
 import argparse  # noqa: E402
 import http.client  # noqa: E402
 import json  # noqa: E402
@@ -129,10 +131,6 @@ def id_number(body17):
     return body17 + "10X98765432"[sum(int(c) * x for c, x in zip(body17, w)) % 11]
 
 
-class Bail(Exception):
-    pass
-
-
 class Server:
     """One `pingan serve` process."""
 
@@ -194,7 +192,8 @@ class Server:
         return self.p.returncode
 
 
-class H:
+class H(Checks):
+    command_prefix = ""
     def __init__(self, pingan, netreq, work, verbose):
         self.pingan = pingan
         self.netreq = netreq
@@ -209,35 +208,6 @@ class H:
         self.srv = {}  # node -> the running Server
         self.refused = {}  # node -> 401/403 answers seen from its server
         self.nreq = 0
-
-    # ---- reporting -------------------------------------------------------
-
-    def ok(self, cond, what, expected=None, found=None, show=False):
-        print("%s - %s" % ("ok" if cond else "not ok", what))
-        if not cond:
-            self.nfail += 1
-            if expected is not None:
-                print("#   expected: " + str(expected).replace("\n", "\n#             "))
-            if found is not None:
-                print("#   found:    " + str(found).replace("\n", "\n#             "))
-            if show and self.last:
-                self.show_last()
-        sys.stdout.flush()
-        return cond
-
-    def note(self, text):
-        print("# " + text)
-        sys.stdout.flush()
-
-    def show_last(self):
-        cmd, rc, out, err = self.last
-        print("#   command: %s" % cmd)
-        print("#   exit:    %d" % rc)
-        for label, text in (("stdout", out), ("stderr", err)):
-            if text.strip():
-                print("#   %s:" % label)
-                for line in text[:1500].splitlines():
-                    print("#     " + line)
 
     # ---- running pingan --------------------------------------------------
 

@@ -89,16 +89,14 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
+from checks import Bail, Checks  # noqa: E402
+
 # Real codes from shared/data/xiangtan_divisions.csv.
 COUNTY, TOWN = "430321000000", "430321112000"  # 湘潭县, 石潭镇
 COMMUNITY = "430321112005"  # 列家桥煤矿居委会 (石潭镇)
 
 PUSH_LINE = re.compile(r" POST /v1/push 200 ")
 PULL_LINE = re.compile(r" GET /v1/pull 200 ")
-
-
-class Bail(Exception):
-    pass
 
 
 def free_port():
@@ -259,7 +257,7 @@ class Server:
         return "%s://127.0.0.1:%d" % (self.scheme or "http", self.port)
 
 
-class NetFault:
+class NetFault(Checks):
     def __init__(self, a):
         self.pingan = os.path.abspath(a.pingan)
         self.gen = os.path.abspath(a.gen) if a.gen and os.access(a.gen, os.X_OK) else None
@@ -278,19 +276,8 @@ class NetFault:
 
     # ---- reporting -------------------------------------------------------
 
-    def ok(self, cond, what, expected=None, found=None, show=False):
-        print("%s - %s" % ("ok" if cond else "not ok", what))
-        if not cond:
-            self.nfail += 1
-            if expected is not None:
-                print("#   expected: " + str(expected).replace("\n", "\n#             "))
-            if found is not None:
-                print("#   found:    " + str(found).replace("\n", "\n#             "))
-            if show and self.last:
-                self.show_last()
-            self.show_servers()
-        sys.stdout.flush()
-        return cond
+    def on_failure(self):
+        self.show_servers()
 
     def show_servers(self):
         """Under a failure: the servers that should be running, and whether
@@ -302,20 +289,6 @@ class NetFault:
             print("#   server %s (port %d): %s; its log ends:" % (
                 srv.name, srv.port, "running" if rc is None else "EXITED with %d" % rc))
             print("#     " + srv.tail(3).replace("\n", "\n#     "))
-
-    def note(self, text):
-        print("# " + text.replace("\n", "\n# "))
-        sys.stdout.flush()
-
-    def show_last(self):
-        cmd, rc, out, err = self.last
-        print("#   command: pingan %s" % cmd)
-        print("#   exit:    %s" % rc)
-        for label, text in (("stdout", out), ("stderr", err)):
-            if text.strip():
-                print("#   %s:" % label)
-                for line in text[:1500].splitlines():
-                    print("#     " + line)
 
     def slow(self, seconds):
         """A time limit, longer under the sanitizers."""
