@@ -88,13 +88,8 @@ static int run_net(char **argv)
     return 1;
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv, char **given)
 {
-    /* The command line as given, for pingan-net. */
-    char **given = calloc((size_t)argc + 1, sizeof(*given));
-    if (!given)
-        return cli_fail(PG_ENOMEM);
-    memcpy(given, argv, (size_t)argc * sizeof(*given));
     if (cli_start(&argc, argv) < 0)
         return 2;
     if (argc < 2) {
@@ -121,4 +116,16 @@ int main(int argc, char **argv)
             pg_excerpt(ex, argv[1], strlen(argv[1])));
     usage(stderr);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    /* The command line as given, for pingan-net. */
+    char **given = calloc((size_t)argc + 1, sizeof(*given));
+    if (!given)
+        return cli_fail(PG_ENOMEM);
+    memcpy(given, argv, (size_t)argc * sizeof(*given));
+    int rc = run(argc, argv, given);
+    free(given);
+    return rc;
 }
