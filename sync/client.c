@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -59,14 +60,12 @@ typedef struct exchange {
     const char *upload; /* a file to POST, or NULL */
     /* response */
     long status;
-    FILE *out; /* the body goes here (a file or memory) */
+    FILE *out; /* the body goes here */
     uint64_t body_len, body_max;
     pg_hash_state hash;
     char h_time[32], h_nonce[PG_NET_NONCE_HEX + 1];
     char h_body[2 * PG_HASH_LEN + 1], h_sig[2 * PG_SIG_LEN + 1];
     char h_bundle[40];
-    char *mem; /* the body when kept in memory */
-    size_t memlen;
     int64_t sent_ms, recv_ms;
     pg_net_auth req; /* the request last sent, which the answer names */
 } exchange;
@@ -130,15 +129,16 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
     return len;
 }
 
-/* The "error" of a JSON answer, else a short excerpt of it. */
+/* The "error" of a JSON answer, control characters shown as '?' (a
+ * refusal is not signed: anybody on the way may have written it). */
 static void answer_message(char *out, size_t cap, const char *body, size_t len)
 {
     json_t *j = body ? json_loadb(body, len, 0, NULL) : NULL;
     const char *e = j ? json_string_value(json_object_get(j, "error")) : NULL;
-    if (e)
-        snprintf(out, cap, "%s", e);
-    else
-        snprintf(out, cap, "no explanation given");
+    snprintf(out, cap, "%s", e ? e : "no explanation given");
+    for (char *p = out; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     json_decref(j);
 }
 
@@ -369,46 +369,10 @@ static int http_failure(client *cl, exchange *x)
 
 /* --- push -------------------------------------------------------------- */
 
-typedef struct exported {
-    char path[4200];
-    pg_export_file info;
-    bool have;
-} exported;
-
-static int on_export(const pg_export_file *f, void *payload)
-{
-    exported *e = payload;
-    snprintf(e->path, sizeof(e->path), "%s", f->path);
-    e->info = *f;
-    e->info.path = e->path;
-    e->have = true;
-    return 0;
-}
-
-static int hash_file(char out[2 * PG_HASH_LEN + 1], FILE *f, uint64_t *len)
-{
-    pg_hash_state st;
-    uint8_t buf[1 << 16], h[PG_HASH_LEN];
-    size_t n;
-    *len = 0;
-    rewind(f);
-    pg_hash_init(&st, PG_HASH_LEN);
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-        pg_hash_update(&st, buf, n);
-        *len += n;
-    }
-    pg_hash_final(&st, h);
-    pg_hex(out, h, sizeof(h));
-    if (ferror(f))
-        return pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot read a bundle");
-    rewind(f);
-    return 0;
-}
-
 static int push_one(client *cl, bool first, bool *done)
 {
     char out[4200];
-    exported e;
+    pg_net_exported e;
     exchange x;
     int error;
 
@@ -433,7 +397,7 @@ static int push_one(client *cl, bool first, bool *done)
         .after = first ? 0 : cl->pushed_upto,
     };
     lock(cl);
-    error = pg_bundle_export(cl->node, &eo, on_export, &e);
+    error = pg_bundle_export(cl->node, &eo, pg_net_keep_export, &e);
     unlock(cl);
     if (error < 0)
         return error;
@@ -441,16 +405,19 @@ static int push_one(client *cl, bool first, bool *done)
         *done = true;
         return 0;
     }
-    FILE *up = fopen(e.path, "rb");
+    int fd = open(e.path, O_RDONLY | O_CLOEXEC);
     unlink(e.path);
-    if (!up)
-        return pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot read %s: %s",
-                            e.path, strerror(errno));
     char hash[2 * PG_HASH_LEN + 1];
     uint64_t len = 0;
-    if ((error = hash_file(hash, up, &len)) < 0) {
-        fclose(up);
-        return error;
+    FILE *up = NULL;
+    if (fd < 0 || (error = pg_net_fd_hash(hash, &len, fd)) < 0 ||
+        !(up = fdopen(fd, "rb"))) {
+        if (fd >= 0)
+            close(fd);
+        return error < 0 ? error
+                         : pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
+                                        "cannot read %s: %s", e.path,
+                                        strerror(errno));
     }
     x.method = "POST";
     x.upload = e.path;
@@ -476,7 +443,7 @@ static int push_one(client *cl, bool first, bool *done)
         free(body);
         const char *sender = json_string_value(json_object_get(j, "sender"));
         json_t *ack = json_object_get(j, "ack");
-        if (!json_is_integer(ack) || !sender ||
+        if (!json_is_integer(ack) || json_integer_value(ack) < 0 || !sender ||
             strcmp(sender, pg_node_code(cl->node)) != 0)
             error = pg_error_set(PG_EINVALID, PG_ERRCLASS_NET,
                                  "%s answered a push with something that is "

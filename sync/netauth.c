@@ -9,10 +9,12 @@
 #include "pingan/peer.h"
 #include "pingan/value.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define REQUEST_CONTEXT  "pingan.http.request.v1"
 #define RESPONSE_CONTEXT "pingan.http.response.v1"
@@ -279,4 +281,36 @@ void pg_net_note_skew(pg_node *node, const char *code, int64_t skew_ms)
     sqlite3_bind_int64(st, 3, pg_time_now_ms());
     sqlite3_step(st);
     sqlite3_finalize(st);
+}
+
+int pg_net_keep_export(const pg_export_file *file, void *exported)
+{
+    pg_net_exported *e = exported;
+    snprintf(e->path, sizeof(e->path), "%s", file->path);
+    e->info = *file;
+    e->info.path = e->path;
+    e->have = true;
+    return 0;
+}
+
+int pg_net_fd_hash(char out[2 * PG_HASH_LEN + 1], uint64_t *len, int fd)
+{
+    pg_hash_state st;
+    uint8_t buf[1 << 16], h[PG_HASH_LEN];
+    ssize_t n;
+    *len = 0;
+    if (lseek(fd, 0, SEEK_SET) != 0)
+        return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
+                            "cannot read a bundle: %s", strerror(errno));
+    pg_hash_init(&st, PG_HASH_LEN);
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        pg_hash_update(&st, buf, (size_t)n);
+        *len += (uint64_t)n;
+    }
+    pg_hash_final(&st, h);
+    pg_hex(out, h, sizeof(h));
+    if (n < 0 || lseek(fd, 0, SEEK_SET) != 0)
+        return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
+                            "cannot read a bundle: %s", strerror(errno));
+    return 0;
 }

@@ -20,6 +20,7 @@
 
 #include "pingan/crypto.h"
 #include "pingan/division.h"
+#include "pingan/exchange.h"
 #include "pingan/node.h"
 
 /* Requests whose time differs from the server's by more are refused. */
@@ -114,6 +115,21 @@ bool pg_net_verify_response(const char *sig_hex,
                             const char *server, int status,
                             const pg_net_auth *request, int64_t time_ms,
                             const char *body_hash, const char *bundle);
+
+/* The one bundle an export with max_files = 1 wrote (pg_net_keep_export
+ * as its callback fills it). */
+typedef struct pg_net_exported {
+    char path[4200];
+    pg_export_file info; /* info.path points at path */
+    bool have;
+} pg_net_exported;
+
+int pg_net_keep_export(const pg_export_file *file, void *exported);
+
+/* Hash a file's bytes from its start (hex BLAKE2b-256, as in
+ * X-Pingan-Body), set *len to their number and rewind it.  0 or
+ * PG_ERROR. */
+int pg_net_fd_hash(char out[2 * PG_HASH_LEN + 1], uint64_t *len, int fd);
 
 /* Remember the clock difference seen with a peer (for status). */
 void pg_net_note_skew(pg_node *node, const char *code, int64_t skew_ms);

@@ -305,36 +305,6 @@ static bool is_token(const char *s)
     return strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
 }
 
-typedef struct pulled {
-    char path[4200];
-    pg_export_file info;
-    bool have;
-} pulled;
-
-static int pull_file(const pg_export_file *f, void *payload)
-{
-    pulled *p = payload;
-    snprintf(p->path, sizeof(p->path), "%s", f->path);
-    p->info = *f;
-    p->info.path = p->path;
-    p->have = true;
-    return 0;
-}
-
-/* Hash a file's bytes (hex) and rewind it. */
-static int hash_fd(char out[2 * PG_HASH_LEN + 1], int fd)
-{
-    pg_hash_state st;
-    uint8_t buf[1 << 16], h[PG_HASH_LEN];
-    ssize_t n;
-    pg_hash_init(&st, PG_HASH_LEN);
-    while ((n = read(fd, buf, sizeof(buf))) > 0)
-        pg_hash_update(&st, buf, (size_t)n);
-    pg_hash_final(&st, h);
-    pg_hex(out, h, sizeof(h));
-    return n < 0 || lseek(fd, 0, SEEK_SET) != 0 ? -1 : 0;
-}
-
 static enum MHD_Result answer_pull(server *srv, struct MHD_Connection *c,
                                    request *r)
 {
@@ -361,7 +331,7 @@ static enum MHD_Result answer_pull(server *srv, struct MHD_Connection *c,
     if (max > srv->max_body)
         max = srv->max_body;
 
-    pulled p;
+    pg_net_exported p;
     memset(&p, 0, sizeof(p));
     char out[4200];
     pthread_mutex_lock(&srv->lock);
@@ -386,7 +356,7 @@ static enum MHD_Result answer_pull(server *srv, struct MHD_Connection *c,
     if (error == 0)
         error = pg_exchange_delivered(srv->node, r->auth.from, got);
     if (error == 0)
-        error = pg_bundle_export(srv->node, &eo, pull_file, &p);
+        error = pg_bundle_export(srv->node, &eo, pg_net_keep_export, &p);
     const pg_error *e = pg_error_last();
     char message[512];
     snprintf(message, sizeof(message), "%s",
@@ -416,16 +386,15 @@ static enum MHD_Result answer_pull(server *srv, struct MHD_Connection *c,
     }
     int fd = open(p.path, O_RDONLY | O_CLOEXEC);
     unlink(p.path);
-    struct stat sb;
+    uint64_t size = 0;
     char hash[2 * PG_HASH_LEN + 1];
-    if (fd < 0 || fstat(fd, &sb) != 0 || hash_fd(hash, fd) < 0) {
+    if (fd < 0 || pg_net_fd_hash(hash, &size, fd) < 0) {
         if (fd >= 0)
             close(fd);
         return respond_error(srv, c, r, "GET", MHD_HTTP_INTERNAL_SERVER_ERROR,
                              "cannot read the bundle just written");
     }
-    struct MHD_Response *resp =
-        MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
+    struct MHD_Response *resp = MHD_create_response_from_fd(size, fd);
     if (!resp) {
         close(fd);
         return MHD_NO;

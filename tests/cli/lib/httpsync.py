@@ -18,7 +18,7 @@ Checked:
    b. catch-up: with 湘潭县's server stopped a sync fails (exit 1) and
       moves nothing; both sides write; the server restarts on the same
       port; one sync catches both up; `status --json` on both sides shows
-      last_sync set and unsent/unacked 0;
+      last_sync set, unsent/unacked 0 and a clock difference near 0;
    c. unsigned GET /v1/pull and POST /v1/push get 401 with a JSON body
       holding only "error"; GET /v1/health answers 200 without
       authentication (code, name, tier, time_ms); unknown endpoint 404,
@@ -551,6 +551,10 @@ class H(Checks):
                     == (0, 0, None),
                     "b: status --json at %s: %s has last_sync set, unsent 0, unacked 0, "
                     "no gap" % (n, peer), "last_sync, 0, 0, null", got)
+            skew = p and p[0].get("clock_skew_ms")
+            self.ok(isinstance(skew, int) and abs(skew) < 5000,
+                    "b: status --json at %s: the clock of %s as seen over HTTP "
+                    "(same machine: within 5 s)" % (n, peer), "an int near 0", skew)
 
     # ---- c. no signature -------------------------------------------------------
 
