@@ -306,7 +306,8 @@ static int export_finish(export_state *es)
     }
     if (!error)
         error = pg_bundle_writer_finish(es->w, &info, f);
-    if (!error && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+    if (!error &&
+        (fflush(f) != 0 || (!es->opts->scratch && fsync(fileno(f)) != 0)))
         error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot write %s: %s",
                              of->tmp, strerror(errno));
     if (fclose(f) != 0 && !error)
@@ -668,7 +669,8 @@ static int export_rename(export_state *es)
         of->tmp = NULL;
         of->info.path = of->path;
     }
-    fsync_dir_of(es->opts->out);
+    if (!es->opts->scratch)
+        fsync_dir_of(es->opts->out);
     return 0;
 }
 

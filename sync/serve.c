@@ -351,7 +351,8 @@ static enum MHD_Result answer_pull(server *srv, struct MHD_Connection *c,
                          .after = after,
                          .has_after = true,
                          .cover = true,
-                         .deliver_token = token};
+                         .deliver_token = token,
+                         .scratch = true}; /* sent at once, then removed */
     int error = pg_exchange_ack(srv->node, r->auth.from, ack);
     if (error == 0)
         error = pg_exchange_delivered(srv->node, r->auth.from, got);

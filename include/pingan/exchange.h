@@ -46,6 +46,11 @@ typedef struct pg_export_opts {
      * pg_exchange_delivered names this token (the bundle is known to have
      * arrived); NULL: at once, as for a file. */
     const char *deliver_token;
+    /** The file is scratch: read back at once and removed by the caller
+     * (an HTTP request or answer, an in-process transport), so it is not
+     * made durable (no fsync of it or its directory).  A bundle meant to
+     * be carried (a USB stick) must leave this false. */
+    bool scratch;
 } pg_export_opts;
 
 /** One bundle file written. */
