@@ -789,6 +789,7 @@ static void print_text(const sim_world *w, const checks *c, FILE *out)
     print_traffic(out, "up (child to parent)", &w->up);
     print_traffic(out, "down (parent to child)", &w->down);
     print_traffic(out, "partners (both ways)", &w->partner);
+    print_traffic(out, "http (city links)", &w->http);
     fprintf(out, "\nVillage records at the city, rounds after writing:");
     for (int d = 0; d < 6; d++)
         fprintf(out, "  %d%s: %llu", d, d == 5 ? "+" : "",
@@ -836,7 +837,8 @@ static void print_json(const sim_world *w, const checks *c, FILE *out,
     fprintf(out, "  \"traffic\": {\n");
     json_traffic(out, "up", &w->up, ",");
     json_traffic(out, "down", &w->down, ",");
-    json_traffic(out, "partner", &w->partner, "");
+    json_traffic(out, "partner", &w->partner, ",");
+    json_traffic(out, "http", &w->http, "");
     fprintf(out, "  },\n  \"delay_rounds\": [");
     for (int d = 0; d < 6; d++)
         fprintf(out, "%s%llu", d ? ", " : "",
@@ -895,15 +897,16 @@ int sim_check(sim_world *w, FILE *out)
     check_add(&c, "nothing refused, quarantined or pending",
               w->writes_failed == 0 && w->up.quarantined == 0 &&
                   w->down.quarantined == 0 && w->partner.quarantined == 0 &&
-                  pending == 0,
+                  w->http.quarantined == 0 && pending == 0,
               "%llu writes failed, %llu txns quarantined, %llu pending at "
               "the end (%llu pending for a while on arrival)",
               (unsigned long long)w->writes_failed,
               (unsigned long long)(w->up.quarantined + w->down.quarantined +
-                                   w->partner.quarantined),
+                                   w->partner.quarantined +
+                                   w->http.quarantined),
               (unsigned long long)pending,
               (unsigned long long)(w->up.pending + w->down.pending +
-                                   w->partner.pending));
+                                   w->partner.pending + w->http.pending));
     w->seconds_checks = sim_now() - t0;
     int failed = 0;
     for (size_t i = 0; i < c.n; i++)

@@ -261,6 +261,15 @@ long sim_round_sync(sim_world *w, bool lossless)
         for (size_t li = 0; li < w->nlinks; li += 2) {
             if (w->links[li].from != node)
                 continue;
+            if (w->links[li].http) {
+                long m = sim_http_sync(w, &w->links[li]);
+                if (m < 0) {
+                    free(order);
+                    return -1;
+                }
+                moved += m;
+                continue;
+            }
             for (size_t d = 0; d < 2; d++) {
                 long m = exchange(w, &w->links[li + d], lossless);
                 if (m < 0) {

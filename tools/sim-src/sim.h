@@ -8,6 +8,7 @@
  *     day.c     what each node writes in a day (DOMAIN.md §6.5)
  *     link.c    moving bundles over a link: offline nodes, lost bundles,
  *               the township carried by USB
+ *     http.c    the city's links over HTTP (pg_serve and pg_sync)
  *     check.c   what must hold afterwards, printed as tables
  */
 #ifndef PINGAN_SIM_H
@@ -138,6 +139,7 @@ typedef struct sim_traffic {
     uint64_t offline; /* syncs skipped: an end was offline */
     uint64_t quarantined;
     uint64_t pending;
+    uint64_t requests;   /* HTTP requests (HTTP links only) */
     double seconds;      /* of the syncs that moved something */
     double idle_seconds; /* of those that found nothing to move */
 } sim_traffic;
@@ -146,6 +148,7 @@ typedef struct sim_traffic {
 typedef struct sim_link {
     int from, to;
     bool usb;
+    bool http; /* a county or partner and the city, over HTTP */
     /* The sender's received_upto of the receiver last sent to it as an
      * acknowledgement, so that an idle link sends nothing. */
     int64_t ack_sent;
@@ -163,6 +166,7 @@ typedef struct sim_opts {
     bool keep;       /* keep the directories */
     bool json;       /* print the results as JSON */
     bool quiet;      /* no progress on stderr */
+    bool files_only; /* no HTTP: the city's links move files too */
     double loss;     /* probability a bundle is lost */
     double offline;  /* share of nodes offline part of each day */
     double edits;    /* concurrent edit pairs per 1,000 records */
@@ -186,7 +190,8 @@ typedef struct sim_world {
     sim_record *records; /* records_buf's data */
     size_t nrecords;
     int round; /* the current round, counting from 0 */
-    sim_traffic up, down, partner;
+    sim_traffic up, down, partner, http;
+    struct sim_server *server; /* the city's HTTP server (http.c) */
     /* Concurrent edits made. */
     pg_buf edits_buf;
     sim_edit *edits; /* edits_buf's data */
@@ -227,6 +232,16 @@ bool sim_link_up(const sim_world *w, const sim_link *l, int round);
 long sim_round_sync(sim_world *w, bool lossless);
 /* Note which records reached the city this round. */
 int sim_track_arrivals(sim_world *w);
+
+/* http.c */
+int sim_http_global_init(void);
+void sim_http_global_cleanup(void);
+/* Start the city's server and point its counties and partners at it. */
+int sim_http_start(sim_world *w);
+void sim_http_stop(sim_world *w);
+/* Sync the HTTP link whose upward half is @p up (a county or a partner
+ * with the city): the bundles moved, or -1. */
+long sim_http_sync(sim_world *w, sim_link *up);
 
 /* check.c */
 /* Run every check, print the tables (or JSON); returns the number of

@@ -53,6 +53,9 @@ static void usage(FILE *out)
         "                     of each day (default 0.03)\n"
         "      --edits E      concurrent edit pairs a day per 100 villages\n"
         "                     (default 4)\n"
+        "      --files-only   the city's links move bundle files too (by\n"
+        "                     default the city serves HTTP on 127.0.0.1 and\n"
+        "                     its counties and partners sync with it)\n"
         "      --dir DIR      make the nodes in DIR/nodes-SEED (default: a\n"
         "                     temporary directory)\n"
         "      --keep         keep the node directories afterwards\n"
@@ -119,7 +122,8 @@ static int parse(sim_opts *o, int argc, char **argv)
         O_KEEP,
         O_CSV,
         O_JSON,
-        O_AGREEMENT
+        O_AGREEMENT,
+        O_FILES_ONLY
     };
     static const struct option options[] = {
         {"nodes", required_argument, NULL, 'n'},
@@ -133,6 +137,7 @@ static int parse(sim_opts *o, int argc, char **argv)
         {"keep", no_argument, NULL, O_KEEP},
         {"divisions", required_argument, NULL, O_CSV},
         {"agreement", required_argument, NULL, O_AGREEMENT},
+        {"files-only", no_argument, NULL, O_FILES_ONLY},
         {"json", no_argument, NULL, O_JSON},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -193,6 +198,9 @@ static int parse(sim_opts *o, int argc, char **argv)
             break;
         case O_AGREEMENT:
             o->agreement = optarg;
+            break;
+        case O_FILES_ONLY:
+            o->files_only = true;
             break;
         case 'q':
             o->quiet = true;
@@ -298,6 +306,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "pingan-simulate: %s\n", err);
         return 2;
     }
+    if (sim_http_global_init() < 0) {
+        fprintf(stderr, "pingan-simulate: libcurl does not start\n");
+        sim_tree_free(&w.tree);
+        return 1;
+    }
     w.gen = gen_new(csv);
     sim_rng_seed(&w.rng, w.opts.seed, "simulate");
     int failed = 1;
@@ -312,5 +325,6 @@ int main(int argc, char **argv)
     pg_buf_dispose(&w.records_buf);
     pg_buf_dispose(&w.edits_buf);
     sim_tree_free(&w.tree);
+    sim_http_global_cleanup();
     return failed ? 1 : 0;
 }

@@ -379,19 +379,19 @@ int sim_tree_build(sim_tree *t, const char *csv_path, size_t want, char *err,
         size_t m = 0;
         for (size_t i = 0; i < t->n; i++) {
             map[i] = keep[i] ? (int)m : -1;
+            /* Children are linked again below, among the kept. */
+            free(t->nodes[i].children);
+            t->nodes[i].children = NULL;
+            t->nodes[i].nchildren = 0;
             if (keep[i]) {
                 sim_node moved = t->nodes[i];
                 moved.parent = moved.parent >= 0 ? map[moved.parent] : -1;
                 t->nodes[m++] = moved;
-            } else {
-                free(t->nodes[i].children);
             }
         }
         t->n = m;
         t->buf.len = m * sizeof(*t->nodes);
         t->city = map[t->city];
-        for (size_t i = 0; i < t->n; i++)
-            t->nodes[i].children = NULL;
         if (link_children(t) < 0)
             goto nomem;
     }

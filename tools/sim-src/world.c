@@ -171,6 +171,8 @@ static sim_link *add_link(sim_world *w, int from, int to, bool usb)
     l->from = from;
     l->to = to;
     l->usb = usb;
+    l->http =
+        !w->opts.files_only && (from == w->tree.city || to == w->tree.city);
     return l;
 }
 
@@ -290,6 +292,8 @@ int sim_world_create(sim_world *w)
         return -1;
     if (link_nodes(w) < 0)
         return -1;
+    if (!w->opts.files_only && sim_http_start(w) < 0)
+        return -1;
     w->seconds_setup = sim_now() - t0;
     sim_say(w, "%zu nodes and %zu links ready in %.1f s", w->tree.n,
             w->nlinks / 2, w->seconds_setup);
@@ -313,6 +317,7 @@ static int rm_tree(const char *path)
 
 void sim_world_close(sim_world *w)
 {
+    sim_http_stop(w);
     for (size_t i = 0; i < w->tree.n; i++) {
         sim_node *n = &w->tree.nodes[i];
         pg_node_free(n->node);
