@@ -66,17 +66,23 @@
 #define GEN_MAX_FIELDS  64
 #define GEN_MAX_VALUES  64
 #define GEN_MAX_PICKERS 256
-#define GEN_NAME_MAX    96
 #define GEN_ADDR_MAX    1024
 
 /* ---- errors ---------------------------------------------------------- */
+
+static const char *gen_program = "pingan-gen";
+
+void gen_set_program(const char *name)
+{
+    gen_program = name;
+}
 
 void gen_die(int status, const char *fmt, ...)
 {
     va_list ap;
 
     fflush(stdout);
-    fputs("pingan-gen: ", stderr);
+    fprintf(stderr, "%s: ", gen_program);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -302,12 +308,6 @@ static void gen_date_text(char out[32], int64_t ms)
 
 /* ---- divisions ------------------------------------------------------- */
 
-typedef struct gen_div {
-    char code[PG_CODE_LEN + 1];
-    char name[GEN_NAME_MAX];
-    pg_tier tier;
-} gen_div;
-
 /* A place a record happens: always a community-level code. */
 typedef struct gen_place {
     char code[PG_CODE_LEN + 1];
@@ -351,28 +351,29 @@ typedef struct gen {
     char *out; /* one encoded record */
     size_t out_size;
     size_t out_len;
-    int64_t now_ms;  /* 00:00 CST of the simulated today */
-    int64_t today;   /* its calendar day */
-    unsigned window; /* records fall at most this many days back; 0: any */
-    gen_div *divs;   /* the CSV */
+    int64_t now_ms;     /* 00:00 CST of the simulated today */
+    int64_t today;      /* its calendar day */
+    unsigned window;    /* records fall at most this many days back; 0: any */
+    gen_division *divs; /* the CSV */
     size_t ndivs;
-    const gen_div **anchors; /* where records are placed */
+    const gen_division **anchors; /* where records are placed */
     size_t nanchors;
     char scope_code[PG_CODE_LEN + 1]; /* --division */
-    gen_div scope;                    /* --division, as an anchor of its own */
-    const gen_div **hunan; /* legal Hunan county codes, for ID numbers */
+    gen_division scope;               /* --division, as an anchor of its own */
+    const gen_division **hunan; /* legal Hunan county codes, for ID numbers */
     size_t nhunan;
 } gen;
 
 static int gen_div_cmp(const void *a, const void *b)
 {
-    return strcmp(((const gen_div *)a)->code, ((const gen_div *)b)->code);
+    return strcmp(((const gen_division *)a)->code,
+                  ((const gen_division *)b)->code);
 }
 
 /* The CSV row of a code (the table is sorted by code). */
-static const gen_div *gen_div_find(const gen *g, const char *code)
+static const gen_division *gen_div_find(const gen *g, const char *code)
 {
-    gen_div key;
+    gen_division key;
 
     memcpy(key.code, code, sizeof(key.code));
     key.code[PG_CODE_LEN] = '\0';
@@ -448,7 +449,7 @@ static void gen_load_divisions(gen *g, const char *path)
         if (!probe)
             gen_die(1, "%s:%zu: name is not valid UTF-8", path, lineno);
         json_decref(probe);
-        gen_div *d = &g->divs[g->ndivs++];
+        gen_division *d = &g->divs[g->ndivs++];
         memcpy(d->code, line, PG_CODE_LEN + 1);
         memcpy(d->name, name, strlen(name) + 1);
         d->tier = pg_division_tier(d->code);
@@ -466,7 +467,7 @@ static void gen_load_divisions(gen *g, const char *path)
     if (!g->hunan)
         gen_die(1, "out of memory");
     for (size_t i = 0; i < g->ndivs; i++) {
-        const gen_div *d = &g->divs[i];
+        const gen_division *d = &g->divs[i];
         if (d->tier == PG_TIER_COUNTY && strncmp(d->code, "43", 2) == 0 &&
             !code_is_zone(d->code))
             g->hunan[g->nhunan++] = d;
@@ -517,7 +518,7 @@ int gen_scope(gen *g, const char *input, char *err, size_t errlen)
         }
         memcpy(g->scope.code, code, sizeof(code));
         g->scope.tier = tier;
-        const gen_div *known = gen_div_find(g, code);
+        const gen_division *known = gen_div_find(g, code);
         snprintf(g->scope.name, sizeof(g->scope.name), "%s",
                  known ? known->name : "");
         g->anchors[n++] = &g->scope;
@@ -607,7 +608,7 @@ static const char *const estates[] = {
 
 static void gen_place_pick(gen *g, gen_place *pl)
 {
-    const gen_div *a = g->anchors[rng_below(&g->rng, g->nanchors)];
+    const gen_division *a = g->anchors[rng_below(&g->rng, g->nanchors)];
     char code[PG_CODE_LEN + 1];
     char key[PG_CODE_LEN + 1];
 
@@ -627,7 +628,7 @@ static void gen_place_pick(gen *g, gen_place *pl)
     code_truncate(pl->county_code, code, 6);
     code_truncate(pl->city_code, code, 4);
 
-    const gen_div *d;
+    const gen_division *d;
     code_truncate(key, code, 2);
     d = gen_div_find(g, key);
     snprintf(pl->province, GEN_NAME_MAX, "%s", d ? d->name : "");
@@ -970,7 +971,7 @@ static void gen_person_make(gen *g, gen_person *p, const gen_place *pl,
     char county[7];
     gen_hukou_county(g, county, pl);
     if (g->nhunan > 1 && rng_chance(&g->rng, 0.08)) {
-        const gen_div *other = g->hunan[rng_below(&g->rng, g->nhunan)];
+        const gen_division *other = g->hunan[rng_below(&g->rng, g->nhunan)];
         memcpy(county, other->code, 6);
     }
     unsigned seq = 2 * (unsigned)rng_below(&g->rng, 499) + (p->male ? 1 : 2);
@@ -2927,6 +2928,12 @@ void gen_today(gen *g, int year, unsigned month, unsigned day, unsigned window)
 int64_t gen_today_ms(const gen *g)
 {
     return g->now_ms;
+}
+
+const gen_division *gen_divisions(const gen *g, size_t *n)
+{
+    *n = g->ndivs;
+    return g->divs;
 }
 
 bool gen_knows(const char *collection)

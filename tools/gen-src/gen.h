@@ -18,12 +18,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pingan/division.h"
+
+#define GEN_NAME_MAX 96
+
 typedef struct gen gen;
+
+/* A row of the divisions table. */
+typedef struct gen_division {
+    char code[PG_CODE_LEN + 1];
+    char name[GEN_NAME_MAX];
+    pg_tier tier;
+} gen_division;
 
 /* A generator over the divisions table at @p csv_path (code,name,... rows),
  * scoped to nothing yet: call gen_scope() before gen_record().  Exits with
  * a message when the table cannot be read or is malformed. */
 gen *gen_new(const char *csv_path);
+
+/* The divisions table, sorted by code (borrowed; @p n gets its rows). */
+const gen_division *gen_divisions(const gen *g, size_t *n);
 
 /* Free a generator.  NULL-safe. */
 void gen_free(gen *g);
@@ -54,7 +68,10 @@ bool gen_knows(const char *collection);
  * unknown or no scope is set. */
 const char *gen_record(gen *g, const char *collection, size_t *len);
 
-/* Print "pingan-gen: MESSAGE" to stderr and exit with @p status. */
+/* Name the program in gen_die's messages (default "pingan-gen"). */
+void gen_set_program(const char *name);
+
+/* Print "PROGRAM: MESSAGE" to stderr and exit with @p status. */
 void gen_die(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
 

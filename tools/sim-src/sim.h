@@ -25,7 +25,7 @@
 #include "pingan/node.h"
 #include "pingan/record.h"
 
-#define SIM_NAME_MAX 96
+#define SIM_NAME_MAX GEN_NAME_MAX
 #define SIM_PATH_MAX 512
 
 /* A small, seeded random stream (splitmix64): the simulator's choices
@@ -88,11 +88,11 @@ typedef struct sim_tree {
     int usb_township; /* -1 when the subset has none */
 } sim_tree;
 
-/* Build the tree from the divisions table: all of it (@p want 0) or a
- * balanced subset of about @p want nodes that keeps every chosen node's
+/* Build the tree from the generator's divisions table: all of it (@p want 0) or
+ * a balanced subset of about @p want nodes that keeps every chosen node's
  * ancestors, both partners and the USB township.  Returns 0 or -1 with a
  * message in @p err. */
-int sim_tree_build(sim_tree *t, const char *csv_path, size_t want, char *err,
+int sim_tree_build(sim_tree *t, const gen *g, size_t want, char *err,
                    size_t errlen);
 void sim_tree_free(sim_tree *t);
 /* The node whose code is @p code, or -1. */

@@ -302,16 +302,19 @@ int main(int argc, char **argv)
         if (!csv || !*csv)
             csv = PINGAN_GEN_DIVISIONS;
     }
-    if (sim_tree_build(&w.tree, csv, w.opts.nodes, err, sizeof(err)) < 0) {
+    gen_set_program("pingan-simulate");
+    w.gen = gen_new(csv);
+    if (sim_tree_build(&w.tree, w.gen, w.opts.nodes, err, sizeof(err)) < 0) {
         fprintf(stderr, "pingan-simulate: %s\n", err);
+        gen_free(w.gen);
         return 2;
     }
     if (sim_http_global_init() < 0) {
         fprintf(stderr, "pingan-simulate: libcurl does not start\n");
         sim_tree_free(&w.tree);
+        gen_free(w.gen);
         return 1;
     }
-    w.gen = gen_new(csv);
     sim_rng_seed(&w.rng, w.opts.seed, "simulate");
     int failed = 1;
     if (sim_world_create(&w) == 0 && run(&w) == 0) {

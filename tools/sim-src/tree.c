@@ -40,65 +40,13 @@ static const char *const stems[] = {
     "大坪", "高塘", "新塘", "柳塘", "泉湖", "东升", "向阳", "联合", "永兴",
 };
 
-typedef struct row {
-    char code[PG_CODE_LEN + 1];
-    char name[SIM_NAME_MAX];
-    pg_tier tier;
-} row;
-
+/* The divisions table, as the generator read it. */
 typedef struct table {
-    pg_buf buf; /* the rows */
-    row *rows;  /* buf's data */
+    const gen_division *rows;
     size_t n;
 } table;
 
-static int load_table(table *tb, const char *path, char *err, size_t errlen)
-{
-    FILE *fp = fopen(path, "r");
-    char line[512];
-    size_t lineno = 0;
-
-    if (!fp) {
-        snprintf(err, errlen, "cannot open the divisions table %s", path);
-        return -1;
-    }
-    while (fgets(line, sizeof(line), fp)) {
-        lineno++;
-        line[strcspn(line, "\r\n")] = '\0';
-        if (line[0] == '\0' || strncmp(line, "code,", 5) == 0)
-            continue;
-        char *name = strchr(line, ',');
-        if (!name) {
-            snprintf(err, errlen, "%s:%zu: expected code,name,...", path,
-                     lineno);
-            fclose(fp);
-            return -1;
-        }
-        *name++ = '\0';
-        name[strcspn(name, ",")] = '\0';
-        if (!pg_division_valid(line) || !*name ||
-            strlen(name) >= SIM_NAME_MAX) {
-            snprintf(err, errlen, "%s:%zu: bad row", path, lineno);
-            fclose(fp);
-            return -1;
-        }
-        row *r = sim_push(&tb->buf, sizeof(*r));
-        if (!r) {
-            fclose(fp);
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-        tb->rows = (row *)tb->buf.data;
-        tb->n++;
-        snprintf(r->code, sizeof(r->code), "%.12s", line);
-        snprintf(r->name, sizeof(r->name), "%.95s", name);
-        r->tier = pg_division_tier(r->code);
-    }
-    fclose(fp);
-    return 0;
-}
-
-static const row *table_find(const table *tb, const char *code)
+static const gen_division *table_find(const table *tb, const char *code)
 {
     for (size_t i = 0; i < tb->n; i++) {
         if (strcmp(tb->rows[i].code, code) == 0)
@@ -140,7 +88,7 @@ static int add_villages(sim_tree *t, const table *tb, int town, unsigned want)
     memcpy(prefix, t->nodes[town].code, sizeof(prefix));
 
     for (size_t i = 0; i < tb->n; i++) {
-        const row *r = &tb->rows[i];
+        const gen_division *r = &tb->rows[i];
         if (r->tier != PG_TIER_COMMUNITY || strncmp(r->code, prefix, 9) != 0)
             continue;
         int v = add_node(t, r->code, r->name, town);
@@ -195,7 +143,7 @@ static void share_villages(unsigned *quota, const unsigned *real, size_t k,
 
 static int build_full(sim_tree *t, const table *tb, char *err, size_t errlen)
 {
-    const row *city = table_find(tb, CITY_CODE);
+    const gen_division *city = table_find(tb, CITY_CODE);
 
     if (!city) {
         snprintf(err, errlen, "the divisions table has no city %s", CITY_CODE);
@@ -210,7 +158,7 @@ static int build_full(sim_tree *t, const table *tb, char *err, size_t errlen)
     }
     for (size_t c = 0; c < sizeof(county_villages) / sizeof(*county_villages);
          c++) {
-        const row *cr = table_find(tb, county_villages[c].code);
+        const gen_division *cr = table_find(tb, county_villages[c].code);
         if (!cr) {
             snprintf(err, errlen, "the divisions table has no county %s",
                      county_villages[c].code);
@@ -223,7 +171,7 @@ static int build_full(sim_tree *t, const table *tb, char *err, size_t errlen)
         unsigned real[64] = {0}, quota[64];
         size_t k = 0;
         for (size_t i = 0; i < tb->n; i++) {
-            const row *r = &tb->rows[i];
+            const gen_division *r = &tb->rows[i];
             if (r->tier != PG_TIER_TOWNSHIP || strncmp(r->code, cr->code, 6))
                 continue;
             if (k == 64) {
@@ -348,18 +296,18 @@ static int link_children(sim_tree *t)
     return 0;
 }
 
-int sim_tree_build(sim_tree *t, const char *csv_path, size_t want, char *err,
+int sim_tree_build(sim_tree *t, const gen *g, size_t want, char *err,
                    size_t errlen)
 {
-    table tb = {0};
+    table tb;
     int rc = -1;
     bool *keep = NULL;
     int *map = NULL;
 
     memset(t, 0, sizeof(*t));
     t->usb_township = -1;
-    if (load_table(&tb, csv_path, err, errlen) < 0 ||
-        build_full(t, &tb, err, errlen) < 0)
+    tb.rows = gen_divisions(g, &tb.n);
+    if (build_full(t, &tb, err, errlen) < 0)
         goto out;
     if (link_children(t) < 0)
         goto nomem;
@@ -405,7 +353,6 @@ nomem:
 out:
     free(keep);
     free(map);
-    pg_buf_dispose(&tb.buf);
     return rc;
 }
 
