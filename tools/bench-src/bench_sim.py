@@ -52,10 +52,10 @@ def per_sync_ms(res):
     return 1000 * secs / syncs if syncs else 0.0
 
 
-def idle_us(res):
+def idle_us(res, kinds):
     t = res["traffic"]
-    idle = sum(t[k]["idle"] for k in t)
-    secs = sum(t[k]["idle_seconds"] for k in t)
+    idle = sum(t[k]["idle"] for k in kinds if k in t)
+    secs = sum(t[k]["idle_seconds"] for k in kinds if k in t)
     return 1e6 * secs / idle if idle else 0.0
 
 
@@ -100,8 +100,10 @@ def main():
         lambda r: str(sum(r["traffic"][k]["lost"] for k in r["traffic"])))
     row("per link sync that moved something", lambda r: "%.1f ms"
         % per_sync_ms(r))
-    row("per idle link check (nothing to send)",
-        lambda r: "%.0f µs" % idle_us(r))
+    row("per idle file link (nothing to send: no export)",
+        lambda r: "%.0f µs" % idle_us(r, ("up", "down", "partner")))
+    row("per HTTP sync with nothing to move (one pull, 204)",
+        lambda r: "%.1f ms" % (idle_us(r, ("http",)) / 1000))
     row("checks", lambda r: "all %d hold" % len(r["checks"])
         if r["failed"] == 0 else "%d FAILED" % r["failed"])
     print()
