@@ -34,7 +34,7 @@ def run(simulate, work, nodes, days, seed):
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        text=True, env=dict(os.environ, TMPDIR=work))
     wall = time.monotonic() - t0
-    if p.returncode not in (0, 1):
+    if p.returncode not in (0, 1) or not p.stdout.strip():
         sys.exit("bench_sim: %s failed (%d):\n%s" % (" ".join(args),
                                                      p.returncode, p.stderr))
     res = json.loads(p.stdout)

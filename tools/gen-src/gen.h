@@ -10,6 +10,11 @@
  *
  * Generated ID and phone numbers are valid-looking and may belong to real
  * people: never use generated data outside tests.
+ *
+ * Errors: bad input (a division, a collection) is returned; what cannot
+ * happen unless the generator has drifted from the schema, and running
+ * out of memory, end the program through gen_die (a test tool's choice:
+ * a half-made record is of no use to anyone).
  */
 #ifndef PINGAN_GEN_H
 #define PINGAN_GEN_H

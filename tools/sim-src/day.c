@@ -69,12 +69,19 @@ double sim_rng_unit(sim_rng *r)
 
 unsigned sim_rng_poisson(sim_rng *r, double mean)
 {
-    /* Knuth's method: means here are small (a few per round). */
+    /* Knuth's method for the small means of a round; a normal
+     * approximation above 30, where exp(-mean) would lose precision. */
     double limit = exp(-mean), p = 1.0;
     unsigned k = 0;
 
     if (mean <= 0)
         return 0;
+    if (mean > 30) {
+        double u1 = sim_rng_unit(r), u2 = sim_rng_unit(r);
+        double z = sqrt(-2 * log(u1 > 0 ? u1 : 1e-300)) * cos(6.283185307 * u2);
+        double x = mean + sqrt(mean) * z + 0.5;
+        return x < 0 ? 0 : (unsigned)x;
+    }
     do {
         k++;
         p *= sim_rng_unit(r);
@@ -179,6 +186,22 @@ static void write_failed(sim_world *w, const sim_node *n, const char *what)
                 what, pg_error_last()->message);
 }
 
+/* Whether a policy carries a record across the city boundary: its
+ * collection, and the agreement's condition on the record (DESIGN §6). */
+static bool carried(const pg_policy *pol, const pg_collection *coll,
+                    const pg_parsed *rec)
+{
+    const pg_field *f;
+    pg_value want;
+
+    if (!pol || !pg_policy_carries(pol, coll))
+        return false;
+    if (!pg_policy_condition(pol, coll, &f, &want))
+        return true;
+    const pg_value *v = value_of(rec, f->name);
+    return v && pg_value_equal(v, &want);
+}
+
 /* A new record of @p cname written at node @p ni. */
 static int write_new(sim_world *w, int ni, const char *cname, unsigned day,
                      unsigned round, unsigned k)
@@ -189,7 +212,7 @@ static int write_new(sim_world *w, int ni, const char *cname, unsigned day,
     char stream[96], err[256];
     int place = n->partner ? ni : random_village(w, ni);
     size_t len;
-    pg_parsed p;
+    pg_parsed p = {0};
 
     snprintf(stream, sizeof(stream), "%s/%s/%u/%u/%u", n->code, cname, day,
              round, k);
@@ -199,8 +222,12 @@ static int write_new(sim_world *w, int ni, const char *cname, unsigned day,
         return -1;
     }
     const char *line = gen_record(w->gen, cname, &len);
+    if (!line) {
+        fprintf(stderr, "simulate: the generator makes no %s\n", cname);
+        return -1;
+    }
     pg_error_clear();
-    if (!line || pg_parsed_from_json(&p, coll, line, len) < 0) {
+    if (pg_parsed_from_json(&p, coll, line, len) < 0) {
         fprintf(stderr, "simulate: the generator made a bad %s: %s\n", cname,
                 pg_error_last()->message);
         pg_parsed_dispose(&p);
@@ -213,10 +240,7 @@ static int write_new(sim_world *w, int ni, const char *cname, unsigned day,
         pg_parsed_dispose(&p);
         return 0;
     }
-    const pg_value *cross = value_of(&p, "cross_region");
-    bool crosses = strcmp(cname, "fraud_alert") == 0 ||
-                   (strcmp(cname, "dispute") == 0 && cross &&
-                    cross->kind == PG_VALUE_BOOL && cross->b);
+    bool crosses = carried(n->partner ? n->out_policy : w->agreement, coll, &p);
     sim_secrets_note(w, p.values, p.n, coll, n->partner, crosses);
     sim_record *r = sim_record_add(w);
     const pg_value *div = value_of(&p, "division");
@@ -252,7 +276,7 @@ static long pick_own(sim_world *w, const sim_node *n, const char *cname)
 }
 
 static const char *random_value(sim_world *w, const char *cname,
-                                const char *field, const char * not )
+                                const char *field, const char *except)
 {
     const pg_collection *coll =
         pg_schema_collection(pg_schema_current(), cname);
@@ -263,7 +287,7 @@ static const char *random_value(sim_world *w, const char *cname,
         n++;
     for (;;) {
         const char *v = f->values[sim_rng_below(&w->rng, n)];
-        if (!not || strcmp(v, not ) != 0)
+        if (!except || strcmp(v, except) != 0)
             return v;
     }
 }
@@ -428,7 +452,9 @@ int sim_day_edits(sim_world *w)
     unsigned pairs = sim_rng_poisson(&w->rng, w->opts.edits * (double)villages /
                                                   100.0 / w->opts.rounds);
     for (unsigned k = 0; k < pairs; k++) {
-        if (edit_pair(w, (sim_edit_kind)(k % 3)) < 0)
+        /* Kinds in turn over the whole run, so that a few pairs a round
+         * still make every kind. */
+        if (edit_pair(w, (sim_edit_kind)(w->edit_turn++ % 3)) < 0)
             return -1;
     }
     return 0;

@@ -27,6 +27,7 @@
 #include "pingan/error.h"
 #include "pingan/exchange.h"
 #include "pingan/peer.h"
+#include "pingan/schema.h"
 
 #define FILES_MAX 64
 
@@ -42,10 +43,12 @@ static int on_file(const pg_export_file *f, void *payload)
     exported *ex = payload;
 
     if (ex->n == FILES_MAX)
-        return -1;
+        return pg_error_set(PG_ELIMIT, PG_ERRCLASS_BUNDLE,
+                            "more than %d bundle files in one export",
+                            FILES_MAX);
     ex->paths[ex->n] = strdup(f->path);
     if (!ex->paths[ex->n])
-        return -1;
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
     ex->bytes[ex->n] = f->bytes;
     ex->txns[ex->n] = f->txns;
     ex->n++;
@@ -289,8 +292,10 @@ int sim_track_arrivals(sim_world *w)
     pg_node *city = w->tree.nodes[w->tree.city].node;
     for (size_t i = 0; i < w->nrecords; i++) {
         sim_record *r = &w->records[i];
+        const pg_collection *coll =
+            pg_schema_collection(pg_schema_current(), r->collection);
         if (r->at_city >= 0 || w->tree.nodes[r->origin].partner ||
-            strcmp(r->collection, "key_person") == 0)
+            coll->cap != PG_TIER_NONE)
             continue;
         pg_record *rec = NULL;
         int rc = pg_record_get(&rec, city, r->collection, r->id);

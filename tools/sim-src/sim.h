@@ -23,6 +23,7 @@
 #include "pingan/buf.h"
 #include "pingan/division.h"
 #include "pingan/node.h"
+#include "pingan/policy.h"
 #include "pingan/record.h"
 
 #define SIM_NAME_MAX GEN_NAME_MAX
@@ -61,6 +62,8 @@ typedef struct sim_node {
     pg_buf off;
     /* Records it made: indexes (size_t) into the world's record table. */
     pg_buf own;
+    /* A partner's policy toward the city (what crosses from it). */
+    pg_policy *out_policy;
     /* What it holds at the end, for the tables. */
     uint64_t records_held;
     uint64_t conflicts;
@@ -169,10 +172,11 @@ typedef struct sim_opts {
     bool files_only; /* no HTTP: the city's links move files too */
     double loss;     /* probability a bundle is lost */
     double offline;  /* share of nodes offline part of each day */
-    double edits;    /* concurrent edit pairs per 1,000 records */
+    double edits;    /* concurrent edit pairs a day per 100 villages */
     const char *csv; /* the divisions table */
     const char *agreement; /* a partner agreement file instead of the
                               built-in one (for both partners) */
+    char *agreement_text;  /* its text, read before any node is made */
 } sim_opts;
 
 /* The whole simulation. */
@@ -192,10 +196,12 @@ typedef struct sim_world {
     int round; /* the current round, counting from 0 */
     sim_traffic up, down, partner, http;
     struct sim_server *server; /* the city's HTTP server (http.c) */
+    pg_policy *agreement;      /* the city's toward its partners */
     /* Concurrent edits made. */
     pg_buf edits_buf;
     sim_edit *edits; /* edits_buf's data */
     size_t nedits;
+    unsigned edit_turn;   /* the kind of the next pair, in turn */
     uint64_t updates;     /* writes that changed an existing record */
     uint64_t usb_bundles; /* bundles carried by the USB stick */
     uint64_t writes_failed;
@@ -205,6 +211,8 @@ typedef struct sim_world {
 } sim_world;
 
 /* world.c */
+/* The text of an agreement file, or NULL after saying why. */
+char *sim_read_agreement(const char *path);
 int sim_world_create(sim_world *w);
 void sim_world_close(sim_world *w);
 /* Progress on stderr unless --quiet. */
@@ -213,6 +221,8 @@ void sim_say(const sim_world *w, const char *fmt, ...)
 double sim_now(void);
 /* Whether node @p i is offline in the current round. */
 bool sim_offline(const sim_world *w, int i);
+/* Whether node @p i is offline in round @p round. */
+bool sim_offline_at(const sim_world *w, int i, int round);
 
 /* day.c */
 int sim_day_writes(sim_world *w, unsigned day, unsigned round);
@@ -220,11 +230,6 @@ int sim_day_plan(sim_world *w, unsigned day);
 int sim_day_edits(sim_world *w);
 /* A new entry in the world's record table, or NULL (no memory). */
 sim_record *sim_record_add(sim_world *w);
-/* Whether node @p i is offline in round @p round. */
-bool sim_offline_at(const sim_world *w, int i, int round);
-/* Whether the link moved bundles up in @p round (both ends online, the
- * USB stick's day, nothing lost). */
-bool sim_link_up(const sim_world *w, const sim_link *l, int round);
 
 /* link.c */
 /* Sync every link once, in a seeded random order of nodes; returns the
@@ -232,6 +237,9 @@ bool sim_link_up(const sim_world *w, const sim_link *l, int round);
 long sim_round_sync(sim_world *w, bool lossless);
 /* Note which records reached the city this round. */
 int sim_track_arrivals(sim_world *w);
+/* Whether the link moved bundles in @p round (both ends online, the USB
+ * stick's day, nothing lost). */
+bool sim_link_up(const sim_world *w, const sim_link *l, int round);
 
 /* http.c */
 int sim_http_global_init(void);

@@ -88,15 +88,21 @@ static int bad_usage(const char *fmt, ...)
     return 2;
 }
 
+/* A decimal integer of digits only (no sign, no spaces), at most @p max. */
 static bool parse_u64(uint64_t *out, const char *s, uint64_t max)
 {
-    char *end;
+    uint64_t v = 0;
 
-    if (!*s || *s == '-')
+    if (!*s)
         return false;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end || v > max)
-        return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (max - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
     *out = v;
     return true;
 }
@@ -232,7 +238,11 @@ static int settle(sim_world *w)
                 win[k].to = w->round;
         }
     }
-    for (unsigned k = 0; k < 4 * w->opts.rounds; k++) {
+    /* Enough for the deepest path (village, township, county, city),
+     * its acknowledgements and the USB stick's day, however few rounds a
+     * day has. */
+    unsigned budget = 4 * w->opts.rounds < 24 ? 24 : 4 * w->opts.rounds;
+    for (unsigned k = 0; k < budget; k++) {
         double t0 = sim_now();
         long moved = sim_round_sync(w, true);
         w->seconds_sync += sim_now() - t0;
@@ -245,7 +255,7 @@ static int settle(sim_world *w)
             return 0;
     }
     fprintf(stderr, "simulate: the federation did not settle in %u rounds\n",
-            4 * w->opts.rounds);
+            budget);
     return -1;
 }
 
@@ -302,6 +312,9 @@ int main(int argc, char **argv)
         if (!csv || !*csv)
             csv = PINGAN_GEN_DIVISIONS;
     }
+    if (w.opts.agreement &&
+        !(w.opts.agreement_text = sim_read_agreement(w.opts.agreement)))
+        return 1;
     gen_set_program("pingan-simulate");
     w.gen = gen_new(csv);
     if (sim_tree_build(&w.tree, w.gen, w.opts.nodes, err, sizeof(err)) < 0) {
@@ -325,6 +338,7 @@ int main(int argc, char **argv)
     sim_world_close(&w);
     sim_secrets_free(&w);
     gen_free(w.gen);
+    free(w.opts.agreement_text);
     pg_buf_dispose(&w.records_buf);
     pg_buf_dispose(&w.edits_buf);
     sim_tree_free(&w.tree);

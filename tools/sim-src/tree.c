@@ -150,6 +150,8 @@ static int build_full(sim_tree *t, const table *tb, char *err, size_t errlen)
         return -1;
     }
     t->city = add_node(t, city->code, city->name, -1);
+    if (t->city < 0)
+        goto nomem;
     for (size_t p = 0; p < 2; p++) {
         int i = add_node(t, partners[p][0], partners[p][1], -1);
         if (i < 0)
@@ -224,7 +226,7 @@ static size_t keep_with_ancestors(const sim_tree *t, bool *keep, int i)
  * township), each with its ancestors, so that a small configuration still
  * has every tier, several counties and the USB township.
  */
-static void choose(const sim_tree *t, bool *keep, size_t want)
+static int choose(const sim_tree *t, bool *keep, size_t want)
 {
     size_t have = 0;
     size_t n = t->n;
@@ -240,7 +242,7 @@ static void choose(const sim_tree *t, bool *keep, size_t want)
     /* The villages of each township, and a cursor into them. */
     size_t *next = calloc(n, sizeof(*next));
     if (!next)
-        return;
+        return -1;
     int usb = sim_tree_find(t, USB_TOWNSHIP);
     bool progress = true;
     while (have < want && progress) {
@@ -267,6 +269,7 @@ static void choose(const sim_tree *t, bool *keep, size_t want)
         }
     }
     free(next);
+    return 0;
 }
 
 /* Each node's children, from the parents (counted, then filled). */
@@ -306,24 +309,25 @@ int sim_tree_build(sim_tree *t, const gen *g, size_t want, char *err,
 
     memset(t, 0, sizeof(*t));
     t->usb_township = -1;
-    tb.rows = gen_divisions(g, &tb.n);
-    if (build_full(t, &tb, err, errlen) < 0)
-        goto out;
-    if (link_children(t) < 0)
-        goto nomem;
     if (want && want < 6) {
         snprintf(err, errlen,
                  "--nodes %zu is too few: at least 6 (the city, two partners, "
                  "a county, a township and a village)",
                  want);
-        goto out;
+        return -1;
     }
+    tb.rows = gen_divisions(g, &tb.n);
+    if (build_full(t, &tb, err, errlen) < 0)
+        goto out;
+    if (link_children(t) < 0)
+        goto nomem;
     if (want && want < t->n) {
         keep = calloc(t->n, sizeof(*keep));
         map = malloc(t->n * sizeof(*map));
         if (!keep || !map)
             goto nomem;
-        choose(t, keep, want);
+        if (choose(t, keep, want) < 0)
+            goto nomem;
         size_t m = 0;
         for (size_t i = 0; i < t->n; i++) {
             map[i] = keep[i] ? (int)m : -1;
@@ -353,6 +357,8 @@ nomem:
 out:
     free(keep);
     free(map);
+    if (rc < 0)
+        sim_tree_free(t);
     return rc;
 }
 

@@ -177,7 +177,7 @@ static sim_link *add_link(sim_world *w, int from, int to, bool usb)
 }
 
 /* The text of --agreement, or NULL after saying why. */
-static char *read_agreement(const char *path)
+char *sim_read_agreement(const char *path)
 {
     FILE *fp = fopen(path, "rb");
     char *text = NULL;
@@ -205,16 +205,11 @@ static int link_nodes(sim_world *w)
 {
     sim_tree *t = &w->tree;
     sim_node *city = &t->nodes[t->city];
-    char *given = NULL;
-
-    if (w->opts.agreement && !(given = read_agreement(w->opts.agreement)))
-        return -1;
+    const char *given = w->opts.agreement_text;
 
     w->links = calloc(2 * t->n, sizeof(*w->links));
-    if (!w->links) {
-        free(given);
+    if (!w->links)
         return -1;
-    }
     for (size_t i = 0; i < t->n; i++) {
         sim_node *n = &t->nodes[i];
         if (n->partner) {
@@ -223,10 +218,8 @@ static int link_nodes(sim_world *w)
             snprintf(agreement, sizeof(agreement), agreement_fmt, n->name,
                      slug);
             if (pin(city, n, PG_PEER_PARTNER, given ? given : agreement) < 0 ||
-                pin(n, city, PG_PEER_PARTNER, NULL) < 0) {
-                free(given);
+                pin(n, city, PG_PEER_PARTNER, NULL) < 0)
                 return -1;
-            }
             add_link(w, (int)i, t->city, false);
             add_link(w, t->city, (int)i, false);
             continue;
@@ -235,14 +228,43 @@ static int link_nodes(sim_world *w)
             continue;
         sim_node *p = &t->nodes[n->parent];
         if (pin(p, n, PG_PEER_CHILD, NULL) < 0 ||
-            pin(n, p, PG_PEER_PARENT, NULL) < 0) {
-            free(given);
+            pin(n, p, PG_PEER_PARENT, NULL) < 0)
             return -1;
-        }
         add_link(w, (int)i, n->parent, n->usb);
         add_link(w, n->parent, (int)i, n->usb);
     }
-    free(given);
+    return 0;
+}
+
+/* The policies that decide what crosses the city boundary: the city's
+ * agreement toward its partners, each partner's toward the city. */
+static int load_one(pg_policy **out, const sim_node *at, const sim_node *peer)
+{
+    pg_peer pr;
+
+    pg_error_clear();
+    if (pg_peer_get(&pr, at->node, peer->code) < 0 ||
+        pg_policy_load(out, at->node, &pr) < 0) {
+        fprintf(stderr, "simulate: %s: the policy toward %s: %s\n", at->code,
+                peer->code, pg_error_last()->message);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_policies(sim_world *w)
+{
+    sim_tree *t = &w->tree;
+
+    for (size_t i = 0; i < t->n; i++) {
+        sim_node *n = &t->nodes[i];
+        if (!n->partner)
+            continue;
+        if (load_one(&n->out_policy, n, &t->nodes[t->city]) < 0 ||
+            (!w->agreement &&
+             load_one(&w->agreement, &t->nodes[t->city], n) < 0))
+            return -1;
+    }
     return 0;
 }
 
@@ -292,6 +314,8 @@ int sim_world_create(sim_world *w)
         return -1;
     if (link_nodes(w) < 0)
         return -1;
+    if (load_policies(w) < 0)
+        return -1;
     if (!w->opts.files_only && sim_http_start(w) < 0)
         return -1;
     w->seconds_setup = sim_now() - t0;
@@ -318,8 +342,12 @@ static int rm_tree(const char *path)
 void sim_world_close(sim_world *w)
 {
     sim_http_stop(w);
+    pg_policy_free(w->agreement);
+    w->agreement = NULL;
     for (size_t i = 0; i < w->tree.n; i++) {
         sim_node *n = &w->tree.nodes[i];
+        pg_policy_free(n->out_policy);
+        n->out_policy = NULL;
         pg_node_free(n->node);
         n->node = NULL;
         pg_buf_dispose(&n->off);
