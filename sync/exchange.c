@@ -202,6 +202,14 @@ typedef struct out_file {
     pg_export_file info;
 } out_file;
 
+/* The walk reads what routing needs; a txn's body is read only for the
+ * entries routed to the peer (SQL_EXPORT_BODY), so that a first sync
+ * against a large log does not read every body it skips. */
+#define SQL_EXPORT_LOG                                                         \
+    "SELECT seq, origin, via, division, collection FROM log "                  \
+    "WHERE seq > ? ORDER BY seq"
+#define SQL_EXPORT_BODY "SELECT body FROM log WHERE seq = ?"
+
 typedef struct export_state {
     pg_node *node;
     const pg_export_opts *opts;
@@ -216,13 +224,36 @@ typedef struct export_state {
     pg_buf forced; /* uint64_t seqs <= start sent again (ascending) */
     pg_buf outs;   /* out_file[]: the bundles written */
     size_t nfiles;
-    bool more; /* stopped at opts->max_files */
+    bool more;             /* stopped at opts->max_files */
+    sqlite3_stmt *body_st; /* SQL_EXPORT_BODY, prepared on first use */
 } export_state;
 
 /* The bundles written so far (their array grows with outs). */
 static out_file *export_files(export_state *es)
 {
     return (out_file *)(void *)es->outs.data;
+}
+
+/* The body of the log entry @p seq (valid until the next call). */
+static int export_body(export_state *es, uint64_t seq, const uint8_t **body,
+                       size_t *len)
+{
+    int rc;
+
+    if (!es->body_st &&
+        (rc = sqlite3_prepare_v2(es->node->db, SQL_EXPORT_BODY, -1,
+                                 &es->body_st, NULL)) != SQLITE_OK)
+        return pg_store__error(es->node->db, rc, "reading the log");
+    sqlite3_reset(es->body_st);
+    sqlite3_bind_int64(es->body_st, 1, (sqlite3_int64)seq);
+    rc = sqlite3_step(es->body_st);
+    if (rc != SQLITE_ROW)
+        return pg_store__error(es->node->db,
+                               rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
+                               "reading the log");
+    *body = sqlite3_column_blob(es->body_st, 0);
+    *len = (size_t)sqlite3_column_bytes(es->body_st, 0);
+    return 0;
 }
 
 static int export_start(export_state *es, uint64_t first)
@@ -322,10 +353,6 @@ static int export_finish(export_state *es)
     of->info.bytes = info.bytes;
     return error;
 }
-
-#define SQL_EXPORT_LOG                                                         \
-    "SELECT seq, origin, via, division, collection, body FROM log "            \
-    "WHERE seq > ? ORDER BY seq"
 
 /* A row of SQL_EXPORT_LOG as routing sees it (strings live until the next
  * step). */
@@ -493,8 +520,12 @@ static int export_backfill(export_state *es)
             !pg_route_select(es->node, &es->peer, es->policy, &e))
             continue;
         pg_txn *txn = NULL;
-        if (pg_txn_decode(&txn, sqlite3_column_blob(st, 5),
-                          (size_t)sqlite3_column_bytes(st, 5)) < 0) {
+        const uint8_t *body;
+        size_t len;
+        if ((error = export_body(es, (uint64_t)sqlite3_column_int64(st, 0),
+                                 &body, &len)) < 0)
+            break;
+        if (pg_txn_decode(&txn, body, len) < 0) {
             pg_error_clear();
             continue;
         }
@@ -599,8 +630,8 @@ static int export_walk(export_state *es, uint64_t start)
     while (error == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
         pg_route_entry e = export_entry(st);
-        const uint8_t *body = sqlite3_column_blob(st, 5);
-        size_t len = (size_t)sqlite3_column_bytes(st, 5);
+        const uint8_t *body = NULL;
+        size_t len = 0;
         bool skip = false;
         if (seq <= es->start && !export_forced(es, seq)) {
             last_seen = seq;
@@ -609,8 +640,9 @@ static int export_walk(export_state *es, uint64_t start)
         }
         bool selected = pg_route_select(es->node, &es->peer, es->policy, &e);
         if (selected &&
-            (error = pg_redactor_apply(es->redactor, e.collection, body, len,
-                                       &body, &len, &skip)) < 0)
+            ((error = export_body(es, seq, &body, &len)) < 0 ||
+             (error = pg_redactor_apply(es->redactor, e.collection, body, len,
+                                        &body, &len, &skip)) < 0))
             break;
         if (selected && !skip && !es->opts->dry_run) {
             /* Split before a txn that would take the bundle over the
@@ -688,6 +720,7 @@ static void export_cleanup(export_state *es)
     pg_redactor_free(es->redactor);
     pg_policy_free(es->policy);
     pg_buf_dispose(&es->forced);
+    sqlite3_finalize(es->body_st);
 }
 
 int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
