@@ -24,15 +24,17 @@ import argparse
 import json
 import os
 import re
-import shutil
-import signal
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
 import threading
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchnode import Server, count, die, fresh, path, pct  # noqa: E402
+import benchnode  # noqa: E402
 
 TOWN, TOWN_NAME = "430302001000", "雨湖路街道"
 COUNTY, COUNTY_NAME = "430302000000", "雨湖区"
@@ -40,86 +42,14 @@ COUNTY, COUNTY_NAME = "430302000000", "雨湖区"
 args = None
 
 
-def die(msg):
-    print(f"bench_net: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def run(*argv, quiet=True):
-    """Run a command, fail loudly, return its stdout and wall seconds."""
-    t0 = time.perf_counter()
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True)
-    t = time.perf_counter() - t0
-    if p.returncode != 0:
-        die(f"'{' '.join(argv)}' failed ({p.returncode}):\n{p.stderr}")
-    return p.stdout, t
-
-
 def pg(node, *argv):
-    return run(args.pingan, "--dir", node, *argv)
+    """pingan --dir NODE ARGV...: (stdout, wall seconds)."""
+    return benchnode.pg(node, *argv)[:2]
 
 
-def path(*parts):
-    return os.path.join(args.work, *parts)
-
-
-def fresh(src, dst):
-    if os.path.exists(dst):
-        shutil.rmtree(dst)
-    shutil.copytree(src, dst)
-    return dst
-
-
-def count(node):
-    db = sqlite3.connect(f"file:{node}/store.db?mode=ro", uri=True)
-    try:
-        return db.execute("SELECT count(*) FROM dispute").fetchone()[0]
-    finally:
-        db.close()
-
-
-class Server:
-    """pingan serve on a free port of 127.0.0.1, stopped with SIGTERM."""
-
-    def __init__(self, node, log):
-        self.log_path = log
-        self.log = open(log, "w")
-        self.proc = subprocess.Popen(
-            [args.pingan, "--dir", node, "serve", "--listen", "127.0.0.1:0"],
-            stdout=subprocess.PIPE, stderr=self.log, text=True)
-        line = self.proc.stdout.readline()
-        m = re.match(r"listening on port (\d+) \(http\)", line)
-        if not m:
-            self.stop()
-            die(f"pingan serve did not start: {line!r}; see {log}")
-        self.port = int(m.group(1))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                die("pingan serve did not stop on SIGTERM within 30 s")
-        self.log.close()
-        if self.proc.returncode != 0:
-            die(f"pingan serve exited {self.proc.returncode}; see "
-                f"{self.log_path}")
-
-    def requests(self):
-        """(method, path, status, ms) of each request in the log."""
-        out = []
-        pat = re.compile(r" (GET|POST) (\S+) (\d+) .*\((\d+) ms\)$")
-        with open(self.log_path) as f:
-            for line in f:
-                m = pat.search(line.rstrip("\n"))
-                if m:
-                    out.append((m.group(1), m.group(2), int(m.group(3)),
-                                int(m.group(4))))
-        return out
+def run(*argv):
+    """Run a command, fail loudly: (stdout, wall seconds)."""
+    return benchnode.run(*argv)[:2]
 
 
 class Relay:
@@ -258,9 +188,6 @@ def med(xs):
     return statistics.median(xs)
 
 
-def pct(xs, q):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
 def main():
@@ -274,6 +201,7 @@ def main():
     ap.add_argument("--syncs", type=int, default=50)
     ap.add_argument("--bundle-max", type=int, default=0)
     args = ap.parse_args()
+    benchnode.setup("bench_net", args.pingan, args.work)
     os.makedirs(args.work, exist_ok=True)
     n = args.records
 

@@ -44,15 +44,17 @@ makes is under --work and removed before it ends.
 import argparse
 import json
 import os
-import re
 import shutil
-import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchnode import (Server, count, die, fresh, note, path, pct, pg,  # noqa: E402
+                       rmtree, run, store_bytes)
+import benchnode  # noqa: E402
 
 CITY, CITY_NAME = "430300000000", "湘潭市"
 COUNTY, COUNTY_NAME = "430302000000", "雨湖区"
@@ -65,129 +67,6 @@ MiB = 1 << 20
 GiB = 1 << 30
 
 args = None
-
-
-def die(msg):
-    print(f"bench_scale: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def note(msg):
-    print(f"bench_scale: {msg}", file=sys.stderr, flush=True)
-
-
-def wait_rusage(pid):
-    """Wait for a child: (exit code, peak RSS in KiB)."""
-    _, status, ru = os.wait4(pid, 0)
-    return os.waitstatus_to_exitcode(status), ru.ru_maxrss
-
-
-def run(*argv, stderr_to=None):
-    """Run a command and fail loudly: (stdout, wall seconds, peak KiB).
-
-    The peak RSS is the child's own (wait4), what /usr/bin/time -f %M
-    shows.  stderr_to: None (kept, shown on failure) or a file object
-    (progress lines, passed through)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        p = subprocess.Popen(argv, stdout=out,
-                             stderr=stderr_to if stderr_to else err)
-        code, kb = wait_rusage(p.pid)
-        t = time.perf_counter() - t0
-        p.returncode = code
-        out.seek(0)
-        err.seek(0)
-        if code != 0:
-            die(f"'{' '.join(argv)}' failed ({code}):\n"
-                f"{err.read().decode(errors='replace')}")
-        return out.read().decode(), t, kb
-
-
-def pg(node, *argv):
-    return run(args.pingan, "--dir", node, *argv)
-
-
-def path(*parts):
-    return os.path.join(args.work, *parts)
-
-
-def fresh(src, dst):
-    rmtree(dst)
-    shutil.copytree(src, dst)
-    return dst
-
-
-def rmtree(d):
-    if os.path.exists(d):
-        shutil.rmtree(d)
-
-
-def count(node):
-    db = sqlite3.connect(f"file:{node}/store.db?mode=ro", uri=True)
-    try:
-        return db.execute("SELECT count(*) FROM dispute").fetchone()[0]
-    finally:
-        db.close()
-
-
-def store_bytes(node):
-    """store.db and its write-ahead log, as they are on disk now."""
-    return sum(os.path.getsize(os.path.join(node, f))
-               for f in ("store.db", "store.db-wal")
-               if os.path.exists(os.path.join(node, f)))
-
-
-class Server:
-    """pingan serve on a free port of 127.0.0.1, stopped with SIGTERM;
-    its peak RSS is known once stopped."""
-
-    def __init__(self, node, log):
-        self.log_path = log
-        self.log = open(log, "w")
-        self.proc = subprocess.Popen(
-            [args.pingan, "--dir", node, "serve", "--listen", "127.0.0.1:0"],
-            stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.rss_kb = 0
-        line = self.proc.stdout.readline()
-        m = re.match(r"listening on port (\d+) \(http\)", line)
-        if not m:
-            self.stop()
-            die(f"pingan serve did not start: {line!r}; see {log}")
-        self.port = int(m.group(1))
-
-    def stop(self):
-        if self.proc.returncode is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 60
-        while True:
-            pid, status, ru = os.wait4(self.proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                self.proc.kill()
-                _, status, ru = os.wait4(self.proc.pid, 0)
-                break
-            time.sleep(0.02)
-        self.proc.returncode = os.waitstatus_to_exitcode(status)
-        self.rss_kb = ru.ru_maxrss
-        self.proc.stdout.close()
-        self.log.close()
-        if self.proc.returncode != 0:
-            die(f"pingan serve exited {self.proc.returncode}; see "
-                f"{self.log_path}")
-
-    def requests(self):
-        """(method, status, ms) of each request in the log."""
-        out = []
-        pat = re.compile(r" (GET|POST) (\S+) (\d+) .*\((\d+) ms\)$")
-        with open(self.log_path) as f:
-            for line in f:
-                m = pat.search(line.rstrip("\n"))
-                if m:
-                    out.append((m.group(1), int(m.group(3)),
-                                int(m.group(4))))
-        return out
 
 
 def sync(county, port):
@@ -280,7 +159,7 @@ def by_sync(county, city0, n):
     r = {"wall": wall, "elapsed": rep["elapsed_ms"] / 1000,
          "requests": rep["requests"], "pushes": rep["pushed"]["bundles"],
          "serve_rss_kb": srv.rss_kb, "client_rss_kb": kb,
-         "server_s": sum(q[2] for q in srv.requests()) / 1000,
+         "server_s": sum(q[3] for q in srv.requests()) / 1000,
          "store": store_bytes(ci)}
     rmtree(c)
     rmtree(ci)
@@ -399,8 +278,8 @@ def syncs_against(cities, county0, pool):
             s.stop()
     for k in names:
         reqs = srv[k].requests()
-        res[k]["srv_idle"] = [q[2] for q in reqs[marks[k]:marks2[k]]]
-        res[k]["srv_one"] = [q[2] for q in reqs[marks2[k]:]]
+        res[k]["srv_idle"] = [q[3] for q in reqs[marks[k]:marks2[k]]]
+        res[k]["srv_one"] = [q[3] for q in reqs[marks2[k]:]]
         res[k]["serve_rss"] = srv[k].rss_kb * 1024
         rmtree(county[k])
     return res
@@ -446,10 +325,6 @@ def big_city(n, rows, county0, city0, pools):
         rmtree(small)
         note(f"removed the {n}-record city")
 
-
-def pct(xs, q):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
 def loadavg(la):
@@ -593,6 +468,7 @@ def main():
     ap.add_argument("--table")
     ap.add_argument("--dat")
     args = ap.parse_args()
+    benchnode.setup("bench_scale", args.pingan, args.work)
     if args.max < BASELINE:
         die(f"--max must be at least {BASELINE}")
     os.makedirs(args.work, exist_ok=True)

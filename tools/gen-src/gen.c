@@ -2936,6 +2936,24 @@ const gen_division *gen_divisions(const gen *g, size_t *n)
     return g->divs;
 }
 
+bool gen_parse_u64(uint64_t *out, const char *s, uint64_t max)
+{
+    uint64_t v = 0;
+
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (max - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
 bool gen_knows(const char *collection)
 {
     for (size_t i = 0; i < ARRAY_LEN(gen_kinds); i++) {

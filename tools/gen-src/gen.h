@@ -65,6 +65,10 @@ int64_t gen_today_ms(const gen *g);
  * the division itself.  Returns 0, or -1 with a message in @p err. */
 int gen_scope(gen *g, const char *division, char *err, size_t errlen);
 
+/* A decimal integer of digits only (no sign, no spaces) from 0 to @p max,
+ * all of @p s: the command lines of the generator and the simulator. */
+bool gen_parse_u64(uint64_t *out, const char *s, uint64_t max);
+
 /* Whether the generator makes records of @p collection. */
 bool gen_knows(const char *collection);
 

@@ -91,25 +91,6 @@ static void gen_usage_error(const char *fmt, ...)
     exit(2);
 }
 
-/* A non-negative decimal integer, all of @p s, at most @p max. */
-static bool gen_parse_u64(uint64_t *out, const char *s, uint64_t max)
-{
-    uint64_t v = 0;
-
-    if (!*s)
-        return false;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return false;
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (max - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return true;
-}
-
 int main(int argc, char **argv)
 {
     static const struct option options[] = {

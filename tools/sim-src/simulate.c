@@ -88,25 +88,6 @@ static int bad_usage(const char *fmt, ...)
     return 2;
 }
 
-/* A decimal integer of digits only (no sign, no spaces), at most @p max. */
-static bool parse_u64(uint64_t *out, const char *s, uint64_t max)
-{
-    uint64_t v = 0;
-
-    if (!*s)
-        return false;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return false;
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (max - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return true;
-}
-
 static bool parse_share(double *out, const char *s, double max)
 {
     char *end;
@@ -156,22 +137,22 @@ static int parse(sim_opts *o, int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":n:d:r:s:qh", options, NULL)) != -1) {
         switch (c) {
         case 'n':
-            if (!parse_u64(&v, optarg, 100000))
+            if (!gen_parse_u64(&v, optarg, 100000))
                 return bad_usage("bad --nodes '%s': expected a count", optarg);
             o->nodes = (size_t)v;
             break;
         case 'd':
-            if (!parse_u64(&v, optarg, 366) || v == 0)
+            if (!gen_parse_u64(&v, optarg, 366) || v == 0)
                 return bad_usage("bad --days '%s': expected 1 to 366", optarg);
             o->days = (unsigned)v;
             break;
         case 'r':
-            if (!parse_u64(&v, optarg, 96) || v == 0)
+            if (!gen_parse_u64(&v, optarg, 96) || v == 0)
                 return bad_usage("bad --rounds '%s': expected 1 to 96", optarg);
             o->rounds = (unsigned)v;
             break;
         case 's':
-            if (!parse_u64(&v, optarg, UINT64_MAX))
+            if (!gen_parse_u64(&v, optarg, UINT64_MAX))
                 return bad_usage("bad --seed '%s': expected a non-negative "
                                  "integer",
                                  optarg);
