@@ -765,13 +765,16 @@ test_exchange__late_damage_to_a_large_bundle_rolls_everything_back(void **state)
 
     testutil_path(path, sizeof(path), fx->root, "large-damaged.pgb");
     size_t lastf = l.frame[l.nframes - 1];
+    /* Inside the last frame's ciphertext, however short it is (its
+     * length varies with what zstd made of the plaintext). */
+    size_t inside = lastf + 4 + test_get_u32(b.data + lastf) / 2;
     struct {
         size_t at;
         uint8_t x;
         int code;
         const char *needle;
     } flips[] = {
-        {lastf + 4 + 20, 0x01, PG_EAUTH, "does not authenticate"},
+        {inside, 0x01, PG_EAUTH, "does not authenticate"},
         {l.end_mark + 3, 0x01, PG_EINVALID, NULL},
         {l.trailer + 7, 0x80, PG_EAUTH, "trailer signature"},
         {b.len - 1, 0xff, PG_EAUTH, "trailer signature"},
