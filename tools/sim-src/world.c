@@ -149,13 +149,42 @@ static int make_nodes(sim_world *w)
     return 0;
 }
 
-static int pin(sim_node *at, const sim_node *peer, pg_peer_role role,
-               const char *policy)
+/* A policy text as `pingan peer add --policy` checks it (pg_peer_add_policy
+ * expects it checked): a bad agreement is refused with FILE:LINE. */
+static int check_policy(const sim_node *at, const sim_node *peer,
+                        pg_peer_role role, const char *policy,
+                        const char *source)
 {
+    const pg_card *card = pg_node_card(peer->node);
+    pg_policy *pol = NULL;
+    pg_peer stub;
+
+    memset(&stub, 0, sizeof(stub));
+    memcpy(stub.code, card->code, sizeof(stub.code));
+    snprintf(stub.name, sizeof(stub.name), "%s", card->name);
+    stub.tier = card->tier;
+    stub.role = role;
+    memcpy(stub.key_id, card->key_id, sizeof(stub.key_id));
     pg_error_clear();
-    int rc = pg_peer_add_policy(at->node, peer->card, strlen(peer->card), role,
-                                NULL, NULL, policy, policy ? strlen(policy) : 0,
-                                "agreement");
+    int rc = pg_policy_parse(&pol, policy, strlen(policy), source,
+                             pg_node_card(at->node), &stub);
+    pg_policy_free(pol);
+    if (rc < 0) {
+        fprintf(stderr, "simulate: %s\n", pg_error_last()->message);
+        return -1;
+    }
+    return 0;
+}
+
+static int pin(sim_node *at, const sim_node *peer, pg_peer_role role,
+               const char *policy, const char *source)
+{
+    if (policy && check_policy(at, peer, role, policy, source) < 0)
+        return -1;
+    pg_error_clear();
+    int rc =
+        pg_peer_add_policy(at->node, peer->card, strlen(peer->card), role, NULL,
+                           NULL, policy, policy ? strlen(policy) : 0, source);
     if (rc < 0) {
         fprintf(stderr, "simulate: %s cannot pin %s as its %s: %s\n", at->code,
                 peer->code, pg_peer_role_name(role), pg_error_last()->message);
@@ -217,8 +246,9 @@ static int link_nodes(sim_world *w)
             const char *slug = strncmp(n->code, "4301", 4) == 0 ? "cs" : "zz";
             snprintf(agreement, sizeof(agreement), agreement_fmt, n->name,
                      slug);
-            if (pin(city, n, PG_PEER_PARTNER, given ? given : agreement) < 0 ||
-                pin(n, city, PG_PEER_PARTNER, NULL) < 0)
+            if (pin(city, n, PG_PEER_PARTNER, given ? given : agreement,
+                    given ? w->opts.agreement : "the built-in agreement") < 0 ||
+                pin(n, city, PG_PEER_PARTNER, NULL, NULL) < 0)
                 return -1;
             add_link(w, (int)i, t->city, false);
             add_link(w, t->city, (int)i, false);
@@ -227,8 +257,8 @@ static int link_nodes(sim_world *w)
         if (n->parent < 0)
             continue;
         sim_node *p = &t->nodes[n->parent];
-        if (pin(p, n, PG_PEER_CHILD, NULL) < 0 ||
-            pin(n, p, PG_PEER_PARENT, NULL) < 0)
+        if (pin(p, n, PG_PEER_CHILD, NULL, NULL) < 0 ||
+            pin(n, p, PG_PEER_PARENT, NULL, NULL) < 0)
             return -1;
         add_link(w, (int)i, n->parent, n->usb);
         add_link(w, n->parent, (int)i, n->usb);

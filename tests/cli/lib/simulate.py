@@ -23,6 +23,7 @@ from checks import Checks  # noqa: E402
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import resource  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 
@@ -45,10 +46,15 @@ class S(Checks):
         self.pingan = pingan
         self.work = work
 
-    def run(self, *args):
+    def run(self, *args, nofile=None):
+        def limit():
+            if nofile:
+                hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, hard))
         p = subprocess.run([self.simulate, *args], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True,
-                           env=dict(os.environ, TMPDIR=self.work))
+                           env=dict(os.environ, TMPDIR=self.work),
+                           preexec_fn=limit)
         self.last = (" ".join(args), p.returncode, p.stdout, p.stderr)
         return p.returncode, p.stdout, p.stderr
 
@@ -154,6 +160,20 @@ class S(Checks):
         self.ok(rc == 1 and not others,
                 "c: the other checks still hold", [], others)
 
+    # -- more stores than the soft open-file limit -------------------------
+    def file_limit(self):
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        if hard != resource.RLIM_INFINITY and hard < 1024:
+            self.note("skipped the open-file test: the hard limit is %d"
+                      % hard)
+            return
+        rc, out, err = self.run("--nodes", "90", "--seed", "4", "--quiet",
+                                nofile=128)
+        self.ok(rc == 0 and "ok   every view converges" in out,
+                "f: 90 stores (about 270 open files) under a soft limit of "
+                "128: the limit is raised, not failed", "exit 0",
+                "exit %d: %s" % (rc, err.strip()[-300:]))
+
     # -- kept directories are real nodes -----------------------------------
     def kept(self):
         d = os.path.join(self.work, "kept")
@@ -210,6 +230,15 @@ class S(Checks):
         self.ok(rc == 1 and "cannot read the agreement" in err,
                 "e: a missing agreement file is a clear error",
                 "exit 1", "exit %d: %s" % (rc, err.strip()))
+        bad = os.path.join(self.work, "bad.ini")
+        with open(bad, "w", encoding="utf-8") as f:
+            f.write("[agreement]\nid = bad\n[fraud_alert]\n"
+                    "target_phone = frobnicate\n")
+        rc, out, err = self.run("--nodes", "8", "--agreement", bad)
+        self.ok(rc == 1 and "bad.ini:4:" in err and "frobnicate" in err,
+                "e: a malformed agreement is refused with FILE:LINE, before "
+                "any sync", "exit 1, 'bad.ini:4:'",
+                "exit %d: %s" % (rc, err.strip()))
         left = [n for n in os.listdir(self.work) if n.startswith("pingan-sim")]
         self.ok(not left, "e: no temporary node directories are left behind",
                 [], left)
@@ -227,6 +256,7 @@ def main():
     s.small()
     s.reproducible()
     s.leak()
+    s.file_limit()
     s.kept()
     s.usage()
     print("# %.1f s" % (time.monotonic() - t0))
