@@ -132,7 +132,7 @@ static int transform_id_number(pg_buf *out, const char *s, size_t len)
 
 static int transform_phone(pg_buf *out, const char *s, size_t len)
 {
-    char digits[16];
+    char digits[16] = {0};
     size_t n = 0, i = 0;
     char ex[PG_EXCERPT_SIZE];
     int error;

@@ -77,14 +77,18 @@ static void pin(fixture *fx, int at, int who, pg_peer_role role)
     test_pin(fx->node[at], fx->card[who], role);
 }
 
+static int teardown(void **state);
+
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof(*fx));
     if (!fx)
         return -1;
     fx->root = testutil_mkdtemp();
-    if (test_nodes_setup(fx->node, fx->card, fx->root, specs, NNODES) < 0)
+    if (test_nodes_setup(fx->node, fx->card, fx->root, specs, NNODES) < 0) {
+        teardown((void **)&fx);
         return -1;
+    }
     pin(fx, COUNTY, SHITAN, PG_PEER_CHILD);
     pin(fx, SHITAN, COUNTY, PG_PEER_PARENT);
     pin(fx, COUNTY, YISUHE, PG_PEER_CHILD);
@@ -628,7 +632,7 @@ test_exchange__flipped_bytes_are_refused_and_change_nothing(void **state)
 {
     fixture *fx = *state;
     static const uint8_t flips[] = {0x01, 0x80, 0xff};
-    main_bundle mb;
+    main_bundle mb = {0};
     char what[128], path[4096];
     size_t n;
 
@@ -677,7 +681,7 @@ static void
 test_exchange__truncations_are_refused_and_change_nothing(void **state)
 {
     fixture *fx = *state;
-    main_bundle mb;
+    main_bundle mb = {0};
     char what[128], path[4096];
     size_t n;
 
@@ -732,7 +736,7 @@ static void
 test_exchange__late_damage_to_a_large_bundle_rolls_everything_back(void **state)
 {
     fixture *fx = *state;
-    char first[PG_RECORD_ID_LEN + 1], last[PG_RECORD_ID_LEN + 1];
+    char first[PG_RECORD_ID_LEN + 1] = "", last[PG_RECORD_ID_LEN + 1] = "";
     char desc[128], what[128], path[4096];
     uint8_t before[PG_HASH_LEN], after[PG_HASH_LEN];
     pg_import *imp = NULL;
@@ -893,7 +897,7 @@ test_exchange__refuses_a_bundle_addressed_to_another_node(void **state)
 static void test_exchange__refuses_a_frame_claiming_4_gib(void **state)
 {
     fixture *fx = *state;
-    main_bundle mb;
+    main_bundle mb = {0};
     char path[4096], what[64];
 
     make_main_bundle(&mb, fx);

@@ -36,12 +36,18 @@ typedef struct fixture {
 
 static const uint8_t policy_hash[PG_HASH_LEN] = {1, 2, 3};
 
+static int teardown(void **state);
+
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof(*fx));
-    if (!fx || !(fx->root = testutil_mkdtemp()) ||
-        test_nodes_setup(fx->node, fx->card, fx->root, specs, NNODES) < 0)
+    if (!fx)
         return -1;
+    if (!(fx->root = testutil_mkdtemp()) ||
+        test_nodes_setup(fx->node, fx->card, fx->root, specs, NNODES) < 0) {
+        teardown((void **)&fx);
+        return -1;
+    }
     test_pin(fx->node[COUNTY], fx->card[TOWNSHIP], PG_PEER_CHILD);
     test_pin(fx->node[TOWNSHIP], fx->card[COUNTY], PG_PEER_PARENT);
     test_pin(fx->node[TOWNSHIP], fx->card[COMMUNITY], PG_PEER_CHILD);
@@ -58,8 +64,10 @@ static int setup(void **state)
         {"applicant_phone", test_text("13912345678")},
     };
     if (pg_record_put(fx->rid, fx->node[COMMUNITY], "dispute", NULL, v, 5,
-                      "列家桥调委会 周兰") < 0)
+                      "列家桥调委会 周兰") < 0) {
+        teardown((void **)&fx);
         return -1;
+    }
     *state = fx;
     return 0;
 }

@@ -81,14 +81,18 @@ static void pin(fixture *fx, int at, int who, pg_peer_role role)
     test_pin(fx->node[at], fx->card[who], role);
 }
 
+static int teardown(void **state);
+
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof(*fx));
     if (!fx)
         return -1;
     fx->root = testutil_mkdtemp();
-    if (test_nodes_setup(fx->node, fx->card, fx->root, specs, NNODES) < 0)
+    if (test_nodes_setup(fx->node, fx->card, fx->root, specs, NNODES) < 0) {
+        teardown((void **)&fx);
         return -1;
+    }
     pin(fx, COUNTY, TOWNSHIP, PG_PEER_CHILD);
     pin(fx, TOWNSHIP, COUNTY, PG_PEER_PARENT);
     pin(fx, TOWNSHIP, COMMUNITY, PG_PEER_CHILD);

@@ -46,14 +46,18 @@ typedef struct fixture {
 
 static fixture *fx_global;
 
+static int group_teardown(void **state);
+
 static int group_setup(void **state)
 {
     fixture *fx = calloc(1, sizeof(*fx));
     if (!fx)
         return -1;
     fx->root = testutil_mkdtemp();
-    if (test_nodes_setup(fx->node, fx->card, fx->root, specs, NNODES) < 0)
+    if (test_nodes_setup(fx->node, fx->card, fx->root, specs, NNODES) < 0) {
+        group_teardown((void **)&fx);
         return -1;
+    }
     struct {
         int at, peer;
         pg_peer_role role;

@@ -1016,7 +1016,7 @@ static void test_record__imports_100000_records_in_one_go(void **state)
     pg_node *node = make_node(fx, "bulk", TOWNSHIP, "城正街街道", dir);
     pg_import *imp;
     pg_import_stats stats;
-    char first_id[PG_RECORD_ID_LEN + 1];
+    char first_id[PG_RECORD_ID_LEN + 1] = "";
 
     assert_pg_ok(pg_import_begin(&imp, node, "dispute", BULK_BATCH, OPERATOR));
     for (size_t i = 0; i < BULK_N; i++) {

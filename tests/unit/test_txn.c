@@ -1677,7 +1677,7 @@ static void raw_encode_change(pg_buf *out, unsigned number, const raw_change *c)
     if (c->value != RAW_NONE) {
         switch (c->value) {
         case RAW_INT:
-            pb_uint(&sub, 1, ((uint64_t)c->i << 1) ^ (uint64_t)(c->i >> 63));
+            pb_uint(&sub, 1, ((uint64_t)c->i << 1) ^ -(uint64_t)(c->i < 0));
             break;
         case RAW_REAL: {
             uint64_t bits;

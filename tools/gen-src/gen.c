@@ -373,7 +373,7 @@ static int gen_div_cmp(const void *a, const void *b)
 /* The CSV row of a code (the table is sorted by code). */
 static const gen_division *gen_div_find(const gen *g, const char *code)
 {
-    gen_division key;
+    gen_division key = {0};
 
     memcpy(key.code, code, sizeof(key.code));
     key.code[PG_CODE_LEN] = '\0';
@@ -1453,7 +1453,7 @@ static const hazard_tpl hazard_tpls[] = {
 
 static const hazard_tpl *hazard_template(gen *g, const char *sub)
 {
-    const hazard_tpl *found[8];
+    const hazard_tpl *found[8] = {NULL};
     size_t n = 0;
 
     for (size_t i = 0; i < ARRAY_LEN(hazard_tpls) && n < ARRAY_LEN(found);
@@ -1729,7 +1729,7 @@ static const dispute_cause dispute_causes[] = {
 
 static const char *dispute_cause_for(gen *g, const char *type)
 {
-    const char *found[4];
+    const char *found[4] = {NULL};
     size_t n = 0;
 
     for (size_t i = 0; i < ARRAY_LEN(dispute_causes) && n < 4; i++) {
@@ -1959,7 +1959,7 @@ static const grid_tpl grid_tpls[] = {
 
 static const grid_tpl *grid_template(gen *g, const char *category)
 {
-    const grid_tpl *found[12];
+    const grid_tpl *found[12] = {NULL};
     size_t n = 0;
 
     for (size_t i = 0; i < ARRAY_LEN(grid_tpls) && n < ARRAY_LEN(found); i++) {
