@@ -213,6 +213,11 @@ int pg_store__create_sync_tables(sqlite3 *db)
         return error;
     return pg_store__exec(
         db,
+        /* A restored child asked for its own txns after return_from
+         * back (pingan/recovery.h). */
+        "CREATE TABLE IF NOT EXISTS peer_restore("
+        "code TEXT PRIMARY KEY,"
+        "return_from INTEGER NOT NULL);"
         /* Cards of nodes that are not peers, learned from bundles. */
         "CREATE TABLE IF NOT EXISTS keyring("
         "code TEXT PRIMARY KEY,"
