@@ -1,0 +1,224 @@
+#!/bin/sh
+# Recovery (pingan/recovery.h): pingan backup and restore round-trip the
+# log, records, peers and keys; a backup taken while `pingan serve` runs is
+# consistent; a wrong passphrase, a damaged or truncated file and an
+# existing target are refused and leave nothing behind; the backup is mode
+# 0600 and holds no secret key byte in plaintext.  A node restored from an
+# older backup refuses writes until its parent's bundle (file or HTTP)
+# gives back its later txns; its next seq continues after the parent's
+# highest, which the parent accepts (no equivocation).  pingan rekey and
+# peer rekey: parent and grandparent verify the new key's writes, and a
+# txn signed by the old key after the named seq is quarantined.
+LIB=$(CDPATH='' cd -- "$(dirname -- "$0")/lib" && pwd)
+. "$LIB/testlib.sh"
+
+command -v python3 >/dev/null 2>&1 || bail "python3 is needed (tools/setup installs it)"
+PY=$(python3 -c 'import sys; print(sys.executable)') || bail "python3 does not run"
+
+CITY=430300000000
+COUNTY=430321000000
+TOWN=430321112000
+new_node city $CITY 湘潭市
+new_node county $COUNTY 湘潭县
+new_node town $TOWN 石潭镇
+for n in city county town; do
+	"$PINGAN" --dir $n card --out $n.card >/dev/null 2>&1 || bail "card of $n"
+done
+"$PINGAN" --dir city peer add --card county.card --role child >/dev/null 2>&1 &&
+	"$PINGAN" --dir county peer add --card city.card --role parent >/dev/null 2>&1 &&
+	"$PINGAN" --dir county peer add --card town.card --role child >/dev/null 2>&1 &&
+	"$PINGAN" --dir town peer add --card county.card --role parent >/dev/null 2>&1 ||
+	bail "cannot link the nodes"
+
+put() { # DIR SUBJECT: a grid event of the town
+	"$PINGAN" --dir "$1" --operator 测试员 record put grid_event division=$TOWN \
+		category=城市管理 subject="$2" </dev/null >/dev/null 2>"$T/put.err" ||
+		bail "record put in $1 failed: $(cat "$T/put.err")"
+}
+pyj() { # FILE EXPR
+	"$PY" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(eval(sys.argv[2]))' "$1" "$2"
+}
+ship() { # FROM TO-DIR TO-CODE: export a bundle and import it
+	"$PINGAN" --dir "$1" export --to "$3" --out "$T/ship.pgb" >/dev/null 2>&1 ||
+		bail "export from $1 failed"
+	pg --dir "$2" import "$T/ship.pgb"
+	rm -f "$T/ship.pgb"
+}
+printf 'correct horse battery\n' >pass
+printf 'wrong horse\n' >bad
+: >empty
+
+put town 路灯一
+put town 井盖二
+ship town county $COUNTY
+expect_rc 0 "the county has the town's first two txns"
+
+# ---- round trip ----------------------------------------------------------
+pg --dir town backup b1.pgbk --passphrase-file pass --json
+expect_rc 0 "backup with --passphrase-file"
+cp "$T/out" b1.json
+[ "$(pyj b1.json 'd["last_seq"]')" = 2 ] && pass "the backup holds own seq 2" ||
+	fail "backup --json last_seq: $(cat b1.json)"
+[ "$(stat -c %a b1.pgbk)" = 600 ] && pass "the backup is mode 0600" ||
+	fail "backup mode $(stat -c %a b1.pgbk)"
+if "$PY" - town b1.pgbk <<'PYEOF'; then pass "no secret key bytes (or half of them) in the backup"; else fail "secret key bytes in the backup"; fi
+import sys
+d, f = sys.argv[1], sys.argv[2]
+data = open(f, "rb").read()
+for k in ("sign.key", "box.key"):
+    key = open(d + "/" + k, "rb").read()
+    for i in range(0, len(key) - 15):
+        if key[i:i + 16] in data:
+            sys.exit(1)
+for word in (b"SQLite format", "石潭镇".encode(), "路灯一".encode()):
+    if word in data:
+        sys.exit(1)
+PYEOF
+grep -q 'correct horse' "$T/out" "$T/err" && fail "the passphrase was printed" ||
+	pass "the passphrase is never printed"
+
+refuse 2 "empty" "an empty passphrase file" --dir town backup x.pgbk --passphrase-file empty
+[ -e x.pgbk ] && fail "a refused backup left a file" || pass "a refused backup leaves no file"
+refuse 2 "terminal" "no terminal and no passphrase file" --dir town backup x.pgbk
+
+pg --dir restored restore b1.pgbk --passphrase-file pass --json
+expect_rc 0 "restore into a new directory"
+same() { # WHAT CMD...: the same output from town and restored
+	_w=$1
+	shift
+	"$PINGAN" --dir town "$@" >a.txt 2>&1
+	"$PINGAN" --dir restored "$@" >b.txt 2>&1
+	cmp -s a.txt b.txt && pass "round trip: the same $_w" || fail "round trip: $_w differ"
+}
+same "log" log --json
+same "records" record list grid_event --json
+same "peers" peer list --json
+for f in sign.key box.key card.json; do
+	cmp -s town/$f restored/$f && pass "round trip: the same $f" || fail "round trip: $f differs"
+done
+[ "$(stat -c %a restored/sign.key)$(stat -c %a restored/box.key)" = 600600 ] &&
+	pass "restored key files are mode 0600" || fail "restored key modes"
+
+# ---- refusals, nothing left behind -----------------------------------------
+ls | grep -v "\.ls$" >before.ls
+refuse 2 "already holds" "restore over an existing node" --dir town restore b1.pgbk --passphrase-file pass
+refuse 2 "wrong passphrase" "a wrong passphrase" --dir r2 restore b1.pgbk --passphrase-file bad
+size=$(stat -c %s b1.pgbk)
+head -c $((size - 100)) b1.pgbk >trunc.pgbk
+refuse 1 "truncated" "a truncated backup" --dir r2 restore trunc.pgbk --passphrase-file pass
+cp b1.pgbk flip.pgbk
+printf '\377' | dd of=flip.pgbk bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+refuse 1 "damaged" "a flipped byte" --dir r2 restore flip.pgbk --passphrase-file pass
+refuse 2 "not a pingan backup" "a file that is not a backup" --dir r2 restore town.card --passphrase-file pass
+rm -f trunc.pgbk flip.pgbk
+ls | grep -v "\.ls$" >after.ls
+cmp -s before.ls after.ls && pass "refused restores leave nothing behind" ||
+	fail "refused restores left: $(diff before.ls after.ls | tr '\n' ' ')"
+
+# ---- the hold: restore an older backup after more was synced ---------------
+put town 路灯三
+put town 路灯四
+ship town county $COUNTY
+expect_rc 0 "the county has the town's txns 3 and 4"
+rm -rf town
+mv restored town # the disk died; the older backup comes back
+refuse 1 "restored from a backup" "a write on hold" --dir town --operator x \
+	record put grid_event division=$TOWN category=城市管理 subject=五
+pg --dir town status --json
+[ "$(pyj "$T/out" 'd["hold"]["held"]')" = True ] && pass "status shows the hold" ||
+	fail "status --json hold: $(cat "$T/out")"
+ship town county $COUNTY
+expect_rc 0 "the held town's bundle asks the county"
+ship county town $TOWN
+expect_rc 0 "the county's bundle comes back"
+pg --dir town status --json
+[ "$(pyj "$T/out" 'd["hold"]["held"]')" = False ] && pass "the parent's bundle lifts the hold" ||
+	fail "still held: $(cat "$T/out")"
+pg --dir town record list grid_event --json
+[ "$(pyj "$T/out" 'len(d)')" = 4 ] && pass "the town holds its later records again" ||
+	fail "records after the return: $(cat "$T/out")"
+put town 路灯五
+pg --dir town log --json
+[ "$(pyj "$T/out" 'max(e["origin_seq"] for e in d if e["origin"] == "'$TOWN'")')" = 5 ] &&
+	pass "the next write is seq 5, one past the parent's highest" ||
+	fail "own seqs after the hold: $(cat "$T/out")"
+ship town county $COUNTY
+expect_out "1 new, " "the county applies seq 5"
+expect_out "0 quarantined" "no equivocation at the county"
+
+# ---- the hold over HTTP, with a backup taken while the node serves ---------
+"$PINGAN" --dir county serve --listen 127.0.0.1:0 >serve.out 2>serve.err &
+SPID=$!
+i=0
+while ! grep -q 'listening on port' serve.out 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+PORT=$(sed -n 's/^listening on port \([0-9]*\).*/\1/p' serve.out)
+[ -n "$PORT" ] || { kill $SPID; bail "pingan serve did not start: $(cat serve.err)"; }
+"$PINGAN" --dir town peer set $COUNTY --url http://127.0.0.1:$PORT >/dev/null 2>&1 ||
+	bail "cannot set the county's URL"
+pg --dir county backup served.pgbk --passphrase-file pass
+expect_rc 0 "a backup of a node while it serves"
+pg --dir town backup b2.pgbk --passphrase-file pass
+put town 路灯六
+pg --dir town sync $COUNTY
+expect_rc 0 "the town syncs seq 6"
+rm -rf town
+pg --dir town restore b2.pgbk --passphrase-file pass
+expect_rc 0 "restore the older backup again"
+refuse 1 "restored from a backup" "writes are held again" --dir town --operator x \
+	record put grid_event division=$TOWN category=城市管理 subject=七
+pg --dir town sync $COUNTY --json
+expect_rc 0 "one sync with the parent"
+put town 路灯七
+pg --dir town log --json
+[ "$(pyj "$T/out" 'sorted(e["origin_seq"] for e in d if e["origin"] == "'$TOWN'")')" = "[1, 2, 3, 4, 5, 6, 7]" ] &&
+	pass "after the HTTP return the town holds seqs 1-6 and writes 7" ||
+	fail "own seqs after the HTTP return: $(cat "$T/out")"
+pg --dir town sync $COUNTY --json
+expect_rc 0 "the county accepts seq 7"
+kill $SPID 2>/dev/null
+wait $SPID 2>/dev/null || true
+pg --dir county2 restore served.pgbk --passphrase-file pass
+expect_rc 0 "the backup taken while serving restores"
+if command -v sqlite3 >/dev/null 2>&1; then
+	[ "$(sqlite3 county2/store.db 'PRAGMA integrity_check')" = ok ] &&
+		pass "its store passes integrity_check" || fail "integrity_check of the served backup"
+fi
+pg --dir county2 log
+expect_rc 0 "its log reads"
+expect_no_out "NOT VERIFIED" "every signature of its log verifies"
+
+# ---- rekey -------------------------------------------------------------------
+ship county city $CITY
+cp -a town thief # a copy of the old key
+pg --dir town rekey --card-out town.rekey --json
+expect_rc 0 "rekey"
+OLD=$(pyj "$T/out" 'd["old_key_id"]')
+NEW=$(pyj "$T/out" 'd["key_id"]')
+LAST=$(pyj "$T/out" 'd["last_seq"]')
+[ "$(stat -c %a town/sign.key.retired-$OLD)" = 600 ] && pass "the old key is kept, mode 0600" ||
+	fail "retired key"
+put thief 冒名
+ship thief county $COUNTY
+expect_rc 0 "the county still takes the old key's seq $((LAST + 1))"
+pg --dir county peer rekey --card town.rekey --json
+expect_rc 0 "the county certifies the new key"
+[ "$(pyj "$T/out" 'd["quarantined"]')" = 1 ] && pass "the old key's txn after seq $LAST is quarantined" ||
+	fail "peer rekey: $(cat "$T/out")"
+pg --dir county quarantine list
+expect_out "revoked" "quarantine names the revocation"
+put town 新钥
+ship town county $COUNTY
+expect_out "0 quarantined" "the county verifies the new key's write"
+ship county city $CITY
+expect_out "0 quarantined, 0 pending" "the city verifies it too"
+pg --dir city record list grid_event --json
+grep -q 新钥 "$T/out" && pass "the city holds the new key's record" || fail "not at the city"
+grep -q 冒名 "$T/out" && fail "the thief's record reached the city" || pass "the thief's record did not"
+refuse 1 "pinned already" "a rekey card replayed" --dir county peer rekey --card town.rekey
+
+finish
