@@ -585,7 +585,10 @@ static int bk_restore_files(FILE *in, const char *tmpdir, pg_stream_state *st,
                 error = bk_damaged(path, "it names an unexpected file");
                 goto done;
             }
-            have_store |= strcmp(fname, PG_STORE_FILE) == 0;
+            if (strcmp(fname, PG_STORE_FILE) == 0) {
+                have_store = true;
+                res->store_bytes = left;
+            }
             /* Keys stay private whatever the file says. */
             if (strcmp(fname, "card.json") != 0)
                 mode = 0600;
@@ -915,12 +918,16 @@ int pg_node__hold_upto(pg_node *node, int64_t *upto)
         return error;
     if (held != 1)
         return 0;
-    /* What the log holds now (a partial return moves it on). */
+    /* The contiguous end of the own seqs in the log now (a partial
+     * return moves it on; a hole is asked for again). */
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(node->db,
-                                "SELECT coalesce(max(origin_seq), 0) FROM log "
-                                "WHERE origin = ?",
-                                -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(
+        node->db,
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM log WHERE origin = ?1 AND "
+        "origin_seq = 1) THEN (SELECT min(l.origin_seq) FROM log l WHERE "
+        "l.origin = ?1 AND NOT EXISTS (SELECT 1 FROM log m WHERE m.origin = "
+        "?1 AND m.origin_seq = l.origin_seq + 1)) ELSE 0 END",
+        -1, &st, NULL);
     if (rc != SQLITE_OK)
         return pg_store__error(node->db, rc, "reading the log");
     sqlite3_bind_text(st, 1, node->card.code, -1, SQLITE_STATIC);

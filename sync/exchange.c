@@ -856,8 +856,10 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
                                      pg_time_now_ms());
             if (error == 0)
                 error = export_remember(&es);
-            /* Sent back once; a child still on hold asks again. */
-            if (error == 0 && es.returning && !es.more)
+            /* Sent back once (a pull that stops at its size limit must
+             * not send the same txns again and again); a child still on
+             * hold asks again with what it then holds. */
+            if (error == 0 && es.returning)
                 error =
                     query_int(node, "DELETE FROM peer_restore WHERE code = ?",
                               es.peer.code, &sent);

@@ -108,9 +108,17 @@ refuse 2 "wrong passphrase" "a wrong passphrase" --dir r2 restore b1.pgbk --pass
 size=$(stat -c %s b1.pgbk)
 head -c $((size - 100)) b1.pgbk >trunc.pgbk
 refuse 1 "truncated" "a truncated backup" --dir r2 restore trunc.pgbk --passphrase-file pass
-cp b1.pgbk flip.pgbk
-printf '\377' | dd of=flip.pgbk bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+"$PY" -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[len(b) // 2] ^= 1
+open(sys.argv[2], "wb").write(b)' b1.pgbk flip.pgbk
 refuse 1 "damaged" "a flipped byte" --dir r2 restore flip.pgbk --passphrase-file pass
+"$PY" -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[20] ^= 1
+open(sys.argv[2], "wb").write(b)' b1.pgbk salt.pgbk
+refuse 2 "header is damaged" "a flipped salt byte" --dir r2 restore salt.pgbk --passphrase-file pass
+rm -f salt.pgbk
 refuse 2 "not a pingan backup" "a file that is not a backup" --dir r2 restore town.card --passphrase-file pass
 rm -f trunc.pgbk flip.pgbk
 ls | grep -v "\.ls$" >after.ls
