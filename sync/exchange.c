@@ -227,6 +227,7 @@ typedef struct export_state {
     bool more;             /* stopped at opts->max_files */
     bool request;          /* on restore hold, to the parent: always a bundle */
     bool returning;        /* forced holds a restored child's own txns */
+    int64_t returned_upto; /* the highest of them written */
     sqlite3_stmt *body_st; /* SQL_EXPORT_BODY, prepared on first use */
 } export_state;
 
@@ -344,6 +345,45 @@ static int export_returning(export_state *es)
     sqlite3_finalize(st);
     es->returning = from == 0;
     return error;
+}
+
+/* The bundles stopped at their limit: the next export returns only the
+ * child's own txns after those sent. */
+static int export_return_moved(export_state *es)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(es->node->db,
+                                "UPDATE peer_restore SET return_from = "
+                                "max(return_from, ?) WHERE code = ?",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(es->node->db, rc, "recording a return");
+    sqlite3_bind_int64(st, 1, es->returned_upto);
+    sqlite3_bind_text(st, 2, es->peer.code, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE
+               ? 0
+               : pg_store__error(es->node->db, rc, "recording a return");
+}
+
+/* A child's own txn went back into the bundle: note its origin seq. */
+static int export_returned(export_state *es, uint64_t seq)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(es->node->db,
+                                "SELECT origin_seq FROM log WHERE seq = ?", -1,
+                                &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(es->node->db, rc, "reading the log");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+        sqlite3_column_int64(st, 0) > es->returned_upto)
+        es->returned_upto = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW
+               ? 0
+               : pg_store__error(es->node->db, rc, "reading the log");
 }
 
 static int export_finish(export_state *es)
@@ -701,9 +741,10 @@ static int export_walk(export_state *es, uint64_t start)
             continue;
         }
         bool selected = pg_route_select(es->node, &es->peer, es->policy, &e);
-        if (!selected && es->returning &&
-            strcmp(e.origin, es->peer.code) == 0 && export_forced(es, seq))
-            selected = true;
+        bool returned = !selected && es->returning &&
+                        strcmp(e.origin, es->peer.code) == 0 &&
+                        export_forced(es, seq);
+        selected |= returned;
         if (selected &&
             ((error = export_body(es, seq, &body, &len)) < 0 ||
              (error = pg_redactor_apply(es->redactor, e.collection, body, len,
@@ -725,6 +766,8 @@ static int export_walk(export_state *es, uint64_t start)
                     break;
             }
             if ((error = pg_bundle_writer_add_txn(es->w, seq, body, len)) < 0)
+                break;
+            if (returned && (error = export_returned(es, seq)) < 0)
                 break;
         }
         if (selected && !skip)
@@ -856,13 +899,15 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
                                      pg_time_now_ms());
             if (error == 0)
                 error = export_remember(&es);
-            /* Sent back once (a pull that stops at its size limit must
-             * not send the same txns again and again); a child still on
-             * hold asks again with what it then holds. */
-            if (error == 0 && es.returning)
+            /* Sent back once: a pull that stops at its size limit goes on
+             * after what it sent (never the same txns again and again); a
+             * child still on hold asks again with what it then holds. */
+            if (error == 0 && es.returning && !es.more)
                 error =
                     query_int(node, "DELETE FROM peer_restore WHERE code = ?",
                               es.peer.code, &sent);
+            if (error == 0 && es.returning && es.more)
+                error = export_return_moved(&es);
             if (error == 0)
                 error = pg_store__commit(node->db);
             else
