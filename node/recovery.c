@@ -974,6 +974,46 @@ static int rk_write(const char *path, const void *data, size_t len, mode_t mode)
     return 0;
 }
 
+/* The old card stays known for what the old key signed up to last (the
+ * node's own txns coming back after a restore). */
+static int rekey_remember(pg_node *node, int64_t last)
+{
+    char *json = pg_card_to_json(&node->card);
+    sqlite3_stmt *st = NULL;
+    int rc, error;
+
+    if (!json)
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+    if ((error = pg_store__begin(node->db)) < 0) {
+        free(json);
+        return error;
+    }
+    rc = sqlite3_prepare_v2(node->db,
+                            "INSERT OR REPLACE INTO peer_retired(key_id, "
+                            "code, card, last_seq) VALUES(?, ?, ?, ?)",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, node->card.key_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, node->card.code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, json, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, last);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    free(json);
+    if (rc != SQLITE_DONE)
+        error = pg_store__error(node->db, rc, "keeping the old card");
+    if (error == 0 &&
+        (error = pg_store__meta_set_int(node->db, &node->stmts,
+                                        "rekey_last_seq", last)) == 0)
+        error = pg_store__meta_set(node->db, &node->stmts, "rekey_old_key",
+                                   node->card.key_id);
+    if (error == 0)
+        return pg_store__commit(node->db);
+    pg_store__rollback(node->db);
+    return error;
+}
+
 int pg_recovery_rekey(pg_node *node, const char *card_out,
                       char new_key_id[PG_KEY_ID_LEN + 1], int64_t *last_seq)
 {
@@ -1061,10 +1101,7 @@ int pg_recovery_rekey(pg_node *node, const char *card_out,
         }
     made = 3;
     fsync_dir(p_cur[0]);
-    if ((error = pg_store__meta_set_int(node->db, &node->stmts,
-                                        "rekey_last_seq", last)) < 0 ||
-        (error = pg_store__meta_set(node->db, &node->stmts, "rekey_old_key",
-                                    node->card.key_id)) < 0)
+    if ((error = rekey_remember(node, last)) < 0)
         goto done;
     memcpy(new_key_id, card.key_id, PG_KEY_ID_LEN + 1);
     *last_seq = last;

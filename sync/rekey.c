@@ -1,7 +1,8 @@
 /*
- * The parent's side of a key rotation (pingan/recovery.h): check a
- * child's rekey card against the key pinned for it, revoke the old key
- * after the seq the card names, and pin and certify the new card.  The
+ * The peers' side of a key rotation (pingan/recovery.h): check a rekey
+ * card against the key pinned for its node; at the parent, revoke the old
+ * key after the seq the card names and pin and certify the new card; at a
+ * child (or partner) of the rekeyed node, pin the new card.  The
  * revocation and the new certificate are ordinary `node` txns, so they
  * reach the grandparent and the rest of the path with the next sync.
  */
@@ -13,6 +14,7 @@
 #include "pingan/exchange.h"
 #include "pingan/peer.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,11 +36,6 @@ int pg_recovery_certify(pg_node *node, const char *json, size_t len,
         return error;
     if ((error = pg_peer_get(&peer, node, rc.card.code)) < 0)
         return error;
-    if (peer.role != PG_PEER_CHILD)
-        return pg_error_set(PG_EPOLICY, PG_ERRCLASS_NODE,
-                            "%s is pinned as a %s; only a parent certifies "
-                            "a child's new key",
-                            peer.code, pg_peer_role_name(peer.role));
     if ((error = pg_keys_card(&pinned, node, peer.code)) < 0)
         return error;
     if (strcmp(pinned.key_id, rc.card.key_id) == 0)
@@ -53,17 +50,39 @@ int pg_recovery_certify(pg_node *node, const char *json, size_t len,
     if ((error = pg_recovery_card_verify(&rc, pinned.sign_pk)) < 0)
         return error;
 
-    /* Revoke first: the newest valid certificate is still the old key's. */
-    pg_revoke_result rr;
-    if ((error = pg_revoke(node, peer.code, rc.last_seq, operator_name, &rr)) <
-        0)
+    /* A child's key: revoke first, while the newest valid certificate is
+     * still the old key's.  A parent's or partner's new key is only
+     * pinned: its own parent certifies it and revokes the old one. */
+    bool child = peer.role == PG_PEER_CHILD;
+    pg_revoke_result rr = {{0}, 0};
+    if (child && (error = pg_revoke(node, peer.code, rc.last_seq, operator_name,
+                                    &rr)) < 0)
         return error;
     out->quarantined = rr.quarantined;
+    out->revoked = child;
 
     if (!(text = pg_card_to_json(&rc.card)))
         return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
     if ((error = pg_store__begin(node->db)) < 0)
         goto done;
+    /* The old card stays known for what its key signed up to last_seq. */
+    rc_sql = sqlite3_prepare_v2(node->db,
+                                "INSERT OR REPLACE INTO peer_retired(key_id, "
+                                "code, card, last_seq) SELECT key_id, code, "
+                                "card, ? FROM peer WHERE code = ?",
+                                -1, &st, NULL);
+    if (rc_sql == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, rc.last_seq);
+        sqlite3_bind_text(st, 2, peer.code, -1, SQLITE_STATIC);
+        rc_sql = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc_sql != SQLITE_DONE) {
+        error = pg_store__error(node->db, rc_sql, "keeping the old card");
+        pg_store__rollback(node->db);
+        goto done;
+    }
     rc_sql = sqlite3_prepare_v2(node->db,
                                 "UPDATE peer SET card = ?, key_id = ?, "
                                 "sign_pk = ?, box_pk = ? WHERE code = ?",
@@ -79,7 +98,7 @@ int pg_recovery_certify(pg_node *node, const char *json, size_t len,
     }
     if (rc_sql != SQLITE_DONE)
         error = pg_store__error(node->db, rc_sql, "pinning the new card");
-    if (error == 0)
+    if (error == 0 && child)
         error = pg_peer__certify(node, &rc.card);
     if (error == 0)
         error = pg_store__commit(node->db);

@@ -168,19 +168,21 @@ typedef struct pg_recovery_certified {
     char new_key_id[PG_KEY_ID_LEN + 1];
     int64_t last_seq;     /**< old key revoked after this seq */
     uint64_t quarantined; /**< txns held here that the revocation caught */
+    bool revoked;         /**< the old key was revoked here (a child's) */
 } pg_recovery_certified;
 
 /**
- * At the parent: accept a child's rekey card.  The statement must verify
- * under the child's pinned key; then the old key is revoked after the
- * named seq (pg_revoke: its later txns are quarantined everywhere the
- * revocation reaches), the new card is pinned in place of the old one and
- * certified (a `node` record that travels up and down like any
- * certificate).
+ * Accept a peer's rekey card.  The statement must verify under the key
+ * pinned for the peer.  At the parent (the peer is a child) the old key
+ * is then revoked after the named seq (pg_revoke: its later txns are
+ * quarantined everywhere the revocation reaches), the new card is pinned
+ * in place of the old one and certified (a `node` record that travels up
+ * and down like any certificate).  At a child or partner of the rekeyed
+ * node the new card is only pinned.
  *
  * @return 0, PG_EINVALID (not a rekey card), PG_ENOTFOUND (no such
- * child), PG_EAUTH (not signed by the pinned key, or it names another
- * node), PG_ECONFLICT (the card's key is pinned already)
+ * peer), PG_EAUTH (not signed by the pinned key, or it names another
+ * key), PG_ECONFLICT (the card's key is pinned already)
  */
 int pg_recovery_certify(pg_node *node, const char *json, size_t len,
                         const char *operator_name, pg_recovery_certified *out);

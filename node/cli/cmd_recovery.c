@@ -140,7 +140,7 @@ static int pass_get(char *out, size_t *len, const rec_opts *o, bool twice)
     size_t alen = 0;
     error = pass_ask(again, &alen, "passphrase again: ");
     bool same = error == 0 && alen == *len && memcmp(again, out, alen) == 0;
-    memset(again, 0, sizeof(again));
+    pg_memzero(again, sizeof(again));
     if (error < 0)
         return error;
     if (!same)
@@ -222,7 +222,7 @@ static int rec_run(int argc, char **argv, bool backup)
                        : pg_recovery_restore(file, cli_g.dir, pass, plen, &ro,
                                              &res);
     }
-    memset(pass, 0, sizeof(pass));
+    pg_memzero(pass, sizeof(pass));
     if (ro.progress)
         fprintf(stderr, "\r\033[K");
     pg_node_free(node);
@@ -272,16 +272,17 @@ static const cli_command rekey_cmd = {
 
 static const cli_option peer_rekey_options[] = {
     {"card", required_argument, 'c', "FILE",
-     "the rekey card the child's 'pingan rekey' wrote"},
+     "the rekey card the peer's 'pingan rekey' wrote"},
     {"json", no_argument, 'j', NULL, "print the result as JSON"},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command peer_rekey_cmd = {
     "peer rekey", "--card FILE [--json]",
-    "Accept a child's new key: check the rekey card's statement against "
-    "the key pinned\nfor the child, revoke the old key after the sequence "
-    "number it names, and pin\nand certify the new card.",
+    "Accept a peer's new key: check the rekey card's statement against "
+    "the key pinned\nfor the peer.  For a child: revoke the old key after "
+    "the sequence number it\nnames, and pin and certify the new card.  For "
+    "the parent or a partner: pin the\nnew card.",
     "Txns signed by the old key after that number are quarantined here and "
     "wherever\nthe revocation travels; the new certificate travels up the "
     "path with the next\nsync, so the grandparent verifies the child's new "
@@ -371,16 +372,21 @@ int cmd_peer_rekey(int argc, char **argv)
     if (error < 0)
         return cli_fail(error);
     if (o.json) {
-        cli_print_json(json_pack("{s:s, s:s, s:s, s:I, s:I}", "code", res.code,
-                                 "old_key_id", res.old_key_id, "key_id",
-                                 res.new_key_id, "revoked_after_seq",
-                                 (json_int_t)res.last_seq, "quarantined",
-                                 (json_int_t)res.quarantined));
-    } else {
+        cli_print_json(json_pack(
+            "{s:s, s:s, s:s, s:I, s:I}", "code", res.code, "old_key_id",
+            res.old_key_id, "key_id", res.new_key_id, "revoked_after_seq",
+            (json_int_t)res.last_seq, "quarantined",
+            (json_int_t)res.quarantined, "revoked", res.revoked));
+    } else if (res.revoked) {
         printf("certified key %s of %s; key %s revoked after seq %lld (%llu "
                "txns quarantined here)\n",
                res.new_key_id, res.code, res.old_key_id,
                (long long)res.last_seq, (unsigned long long)res.quarantined);
+    } else {
+        printf("pinned key %s of %s in place of key %s (its parent revokes "
+               "the old key after seq %lld)\n",
+               res.new_key_id, res.code, res.old_key_id,
+               (long long)res.last_seq);
     }
     return 0;
 }

@@ -41,8 +41,8 @@ d = json.load(open(sys.argv[1]))
 print(eval(sys.argv[2]))' "$1" "$2"
 }
 ship() { # FROM TO-DIR TO-CODE: export a bundle and import it
-	"$PINGAN" --dir "$1" export --to "$3" --out "$T/ship.pgb" >/dev/null 2>&1 ||
-		bail "export from $1 failed"
+	"$PINGAN" --dir "$1" export --to "$3" --out "$T/ship.pgb" >/dev/null 2>"$T/ship.err" ||
+		bail "export from $1 failed: $(cat "$T/ship.err")"
 	pg --dir "$2" import "$T/ship.pgb"
 	rm -f "$T/ship.pgb"
 }
@@ -243,5 +243,29 @@ pg --dir city record list grid_event --json
 grep -q 新钥 "$T/out" && pass "the city holds the new key's record" || fail "not at the city"
 grep -q 冒名 "$T/out" && fail "the thief's record reached the city" || pass "the thief's record did not"
 refuse 1 "pinned already" "a rekey card replayed" --dir county peer rekey --card town.rekey
+
+# A county rekeys: its parent certifies, its child pins the new card, and
+# both go on exchanging with it.
+put town 县换钥前
+ship town county $COUNTY
+pg --dir county rekey --card-out county.rekey
+expect_rc 0 "the county rekeys"
+pg --dir city peer rekey --card county.rekey
+expect_rc 0 "the city certifies the county's new key"
+pg --dir town peer rekey --card county.rekey
+expect_rc 0 "the town pins its parent's new card"
+ship city county $COUNTY
+expect_out "0 quarantined" "the county takes the city's bundle with the new certificate"
+ship county town $TOWN
+expect_rc 0 "the town takes the county's bundle signed by the new key"
+expect_out "0 quarantined, 0 pending" "nothing held back at the town"
+put town 县换钥后
+ship town county $COUNTY
+expect_out "1 new" "the county opens the town's bundle sealed to its new key"
+ship county city $CITY
+expect_out "0 quarantined, 0 pending" "the city verifies the county's new key"
+pg --dir city record list grid_event --json
+grep -q 县换钥后 "$T/out" && pass "the town's record reaches the city after the county's rekey" ||
+	fail "not at the city after the county's rekey"
 
 finish
