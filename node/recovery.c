@@ -205,7 +205,7 @@ static void bk_file(bk_writer *w, const char *name, const char *path,
         left -= (uint64_t)n;
         *done += (uint64_t)n;
         if (o->progress)
-            o->progress(*done, total, o->payload);
+            o->progress(total + *done, 2 * total, o->payload);
     }
     pg_memzero(chunk, BK_CHUNK + 1); /* key files pass through here */
     close(fd);
@@ -238,7 +238,8 @@ static int bk_copy_store(pg_node *node, const char *copy,
         if (o->progress && rc == SQLITE_OK) {
             int total = sqlite3_backup_pagecount(b);
             int left = sqlite3_backup_remaining(b);
-            o->progress((uint64_t)(total - left), (uint64_t)total, o->payload);
+            o->progress((uint64_t)(total - left), 2 * (uint64_t)total,
+                        o->payload);
         }
         if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
             sqlite3_sleep(50);

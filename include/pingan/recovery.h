@@ -33,7 +33,9 @@
 
 #include "pingan/node.h"
 
-/** Called as a backup or restore proceeds: @p done of @p total bytes. */
+/** Called as a backup or restore proceeds: @p done of @p total units (a
+ * backup reports copying the store as the first half and encrypting as
+ * the second; a restore reports bytes written with @p total 0). */
 typedef void (*pg_recovery_progress_cb)(uint64_t done, uint64_t total,
                                         void *payload);
 
