@@ -664,9 +664,33 @@ static int bk_hold(pg_node *node, pg_recovery_result *res)
     return 0;
 }
 
+static int restore(const char *path, const char *dir, const char *pass,
+                   size_t passlen, const pg_recovery_opts *opts,
+                   pg_recovery_result *out);
+
 int pg_recovery_restore(const char *path, const char *dir, const char *pass,
                         size_t passlen, const pg_recovery_opts *opts,
                         pg_recovery_result *out)
+{
+    char clean[4096];
+    size_t n;
+
+    PG_ASSERT_ARG(path);
+    PG_ASSERT_ARG(dir);
+    /* "DIR/" names DIR: the temporary directory goes beside it. */
+    n = strlen(dir);
+    if (n == 0 || n >= sizeof(clean))
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_NODE,
+                            "give a directory to restore into");
+    memcpy(clean, dir, n + 1);
+    while (n > 1 && clean[n - 1] == '/')
+        clean[--n] = 0;
+    return restore(path, clean, pass, passlen, opts, out);
+}
+
+static int restore(const char *path, const char *dir, const char *pass,
+                   size_t passlen, const pg_recovery_opts *opts,
+                   pg_recovery_result *out)
 {
     static const pg_recovery_opts defaults = PG_RECOVERY_OPTIONS_INIT;
     const pg_recovery_opts *o = opts ? opts : &defaults;

@@ -64,7 +64,10 @@ static void test_recovery__restore_round_trips_and_holds_writes(void **s)
     assert_int_not_equal(stat(target, &st), 0);
     assert_pg_fails(PG_EEXISTS,
                     pg_recovery_restore(file, dir, "pw", 2, NULL, &res2));
-    assert_pg_ok(pg_recovery_restore(file, target, "pw", 2, NULL, &res2));
+    /* "DIR/" is DIR (the temporary directory goes beside it). */
+    char slash[4100];
+    snprintf(slash, sizeof(slash), "%s/", target);
+    assert_pg_ok(pg_recovery_restore(file, slash, "pw", 2, NULL, &res2));
     assert_string_equal(res2.code, "430321112000");
 
     pg_node *r = NULL;
