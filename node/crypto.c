@@ -197,6 +197,30 @@ bool pg_stream_pull(pg_stream_state *st, uint8_t *out, uint8_t *tag,
                NULL, tag, in, len, NULL, 0) == 0;
 }
 
+int pg_pwhash(uint8_t *out, size_t outlen, const char *pass, size_t passlen,
+              const uint8_t salt[PG_PWHASH_SALT_LEN], uint32_t ops,
+              uint32_t mem_kib)
+{
+    _Static_assert(PG_PWHASH_SALT_LEN == crypto_pwhash_SALTBYTES,
+                   "pwhash salt");
+    if (outlen < 16 || outlen > 64 || ops < crypto_pwhash_OPSLIMIT_MIN ||
+        ops > PG_PWHASH_OPS_MAX ||
+        mem_kib < crypto_pwhash_MEMLIMIT_MIN / 1024 ||
+        mem_kib > PG_PWHASH_MEMKIB_MAX)
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_CRYPTO,
+                            "key derivation parameters out of range (%u "
+                            "passes, %u KiB)",
+                            ops, mem_kib);
+    if (crypto_pwhash(out, outlen, pass, passlen, salt, ops,
+                      (size_t)mem_kib * 1024,
+                      crypto_pwhash_ALG_ARGON2ID13) != 0)
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
+                            "key derivation needs %u KiB of memory, which "
+                            "could not be had",
+                            mem_kib);
+    return 0;
+}
+
 void pg_key_id(char out[PG_KEY_ID_LEN + 1], const uint8_t pk[PG_SIGN_PK_LEN])
 {
     uint8_t h[32];

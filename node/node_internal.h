@@ -26,4 +26,18 @@ struct pg_node {
 /* The secret signing key (borrowed). */
 const uint8_t *pg_node__sign_sk(const pg_node *node);
 
+/* The write hold of a restored node (node/recovery.c).  hold_check: 0, or
+ * PG_ECONFLICT with a message saying what to do while the node is held.
+ * hold_confirm: the parent holds this node's own txns up to
+ * parent_holds; lift the hold (inside the caller's transaction) once
+ * every one of them is in the log, the next seq continuing after them.
+ * hold_upto: -1 when not held, else the highest own seq in the log. */
+int pg_node__hold_check(pg_node *node);
+int pg_node__hold_confirm(pg_node *node, uint64_t parent_holds, bool *lifted);
+int pg_node__hold_upto(pg_node *node, int64_t *upto);
+
+/* Certify a child's card: a `node` record written by this node inside
+ * the caller's transaction (node/peer.c). */
+int pg_peer__certify(pg_node *node, const pg_card *child);
+
 #endif

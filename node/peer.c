@@ -293,7 +293,7 @@ done:
 
 /* DESIGN §7: adding a child certifies it, as a `node` record written by
  * this node inside the transaction that pins the child. */
-static int peer_certify(pg_node *node, const pg_card *child)
+int pg_peer__certify(pg_node *node, const pg_card *child)
 {
     const pg_collection *coll =
         pg_schema_collection(pg_schema_current(), "node");
@@ -403,7 +403,7 @@ int pg_peer_add_policy(pg_node *node, const char *card_json, size_t len,
         error = pg_store__error(node->db, rc, "pinning a peer");
         goto done;
     }
-    if (role == PG_PEER_CHILD && (error = peer_certify(node, &card)) < 0)
+    if (role == PG_PEER_CHILD && (error = pg_peer__certify(node, &card)) < 0)
         goto done;
     error = pg_store__commit(node->db);
 

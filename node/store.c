@@ -213,6 +213,18 @@ int pg_store__create_sync_tables(sqlite3 *db)
         return error;
     return pg_store__exec(
         db,
+        /* Keys a node had before a rekey (pingan/recovery.h): their
+         * card, and the last seq each signed. */
+        "CREATE TABLE IF NOT EXISTS peer_retired("
+        "key_id TEXT PRIMARY KEY,"
+        "code TEXT NOT NULL,"
+        "card TEXT NOT NULL,"
+        "last_seq INTEGER NOT NULL);"
+        /* A restored child asked for its own txns after return_from
+         * back (pingan/recovery.h). */
+        "CREATE TABLE IF NOT EXISTS peer_restore("
+        "code TEXT PRIMARY KEY,"
+        "return_from INTEGER NOT NULL);"
         /* Cards of nodes that are not peers, learned from bundles. */
         "CREATE TABLE IF NOT EXISTS keyring("
         "code TEXT PRIMARY KEY,"

@@ -187,6 +187,9 @@ int pg_write__clock_load(pg_write_clock *clk, pg_node *node)
     int64_t hlc;
     int error;
 
+    /* A restored node must not re-issue a seq its parent already holds. */
+    if ((error = pg_node__hold_check(node)) < 0)
+        return error;
     if ((error = pg_store__meta_get_int(node->db, &node->stmts, "hlc", &hlc)) <
             0 ||
         (error = pg_store__meta_get_int(node->db, &node->stmts, "last_seq",

@@ -526,6 +526,10 @@ int pg_bundle_writer_finish(pg_bundle_writer *w, pg_bundle_info *info,
     h.stream_header.len = sizeof(w->stream_header);
     h.stream_header.data = w->stream_header;
     h.frame_max = info->frame_max;
+    Pingan__V1__OriginSeq held = PINGAN__V1__ORIGIN_SEQ__INIT;
+    held.seq = info->held_seq;
+    if (info->has_held)
+        h.held = &held;
     Pingan__V1__Card root = PINGAN__V1__CARD__INIT;
     Pingan__V1__Certificate certs[PG_CERT_CHAIN_MAX];
     Pingan__V1__Certificate *certp[PG_CERT_CHAIN_MAX];
@@ -831,7 +835,8 @@ static int reader_decode_header(bundle_reader *r, const uint8_t *data,
         return reader_header_bad("not a protobuf pingan.v1.BundleHeader");
     /* protobuf-c keeps unknown fields and reads strings up to a NUL:
      * refuse both (a canonical encoding packs back to its own length). */
-    if (h->base.n_unknown_fields || (h->ack && h->ack->base.n_unknown_fields))
+    if (h->base.n_unknown_fields || (h->ack && h->ack->base.n_unknown_fields) ||
+        (h->held && h->held->base.n_unknown_fields))
         bad = "unknown fields";
     else if (pingan__v1__bundle_header__get_packed_size(h) != len)
         bad = "not in canonical encoding";
@@ -874,6 +879,8 @@ static int reader_decode_header(bundle_reader *r, const uint8_t *data,
     info->range_first = h->range_first;
     info->range_last = h->range_last;
     info->ack_upto = h->ack ? h->ack->upto : 0;
+    info->has_held = h->held != NULL;
+    info->held_seq = h->held ? h->held->seq : 0;
     info->txns = h->txns;
     info->cards = h->cards;
     info->frame_max = h->frame_max;

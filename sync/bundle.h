@@ -74,6 +74,11 @@ typedef struct pg_bundle_info {
     pg_card root;
     size_t nchain;
     pg_cert chain[PG_CERT_CHAIN_MAX];
+    /* Header field 20 (FORMAT.md §11.3): to a child, the highest seq of
+     * the child's own txns the sender holds; to a parent, a restored
+     * child's highest own seq, asking for the newer ones back. */
+    bool has_held;
+    uint64_t held_seq;
     /* Filled by the reader: */
     uint64_t header_bytes; /* preamble + header + its signature */
     uint64_t frames;

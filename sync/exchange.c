@@ -225,6 +225,9 @@ typedef struct export_state {
     pg_buf outs;   /* out_file[]: the bundles written */
     size_t nfiles;
     bool more;             /* stopped at opts->max_files */
+    bool request;          /* on restore hold, to the parent: always a bundle */
+    bool returning;        /* forced holds a restored child's own txns */
+    int64_t returned_upto; /* the highest of them written */
     sqlite3_stmt *body_st; /* SQL_EXPORT_BODY, prepared on first use */
 } export_state;
 
@@ -286,6 +289,103 @@ static void fsync_dir_of(const char *path)
 }
 
 /* Finish the current bundle into a temporary file beside opts->out. */
+/*
+ * Header field 20 (pingan/recovery.h).  To a child: the highest seq of the
+ * child's own txns held here.  To the parent while this node is on
+ * restore hold: its own highest seq, asking for the newer ones back.
+ */
+static int export_held(pg_bundle_info *info, export_state *es)
+{
+    int64_t v;
+    int error;
+
+    if (es->peer.role == PG_PEER_CHILD) {
+        if ((error = query_int(es->node,
+                               "SELECT max(origin_seq) FROM log WHERE "
+                               "origin = ?",
+                               es->peer.code, &v)) < 0)
+            return error;
+        info->has_held = true;
+        info->held_seq = (uint64_t)v;
+    } else if (es->peer.role == PG_PEER_PARENT) {
+        if ((error = pg_node__hold_upto(es->node, &v)) < 0)
+            return error;
+        info->has_held = v >= 0;
+        info->held_seq = v >= 0 ? (uint64_t)v : 0;
+    }
+    return 0;
+}
+
+/* A restored child's own txns after what it holds, wherever they are in
+ * the log, go back to it (es->forced; routing would never send a peer
+ * what it originated). */
+static int export_returning(export_state *es)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t from = -1;
+    int rc, error = 0;
+
+    if (es->peer.role != PG_PEER_CHILD)
+        return 0;
+    rc = sqlite3_prepare_v2(es->node->db,
+                            "SELECT l.seq FROM peer_restore r JOIN log l ON "
+                            "l.origin = r.code AND l.origin_seq > "
+                            "r.return_from WHERE r.code = ? ORDER BY l.seq",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(es->node->db, rc, "reading the log");
+    sqlite3_bind_text(st, 1, es->peer.code, -1, SQLITE_STATIC);
+    while (!error && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+        error = pg_buf_put(&es->forced, &seq, sizeof(seq));
+        from = 0;
+    }
+    if (!error && rc != SQLITE_DONE)
+        error = pg_store__error(es->node->db, rc, "reading the log");
+    sqlite3_finalize(st);
+    es->returning = from == 0;
+    return error;
+}
+
+/* The bundles stopped at their limit: the next export returns only the
+ * child's own txns after those sent. */
+static int export_return_moved(export_state *es)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(es->node->db,
+                                "UPDATE peer_restore SET return_from = "
+                                "max(return_from, ?) WHERE code = ?",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(es->node->db, rc, "recording a return");
+    sqlite3_bind_int64(st, 1, es->returned_upto);
+    sqlite3_bind_text(st, 2, es->peer.code, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE
+               ? 0
+               : pg_store__error(es->node->db, rc, "recording a return");
+}
+
+/* A child's own txn went back into the bundle: note its origin seq. */
+static int export_returned(export_state *es, uint64_t seq)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(es->node->db,
+                                "SELECT origin_seq FROM log WHERE seq = ?", -1,
+                                &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(es->node->db, rc, "reading the log");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+        sqlite3_column_int64(st, 0) > es->returned_upto)
+        es->returned_upto = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW
+               ? 0
+               : pg_store__error(es->node->db, rc, "reading the log");
+}
+
 static int export_finish(export_state *es)
 {
     pg_bundle_info info;
@@ -327,6 +427,8 @@ static int export_finish(export_state *es)
     info.ack_upto = (uint64_t)es->peer.received_upto;
     /* A child learns the chain of trust up to the city (DESIGN §7); it is
      * small, so every bundle to a child carries it once it is complete. */
+    if (!error)
+        error = export_held(&info, es);
     if (es->peer.role == PG_PEER_CHILD) {
         int e = pg_keys_chain(&info.root, info.chain, &info.nchain, es->node);
         if (e == 0)
@@ -374,7 +476,7 @@ static pg_route_entry export_entry(sqlite3_stmt *st)
 static uint64_t export_first(const export_state *es)
 {
     const uint64_t *v = (const uint64_t *)(void *)es->forced.data;
-    return es->forced.len ? v[0] - 1 : es->start;
+    return es->forced.len && v[0] - 1 < es->start ? v[0] - 1 : es->start;
 }
 
 static bool export_forced(const export_state *es, uint64_t seq)
@@ -639,6 +741,10 @@ static int export_walk(export_state *es, uint64_t start)
             continue;
         }
         bool selected = pg_route_select(es->node, &es->peer, es->policy, &e);
+        bool returned = !selected && es->returning &&
+                        strcmp(e.origin, es->peer.code) == 0 &&
+                        export_forced(es, seq);
+        selected |= returned;
         if (selected &&
             ((error = export_body(es, seq, &body, &len)) < 0 ||
              (error = pg_redactor_apply(es->redactor, e.collection, body, len,
@@ -661,6 +767,8 @@ static int export_walk(export_state *es, uint64_t start)
             }
             if ((error = pg_bundle_writer_add_txn(es->w, seq, body, len)) < 0)
                 break;
+            if (returned && (error = export_returned(es, seq)) < 0)
+                break;
         }
         if (selected && !skip)
             es->txns++;
@@ -673,7 +781,8 @@ static int export_walk(export_state *es, uint64_t start)
         error = pg_store__error(es->node->db, rc, "reading the log");
     sqlite3_finalize(st);
     if (error == 0 && !es->opts->dry_run &&
-        (es->txns > 0 || (es->opts->cover && es->last >= es->first)))
+        (es->txns > 0 || (es->opts->cover && es->last >= es->first) ||
+         (es->request && es->nfiles == 0)))
         error = export_finish(es);
     pg_bundle_writer_free(es->w);
     es->w = NULL;
@@ -762,6 +871,13 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
                                                  : es.peer.sent_upto);
         error = export_backfill(&es);
         if (error == 0)
+            error = export_returning(&es);
+        /* A node on restore hold asks its parent with every export. */
+        int64_t held = -1;
+        if (error == 0 && es.peer.role == PG_PEER_PARENT)
+            error = pg_node__hold_upto(node, &held);
+        es.request = held >= 0;
+        if (error == 0)
             error = export_walk(&es, export_first(&es));
     }
     if (error == 0 && es.nfiles > 0) {
@@ -783,6 +899,15 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
                                      pg_time_now_ms());
             if (error == 0)
                 error = export_remember(&es);
+            /* Sent back once: a pull that stops at its size limit goes on
+             * after what it sent (never the same txns again and again); a
+             * child still on hold asks again with what it then holds. */
+            if (error == 0 && es.returning && !es.more)
+                error =
+                    query_int(node, "DELETE FROM peer_restore WHERE code = ?",
+                              es.peer.code, &sent);
+            if (error == 0 && es.returning && es.more)
+                error = export_return_moved(&es);
             if (error == 0)
                 error = pg_store__commit(node->db);
             else
@@ -929,6 +1054,8 @@ typedef struct import_state {
     pg_merger *merger;
     pg_bundle_report *r;
     uint64_t ack;
+    bool has_held;
+    uint64_t held_seq;
     group groups[2]; /* one filling, one being prepared */
     unsigned fill;
     unsigned threads;
@@ -1043,6 +1170,8 @@ static int import_header(void *ctx, const pg_bundle_info *info)
         r->gap_last = info->range_first - 1;
     }
     is->ack = info->ack_upto;
+    is->has_held = info->has_held;
+    is->held_seq = info->held_seq;
     if (info->has_root &&
         (error = pg_keys_learn_chain(is->node, &info->root, info->chain,
                                      info->nchain, &is->peer)) < 0)
@@ -1186,6 +1315,44 @@ static int import_txn(void *ctx, uint64_t seq, const uint8_t *txn, size_t len)
     return 0;
 }
 
+/*
+ * Header field 20 (pingan/recovery.h).  From the parent: how far it holds
+ * this node's own txns, which may lift a restore hold (the txns it sent
+ * back are merged by now).  From a child: a restored child asks for its
+ * own txns after held_seq back, and for what this node sent it since its
+ * acknowledgement; without the field it is not (or no longer) asking.
+ */
+static int import_held(import_state *is)
+{
+    pg_bundle_report *r = is->r;
+    int error;
+
+    if (is->peer.role == PG_PEER_PARENT && is->has_held) {
+        r->parent_holds = (int64_t)is->held_seq;
+        return pg_node__hold_confirm(is->node, is->held_seq, &r->hold_lifted);
+    }
+    if (is->peer.role != PG_PEER_CHILD)
+        return 0;
+    sqlite3_stmt *st;
+    bool owned;
+    if ((error = pg_store__cached(
+             &st, &owned, &is->node->stmts, is->node->db,
+             is->has_held ? "INSERT OR REPLACE INTO peer_restore(code, "
+                            "return_from) VALUES(?1, ?2)"
+                          : "DELETE FROM peer_restore WHERE code = ?1")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, is->peer.code, -1, SQLITE_STATIC);
+    if (is->has_held)
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)is->held_seq);
+    if ((error = pg_store__step_done(st, owned, is->node->db,
+                                     "recording a restored child")) < 0)
+        return error;
+    if (is->has_held && (int64_t)is->ack < is->peer.sent_upto)
+        error = peer_set_int(is->node, is->peer.code, "sent_upto",
+                             (int64_t)is->ack);
+    return error;
+}
+
 /* After the trailer verified: pending txns, ranges, cursors, clock. */
 static int import_finish(import_state *is)
 {
@@ -1218,6 +1385,8 @@ static int import_finish(import_state *is)
     if ((error = peer_set_int(is->node, is->peer.code, "last_sync_ms",
                               pg_time_now_ms())) < 0)
         return error;
+    if ((error = import_held(is)) < 0)
+        return error;
     return pg_merger_finish(is->merger);
 }
 
@@ -1237,6 +1406,7 @@ int pg_bundle_import(pg_node *node, const char *path, pg_bundle_report *report)
     memset(report, 0, sizeof(*report));
     memset(&is, 0, sizeof(is));
     report->file = path;
+    report->parent_holds = -1;
     is.node = node;
     is.r = report;
     for (int i = 0; i < 2; i++) {
@@ -1295,6 +1465,7 @@ done:
         report->applied = report->duplicates = report->conflicts = 0;
         report->quarantined = report->pending = report->cards_learnt = 0;
         report->nnotes = 0;
+        report->hold_lifted = false;
     }
     return error;
 }

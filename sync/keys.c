@@ -191,16 +191,56 @@ static int cert_card(pg_card *out, int64_t *revoked_after, pg_node *node,
     return error;
 }
 
+/* A key of `code` retired by a rekey (table peer_retired): its card and
+ * the last seq it signed.  PG_ENOTFOUND when there is none. */
+static int retired_card(pg_card *out, int64_t *last, pg_node *node,
+                        const char *code, const char *key_id)
+{
+    sqlite3_stmt *st;
+    bool owned;
+    int rc, error;
+
+    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
+                                  "SELECT card, last_seq FROM peer_retired "
+                                  "WHERE key_id = ? AND code = ?")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *json = (const char *)sqlite3_column_text(st, 0);
+        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        *last = sqlite3_column_int64(st, 1);
+        if (!json || pg_card_from_json(out, json, len) < 0 ||
+            strcmp(out->code, code) != 0 || strcmp(out->key_id, key_id) != 0)
+            error = keys_damaged("peer_retired", code);
+    } else if (rc == SQLITE_DONE) {
+        error = PG_ENOTFOUND;
+    } else {
+        error = pg_store__error(node->db, rc, "reading retired keys");
+    }
+    pg_store__release(st, owned);
+    return error;
+}
+
 int pg_keys_revoked(int64_t *after, pg_node *node, const char *code,
                     const char *key_id)
 {
     pg_card card;
+    int64_t last;
     int error = cert_card(&card, after, node, code, key_id);
     if (error == PG_ENOTFOUND) {
         *after = -1;
-        return 0;
+        error = 0;
     }
-    return error;
+    if (error < 0)
+        return error;
+    /* A key retired by a rekey signs nothing after its last seq, here
+     * even before the revocation arrives. */
+    error = retired_card(&card, &last, node, code, key_id);
+    if (error == 0 && (*after < 0 || last < *after))
+        *after = last;
+    return error == PG_ENOTFOUND ? 0 : error;
 }
 
 int pg_keys_card(pg_card *out, pg_node *node, const char *code)
@@ -240,9 +280,13 @@ int pg_keys_signer(pg_card *out, pg_node *node, const char *code,
         return error;
     if (strcmp(out->key_id, key_id) == 0)
         return 0;
-    /* Another key of the code: a certificate may name this one. */
+    /* Another key of the code: a certificate may name this one, or it
+     * was retired by a rekey. */
     pg_card other;
     if ((error = cert_card(&other, &revoked, node, code, key_id)) == 0)
+        *out = other;
+    if (error == PG_ENOTFOUND &&
+        (error = retired_card(&other, &revoked, node, code, key_id)) == 0)
         *out = other;
     return error == PG_ENOTFOUND ? 0 : error;
 }

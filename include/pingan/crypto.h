@@ -201,6 +201,32 @@ bool pg_stream_init_pull(pg_stream_state *st,
 bool pg_stream_pull(pg_stream_state *st, uint8_t *out, uint8_t *tag,
                     const uint8_t *in, size_t len);
 
+/* --- passphrases: Argon2id key derivation ---------------------------- */
+
+#define PG_PWHASH_SALT_LEN 16 /**< salt bytes (crypto_pwhash_SALTBYTES) */
+/** Argon2id passes and memory (KiB) used when none are given: libsodium's
+ * "interactive" limits, about a tenth of a second and 64 MiB. */
+#define PG_PWHASH_OPS_DEFAULT    2
+#define PG_PWHASH_MEMKIB_DEFAULT (64 * 1024)
+/** The most a file may ask a reader to spend (passes, memory in KiB): a
+ * damaged or hostile file cannot make a restore take hours or 100 GiB. */
+#define PG_PWHASH_OPS_MAX    16
+#define PG_PWHASH_MEMKIB_MAX (1024 * 1024)
+
+/**
+ * Derive a key from a passphrase with Argon2id v1.3 (libsodium's
+ * crypto_pwhash, ALG_ARGON2ID13).
+ *
+ * @param out [out] @p outlen bytes (16..64); wipe it with pg_memzero
+ * @param ops Argon2id passes (at least 1, at most PG_PWHASH_OPS_MAX)
+ * @param mem_kib memory in KiB (8 .. PG_PWHASH_MEMKIB_MAX)
+ * @return 0, PG_EINVALID (parameters out of range), PG_ENOMEM (the memory
+ * could not be had)
+ */
+int pg_pwhash(uint8_t *out, size_t outlen, const char *pass, size_t passlen,
+              const uint8_t salt[PG_PWHASH_SALT_LEN], uint32_t ops,
+              uint32_t mem_kib);
+
 /**
  * A key id: lower-case hex of the first 8 bytes of BLAKE2b-256(public key).
  */

@@ -170,6 +170,11 @@ typedef struct pg_bundle_report {
     uint64_t pending_resolved; /**< earlier pending txns now applied */
     size_t nnotes;             /**< notes kept (at most PG_BUNDLE_NOTES_MAX) */
     pg_bundle_note notes[PG_BUNDLE_NOTES_MAX];
+    /** From the parent, to a node on restore hold (pingan/recovery.h):
+     * the parent's highest seq of this node's own txns, -1 when the
+     * bundle did not say; hold_lifted when this bundle lifted the hold. */
+    int64_t parent_holds;
+    bool hold_lifted;
 } pg_bundle_report;
 
 /**

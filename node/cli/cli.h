@@ -142,5 +142,9 @@ int cmd_pseudonym(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_rekey(int argc, char **argv);
+int cmd_peer_rekey(int argc, char **argv);
 
 #endif

@@ -631,6 +631,7 @@ static const cli_verb verbs[] = {
     {"list", peer_list, "list the peers and their cursors"},
     {"show", peer_show, "show one peer"},
     {"remove", peer_remove, "forget a peer"},
+    {"rekey", cmd_peer_rekey, "accept a peer's new key from its rekey card"},
     {"revoke", peer_revoke,
      "revoke a descendant's key after a sequence number"},
     {NULL, NULL, NULL},

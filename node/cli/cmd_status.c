@@ -4,6 +4,7 @@
  * this file prints them.
  */
 #include "cli.h"
+#include "pingan/recovery.h"
 #include "pingan/error.h"
 #include "pingan/status.h"
 
@@ -274,8 +275,23 @@ int cmd_status(int argc, char **argv)
         status = cli_fail(error);
         goto done;
     }
+    pg_recovery_hold hold;
+    if ((error = pg_recovery_hold_get(&hold, node)) < 0) {
+        status = cli_fail(error);
+        goto done;
+    }
     if (o.json) {
         json_t *j = status_json(&s);
+        if (j)
+            json_object_set_new(
+                j, "hold",
+                json_pack("{s:b, s:I, s:o, s:o}", "held", hold.held,
+                          "held_upto", (json_int_t)hold.held_upto,
+                          "parent_confirmed",
+                          hold.confirmed >= 0
+                              ? json_integer((json_int_t)hold.confirmed)
+                              : json_null(),
+                          "restored", time_or_null(hold.restored_ms)));
         if (!j) {
             status = cli_fail(
                 pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory"));
@@ -284,6 +300,16 @@ int cmd_status(int argc, char **argv)
         cli_print_json(j);
     } else {
         print_status(&s);
+        if (hold.held) {
+            printf("\nhold         restored from a backup: local writes "
+                   "refused until the parent\n             confirms; this "
+                   "node holds its own txns up to seq %lld",
+                   (long long)hold.held_upto);
+            if (hold.confirmed >= 0)
+                printf(", the parent up to %lld", (long long)hold.confirmed);
+            printf("\n             ('pingan sync PARENT', or export to the "
+                   "parent and import its bundle)\n");
+        }
     }
 
 done:

@@ -38,6 +38,9 @@ static const command commands[] = {
     {"bundle", cmd_bundle, "inspect a bundle file"},
     {"policy", cmd_policy, "show what a link carries and how it redacts"},
     {"pseudonym", cmd_pseudonym, "the pseudonym a partner link gives a value"},
+    {"backup", cmd_backup, "write an encrypted backup of the node"},
+    {"restore", cmd_restore, "restore a backup into a new node directory"},
+    {"rekey", cmd_rekey, "replace the node's keys; a card for the parent"},
     {NULL, NULL, NULL},
 };
 
