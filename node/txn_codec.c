@@ -13,6 +13,7 @@
 #include "pingan/ulid.h"
 #include "txn_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -349,6 +350,10 @@ static int decode_change(pg_txn *txn, const char *record_id,
             v.r = pv->real;
             if (v.r != v.r || v.r - v.r != 0)
                 return bad("real value is NaN or infinite");
+            /* -0 is encoded as +0 (FORMAT.md §2): the same digest, so
+             * taking -0 would let two byte strings name one txn. */
+            if (v.r == 0 && signbit(v.r))
+                return bad("real value is -0 (encoded as +0)");
             break;
         case PINGAN__V1__VALUE__KIND_BOOL:
             v.kind = PG_VALUE_BOOL;

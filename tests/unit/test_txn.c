@@ -1261,6 +1261,38 @@ static void test_txn__negative_zero_and_zero_give_the_same_digest(void **state)
     pg_txn_free(c);
 }
 
+/* Found by fuzzing (tests/fuzz/corpus/txn/regress-negative-zero-real): a
+ * stored +0 turned into -0 on the wire kept the digest and the signature,
+ * so one txn had two byte strings; the decoder refuses -0. */
+static void test_txn__decode_refuses_negative_zero(void **state)
+{
+    (void)state;
+    pg_value zero = {.kind = PG_VALUE_REAL, .r = 0.0};
+    pg_txn *t = one_change(&zero, 1), *back = NULL;
+    pg_buf e = PG_BUF_INIT;
+
+    assert_pg_ok(pg_txn_seal(t));
+    pg_txn_sign(t, G.sk);
+    assert_pg_ok(pg_txn_encode(&e, t));
+    assert_pg_ok(pg_txn_decode(&back, e.data, e.len));
+    pg_txn_free(back);
+    back = NULL;
+    /* Value.real = +0: tag 0x11 and eight zero bytes (little-endian);
+     * -0 differs only in the sign bit, the last byte. */
+    static const uint8_t plus_zero[9] = {0x11};
+    size_t at = e.len;
+    for (size_t i = 0; i + 9 <= e.len; i++)
+        if (memcmp(e.data + i, plus_zero, 9) == 0)
+            at = i;
+    assert_true(at < e.len);
+    e.data[at + 8] = 0x80;
+    assert_pg_fails(PG_EINVALID, pg_txn_decode(&back, e.data, e.len));
+    assert_null(back);
+    assert_non_null(strstr(pg_error_last()->message, "-0"));
+    pg_buf_dispose(&e);
+    pg_txn_free(t);
+}
+
 static void test_txn__refuses_nan_and_infinite_reals(void **state)
 {
     (void)state;
@@ -3864,6 +3896,7 @@ int main(void)
         cmocka_unit_test(test_txn__rejects_a_rewritten_dropped_change),
         cmocka_unit_test(test_txn__leaf_order_does_not_change_the_digest),
         cmocka_unit_test(test_txn__negative_zero_and_zero_give_the_same_digest),
+        cmocka_unit_test(test_txn__decode_refuses_negative_zero),
         cmocka_unit_test(test_txn__refuses_nan_and_infinite_reals),
         cmocka_unit_test(test_txn__seal_draws_a_fresh_seed_when_there_is_none),
         cmocka_unit_test(test_txn__verify_needs_a_signature_and_a_known_suite),

@@ -1,0 +1,470 @@
+/*
+ * The seed corpora of the fuzz targets, made by pingan's own code: txns
+ * built, sealed and signed by the txn module, bundles written by the
+ * bundle writer, cards and certificates made by the node and cert
+ * modules, requests signed as the HTTP client signs them, policy files
+ * that the policy parser accepts, and JSON lines from the data generator
+ * (tools/gen-src).  Keys come from the fixed seeds of fuzz.h, so the
+ * harnesses (which use the same keys) verify what is made here.
+ *
+ *   pingan-fuzz-gen DIR    writes DIR/<target>/<name> for every target
+ *
+ * Run once when a format changes; its output is committed under
+ * tests/fuzz/corpus/ (see tests/fuzz/README.md).
+ */
+#include "fuzz.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zstd.h>
+
+#include "bundle.h"
+#include "bundle.pb-c.h"
+#include "gen.h"
+#include "netauth.h"
+#include "pingan/cert.h"
+#include "pingan/division.h"
+#include "pingan/error.h"
+#include "pingan/hlc.h"
+#include "pingan/peer.h"
+#include "pingan/policy.h"
+#include "pingan/schema.h"
+#include "pingan/txn.h"
+
+static const char *out_dir;
+
+static void put_file(const char *target, const char *name, const void *data,
+                     size_t len)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/%s", out_dir, target);
+    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+        fuzz_die(path);
+    snprintf(path, sizeof(path), "%s/%s/%s", out_dir, target, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0)
+        fuzz_die(path);
+}
+
+static void put_text(const char *target, const char *name, const char *text)
+{
+    put_file(target, name, text, strlen(text));
+}
+
+/* ---- txns ---------------------------------------------------------- */
+
+#define RID1 "430321112000-01KAYY7580Q2R8ZK3TJ5M6N7P9"
+#define RID2 "430321112000-01KAYY7580Q2R8ZK3TJ5M6N7PA"
+
+/* A dispute txn of the sender (湘潭县), sealed with a fixed seed and
+ * signed; `redact` drops one change and has the city sign as a hop. */
+static pg_txn *make_txn(uint64_t seq, int variant)
+{
+    const fuzz_identity *s = fuzz_sender();
+    pg_version zero, base;
+    pg_txn *txn = NULL;
+    memset(&zero, 0, sizeof(zero));
+    memset(&base, 0, sizeof(base));
+
+    if (pg_txn_new(&txn) < 0 ||
+        pg_txn_set_header(txn, s->card.code, s->card.key_id, seq,
+                          PG_HLC_PACK(FUZZ_TIME_MS + (int64_t)seq, 0),
+                          "430321112000", "dispute", "李明") < 0)
+        fuzz_die("txn header");
+    memset(txn->seed, (int)seq, PG_SEED_LEN);
+    txn->has_seed = true;
+    pg_value text = {.kind = PG_VALUE_TEXT, .s = "邻里纠纷", .len = 12};
+    pg_value name = {.kind = PG_VALUE_TEXT, .s = "陈建国", .len = 9};
+    pg_value amount = {.kind = PG_VALUE_REAL, .r = 3600.5};
+    pg_value count = {.kind = PG_VALUE_INT, .i = 2};
+    pg_value yes = {.kind = PG_VALUE_BOOL, .b = true};
+    if (pg_txn_add(txn, RID1, "dispute_type", &text, &zero) < 0 ||
+        pg_txn_add(txn, RID1, "applicant_name", &name, &zero) < 0 ||
+        pg_txn_add(txn, RID1, "amount_involved", &amount, &zero) < 0)
+        fuzz_die("txn changes");
+    if (variant >= 1) {
+        base.hlc = PG_HLC_PACK(FUZZ_TIME_MS, 0);
+        snprintf(base.origin, sizeof(base.origin), "%s", s->card.code);
+        if (pg_txn_add(txn, RID2, "party_count", &count, &base) < 0 ||
+            pg_txn_add(txn, RID2, "cross_region", &yes, &base) < 0)
+            fuzz_die("txn changes");
+    }
+    if (pg_txn_seal(txn) < 0)
+        fuzz_die("seal");
+    pg_txn_sign(txn, s->sign_sk);
+    if (variant == 2) {
+        const fuzz_identity *hop = fuzz_recipient();
+        uint8_t policy_hash[PG_HASH_LEN];
+        memset(policy_hash, 0x33, sizeof(policy_hash));
+        if (pg_txn_redact_drop(txn, 1, hop->card.code, "default-parent",
+                               policy_hash) < 0 ||
+            pg_txn_redact_derive(txn, 0, "纠纷", "mask", hop->card.code,
+                                 "default-parent", policy_hash) < 0 ||
+            pg_txn_hop_sign(txn, hop->card.code, hop->card.key_id,
+                            hop->sign_sk) < 0)
+            fuzz_die("redact");
+    }
+    return txn;
+}
+
+static void encode_txn(pg_buf *out, pg_txn *txn)
+{
+    pg_buf_clear(out);
+    if (pg_txn_encode(out, txn) < 0)
+        fuzz_die("encode");
+}
+
+static void gen_txns(void)
+{
+    pg_buf b;
+    pg_buf_init(&b, PG_BUF_DEFAULT_MAX);
+    for (int v = 0; v < 3; v++) {
+        char name[32];
+        pg_txn *txn = make_txn((uint64_t)v + 1, v);
+        encode_txn(&b, txn);
+        snprintf(name, sizeof(name), "txn-%d", v);
+        put_file("txn", name, b.data, b.len);
+        pg_txn_free(txn);
+    }
+    pg_buf_dispose(&b);
+}
+
+/* ---- bundles ------------------------------------------------------- */
+
+static void issue_county_cert(pg_cert *cert)
+{
+    if (pg_cert_issue(cert, &fuzz_recipient()->card, fuzz_recipient()->sign_sk,
+                      &fuzz_sender()->card, FUZZ_TIME_MS) < 0)
+        fuzz_die("issue");
+}
+
+/* A bundle from the sender (湘潭县) to the city with `ntxn` txns, the
+ * two cards when `cards`, the chain of trust when `chain`. */
+static void write_bundle(const char *name, int ntxn, bool cards, bool chain,
+                         size_t frame_max)
+{
+    const fuzz_identity *s = fuzz_sender(), *r = fuzz_recipient();
+    pg_bundle_writer *w = NULL;
+    pg_bundle_info info;
+    pg_buf b, file;
+    char *mem = NULL;
+    size_t memlen = 0;
+
+    pg_buf_init(&b, PG_BUF_DEFAULT_MAX);
+    if (pg_bundle_writer_new(&w, s->sign_sk, r->card.box_pk, frame_max) < 0)
+        fuzz_die("writer");
+    if (cards && (pg_bundle_writer_add_card(w, &s->card) < 0 ||
+                  pg_bundle_writer_add_card(w, &r->card) < 0))
+        fuzz_die("add card");
+    for (int i = 0; i < ntxn; i++) {
+        pg_txn *txn = make_txn((uint64_t)i + 1, i % 3);
+        encode_txn(&b, txn);
+        pg_txn_free(txn);
+        if (pg_bundle_writer_add_txn(w, (uint64_t)i + 1, b.data, b.len) < 0)
+            fuzz_die("add txn");
+    }
+    memset(&info, 0, sizeof(info));
+    memcpy(info.sender, s->card.code, sizeof(info.sender));
+    memcpy(info.recipient, r->card.code, sizeof(info.recipient));
+    memcpy(info.recipient_key_id, r->card.key_id,
+           sizeof(info.recipient_key_id));
+    info.schema_version = 1;
+    memset(info.schema_hash, 0x17, sizeof(info.schema_hash));
+    info.created_ms = FUZZ_TIME_MS;
+    if (ntxn) {
+        info.range_first = 1;
+        info.range_last = (uint64_t)ntxn;
+    }
+    info.ack_upto = 3;
+    if (chain) {
+        info.has_root = true;
+        info.root = r->card;
+        info.nchain = 1;
+        issue_county_cert(&info.chain[0]);
+    }
+    FILE *f = open_memstream(&mem, &memlen);
+    if (!f || pg_bundle_writer_finish(w, &info, f) < 0 || fclose(f) != 0)
+        fuzz_die("finish");
+    pg_bundle_writer_free(w);
+    put_file("bundle", name, mem, memlen);
+    free(mem);
+    (void)file;
+    pg_buf_dispose(&b);
+}
+
+/* The decompressed content of a bundle: u32 length ‖ TxnBatch. */
+static void put_batch(pg_buf *content, bool cards, int first, int ntxn)
+{
+    Pingan__V1__TxnBatch batch = PINGAN__V1__TXN_BATCH__INIT;
+    Pingan__V1__Card pc[2], *pcp[2];
+    Pingan__V1__TxnEntry pe[8], *pep[8];
+    pg_buf txns[8];
+    char tier[2][16];
+    const fuzz_identity *ids[2] = {fuzz_sender(), fuzz_recipient()};
+
+    if (cards) {
+        for (int i = 0; i < 2; i++) {
+            const pg_card *c = &ids[i]->card;
+            pingan__v1__card__init(&pc[i]);
+            pc[i].suite = c->suite;
+            pc[i].code = (char *)c->code;
+            pc[i].name = (char *)c->name;
+            snprintf(tier[i], sizeof(tier[i]), "%s", pg_tier_name(c->tier));
+            pc[i].tier = tier[i];
+            pc[i].sign_pk =
+                (ProtobufCBinaryData){PG_SIGN_PK_LEN, (uint8_t *)c->sign_pk};
+            pc[i].box_pk =
+                (ProtobufCBinaryData){PG_BOX_PK_LEN, (uint8_t *)c->box_pk};
+            pc[i].created_ms = c->created_ms;
+            pc[i].signature =
+                (ProtobufCBinaryData){PG_SIG_LEN, (uint8_t *)c->signature};
+            pcp[i] = &pc[i];
+        }
+        batch.n_cards = 2;
+        batch.cards = pcp;
+    }
+    for (int i = 0; i < ntxn && i < 8; i++) {
+        pg_txn *txn = make_txn((uint64_t)(first + i), (first + i - 1) % 3);
+        pg_buf_init(&txns[i], PG_BUF_DEFAULT_MAX);
+        encode_txn(&txns[i], txn);
+        pg_txn_free(txn);
+        pingan__v1__txn_entry__init(&pe[i]);
+        pe[i].seq = (uint64_t)(first + i);
+        pe[i].txn = (ProtobufCBinaryData){txns[i].len, txns[i].data};
+        pep[i] = &pe[i];
+    }
+    batch.n_entries = (size_t)ntxn;
+    batch.entries = pep;
+    size_t n = pingan__v1__txn_batch__get_packed_size(&batch);
+    if (pg_buf_put_u32be(content, (uint32_t)n) < 0 ||
+        pg_buf_reserve(content, n) < 0)
+        fuzz_die("batch");
+    pingan__v1__txn_batch__pack(&batch, content->data + content->len);
+    content->len += n;
+    for (int i = 0; i < ntxn && i < 8; i++)
+        pg_buf_dispose(&txns[i]);
+}
+
+/* A fuzz_bundle_open input: flags, cards, txns, frame_max, content. */
+static void put_open(const char *name, uint8_t flags, uint8_t cards,
+                     uint8_t ntxn, uint8_t frame_max, const pg_buf *content)
+{
+    pg_buf in;
+    pg_buf_init(&in, PG_BUF_DEFAULT_MAX);
+    uint8_t head[4] = {flags, cards, ntxn, frame_max};
+    if (pg_buf_put(&in, head, 4) < 0 ||
+        pg_buf_put(&in, content->data, content->len) < 0)
+        fuzz_die("open seed");
+    put_file("bundle_open", name, in.data, in.len);
+    pg_buf_dispose(&in);
+}
+
+static void gen_bundles(void)
+{
+    write_bundle("empty", 0, false, false, 0);
+    write_bundle("txns-3", 3, false, false, 0);
+    write_bundle("cards-chain-txns-2", 2, true, true, 0);
+    write_bundle("small-frames", 4, true, false, 97);
+
+    pg_buf content;
+    pg_buf_init(&content, PG_BUF_DEFAULT_MAX);
+    put_batch(&content, true, 1, 2);
+    put_batch(&content, false, 3, 1);
+    put_open("plain-2-batches", 1, 2, 3, 0, &content);
+    put_open("plain-small-frames", 1, 2, 3, 61, &content);
+    pg_buf_clear(&content);
+    put_batch(&content, false, 1, 3);
+    put_open("plain-txns-gap", 1 | (2 << 1), 0, 3, 0, &content);
+    /* The same content as one zstd frame, fed to the frames as is. */
+    pg_buf z;
+    pg_buf_init(&z, PG_BUF_DEFAULT_MAX);
+    if (pg_buf_reserve(&z, ZSTD_compressBound(content.len)) < 0)
+        fuzz_die("zstd");
+    z.len = ZSTD_compress(z.data, ZSTD_compressBound(content.len), content.data,
+                          content.len, 3);
+    if (ZSTD_isError(z.len))
+        fuzz_die("zstd");
+    put_open("zstd-txns", 0, 0, 3, 0, &z);
+    pg_buf_clear(&content);
+    put_open("empty", 0, 0, 0, 0, &content);
+    pg_buf_dispose(&z);
+    pg_buf_dispose(&content);
+}
+
+/* ---- cards and certificates --------------------------------------- */
+
+static void gen_cards(void)
+{
+    char *json = pg_card_to_json(&fuzz_sender()->card);
+    if (!json)
+        fuzz_die("card");
+    put_text("card", "county", json);
+    free(json);
+    json = pg_card_to_json(&fuzz_recipient()->card);
+    if (!json)
+        fuzz_die("card");
+    put_text("card", "city", json);
+    free(json);
+
+    pg_cert cert;
+    pg_field_value f[PG_CERT_FIELDS];
+    pg_cert_text t;
+    char text[2048];
+    issue_county_cert(&cert);
+    pg_cert_to_fields(f, &t, &cert);
+    snprintf(text, sizeof(text),
+             "%s\n%s\n%s\n%s\n%s\n%s\n%u\n%s\n%s\n%" PRId64 "\n%s\n",
+             cert.subject.code, cert.subject.name,
+             pg_tier_name(cert.subject.tier), t.sign_pk, t.box_pk,
+             cert.subject.key_id, cert.subject.suite, cert.issuer,
+             cert.issuer_key_id, cert.valid_from, t.signature);
+    put_text("cert", "county-by-city", text);
+}
+
+/* ---- signed requests ---------------------------------------------- */
+
+static void gen_requests(void)
+{
+    const fuzz_identity *s = fuzz_sender();
+    char body[2 * PG_HASH_LEN + 1], text[4096];
+    char sig[2 * PG_SIG_LEN + 1];
+    uint8_t raw[PG_SIG_LEN];
+    pg_net_body_hash(body, "", 0);
+    const char *nonce = "00112233445566778899aabbccddeeff";
+    const char *uri = "/v1/pull?from=430300000000&since=0";
+
+    /* Signed by the harness ('!'), then with a response signed by the
+     * county for it (as pg_net_sign_response makes one). */
+    pg_net_auth a;
+    if (pg_net_auth_parse(&a, s->card.code, s->card.key_id, "1767225600000",
+                          nonce, body, "00") == 0)
+        fuzz_die("a short signature parsed");
+    pg_error_clear();
+    memset(raw, 0, sizeof(raw));
+    pg_hex(sig, raw, sizeof(raw));
+    snprintf(text, sizeof(text), "!GET\n%s\n%s\n%s\n%" PRId64 "\n%s\n%s\n%s\n",
+             uri, s->card.code, s->card.key_id, (int64_t)FUZZ_TIME_MS, nonce,
+             body, sig);
+    put_text("netauth", "signed-get", text);
+    /* The county's answer to that request, signed over the message of
+     * proto/FORMAT.md §8 (as pg_net_sign_response signs it). */
+    char rsig[2 * PG_SIG_LEN + 1], msg[1024];
+    int n = snprintf(
+        msg, sizeof(msg),
+        "pingan.http.response.v1\n200\n%s\n%s\n%s\n%s\n%" PRId64 "\n%s\nb-0001",
+        s->card.code, s->card.code, nonce, sig, (int64_t)FUZZ_TIME_MS, body);
+    pg_sign(raw, msg, (size_t)n, s->sign_sk);
+    pg_hex(rsig, raw, sizeof(raw));
+    snprintf(text, sizeof(text),
+             "GET\n%s\n%s\n%s\n%" PRId64 "\n%s\n%s\n%s\n200\n%" PRId64
+             "\n%s\nb-0001\n%s\n",
+             uri, s->card.code, s->card.key_id, (int64_t)FUZZ_TIME_MS, nonce,
+             body, sig, (int64_t)FUZZ_TIME_MS, body, rsig);
+    put_text("netauth", "unsigned-get-response", text);
+    snprintf(text, sizeof(text),
+             "!POST\n/v1/push\n%s\n%s\n%" PRId64 "\n%s\n%s\n%s\n", s->card.code,
+             s->card.key_id, (int64_t)FUZZ_TIME_MS + 11 * 60 * 1000, nonce,
+             body, sig);
+    put_text("netauth", "signed-post-skewed", text);
+    put_text("netauth", "missing-headers", "GET\n/v1/status\n430321000000\n");
+}
+
+/* ---- policy files -------------------------------------------------- */
+
+static void gen_policies(void)
+{
+    static const struct {
+        const char *name;
+        uint8_t link;
+        const char *text;
+    } p[] = {
+        {"child-tighten", 0,
+         "[agreement]\nid = xt-county-2026\n\n[dispute]\napplicant_phone = "
+         "drop\nwhere = dispute_type = 邻里纠纷\n"},
+        {"parent-default", 1, "[agreement]\nid = xt-province\n[hazard]\n"},
+        {"partner-agreement", 2,
+         "# Xiangtan–Changsha Art. 8 agreement\n[agreement]\nid = "
+         "xt-cs-2026-01\npurpose = 联调\n\n[dispute]\nwhere = cross_region = "
+         "true   ; 联调 only\napplicant_name = mask\napplicant_phone = "
+         "hash\napplicant_id_number = hash\n[fraud_alert]\ntarget_phone = "
+         "hash\nsuspect_phone = hash\n"},
+        {"partner-grid", 3,
+         "[agreement]\nid = xt-zz-2026\npurpose = 联防\n[grid_event]\n"},
+    };
+    static const char *codes[] = {"430321000000", "430000000000",
+                                  "430100000000", "430200000000"};
+    static const pg_peer_role roles[] = {PG_PEER_CHILD, PG_PEER_PARENT,
+                                         PG_PEER_PARTNER, PG_PEER_PARTNER};
+    for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
+        pg_peer peer;
+        pg_policy *pol = NULL;
+        memset(&peer, 0, sizeof(peer));
+        snprintf(peer.code, sizeof(peer.code), "%s", codes[p[i].link]);
+        peer.tier = pg_division_tier(peer.code);
+        peer.role = roles[p[i].link];
+        /* Only files the parser accepts make good seeds. */
+        if (pg_policy_parse(&pol, p[i].text, strlen(p[i].text), p[i].name,
+                            &fuzz_recipient()->card, &peer) < 0)
+            fuzz_die(p[i].name);
+        pg_policy_free(pol);
+        pg_buf in;
+        pg_buf_init(&in, PG_BUF_DEFAULT_MAX);
+        if (pg_buf_putc(&in, p[i].link) < 0 || pg_buf_puts(&in, p[i].text) < 0)
+            fuzz_die("policy seed");
+        put_file("policy", p[i].name, in.data, in.len);
+        pg_buf_dispose(&in);
+    }
+}
+
+/* ---- JSON lines ---------------------------------------------------- */
+
+static void gen_import(const char *csv)
+{
+    static const char *colls[] = {"dispute", "hazard", "grid_event",
+                                  "fraud_alert"};
+    gen *g = gen_new(csv);
+    if (!g)
+        fuzz_die("the divisions table");
+    char err[256];
+    if (gen_scope(g, "430321112000", err, sizeof(err)) < 0)
+        fuzz_die(err);
+    for (size_t i = 0; i < sizeof(colls) / sizeof(colls[0]); i++) {
+        pg_buf in;
+        pg_buf_init(&in, PG_BUF_DEFAULT_MAX);
+        gen_seed(g, 7, colls[i]);
+        if (pg_buf_printf(&in, "%s\n", colls[i]) < 0)
+            fuzz_die("import seed");
+        for (int k = 0; k < 3; k++) {
+            size_t len = 0;
+            const char *rec = gen_record(g, colls[i], &len);
+            if (!rec || pg_buf_put(&in, rec, len) < 0 ||
+                (len && rec[len - 1] != '\n' && pg_buf_putc(&in, '\n') < 0))
+                fuzz_die("record");
+        }
+        put_file("import", colls[i], in.data, in.len);
+        pg_buf_dispose(&in);
+    }
+    gen_free(g);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s OUT_DIR DIVISIONS_CSV\n", argv[0]);
+        return 2;
+    }
+    out_dir = argv[1];
+    if (mkdir(out_dir, 0755) < 0 && errno != EEXIST)
+        fuzz_die(out_dir);
+    gen_txns();
+    gen_bundles();
+    gen_cards();
+    gen_requests();
+    gen_policies();
+    gen_import(argv[2]);
+    return 0;
+}
