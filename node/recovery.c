@@ -233,6 +233,7 @@ static int bk_copy_store(pg_node *node, const char *copy,
     /* Steps keep memory small and let progress show; a write by another
      * connection between steps makes SQLite start over, so the copy is
      * always one consistent snapshot. */
+    int busy = 0;
     do {
         rc = sqlite3_backup_step(b, BK_PAGES_STEP);
         if (o->progress && rc == SQLITE_OK) {
@@ -241,8 +242,12 @@ static int bk_copy_store(pg_node *node, const char *copy,
             o->progress((uint64_t)(total - left), 2 * (uint64_t)total,
                         o->payload);
         }
-        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-            sqlite3_sleep(50);
+        /* The source's busy timeout has run out already: a few more tries,
+         * then give up rather than wait for ever. */
+        if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && ++busy <= 20)
+            sqlite3_sleep(100);
+        else if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+            break;
     } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
     sqlite3_backup_finish(b);
     int error = rc == SQLITE_DONE ? 0
