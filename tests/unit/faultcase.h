@@ -29,7 +29,7 @@
 #define FC_VILLAGE "430321112005" /* 列家桥煤矿居委会 */
 #define FC_OP      "测试员"
 
-static uint64_t fc_fnv(uint64_t h, const void *p, size_t len)
+static inline uint64_t fc_fnv(uint64_t h, const void *p, size_t len)
 {
     const unsigned char *b = p;
     for (size_t i = 0; i < len; i++) {
@@ -41,7 +41,7 @@ static uint64_t fc_fnv(uint64_t h, const void *p, size_t len)
 
 /* Every row of every table of the store at dir, in a stable order, read
  * through a connection of its own (not the node's). */
-static uint64_t fc_store_digest(const char *dir)
+static inline uint64_t fc_store_digest(const char *dir)
 {
     char path[4096];
     sqlite3 *db = NULL;
@@ -86,7 +86,7 @@ static uint64_t fc_store_digest(const char *dir)
 }
 
 /* PRAGMA integrity_check says ok. */
-static void fc_assert_intact(const char *dir)
+static inline void fc_assert_intact(const char *dir)
 {
     char path[4096];
     sqlite3 *db = NULL;
@@ -105,8 +105,8 @@ static void fc_assert_intact(const char *dir)
 }
 
 /* A hazard in 列家桥煤矿居委会; the pg result, not asserted. */
-static int fc_put(char id[PG_RECORD_ID_LEN + 1], pg_node *node,
-                  const char *description)
+static inline int fc_put(char id[PG_RECORD_ID_LEN + 1], pg_node *node,
+                         const char *description)
 {
     pg_field_value v[] = {
         {"division", test_text(FC_VILLAGE)},
@@ -133,7 +133,7 @@ static const char *fc_jsonl(const char *root, size_t n)
     return path;
 }
 
-static int fc_import_jsonl(pg_node *node, const char *path)
+static inline int fc_import_jsonl(pg_node *node, const char *path)
 {
     FILE *in = fopen(path, "r");
     assert_non_null(in);
@@ -143,7 +143,7 @@ static int fc_import_jsonl(pg_node *node, const char *path)
     return rc;
 }
 
-static int fc_on_export(const pg_export_file *file, void *payload)
+static inline int fc_on_export(const pg_export_file *file, void *payload)
 {
     (void)file;
     (void)payload;
@@ -153,8 +153,8 @@ static int fc_on_export(const pg_export_file *file, void *payload)
 /* Under root: a county and its township pinned to each other, the county
  * holding nrec hazards for the township, exported to root/county.pgb.  The
  * township's directory goes to town_dir; the county is closed. */
-static void fc_make_case(char town_dir[4096], char bundle[4096],
-                         const char *root, size_t nrec)
+static inline void fc_make_case(char town_dir[4096], char bundle[4096],
+                                const char *root, size_t nrec)
 {
     char county_dir[4096];
     pg_node *county =
