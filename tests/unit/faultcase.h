@@ -117,7 +117,7 @@ static inline int fc_put(char id[PG_RECORD_ID_LEN + 1], pg_node *node,
 }
 
 /* n hazards as JSON lines in a file under root; returns its path (static). */
-static const char *fc_jsonl(const char *root, size_t n)
+static inline const char *fc_jsonl(const char *root, size_t n)
 {
     static char path[4096];
     testutil_path(path, sizeof(path), root, "hazards.jsonl");
