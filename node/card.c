@@ -15,6 +15,7 @@
  */
 #include "pingan/node.h"
 #include "pingan/buf.h"
+#include "memwatch.h"
 #include "pingan/error.h"
 #include "pingan/value.h"
 
@@ -139,11 +140,15 @@ int pg_card_from_json(pg_card *out, const char *json, size_t len)
     memset(out, 0, sizeof(*out));
     if (len > CARD_MAX_BYTES)
         return card_bad("larger than 8 KiB");
+    pg_memwatch__begin();
     o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!o) {
-        error =
-            pg_error_set(PG_EINVALID, PG_ERRCLASS_NODE,
-                         "not a valid card: line %d: %s", jerr.line, jerr.text);
+        error = pg_memwatch__failed()
+                    ? pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
+                                   "reading a card: out of memory")
+                    : pg_error_set(PG_EINVALID, PG_ERRCLASS_NODE,
+                                   "not a valid card: line %d: %s", jerr.line,
+                                   jerr.text);
         goto done;
     }
     if (!json_is_object(o)) {
@@ -212,6 +217,10 @@ int pg_card_from_json(pg_card *out, const char *json, size_t len)
     }
 
 done:
+    /* A value jansson could not allocate reads as a missing one. */
+    if (error < 0 && error != PG_ENOMEM && pg_memwatch__failed())
+        error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
+                             "reading a card: out of memory");
     json_decref(o);
     return error;
 }

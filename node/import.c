@@ -24,6 +24,7 @@
 #include "write_internal.h"
 #include "node_internal.h"
 #include "store.h"
+#include "memwatch.h"
 #include "pingan/error.h"
 
 #include <jansson.h>
@@ -546,7 +547,11 @@ int pg_parsed_from_json(pg_parsed *out, const pg_collection *coll,
     int error = 0;
 
     out->n = 0;
+    pg_memwatch__begin();
     json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!o && pg_memwatch__failed())
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
+                            "reading a JSON line: out of memory");
     if (!o || !json_is_object(o)) {
         error = pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                              "not a JSON object: %s",
@@ -590,6 +595,10 @@ int pg_parsed_from_json(pg_parsed *out, const pg_collection *coll,
         fv->field = f->name;
         out->n++;
     }
+    /* A value jansson could not allocate reads as a missing one. */
+    if (error < 0 && error != PG_ENOMEM && pg_memwatch__failed())
+        error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
+                             "reading a JSON line: out of memory");
     json_decref(o);
     return error;
 }

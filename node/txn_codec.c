@@ -12,6 +12,7 @@
 #include "pingan/error.h"
 #include "pingan/ulid.h"
 #include "txn_internal.h"
+#include "memwatch.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -534,7 +535,11 @@ int pg_txn_decode(pg_txn **out, const uint8_t *data, size_t len)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_CODEC,
                             "txn of %zu bytes exceeds the limit of %d", len,
                             TXN_DECODE_MAX);
-    m = pingan__v1__txn__unpack(NULL, len, data);
+    pg_memwatch__begin();
+    m = pingan__v1__txn__unpack(pg_memwatch__protobuf(), len, data);
+    if (!m && pg_memwatch__failed())
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
+                            "decoding a txn: out of memory");
     if (!m)
         return bad("not a protobuf pingan.v1.Txn");
     /* Only the canonical encoding is accepted: protobuf-c keeps unknown

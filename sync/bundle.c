@@ -40,6 +40,7 @@
  * commits only when pg_bundle_read() returns 0.
  */
 #include "bundle.h"
+#include "memwatch.h"
 #include "pingan/buf.h"
 #include "pingan/error.h"
 
@@ -830,7 +831,11 @@ static int reader_decode_header(bundle_reader *r, const uint8_t *data,
     const char *bad = NULL;
     int error = 0;
 
-    h = pingan__v1__bundle_header__unpack(NULL, len, data);
+    pg_memwatch__begin();
+    h = pingan__v1__bundle_header__unpack(pg_memwatch__protobuf(), len, data);
+    if (!h && pg_memwatch__failed())
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
+                            "decoding a bundle header: out of memory");
     if (!h)
         return reader_header_bad("not a protobuf pingan.v1.BundleHeader");
     /* protobuf-c keeps unknown fields and reads strings up to a NUL:
@@ -1006,7 +1011,12 @@ static int reader_batch(bundle_reader *r)
     const pg_bundle_info *info = &r->info;
     int error = 0;
 
-    m = pingan__v1__txn_batch__unpack(NULL, r->batch.len, r->batch.data);
+    pg_memwatch__begin();
+    m = pingan__v1__txn_batch__unpack(pg_memwatch__protobuf(), r->batch.len,
+                                      r->batch.data);
+    if (!m && pg_memwatch__failed())
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
+                            "decoding a txn batch: out of memory");
     if (!m)
         return reader_batch_bad(r, "not a protobuf pingan.v1.TxnBatch");
     bool unknown = m->base.n_unknown_fields != 0;

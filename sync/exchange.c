@@ -188,6 +188,10 @@ static int update_all_received(pg_node *node)
             n = 0;
         }
     }
+    /* A failed step (SQLITE_NOMEM) may have rolled the whole import back:
+     * going on would write the rest outside any transaction. */
+    if (error == 0 && rc != SQLITE_DONE)
+        error = pg_store__error(node->db, rc, "listing peers");
     sqlite3_finalize(st);
     for (size_t i = 0; error == 0 && i < n; i++)
         error = update_received(node, codes[i]);

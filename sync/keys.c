@@ -62,8 +62,12 @@ static int peer_card(pg_card *out, pg_node *node, const char *code)
     if (rc == SQLITE_ROW) {
         const char *json = (const char *)sqlite3_column_text(st, 0);
         size_t len = (size_t)sqlite3_column_bytes(st, 0);
-        if (!json || pg_card_from_json(out, json, len) < 0 ||
-            strcmp(out->code, code) != 0)
+        int parsed = json ? pg_card_from_json(out, json, len) : PG_ECORRUPT;
+        if (!json && sqlite3_errcode(node->db) == SQLITE_NOMEM)
+            error = pg_store__error(node->db, SQLITE_NOMEM, "reading peers");
+        else if (parsed == PG_ENOMEM)
+            error = parsed; /* not the card's fault */
+        else if (parsed < 0 || strcmp(out->code, code) != 0)
             error = keys_damaged("peer", code);
     } else if (rc == SQLITE_DONE) {
         error = PG_ENOTFOUND;

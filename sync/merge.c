@@ -1011,13 +1011,28 @@ static int apply_txn(bool *outside, merge_ctx *c, const pg_collection *coll)
     if (!error && !*outside && !c->only)
         error =
             pg_write__log_insert_via(node, txn, c->body, c->len, c->from.code);
+    /* SQLite rolls the whole transaction back by itself after some
+     * errors (SQLITE_FULL, SQLITE_NOMEM, SQLITE_IOERR): the savepoint is
+     * gone with it, and the error already says why. */
+    if (sqlite3_get_autocommit(node->db))
+        return error ? error
+                     : pg_error_set(PG_ERROR, PG_ERRCLASS_STORE,
+                                    "merging a txn: the store rolled the "
+                                    "import back");
     if (error || *outside) {
-        /* Undo this txn only; a runtime error still fails the bundle. */
+        /* Undo this txn only; a runtime error still fails the bundle, and
+         * its message stays the one of the first failure. */
+        pg_error first = *pg_error_last();
         int e2 = savepoint(node, "ROLLBACK TO pg_merge");
         if (!error)
             error = e2;
+        else if (e2 < 0)
+            pg_error_set(first.code, first.klass, "%s", first.message);
     }
+    pg_error first = *pg_error_last();
     int e3 = savepoint(node, "RELEASE pg_merge");
+    if (error && e3 < 0)
+        pg_error_set(first.code, first.klass, "%s", first.message);
     return error ? error : e3;
 }
 

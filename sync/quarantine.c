@@ -11,9 +11,18 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The other digest of an equivocation: what the log holds for the same
+ * origin and seq, else what was quarantined or is pending for it. */
+#define QUARANTINE_OTHER(table)                                                \
+    "(SELECT o.digest FROM " table " o WHERE o.origin = q.origin AND "         \
+    "o.origin_seq = q.origin_seq AND o.digest <> q.digest LIMIT 1)"
 #define QUARANTINE_COLUMNS                                                     \
-    "id, peer, origin, origin_seq, digest, collection, division, reason, "     \
-    "received_ms"
+    "q.id, q.peer, q.origin, q.origin_seq, q.digest, q.collection, "           \
+    "q.division, q.reason, q.received_ms, CASE WHEN q.reason LIKE "            \
+    "'equivocation:%' THEN coalesce(" QUARANTINE_OTHER(                        \
+        "log") ", " QUARANTINE_OTHER("quarantine") ", " QUARANTINE_OTHER("pen" \
+                                                                         "din" \
+                                                                         "g") ") END FROM quarantine q"
 
 static void copy_text(char *out, size_t outlen, sqlite3_stmt *st, int col)
 {
@@ -34,6 +43,8 @@ static void entry_from_row(pg_quarantined *q, sqlite3_stmt *st)
     copy_text(q->division, sizeof(q->division), st, 6);
     copy_text(q->reason, sizeof(q->reason), st, 7);
     q->received_ms = sqlite3_column_int64(st, 8);
+    if (sqlite3_column_bytes(st, 9) == PG_HASH_LEN)
+        pg_hex(q->other_digest, sqlite3_column_blob(st, 9), PG_HASH_LEN);
 }
 
 int pg_quarantine_list(pg_node *node, pg_quarantine_cb cb, void *payload)
@@ -46,10 +57,38 @@ int pg_quarantine_list(pg_node *node, pg_quarantine_cb cb, void *payload)
     PG_ASSERT_ARG(cb);
 
     rc = sqlite3_prepare_v2(
-        node->db, "SELECT " QUARANTINE_COLUMNS " FROM quarantine ORDER BY id",
-        -1, &st, NULL);
+        node->db, "SELECT " QUARANTINE_COLUMNS " ORDER BY q.id", -1, &st, NULL);
     if (rc != SQLITE_OK)
         return pg_store__error(node->db, rc, "reading the quarantine");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        entry_from_row(&q, st);
+        if ((error = cb(&q, payload)) != 0)
+            break;
+    }
+    if (!error && rc != SQLITE_DONE)
+        error = pg_store__error(node->db, rc, "reading the quarantine");
+    sqlite3_finalize(st);
+    return error;
+}
+
+int pg_quarantine_equivocations(pg_node *node, int64_t since_ms,
+                                pg_quarantine_cb cb, void *payload)
+{
+    sqlite3_stmt *st = NULL;
+    pg_quarantined q;
+    int rc, error = 0;
+
+    PG_ASSERT_ARG(node);
+    PG_ASSERT_ARG(cb);
+
+    rc = sqlite3_prepare_v2(node->db,
+                            "SELECT " QUARANTINE_COLUMNS
+                            " WHERE q.reason LIKE 'equivocation:%' AND "
+                            "q.received_ms >= ? ORDER BY q.id DESC",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(node->db, rc, "reading the quarantine");
+    sqlite3_bind_int64(st, 1, since_ms);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         entry_from_row(&q, st);
         if ((error = cb(&q, payload)) != 0)
@@ -78,9 +117,9 @@ int pg_quarantine_get(pg_quarantined *out, pg_node *node, int64_t id)
     PG_ASSERT_ARG(node);
 
     memset(out, 0, sizeof(*out));
-    rc = sqlite3_prepare_v2(
-        node->db, "SELECT " QUARANTINE_COLUMNS " FROM quarantine WHERE id = ?",
-        -1, &st, NULL);
+    rc = sqlite3_prepare_v2(node->db,
+                            "SELECT " QUARANTINE_COLUMNS " WHERE q.id = ?", -1,
+                            &st, NULL);
     if (rc != SQLITE_OK)
         return pg_store__error(node->db, rc, "reading the quarantine");
     sqlite3_bind_int64(st, 1, id);

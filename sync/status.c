@@ -157,6 +157,16 @@ static int peer_clock(pg_node *node, pg_status_peer *sp)
                : pg_store__error(node->db, rc, "reading peer clocks");
 }
 
+/* Returned by equivocation_one when the list is full (not an error). */
+#define STATUS_ENOUGH 1
+
+static int equivocation_one(const pg_quarantined *q, void *payload)
+{
+    pg_status *s = payload;
+    s->equivocations[s->nequivocations++] = *q;
+    return s->nequivocations == PG_STATUS_EQUIVOCATIONS_MAX ? STATUS_ENOUGH : 0;
+}
+
 int pg_status_get(pg_node *node, pg_status *out)
 {
     int error;
@@ -237,8 +247,17 @@ int pg_status_get(pg_node *node, pg_status *out)
     if (error < 0)
         return error;
 
-    return query(node, "SELECT reason, received_ms FROM pending", false, 0,
-                 pending_row, out, "reading pending txns");
+    if ((error = query(node, "SELECT reason, received_ms FROM pending", false,
+                       0, pending_row, out, "reading pending txns")) < 0)
+        return error;
+
+    out->equivocations =
+        calloc(PG_STATUS_EQUIVOCATIONS_MAX, sizeof(*out->equivocations));
+    if (!out->equivocations)
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+    error = pg_quarantine_equivocations(node, out->now_ms - PG_STATUS_RECENT_MS,
+                                        equivocation_one, out);
+    return error == STATUS_ENOUGH ? 0 : error;
 }
 
 void pg_status_dispose(pg_status *status)
@@ -248,6 +267,9 @@ void pg_status_dispose(pg_status *status)
     free(status->peers);
     free(status->reasons);
     free(status->rejected);
+    free(status->equivocations);
+    status->equivocations = NULL;
+    status->nequivocations = 0;
     status->peers = NULL;
     status->reasons = NULL;
     status->rejected = NULL;

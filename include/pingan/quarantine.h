@@ -43,6 +43,10 @@ typedef struct pg_quarantined {
     char division[PG_CODE_LEN + 1];
     char reason[PG_QUARANTINE_REASON_MAX];
     int64_t received_ms;
+    /** An equivocation's other txn: the digest (hex) of the txn with the
+     * same origin and seq that this node kept (logged) or saw first
+     * (quarantined or pending); "" for other reasons or when it is gone. */
+    char other_digest[2 * PG_HASH_LEN + 1];
 } pg_quarantined;
 
 /** Called for each entry; a non-zero return stops the listing. */
@@ -55,6 +59,16 @@ typedef int (*pg_quarantine_cb)(const pg_quarantined *entry, void *payload);
  * is borrowed for the call
  */
 int pg_quarantine_list(pg_node *node, pg_quarantine_cb cb, void *payload);
+
+/**
+ * List the equivocations quarantined since @p since_ms, newest first, each
+ * with both digests (pg_quarantined.other_digest).
+ *
+ * @return 0, PG_ERROR, or what @p cb returned; the entry passed to @p cb
+ * is borrowed for the call
+ */
+int pg_quarantine_equivocations(pg_node *node, int64_t since_ms,
+                                pg_quarantine_cb cb, void *payload);
 
 /**
  * Read one entry.

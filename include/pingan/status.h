@@ -16,7 +16,8 @@
  * |             | log                                                     |
  * | conflicts   | open conflicts                                          |
  * | quarantine  | txns quarantined in the last 24 hours, by reason prefix |
- * |             | (the text before the first ':')                         |
+ * |             | (the text before the first ':'), and the latest         |
+ * |             | equivocations with both digests                         |
  * | pending     | txns held back: waiting for a signer's key, or for the  |
  * |             | clock (reason "clock skew: ...")                        |
  */
@@ -30,6 +31,10 @@
 #include "pingan/division.h"
 #include "pingan/node.h"
 #include "pingan/peer.h"
+#include "pingan/quarantine.h"
+
+/** Equivocations a status lists at most (the newest). */
+#define PG_STATUS_EQUIVOCATIONS_MAX 16
 
 /** The window of "recent" quarantine, in milliseconds (24 h). */
 #define PG_STATUS_RECENT_MS (24LL * 3600 * 1000)
@@ -92,6 +97,12 @@ typedef struct pg_status {
     uint64_t pending_clock_skew;   /**< waiting for the clock */
     int64_t pending_max_ahead_min; /**< largest skew reported, minutes */
     int64_t pending_oldest_ms;     /**< received_ms of the oldest; 0: none */
+
+    /* Equivocations quarantined since now_ms - PG_STATUS_RECENT_MS, newest
+     * first, at most PG_STATUS_EQUIVOCATIONS_MAX: each with the digest
+     * quarantined and the other (other_digest). */
+    size_t nequivocations;
+    pg_quarantined *equivocations;
 } pg_status;
 
 /**

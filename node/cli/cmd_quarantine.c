@@ -51,11 +51,13 @@ static json_t *entry_json(const pg_quarantined *q)
 {
     char received[40];
     pg_time_format(received, q->received_ms);
-    return json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "id",
-                     (json_int_t)q->id, "peer", q->peer, "origin", q->origin,
-                     "origin_seq", (json_int_t)q->origin_seq, "digest",
-                     q->digest, "collection", q->collection, "division",
-                     q->division, "reason", q->reason, "received", received);
+    return json_pack(
+        "{s:I, s:s, s:s, s:I, s:s, s:o, s:s, s:s, s:s, s:s}", "id",
+        (json_int_t)q->id, "peer", q->peer, "origin", q->origin, "origin_seq",
+        (json_int_t)q->origin_seq, "digest", q->digest, "other_digest",
+        q->other_digest[0] ? json_string(q->other_digest) : json_null(),
+        "collection", q->collection, "division", q->division, "reason",
+        q->reason, "received", received);
 }
 
 enum { NCOLS = 6 };
@@ -286,6 +288,9 @@ static int quarantine_show(int argc, char **argv)
         printf("  %-10s %s seq %llu\n", "origin", q.origin,
                (unsigned long long)q.origin_seq);
     printf("  %-10s %s\n", "digest", q.digest);
+    if (q.other_digest[0])
+        printf("  %-10s %s (the same origin and seq, kept or seen first)\n",
+               "other", q.other_digest);
     if (q.collection[0])
         printf("  %-10s %s, division %s\n", "records", q.collection,
                q.division);

@@ -26,10 +26,11 @@ static const cli_command status_cmd = {
     "exchange,\nhow many txns of this node's log it has not been sent "
     "(UNSENT) or has not\nacknowledged (UNACKED), and the part of its log "
     "known to be missing here (GAP);\nthen open conflicts, txns "
-    "quarantined in the last 24 hours by reason, input\nrefused as a "
-    "whole (bundles, HTTP requests) in the last 24 hours, clocks\nmore "
-    "than a minute off, and pending txns (waiting for a signer's key or "
-    "for\nthe clock).",
+    "quarantined in the last 24 hours by reason (and the\nlatest "
+    "equivocations, with the digest kept and the one quarantined), input\n"
+    "refused as a whole (bundles, HTTP requests) in the last 24 hours, "
+    "clocks\nmore than a minute off, and pending txns (waiting for a "
+    "signer's key or for\nthe clock).",
     "UNSENT and UNACKED count what the link would carry, as 'pingan export "
     "--dry-run'\nwould: 'pingan export --to CODE' sends the unsent, "
     "'--resend' the unacknowledged.\nA GAP is filled by 'pingan export "
@@ -40,7 +41,9 @@ static const cli_command status_cmd = {
     "\"unacked\" (null when\nthe link cannot be planned, with \"problem\"), "
     "\"gap\": [first, last] or null,\n\"clock_skew_ms\" (its clock minus "
     "this one's, last seen over HTTP; null:\nnever)}], \"conflicts_open\", "
-    "\"quarantined_last_day\": {\"total\",\n\"by_reason\": {PREFIX: N}}, "
+    "\"quarantined_last_day\": {\"total\",\n\"by_reason\": {PREFIX: N}, "
+    "\"equivocations\": [{\"origin\", \"origin_seq\", \"peer\",\n"
+    "\"digest\" (quarantined), \"other_digest\" (kept), \"received\"}]}, "
     "\"rejected_last_day\": {\"total\", \"by_source\":\n{SOURCE: N}, "
     "\"last\"},\n"
     "\"pending\": {\"total\", \"signer_unknown\", \"clock_skew\", "
@@ -119,21 +122,36 @@ static json_t *status_json(const pg_status *s)
             json_decref(sources);
             sources = NULL;
         }
-    if (!node || !peers || !reasons || !sources) {
+    json_t *equiv = json_array();
+    for (size_t i = 0; equiv && i < s->nequivocations; i++) {
+        const pg_quarantined *q = &s->equivocations[i];
+        json_t *o = json_pack(
+            "{s:s, s:I, s:s, s:s, s:o, s:o}", "origin", q->origin, "origin_seq",
+            (json_int_t)q->origin_seq, "peer", q->peer, "digest", q->digest,
+            "other_digest",
+            q->other_digest[0] ? json_string(q->other_digest) : json_null(),
+            "received", time_or_null(q->received_ms));
+        if (!o || json_array_append_new(equiv, o) < 0) {
+            json_decref(equiv);
+            equiv = NULL;
+        }
+    }
+    if (!node || !peers || !reasons || !sources || !equiv) {
         json_decref(node);
         json_decref(peers);
         json_decref(reasons);
         json_decref(sources);
+        json_decref(equiv);
         return NULL;
     }
     return json_pack(
-        "{s:o, s:o, s:I, s:{s:I, s:o}, s:{s:I, s:o, s:o}, "
+        "{s:o, s:o, s:I, s:{s:I, s:o, s:o}, s:{s:I, s:o, s:o}, "
         "s:{s:I, s:I, s:I, s:I, s:o}}",
         "node", node, "peers", peers, "conflicts_open",
         (json_int_t)s->conflicts_open, "quarantined_last_day", "total",
         (json_int_t)s->quarantined_recent, "by_reason", reasons,
-        "rejected_last_day", "total", (json_int_t)s->rejected_recent,
-        "by_source", sources, "last",
+        "equivocations", equiv, "rejected_last_day", "total",
+        (json_int_t)s->rejected_recent, "by_source", sources, "last",
         s->rejected_last[0] ? json_string(s->rejected_last) : json_null(),
         "pending", "total", (json_int_t)s->pending_total, "signer_unknown",
         (json_int_t)s->pending_signer, "clock_skew",
@@ -228,6 +246,14 @@ static void print_status(const pg_status *s)
     for (size_t i = 0; i < s->nreasons; i++)
         printf("  %6llu  %s\n", (unsigned long long)s->reasons[i].count,
                s->reasons[i].reason);
+    for (size_t i = 0; i < s->nequivocations; i++) {
+        const pg_quarantined *q = &s->equivocations[i];
+        printf("  equivocation: %s seq %llu (from %s)\n", q->origin,
+               (unsigned long long)q->origin_seq, q->peer);
+        printf("    kept         %s\n",
+               q->other_digest[0] ? q->other_digest : "(gone)");
+        printf("    quarantined  %s\n", q->digest);
+    }
     printf("rejected     %llu in the last 24 h",
            (unsigned long long)s->rejected_recent);
     for (size_t i = 0; i < s->nrejected; i++)

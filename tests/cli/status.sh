@@ -139,7 +139,7 @@ check "a county-level record: the city 1, 石潭镇 0" \
 
 # ---- quarantine and pending (written as the importer would) ----------------
 
-check "nothing quarantined" 'd["quarantined_last_day"]' '{"total": 0, "by_reason": {}}'
+check "nothing quarantined" 'd["quarantined_last_day"]' '{"total": 0, "by_reason": {}, "equivocations": []}'
 check "nothing pending" 'd["pending"]["total"]' '0'
 now=$("$PY" -c 'import time; print(int(time.time() * 1000))')
 old=$((now - 2 * 86400 * 1000))
@@ -153,8 +153,11 @@ INSERT INTO pending(peer, peer_seq, origin, origin_seq, digest, reason, body, re
 ('$TOWN', 9, '$TOWN', 9, x'05', 'signer $VILLAGE unknown so far', x'', $old),
 ('$TOWN', 10, '$TOWN', 10, x'06', 'clock skew: the txn''s clock is 42 min ahead of this node''s; it waits', x'', $now);
 " || bail "cannot write the quarantine with sqlite3"
-check "3 quarantined in the last day, by reason prefix" 'd["quarantined_last_day"]' \
-	'{"total": 3, "by_reason": {"equivocation": 2, "origin signature does not verify": 1}}'
+check "3 quarantined in the last day, by reason prefix" \
+	'd["quarantined_last_day"]["total"], d["quarantined_last_day"]["by_reason"]' \
+	'[3, {"equivocation": 2, "origin signature does not verify": 1}]'
+check "the two equivocations listed, newest first (both digests: cli.hostile)" \
+	'[e["origin_seq"] for e in d["quarantined_last_day"]["equivocations"]]' '[6, 5]'
 check "pending: one for a signer, one for the clock" \
 	'd["pending"]["total"], d["pending"]["signer_unknown"], d["pending"]["clock_skew"], d["pending"]["max_ahead_min"]' \
 	'[2, 1, 1, 42]'
