@@ -47,19 +47,13 @@ static void entry_from_row(pg_quarantined *q, sqlite3_stmt *st)
         pg_hex(q->other_digest, sqlite3_column_blob(st, 9), PG_HASH_LEN);
 }
 
-int pg_quarantine_list(pg_node *node, pg_quarantine_cb cb, void *payload)
+/* Each row of @p st (QUARANTINE_COLUMNS) to @p cb; finalizes @p st. */
+static int quarantine_each(pg_node *node, sqlite3_stmt *st, pg_quarantine_cb cb,
+                           void *payload)
 {
-    sqlite3_stmt *st = NULL;
     pg_quarantined q;
     int rc, error = 0;
 
-    PG_ASSERT_ARG(node);
-    PG_ASSERT_ARG(cb);
-
-    rc = sqlite3_prepare_v2(
-        node->db, "SELECT " QUARANTINE_COLUMNS " ORDER BY q.id", -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return pg_store__error(node->db, rc, "reading the quarantine");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         entry_from_row(&q, st);
         if ((error = cb(&q, payload)) != 0)
@@ -71,12 +65,26 @@ int pg_quarantine_list(pg_node *node, pg_quarantine_cb cb, void *payload)
     return error;
 }
 
+int pg_quarantine_list(pg_node *node, pg_quarantine_cb cb, void *payload)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    PG_ASSERT_ARG(node);
+    PG_ASSERT_ARG(cb);
+
+    rc = sqlite3_prepare_v2(
+        node->db, "SELECT " QUARANTINE_COLUMNS " ORDER BY q.id", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(node->db, rc, "reading the quarantine");
+    return quarantine_each(node, st, cb, payload);
+}
+
 int pg_quarantine_equivocations(pg_node *node, int64_t since_ms,
                                 pg_quarantine_cb cb, void *payload)
 {
     sqlite3_stmt *st = NULL;
-    pg_quarantined q;
-    int rc, error = 0;
+    int rc;
 
     PG_ASSERT_ARG(node);
     PG_ASSERT_ARG(cb);
@@ -89,15 +97,7 @@ int pg_quarantine_equivocations(pg_node *node, int64_t since_ms,
     if (rc != SQLITE_OK)
         return pg_store__error(node->db, rc, "reading the quarantine");
     sqlite3_bind_int64(st, 1, since_ms);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        entry_from_row(&q, st);
-        if ((error = cb(&q, payload)) != 0)
-            break;
-    }
-    if (!error && rc != SQLITE_DONE)
-        error = pg_store__error(node->db, rc, "reading the quarantine");
-    sqlite3_finalize(st);
-    return error;
+    return quarantine_each(node, st, cb, payload);
 }
 
 static int not_found(int64_t id)

@@ -15,30 +15,19 @@
 
 #include "pingan/changelog.h"
 
-static int64_t fx_sql_int(pg_node *node, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(node->db, sql, -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 /* The disk holds the store as it is now and not one page more. */
 static void disk_full(pg_node *node)
 {
     char sql[96];
-    int64_t pages = fx_sql_int(node, "PRAGMA page_count");
+    int64_t pages = test_sql_int(node, "PRAGMA page_count");
     snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
              (long long)pages);
-    assert_true(fx_sql_int(node, sql) == pages);
+    assert_true(test_sql_int(node, sql) == pages);
 }
 
 static void space_again(pg_node *node)
 {
-    assert_true(fx_sql_int(node, "PRAGMA max_page_count = 1073741823") >
+    assert_true(test_sql_int(node, "PRAGMA max_page_count = 1073741823") >
                 1000000);
 }
 
@@ -82,7 +71,7 @@ static int teardown(void **state)
 
 static int64_t log_count(pg_node *node)
 {
-    return fx_sql_int(node, "SELECT count(*) FROM log");
+    return test_sql_int(node, "SELECT count(*) FROM log");
 }
 
 static void test_faults__a_write_on_a_full_disk(void **state)
@@ -118,7 +107,7 @@ static void test_faults__a_write_on_a_full_disk(void **state)
     space_again(node);
     assert_pg_ok(fc_put(id, node, "楼道堆放杂物，消防通道不畅"));
     assert_int_equal(log_count(node), nlog + 1);
-    assert_int_equal(fx_sql_int(node, "SELECT max(seq) FROM log"), nlog + 1);
+    assert_int_equal(test_sql_int(node, "SELECT max(seq) FROM log"), nlog + 1);
     pg_node_free(node);
 
     assert_pg_ok(pg_node_open(&node, fx->town));
@@ -134,7 +123,7 @@ static void test_faults__an_import_on_a_full_disk(void **state)
     const char *jsonl = fc_jsonl(fx->root, 300);
 
     assert_pg_ok(pg_node_open(&node, fx->town));
-    int64_t nrec = fx_sql_int(node, "SELECT count(*) FROM hazard");
+    int64_t nrec = test_sql_int(node, "SELECT count(*) FROM hazard");
     uint64_t before = fc_store_digest(fx->town);
     disk_full(node);
     pg_error_clear();
@@ -144,7 +133,7 @@ static void test_faults__an_import_on_a_full_disk(void **state)
 
     space_again(node);
     assert_pg_ok(fc_import_jsonl(node, jsonl));
-    assert_int_equal(fx_sql_int(node, "SELECT count(*) FROM hazard"),
+    assert_int_equal(test_sql_int(node, "SELECT count(*) FROM hazard"),
                      nrec + 300);
     pg_node_free(node);
     fc_assert_intact(fx->town);
@@ -173,8 +162,9 @@ static void test_faults__a_bundle_on_a_full_disk(void **state)
     assert_pg_ok(pg_bundle_import(node, fx->bundle, &rep));
     assert_int_equal(rep.status, PG_BUNDLE_APPLIED);
     assert_int_equal(
-        fx_sql_int(node, "SELECT count(*) FROM hazard WHERE id LIKE '" FC_COUNTY
-                         "-%'"),
+        test_sql_int(node,
+                     "SELECT count(*) FROM hazard WHERE id LIKE '" FC_COUNTY
+                     "-%'"),
         40);
     pg_node_free(node);
     fc_assert_intact(fx->town);
