@@ -38,12 +38,7 @@ print(json.dumps(eval(sys.argv[2]), ensure_ascii=False))' "$1" "$2"
 
 new_node county $COUNTY 湘潭县
 new_node town $TOWN 石潭镇
-"$PINGAN" --dir county card --out county.card && "$PINGAN" --dir town card --out town.card ||
-	bail "cannot export the cards"
-pg --dir county peer add --card town.card --role child
-[ "$RC" = 0 ] || bail "the county cannot pin 石潭镇"
-pg --dir town peer add --card county.card --role parent
-[ "$RC" = 0 ] || bail "石潭镇 cannot pin the county"
+link_nodes county town
 
 # put DIR COLLECTION FIELD=VALUE...: the new record's id.
 put() {

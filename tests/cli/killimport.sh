@@ -25,12 +25,7 @@ COUNTY=430321000000
 TOWN=430321112000
 new_node county $COUNTY 湘潭县
 new_node town $TOWN 石潭镇
-"$PINGAN" --dir county card --out county.card && "$PINGAN" --dir town card --out town.card ||
-	bail "cannot export the cards"
-pg --dir county peer add --card town.card --role child
-[ "$RC" = 0 ] || bail "the county cannot pin 石潭镇"
-pg --dir town peer add --card county.card --role parent
-[ "$RC" = 0 ] || bail "石潭镇 cannot pin the county"
+link_nodes county town
 
 # Some history on both sides first, so that "before" is not empty.
 pg --dir town record put dispute division=430321112228 dispute_type=邻里纠纷 summary='村民排水沟纠纷'

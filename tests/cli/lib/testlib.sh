@@ -242,6 +242,19 @@ new_node() {
 	[ "$RC" = 0 ] || bail "cannot create node $2 in $1"
 }
 
+# link_nodes PARENT CHILD: PARENT pins CHILD's card as a child (and so
+# certifies it) and CHILD pins PARENT's as its parent, or bail out.  Each
+# directory names a node; their cards are written as DIR.card.
+link_nodes() {
+	"$PINGAN" --dir "$1" card --out "$1.card" >/dev/null 2>&1 &&
+		"$PINGAN" --dir "$2" card --out "$2.card" >/dev/null 2>&1 ||
+		bail "cannot export the cards of $1 and $2"
+	pg --dir "$1" peer add --card "$2.card" --role child
+	[ "$RC" = 0 ] || bail "$1 cannot pin $2 as its child"
+	pg --dir "$2" peer add --card "$1.card" --role parent
+	[ "$RC" = 0 ] || bail "$2 cannot pin $1 as its parent"
+}
+
 # The collections a person may write (every one but the system `node`).
 WRITABLE="hazard dispute grid_event key_person supervision volunteer fraud_alert drill"
 
