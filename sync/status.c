@@ -237,8 +237,18 @@ int pg_status_get(pg_node *node, pg_status *out)
     if (error < 0)
         return error;
 
-    return query(node, "SELECT reason, received_ms FROM pending", false, 0,
-                 pending_row, out, "reading pending txns");
+    if ((error = query(node, "SELECT reason, received_ms FROM pending", false,
+                       0, pending_row, out, "reading pending txns")) < 0)
+        return error;
+
+    pg_audit_head head, seen;
+    if ((error = pg_audit_head_get(&head, node)) < 0 ||
+        (error = pg_audit_parent_seen(&seen, out->audit_parent, node)) < 0)
+        return error;
+    out->audit_seq = head.seq;
+    pg_hex(out->audit_hash, head.hash, PG_HASH_LEN);
+    out->audit_parent_seq = seen.seq;
+    return 0;
 }
 
 void pg_status_dispose(pg_status *status)

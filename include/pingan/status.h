@@ -19,6 +19,8 @@
  * |             | (the text before the first ':')                         |
  * | pending     | txns held back: waiting for a signer's key, or for the  |
  * |             | clock (reason "clock skew: ...")                        |
+ * | audit       | the audit chain's head, and the head the parent last    |
+ * |             | confirmed holding                                       |
  */
 #ifndef PINGAN_STATUS_H
 #define PINGAN_STATUS_H
@@ -92,6 +94,13 @@ typedef struct pg_status {
     uint64_t pending_clock_skew;   /**< waiting for the clock */
     int64_t pending_max_ahead_min; /**< largest skew reported, minutes */
     int64_t pending_oldest_ms;     /**< received_ms of the oldest; 0: none */
+
+    /* The audit trail (pingan/audit.h): this node's chain head, and the
+     * head its parent last confirmed holding (seq 0: none yet). */
+    int64_t audit_seq;
+    char audit_hash[2 * PG_HASH_LEN + 1];
+    int64_t audit_parent_seq;
+    char audit_parent[PG_CODE_LEN + 1];
 } pg_status;
 
 /**

@@ -170,7 +170,15 @@ int cli_fail(int code)
 
 int cli_open_node(pg_node **out)
 {
-    return pg_node_open(out, cli_g.dir);
+    /* Whatever the command does is recorded in the audit trail as done
+     * by the operator. */
+    int error = pg_node_open(out, cli_g.dir);
+    if (error == 0 &&
+        (error = pg_node_set_operator(*out, cli_operator())) < 0) {
+        pg_node_free(*out);
+        *out = NULL;
+    }
+    return error;
 }
 
 const char *cli_operator(void)
