@@ -879,13 +879,13 @@ void pg_exchange_reject(pg_node *node, const char *source, const char *peer,
 {
     sqlite3_stmt *st = NULL;
     bool own = sqlite3_get_autocommit(node->db);
+    /* The caller still reports the error that caused the refusal. */
+    pg_error saved = *pg_error_last();
 
     /* The refusal and its audit entry commit together.  Inside a caller's
      * transaction (none does so today) both join it. */
-    if (own && pg_store__begin(node->db) < 0) {
-        pg_error_clear();
-        return;
-    }
+    if (own && pg_store__begin(node->db) < 0)
+        goto done;
     int rc = sqlite3_prepare_v2(node->db,
                                 "INSERT INTO rejected(at_ms, source, peer, "
                                 "reason) VALUES(?, ?, ?, ?)",
@@ -921,7 +921,12 @@ void pg_exchange_reject(pg_node *node, const char *source, const char *peer,
         else
             pg_store__rollback(node->db);
     }
-    pg_error_clear();
+
+done:
+    if (saved.code)
+        pg_error_set(saved.code, saved.klass, "%s", saved.message);
+    else
+        pg_error_clear();
 }
 
 /* --- import ---------------------------------------------------------- */
