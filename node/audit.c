@@ -5,7 +5,7 @@
  *
  * hash = BLAKE2b-256(prev ‖ canonical encoding of the entry), prev being
  * the hash of entry seq - 1 (32 zero bytes for seq 1).  The canonical
- * encoding (proto/FORMAT.md §10) is
+ * encoding (proto/FORMAT.md §9) is
  *
  *   str("pingan.audit.v1") ‖ u64 seq ‖ i64 at_ms ‖ str(operator) ‖
  *   str(action) ‖ str(subject) ‖ str(detail)
@@ -509,7 +509,7 @@ int pg_audit_parent_seen(pg_audit_head *out, char parent[PG_CODE_LEN + 1],
 #define HEADS_MAX      100000 /* children a heads file may list */
 #define HEADS_TEXT_MAX ((size_t)16 << 20)
 
-/* The bytes a heads file's signature covers (FORMAT.md §10.3). */
+/* The bytes a heads file's signature covers (FORMAT.md §9.3). */
 static int heads_put_str(pg_buf *b, const char *s)
 {
     int error = pg_buf_put_u32be(b, (uint32_t)strlen(s));

@@ -327,7 +327,7 @@ int pg_store__create_sync_tables(sqlite3 *db)
         "code TEXT PRIMARY KEY,"
         "skew_ms INTEGER NOT NULL,"
         "seen_ms INTEGER NOT NULL);"
-        /* The audit trail (node/audit.c, FORMAT.md §10): append-only,
+        /* The audit trail (node/audit.c, FORMAT.md §9): append-only,
          * which the triggers enforce against pingan itself and against
          * anything else that opens the store without dropping them. */
         "CREATE TABLE IF NOT EXISTS audit("

@@ -337,7 +337,7 @@ static int export_finish(export_state *es)
             error = e;
         pg_error_clear();
     }
-    /* The audit chain heads (FORMAT.md §10): a parent learns this node's
+    /* The audit chain heads (FORMAT.md §9): a parent learns this node's
      * head, so that this node cannot rewrite its chain unnoticed; a child
      * learns which of its heads this node holds. */
     if (!error && es->peer.role == PG_PEER_PARENT) {

@@ -7,7 +7,7 @@
  * records: no action without its entry, no entry without its action.  An
  * entry holds codes, ids, counts, digests and reason classes, never a
  * personal value.  Its hash is BLAKE2b-256 over the previous entry's hash
- * and the entry's canonical encoding (proto/FORMAT.md §10), so changing,
+ * and the entry's canonical encoding (proto/FORMAT.md §9), so changing,
  * removing or reordering an entry breaks the chain from there on.
  *
  * A node cannot quietly rewrite its own chain: bundles to its parent carry
@@ -68,7 +68,7 @@ typedef int (*pg_audit_cb)(const pg_audit_entry *entry, void *payload);
 
 /**
  * The hash of an entry: BLAKE2b-256 of @p prev and the entry's canonical
- * encoding (proto/FORMAT.md §10).  The entry's own prev and hash fields
+ * encoding (proto/FORMAT.md §9).  The entry's own prev and hash fields
  * are not read.
  *
  * @param out [out] 32 bytes
@@ -141,7 +141,7 @@ int pg_audit_parent_seen(pg_audit_head *out, char parent[PG_CODE_LEN + 1],
 
 /**
  * Export the heads this node holds of its children as a heads file: JSON
- * signed with this node's key (proto/FORMAT.md §10.3), which a child
+ * signed with this node's key (proto/FORMAT.md §9.3), which a child
  * checks its chain against (pg_audit_heads_check).
  *
  * @param out [out] the file's text is appended (UTF-8, ends with '\n')

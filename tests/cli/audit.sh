@@ -1,5 +1,5 @@
 #!/bin/sh
-# The audit trail (pingan audit, FORMAT.md §10): init and peer actions are
+# The audit trail (pingan audit, FORMAT.md §9): init and peer actions are
 # recorded with the operator from --operator, $PINGAN_OPERATOR or the
 # login name; bundles accepted and refused, as files and over HTTP, and a
 # refused HTTP request are recorded (over HTTP as the requesting peer);

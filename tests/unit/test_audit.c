@@ -1,5 +1,5 @@
 /*
- * The audit trail (include/pingan/audit.h, FORMAT.md §10): entries are
+ * The audit trail (include/pingan/audit.h, FORMAT.md §9): entries are
  * chained with their operator, appended only inside the action's
  * transaction, refused UPDATE and DELETE by triggers; verify names the
  * first bad entry for a changed field, a removed entry and a reordered
