@@ -1164,10 +1164,25 @@ test_exchange__bad_txns_are_quarantined_while_the_good_ones_apply(void **state)
     sqlite3_finalize(st);
     assert_non_null(g1_row);
 
+    int64_t audited = test_sql_int(shitan, "SELECT count(*) FROM audit "
+                                           "WHERE action = 'quarantine'");
     import_ok(&r, shitan, path);
     assert_int_equal(r.txns, 5);
     assert_int_equal(r.applied, 2);
     assert_int_equal(r.quarantined, 3);
+    /* Each decision is in the audit trail, by origin, seq and digest, with
+     * the reason's class only. */
+    assert_int_equal(test_sql_int(shitan, "SELECT count(*) FROM audit WHERE "
+                                          "action = 'quarantine'"),
+                     audited + 3);
+    assert_int_equal(
+        test_sql_int(
+            shitan, "SELECT count(*) FROM audit a JOIN quarantine q ON "
+                    "a.subject = q.origin || ':' || q.origin_seq AND "
+                    "json_extract(a.detail, '$.digest') = lower(hex(q.digest)) "
+                    "AND instr(q.reason, json_extract(a.detail, '$.reason')) "
+                    "= 1 WHERE a.action = 'quarantine'"),
+        audited + 3);
     assert_int_equal(r.duplicates + r.pending, 0);
     assert_int_equal(r.nnotes, 3);
     for (size_t i = 0; i < r.nnotes; i++) {
