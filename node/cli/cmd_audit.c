@@ -69,7 +69,9 @@ static const cli_command verify_cmd = {
     "the store could\nstill rewrite the whole chain with fresh hashes; "
     "--against-parent catches that:\nbundles to the parent carry the chain's "
     "head, and the parent keeps the latest\none, so the chain must still "
-    "hold it.",
+    "hold it.  The head the parent sent back is kept in\nthis node's store; "
+    "the parent's signed heads file (--heads) is the proof that\ndoes not "
+    "depend on it.",
     verify_options};
 static const cli_command heads_cmd = {
     "audit heads", "[--json] [--out FILE]",
