@@ -23,6 +23,7 @@
 #include "audit_internal.h"
 #include "node_internal.h"
 #include "store.h"
+#include "write_internal.h"
 #include "pingan/error.h"
 #include "pingan/value.h"
 
@@ -153,6 +154,9 @@ int pg_audit__append(pg_node *node, const char *action, const char *subject,
 {
     PG_ASSERT_ARG(node);
     PG_ASSERT_ARG(action);
+    /* A refused operator name records nothing: the action fails too. */
+    if (node->operator_bad)
+        return pg_write__check_operator("");
     return pg_audit__append_db(node->db, pg_audit__operator(node), action,
                                subject, detail_json);
 }
@@ -162,6 +166,10 @@ static int audit_vrecord(pg_node *node, const char *operator_name,
                          const char *fmt, va_list ap)
 {
     json_error_t jerr;
+    if (!operator_name && node->operator_bad)
+        return pg_write__check_operator("");
+    if (!operator_name)
+        operator_name = pg_audit__operator(node);
     json_t *j = json_vpack_ex(&jerr, 0, fmt, ap);
     if (!j)
         return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
@@ -183,8 +191,7 @@ int pg_audit__record(pg_node *node, const char *action, const char *subject,
     va_list ap;
     PG_ASSERT_ARG(node);
     va_start(ap, fmt);
-    int error =
-        audit_vrecord(node, pg_audit__operator(node), action, subject, fmt, ap);
+    int error = audit_vrecord(node, NULL, action, subject, fmt, ap);
     va_end(ap);
     return error;
 }
@@ -196,9 +203,7 @@ int pg_audit__record_as(pg_node *node, const char *operator_name,
     va_list ap;
     PG_ASSERT_ARG(node);
     va_start(ap, fmt);
-    int error = audit_vrecord(
-        node, operator_name ? operator_name : pg_audit__operator(node), action,
-        subject, fmt, ap);
+    int error = audit_vrecord(node, operator_name, action, subject, fmt, ap);
     va_end(ap);
     return error;
 }

@@ -140,13 +140,18 @@ int pg_node_init_as(const char *dir, const char *code, const char *name,
 int pg_node_set_operator(pg_node *node, const char *operator_name)
 {
     PG_ASSERT_ARG(node);
+    node->operator_bad = false;
     if (!operator_name) {
         node->operator_name[0] = 0;
         return 0;
     }
     int error = pg_write__check_operator(operator_name);
-    if (error < 0)
+    if (error < 0) {
+        /* Reading still works; recording an action under no one's name
+         * does not. */
+        node->operator_bad = true;
         return error;
+    }
     snprintf(node->operator_name, sizeof(node->operator_name), "%s",
              operator_name);
     return 0;

@@ -66,7 +66,9 @@ int pg_node_init_as(const char *dir, const char *code, const char *name,
  * resets it to "unknown".
  *
  * @return 0, or PG_EINVALID for a name that is empty, longer than 128
- * bytes or holds control characters (the operator is then unchanged)
+ * bytes or holds control characters: every action that would be recorded
+ * through this handle then fails with PG_EINVALID (and changes nothing)
+ * until a valid name (or NULL) is set
  */
 int pg_node_set_operator(pg_node *node, const char *operator_name);
 

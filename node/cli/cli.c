@@ -171,13 +171,11 @@ int cli_fail(int code)
 int cli_open_node(pg_node **out)
 {
     /* Whatever the command does is recorded in the audit trail as done
-     * by the operator. */
+     * by the operator.  A bad name fails the actions that would be
+     * recorded, not the commands that only read. */
     int error = pg_node_open(out, cli_g.dir);
-    if (error == 0 &&
-        (error = pg_node_set_operator(*out, cli_operator())) < 0) {
-        pg_node_free(*out);
-        *out = NULL;
-    }
+    if (error == 0 && pg_node_set_operator(*out, cli_operator()) < 0)
+        pg_error_clear();
     return error;
 }
 

@@ -259,7 +259,13 @@ refuse 2 "nothere.json" "a missing heads file" --dir county audit verify --heads
 echo '{"format": 1' >bad.json
 refuse 2 "not JSON" "a heads file that is not JSON" --dir county audit verify --heads bad.json
 refuse 2 "twice" "--since twice" --dir city audit list --since 2000-01-01 --since 2000-01-02
-refuse 2 "operator" "an operator with a newline" --dir city --operator "$(printf 'a\nb')" audit list
+refuse 2 "operator" "an administrative action by an operator with a newline" \
+	--dir city --operator "$(printf 'a\nb')" peer remove $COUNTY
+pg --dir city peer show $COUNTY
+expect_rc 0 "the peer is still pinned"
+pg --dir city --operator "$(printf 'a\nb')" audit list --action peer.remove
+expect_rc 0 "reading works whatever the operator"
+expect_empty_out "and no peer.remove was recorded"
 pg --dir city audit --help
 expect_rc 0 "audit --help"
 expect_out "verify" "the help lists the verbs"

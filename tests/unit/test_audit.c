@@ -196,7 +196,14 @@ test_audit__admin_actions_are_chained_with_their_operator(void **state)
     assert_pg_ok(pg_peer_remove(city, codes[COUNTY]));
     /* A refused action leaves no entry. */
     assert_pg_fails(PG_ENOTFOUND, pg_peer_remove(city, codes[COUNTY]));
+    /* A refused operator name: actions that would be recorded fail. */
     assert_pg_fails(PG_EINVALID, pg_node_set_operator(city, "a\nb"));
+    assert_pg_fails(PG_EINVALID, pg_peer_add(city, fx->card[COUNTY],
+                                             strlen(fx->card[COUNTY]),
+                                             PG_PEER_CHILD, NULL, NULL));
+    pg_peer p;
+    assert_pg_fails(PG_ENOTFOUND, pg_peer_get(&p, city, codes[COUNTY]));
+    assert_pg_ok(pg_node_set_operator(city, NULL));
 
     assert_pg_ok(pg_audit_list(city, 0, NULL, collect, &l));
     assert_int_equal(l.n, 4);
