@@ -7,12 +7,15 @@
  * Secret keys live in sodium-wiped memory and are never logged.
  */
 #include "node_internal.h"
+#include "audit_internal.h"
+#include "write_internal.h"
 #include "store.h"
 #include "pingan/error.h"
 #include "pingan/schema.h"
 #include "pingan/value.h"
 
 #include <dirent.h>
+#include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -111,20 +114,71 @@ static bool dir_is_empty(const char *dir)
     return empty;
 }
 
-static int node_init(const char *dir, const char *code, const char *name);
+static int node_init(const char *dir, const char *code, const char *name,
+                     const char *operator_name);
 
 int pg_node_init(const char *dir, const char *code, const char *name)
 {
+    return pg_node_init_as(dir, code, name, "unknown");
+}
+
+int pg_node_init_as(const char *dir, const char *code, const char *name,
+                    const char *operator_name)
+{
+    int error = pg_write__check_operator(operator_name);
+    if (error < 0)
+        return error;
     /* The store holds personal and sensitive information (PIPL): every
      * file init creates, and SQLite's -wal and -shm files after it, are
      * private to the node's account, whatever the caller's umask. */
     mode_t old = umask(077);
-    int error = node_init(dir, code, name);
+    error = node_init(dir, code, name, operator_name);
     umask(old);
     return error;
 }
 
-static int node_init(const char *dir, const char *code, const char *name)
+int pg_node_set_operator(pg_node *node, const char *operator_name)
+{
+    PG_ASSERT_ARG(node);
+    node->operator_bad = false;
+    if (!operator_name) {
+        node->operator_name[0] = 0;
+        return 0;
+    }
+    int error = pg_write__check_operator(operator_name);
+    if (error < 0) {
+        /* Reading still works; recording an action under no one's name
+         * does not. */
+        node->operator_bad = true;
+        return error;
+    }
+    snprintf(node->operator_name, sizeof(node->operator_name), "%s",
+             operator_name);
+    return 0;
+}
+
+/* The first audit entry: who made the node, with which key. */
+static int init_audit(sqlite3 *db, const pg_card *card,
+                      const char *operator_name)
+{
+    json_t *j =
+        json_pack("{s:s, s:s, s:i}", "tier", pg_tier_name(card->tier), "key_id",
+                  card->key_id, "schema_version", PG_SCHEMA_VERSION);
+    char *text = NULL;
+    int error;
+
+    if (!j || !(text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS))) {
+        json_decref(j);
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+    }
+    json_decref(j);
+    error = pg_audit__append_db(db, operator_name, "init", card->code, text);
+    free(text);
+    return error;
+}
+
+static int node_init(const char *dir, const char *code, const char *name,
+                     const char *operator_name)
 {
     char path[4096];
     uint8_t *sk = NULL;
@@ -213,6 +267,7 @@ static int node_init(const char *dir, const char *code, const char *name)
         (error = pg_store__meta_set_int(db, NULL, "last_seq", 0)) < 0 ||
         (error = pg_store__meta_set_int(db, NULL, "created_ms",
                                         card.created_ms)) < 0 ||
+        (error = init_audit(db, &card, operator_name)) < 0 ||
         (error = pg_store__commit(db)) < 0)
         goto done;
 

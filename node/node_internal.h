@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include "pingan/audit.h"
 #include "pingan/node.h"
 #include "pingan/ulid.h"
 #include "store.h"
@@ -21,6 +22,8 @@ struct pg_node {
     const pg_collection *insert_coll[32]; /* INSERT statement per table */
     sqlite3_stmt *insert_st[32];
     size_t ninsert;
+    char operator_name[PG_AUDIT_OPERATOR_MAX + 1]; /* for the audit trail */
+    bool operator_bad; /* the last one set was refused: record nothing */
 };
 
 /* The secret signing key (borrowed). */

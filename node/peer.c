@@ -23,6 +23,7 @@
 #define _XOPEN_SOURCE 700
 #include "pingan/peer.h"
 #include "node_internal.h"
+#include "audit_internal.h"
 #include "store.h"
 #include "write_internal.h"
 #include "pingan/cert.h"
@@ -405,6 +406,20 @@ int pg_peer_add_policy(pg_node *node, const char *card_json, size_t len,
     }
     if (role == PG_PEER_CHILD && (error = pg_peer__certify(node, &card)) < 0)
         goto done;
+    char policy_hex[2 * PG_HASH_LEN + 1] = "";
+    if (policy) {
+        uint8_t h[PG_HASH_LEN];
+        pg_blake2b(h, sizeof(h), policy, policy_len);
+        pg_hex(policy_hex, h, sizeof(h));
+    }
+    /* The policy by its hash: its text names fields, never values, but
+     * the hash is what identifies the agreement in force. */
+    if ((error = pg_audit__record(
+             node, "peer.add", card.code, "{s:s, s:s, s:s, s:s?, s:b}", "role",
+             pg_peer_role_name(role), "key_id", card.key_id, "tier",
+             pg_tier_name(card.tier), "policy", policy ? policy_hex : NULL,
+             "url", url != NULL)) < 0)
+        goto done;
     error = pg_store__commit(node->db);
 
 done:
@@ -609,6 +624,9 @@ int pg_peer_set(pg_node *node, const char *code, const char *url,
         error = pg_store__error(node->db, rc, "changing a peer");
         goto done;
     }
+    if ((error = pg_audit__record(node, "peer.set", code, "{s:b, s:b}", "url",
+                                  url != NULL, "ca_file", ca_file != NULL)) < 0)
+        goto done;
     error = pg_store__commit(node->db);
 
 done:
@@ -663,6 +681,8 @@ int pg_peer_remove(pg_node *node, const char *code)
                              code);
         goto done;
     }
+    if ((error = pg_audit__append(node, "peer.remove", code, NULL)) < 0)
+        goto done;
     error = pg_store__commit(node->db);
 
 done:

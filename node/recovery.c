@@ -2,7 +2,7 @@
  * Recovery (pingan/recovery.h): encrypted backups, restore with a write
  * hold, and the node's side of a key rotation.
  *
- * Backup file (normative text: proto/FORMAT.md §11):
+ * Backup file (normative text: proto/FORMAT.md §10):
  *
  *   header   "PGBK" ‖ u8 format (1) ‖ u8 suite (1) ‖ u8 kdf (1: Argon2id
  *            v1.3) ‖ u8 0 ‖ u32 passes ‖ u32 memory KiB ‖ salt[16] ‖
@@ -970,7 +970,7 @@ int pg_node__hold_upto(pg_node *node, int64_t *upto)
 
 /* --- rekey --------------------------------------------------------------- */
 
-/* The statement the old key signs (FORMAT.md §11.4). */
+/* The statement the old key signs (FORMAT.md §10.4). */
 static int rekey_statement(pg_buf *b, const char *code, const char *old_id,
                            const pg_card *card, int64_t last_seq)
 {

@@ -338,7 +338,30 @@ int pg_store__create_sync_tables(sqlite3 *db)
         "CREATE TABLE IF NOT EXISTS peer_clock("
         "code TEXT PRIMARY KEY,"
         "skew_ms INTEGER NOT NULL,"
-        "seen_ms INTEGER NOT NULL);");
+        "seen_ms INTEGER NOT NULL);"
+        /* The audit trail (node/audit.c, FORMAT.md §9): append-only,
+         * which the triggers enforce against pingan itself and against
+         * anything else that opens the store without dropping them. */
+        "CREATE TABLE IF NOT EXISTS audit("
+        "seq INTEGER PRIMARY KEY,"
+        "at_ms INTEGER NOT NULL,"
+        "operator TEXT NOT NULL,"
+        "action TEXT NOT NULL,"
+        "subject TEXT NOT NULL,"
+        "detail TEXT NOT NULL,"
+        "prev BLOB NOT NULL,"
+        "hash BLOB NOT NULL);"
+        "CREATE INDEX IF NOT EXISTS audit_at ON audit(at_ms);"
+        "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+        "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+        /* The latest chain head received from each child. */
+        "CREATE TABLE IF NOT EXISTS audit_child_head("
+        "code TEXT PRIMARY KEY,"
+        "seq INTEGER NOT NULL,"
+        "hash BLOB NOT NULL,"
+        "received_ms INTEGER NOT NULL);");
 }
 
 int pg_store__create_tables(sqlite3 *db, const pg_schema *schema)

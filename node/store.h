@@ -10,6 +10,11 @@
  *   peer(code PRIMARY KEY, role, card, name, tier, key_id, sign_pk,
  *        box_pk, url, ca_file, sent_upto, acked_upto, received_upto,
  *        added_ms, last_sync_ms)    pinned peers and their cursors
+ *   audit(seq, at_ms, operator, action, subject, detail, prev, hash)
+ *                                    the audit trail (node/audit.c),
+ *                                    append-only, hash-chained
+ *   audit_child_head(code, seq, hash, received_ms)
+ *                                    the newest head of each child's chain
  *   one table per collection:        id TEXT PRIMARY KEY, one typed column
  *                                    per field, _deleted, _v (versions)
  *

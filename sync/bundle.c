@@ -531,6 +531,24 @@ int pg_bundle_writer_finish(pg_bundle_writer *w, pg_bundle_info *info,
     held.seq = info->held_seq;
     if (info->has_held)
         h.held = &held;
+    Pingan__V1__AuditHeads audit = PINGAN__V1__AUDIT_HEADS__INIT;
+    Pingan__V1__AuditHead audit_own = PINGAN__V1__AUDIT_HEAD__INIT;
+    Pingan__V1__AuditHead audit_seen = PINGAN__V1__AUDIT_HEAD__INIT;
+    if (info->has_audit_own || info->has_audit_seen) {
+        if (info->has_audit_own) {
+            audit_own.seq = (uint64_t)info->audit_own.seq;
+            audit_own.hash.len = PG_HASH_LEN;
+            audit_own.hash.data = info->audit_own.hash;
+            audit.own = &audit_own;
+        }
+        if (info->has_audit_seen) {
+            audit_seen.seq = (uint64_t)info->audit_seen.seq;
+            audit_seen.hash.len = PG_HASH_LEN;
+            audit_seen.hash.data = info->audit_seen.hash;
+            audit.seen = &audit_seen;
+        }
+        h.audit = &audit;
+    }
     Pingan__V1__Card root = PINGAN__V1__CARD__INIT;
     Pingan__V1__Certificate certs[PG_CERT_CHAIN_MAX];
     Pingan__V1__Certificate *certp[PG_CERT_CHAIN_MAX];
@@ -762,6 +780,34 @@ static const char *card_from_proto(pg_card *out, const Pingan__V1__Card *c)
     return NULL;
 }
 
+/* One audit head of the header: seq 1 .. 2^63 - 1 and a 32-byte hash. */
+static const char *reader_audit_head(bool *has, pg_audit_head *out,
+                                     const Pingan__V1__AuditHead *a)
+{
+    *has = false;
+    memset(out, 0, sizeof(*out));
+    if (!a)
+        return NULL;
+    if (a->seq == 0 || a->seq > INT64_MAX || a->hash.len != PG_HASH_LEN)
+        return "malformed audit head";
+    out->seq = (int64_t)a->seq;
+    memcpy(out->hash, a->hash.data, PG_HASH_LEN);
+    *has = true;
+    return NULL;
+}
+
+/* The header's audit heads (field 19), when present. */
+static const char *reader_audit(pg_bundle_info *info,
+                                const Pingan__V1__AuditHeads *a)
+{
+    const char *bad = reader_audit_head(&info->has_audit_own, &info->audit_own,
+                                        a ? a->own : NULL);
+    if (!bad)
+        bad = reader_audit_head(&info->has_audit_seen, &info->audit_seen,
+                                a ? a->seen : NULL);
+    return bad;
+}
+
 /* The header's chain of trust: its form, and the root's self-signature.
  * Whether the chain holds is the importer's question (it knows whom the
  * sender should be). */
@@ -892,6 +938,8 @@ static int reader_decode_header(bundle_reader *r, const uint8_t *data,
     memcpy(sealed_key, h->sealed_key.data, BUNDLE_SEALED_KEY_LEN);
     memcpy(stream_header, h->stream_header.data, PG_STREAM_HEADER_LEN);
     if ((error = reader_chain(info, h, &bad)) == 0 && bad)
+        error = reader_header_bad(bad);
+    if (error == 0 && (bad = reader_audit(info, h->audit)) != NULL)
         error = reader_header_bad(bad);
 
 done:

@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "pingan/audit.h"
 #include "pingan/cert.h"
 #include "pingan/crypto.h"
 #include "pingan/division.h"
@@ -74,11 +75,18 @@ typedef struct pg_bundle_info {
     pg_card root;
     size_t nchain;
     pg_cert chain[PG_CERT_CHAIN_MAX];
-    /* Header field 20 (FORMAT.md §11.3): to a child, the highest seq of
+    /* Header field 20 (FORMAT.md §10.3): to a child, the highest seq of
      * the child's own txns the sender holds; to a parent, a restored
      * child's highest own seq, asking for the newer ones back. */
     bool has_held;
     uint64_t held_seq;
+    /* Audit chain heads (field 19; the caller fills them in, the reader
+     * checks their form): the sender's own head (to its parent), and the
+     * recipient's head as the sender holds it (to a child). */
+    bool has_audit_own;
+    pg_audit_head audit_own;
+    bool has_audit_seen;
+    pg_audit_head audit_seen;
     /* Filled by the reader: */
     uint64_t header_bytes; /* preamble + header + its signature */
     uint64_t frames;

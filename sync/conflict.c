@@ -15,11 +15,13 @@
  */
 #include "pingan/conflict.h"
 #include "node_internal.h"
+#include "audit_internal.h"
 #include "store.h"
 #include "write_internal.h"
 #include "pingan/error.h"
 #include "pingan/schema.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,6 +358,15 @@ int pg_conflict_resolve(pg_version *resolution_out, pg_node *node,
         resolution_out->hlc = (uint64_t)hlc;
         memcpy(resolution_out->origin, node->card.code, PG_CODE_LEN + 1);
     }
+    /* Which side was kept, by version: the values stay in the record. */
+    char kept[PG_VERSION_TEXT_MAX];
+    pg_version_format(kept, keep);
+    if ((error = pg_audit__record_as(node, operator_name, "conflict.resolve",
+                                     c.id, "{s:s, s:s, s:s, s:s, s:s}",
+                                     "collection", c.collection, "record_id",
+                                     c.record_id, "field", c.field, "kept",
+                                     keep_a ? "a" : "b", "version", kept)) < 0)
+        goto done;
     error = pg_store__commit(node->db);
 
 done:

@@ -19,6 +19,7 @@
 #include "keys.h"
 #include "merge.h"
 #include "node_internal.h"
+#include "audit_internal.h"
 #include "redact.h"
 #include "route.h"
 #include "pingan/policy.h"
@@ -31,6 +32,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -440,6 +442,17 @@ static int export_finish(export_state *es)
         else if (e != PG_ENOTFOUND)
             error = e;
         pg_error_clear();
+    }
+    /* The audit chain heads (FORMAT.md §9): a parent learns this node's
+     * head, so that this node cannot rewrite its chain unnoticed; a child
+     * learns which of its heads this node holds. */
+    if (!error && es->peer.role == PG_PEER_PARENT) {
+        error = pg_audit_head_get(&info.audit_own, es->node);
+        info.has_audit_own = error == 0 && info.audit_own.seq > 0;
+    } else if (!error && es->peer.role == PG_PEER_CHILD) {
+        error =
+            pg_audit__child_head_get(&info.audit_seen, es->node, es->peer.code);
+        info.has_audit_seen = error == 0 && info.audit_seen.seq > 0;
     }
     if (!error)
         error = pg_bundle_writer_finish(es->w, &info, f);
@@ -993,25 +1006,56 @@ int pg_exchange_delivered(pg_node *node, const char *code, const char *token)
 void pg_exchange_reject(pg_node *node, const char *source, const char *peer,
                         const char *reason)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(node->db,
-                           "INSERT INTO rejected(at_ms, source, peer, reason) "
-                           "VALUES(?, ?, ?, ?)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return;
-    sqlite3_bind_int64(st, 1, pg_time_now_ms());
-    sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, peer ? peer : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
-    sqlite3_step(st);
+    sqlite3_stmt *st = NULL;
+    bool own = sqlite3_get_autocommit(node->db);
+    /* The caller still reports the error that caused the refusal. */
+    pg_error saved = *pg_error_last();
+
+    /* The refusal and its audit entry commit together.  Inside a caller's
+     * transaction (none does so today) both join it. */
+    if (own && pg_store__begin(node->db) < 0)
+        goto done;
+    int rc = sqlite3_prepare_v2(node->db,
+                                "INSERT INTO rejected(at_ms, source, peer, "
+                                "reason) VALUES(?, ?, ?, ?)",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, pg_time_now_ms());
+        sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, peer ? peer : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
     sqlite3_finalize(st);
+    int64_t id = sqlite3_last_insert_rowid(node->db);
+    /* The reason names what was wrong with the input (a signature, a
+     * header, a limit), never a record's value: those are checked txn by
+     * txn and quarantined. */
+    int error = rc == SQLITE_DONE
+                    ? pg_audit__record(node, "refuse", peer ? peer : "",
+                                       "{s:s, s:I, s:s%}", "source", source,
+                                       "rejected", (json_int_t)id, "reason",
+                                       reason, strnlen(reason, 400))
+                    : PG_ERROR;
     /* Keep a month, and never more than REJECTED_KEEP rows. */
-    if (sqlite3_last_insert_rowid(node->db) % 64 == 0)
+    if (error == 0 && id % 64 == 0)
         sqlite3_exec(node->db,
                      "DELETE FROM rejected WHERE at_ms < "
                      "(SELECT max(at_ms) FROM rejected) - 30 * 86400000 OR id "
                      "<= (SELECT max(id) FROM rejected) - " REJECTED_KEEP,
                      NULL, NULL, NULL);
+    if (own) {
+        if (error == 0)
+            error = pg_store__commit(node->db);
+        else
+            pg_store__rollback(node->db);
+    }
+
+done:
+    if (saved.code)
+        pg_error_set(saved.code, saved.klass, "%s", saved.message);
+    else
+        pg_error_clear();
 }
 
 /* --- import ---------------------------------------------------------- */
@@ -1060,7 +1104,8 @@ typedef struct import_state {
     uint64_t ack;
     bool has_held;
     uint64_t held_seq;
-    group groups[2]; /* one filling, one being prepared */
+    int64_t created_ms; /* the header's */
+    group groups[2];    /* one filling, one being prepared */
     unsigned fill;
     unsigned threads;
 } import_state;
@@ -1176,6 +1221,16 @@ static int import_header(void *ctx, const pg_bundle_info *info)
     is->ack = info->ack_upto;
     is->has_held = info->has_held;
     is->held_seq = info->held_seq;
+    is->created_ms = info->created_ms;
+    /* Audit heads: kept only from the side that may send them. */
+    if (info->has_audit_own && is->peer.role == PG_PEER_CHILD &&
+        (error = pg_audit__child_head_received(is->node, is->peer.code,
+                                               &info->audit_own)) < 0)
+        return error;
+    if (info->has_audit_seen && is->peer.role == PG_PEER_PARENT &&
+        (error = pg_audit__parent_seen_set(is->node, is->peer.code,
+                                           &info->audit_seen)) < 0)
+        return error;
     if (info->has_root &&
         (error = pg_keys_learn_chain(is->node, &info->root, info->chain,
                                      info->nchain, &is->peer)) < 0)
@@ -1394,6 +1449,21 @@ static int import_finish(import_state *is)
     return pg_merger_finish(is->merger);
 }
 
+/* The audit entry of an accepted bundle, in its transaction. */
+static int import_audit(import_state *is)
+{
+    const pg_bundle_report *r = is->r;
+    return pg_audit__record(
+        is->node, "bundle.accept", r->sender,
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "created_ms",
+        (json_int_t)is->created_ms, "first", (json_int_t)r->first, "last",
+        (json_int_t)r->last, "txns", (json_int_t)r->txns, "applied",
+        (json_int_t)r->applied, "duplicates", (json_int_t)r->duplicates,
+        "conflicts", (json_int_t)r->conflicts, "quarantined",
+        (json_int_t)r->quarantined, "pending", (json_int_t)r->pending, "ack",
+        (json_int_t)is->ack);
+}
+
 static bool runtime_failure(int error)
 {
     return error == PG_ERROR || error == PG_EBUSY || error == PG_ENOMEM;
@@ -1441,7 +1511,8 @@ int pg_bundle_import(pg_node *node, const char *path, pg_bundle_report *report)
     }
     if ((error = pg_merger_new(&is.merger, node)) == 0 &&
         (error = pg_bundle_read(in, node->box_sk, &ops, &is, NULL)) == 0 &&
-        (error = import_flush(&is)) == 0 && (error = import_finish(&is)) == 0)
+        (error = import_flush(&is)) == 0 && (error = import_finish(&is)) == 0 &&
+        (error = import_audit(&is)) == 0)
         error = pg_store__commit(node->db);
     else
         pg_store__rollback(node->db);

@@ -50,6 +50,7 @@
 #include "pingan/cert.h"
 #include "pingan/policy.h"
 #include "node_internal.h"
+#include "audit_internal.h"
 #include "store.h"
 #include "txn_internal.h"
 #include "write_internal.h"
@@ -58,6 +59,7 @@
 #include "pingan/schema.h"
 #include "pingan/ulid.h"
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +223,24 @@ static int pending_drop(merge_ctx *c)
     return pg_store__step_done(st, owned, node->db, "updating pending txns");
 }
 
+/* The audit entry of a quarantine decision: the txn by origin, seq and
+ * digest, and the reason's class (the text before its first ':'), never
+ * the rest, which may quote a value. */
+static int quarantine_audit(merge_ctx *c)
+{
+    char digest[2 * PG_HASH_LEN + 1], subject[PG_CODE_LEN + 24], kind[64];
+    size_t n = strcspn(c->res->reason, ":");
+
+    snprintf(kind, sizeof(kind), "%.*s", (int)n, c->res->reason);
+    pg_hex(digest, c->digest, PG_HASH_LEN);
+    snprintf(subject, sizeof(subject), "%s:%llu", c->res->origin,
+             (unsigned long long)c->res->origin_seq);
+    return pg_audit__record(
+        c->m->node, "quarantine", subject, "{s:s, s:s, s:I, s:s, s:s}", "peer",
+        c->from.code, "origin", c->res->origin, "origin_seq",
+        (json_int_t)c->res->origin_seq, "digest", digest, "reason", kind);
+}
+
 static int quarantine(merge_ctx *c)
 {
     pg_node *node = c->m->node;
@@ -246,7 +266,10 @@ static int quarantine(merge_ctx *c)
     if ((error = pg_store__step_done(st, owned, node->db,
                                      "quarantining a txn")) < 0)
         return error;
+    bool added = sqlite3_changes(node->db) > 0;
     c->m->any_quarantine = true;
+    if (added && (error = quarantine_audit(c)) < 0)
+        return error;
     return pending_drop(c);
 }
 

@@ -7,10 +7,12 @@
 #include "pingan/exchange.h"
 #include "merge.h"
 #include "node_internal.h"
+#include "audit_internal.h"
 #include "store.h"
 #include "write_internal.h"
 #include "pingan/error.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -106,6 +108,11 @@ int pg_revoke(pg_node *node, const char *code, int64_t after,
         (error = pg_merger_revoke(m, code, out->key_id, after,
                                   &out->quarantined)) < 0 ||
         (error = pg_merger_finish(m)) < 0)
+        goto done;
+    if ((error = pg_audit__record_as(
+             node, operator_name, "peer.revoke", code, "{s:s, s:I, s:I}",
+             "key_id", out->key_id, "after_seq", (json_int_t)after,
+             "quarantined", (json_int_t)out->quarantined)) < 0)
         goto done;
     error = pg_store__commit(node->db);
 

@@ -230,6 +230,20 @@ static bool refusal_noted(server *srv)
     return note;
 }
 
+/* The audit trail records a request's actions as done by the requesting
+ * peer (a claimed code that is not one as "unknown peer"); the periodic
+ * syncs, as the node itself.  Called with srv->lock held. */
+static void act_as_peer(server *srv, const char *peer)
+{
+    pg_node_set_operator(
+        srv->node, peer && pg_division_valid(peer) ? peer : "unknown peer");
+}
+
+static void act_as_node(server *srv)
+{
+    pg_node_set_operator(srv->node, pg_node_code(srv->node));
+}
+
 /* Refuse a request that did not authenticate: logged and recorded with
  * @p message, answered with @p answer (NULL: the message) and no data. */
 static enum MHD_Result refuse(server *srv, struct MHD_Connection *c, request *r,
@@ -243,7 +257,9 @@ static enum MHD_Result refuse(server *srv, struct MHD_Connection *c, request *r,
         request_line(line, sizeof(line), method, r);
         snprintf(reason, sizeof(reason), "%s: %s", line, message);
         pthread_mutex_lock(&srv->lock);
+        act_as_peer(srv, peer);
         pg_exchange_reject(srv->node, "http", peer, reason);
+        act_as_node(srv);
         pthread_mutex_unlock(&srv->lock);
         snprintf(what, sizeof(what), "refused (%s): %s",
                  peer && peer[0] ? peer : "?", message);
@@ -484,7 +500,9 @@ static enum MHD_Result answer_push(server *srv, struct MHD_Connection *c,
                       "the body does not match the hash it was signed with",
                       NULL);
     pthread_mutex_lock(&srv->lock);
+    act_as_peer(srv, r->auth.from);
     int error = pg_bundle_import(srv->node, r->tmp, &rep);
+    act_as_node(srv);
     int64_t ack = -1;
     if (error == 0 && pg_peer_get(&peer, srv->node, rep.sender) == 0)
         ack = peer.received_upto;
@@ -914,6 +932,7 @@ int pg_serve(const pg_serve_opts *opts)
     }
     if ((error = pg_node_open(&srv.node, opts->dir)) < 0)
         goto out;
+    act_as_node(&srv);
     if ((error = tmp_prepare(&srv)) < 0)
         goto out;
     srv.nconns = opts->max_connections ? opts->max_connections : 32;

@@ -257,7 +257,19 @@ int pg_status_get(pg_node *node, pg_status *out)
         return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
     error = pg_quarantine_equivocations(node, out->now_ms - PG_STATUS_RECENT_MS,
                                         equivocation_one, out);
-    return error == STATUS_ENOUGH ? 0 : error;
+    if (error == STATUS_ENOUGH)
+        error = 0;
+    if (error < 0)
+        return error;
+
+    pg_audit_head head, seen;
+    if ((error = pg_audit_head_get(&head, node)) < 0 ||
+        (error = pg_audit_parent_seen(&seen, out->audit_parent, node)) < 0)
+        return error;
+    out->audit_seq = head.seq;
+    pg_hex(out->audit_hash, head.hash, PG_HASH_LEN);
+    out->audit_parent_seq = seen.seq;
+    return 0;
 }
 
 void pg_status_dispose(pg_status *status)

@@ -49,6 +49,30 @@ typedef struct pg_card {
 int pg_node_init(const char *dir, const char *code, const char *name);
 
 /**
+ * pg_node_init, recording @p operator_name as who created the node in the
+ * first entry of the audit trail (pingan/audit.h).  pg_node_init records
+ * "unknown".
+ *
+ * @return as pg_node_init; PG_EINVALID also for an operator name that is
+ * empty, longer than 128 bytes or holds control characters
+ */
+int pg_node_init_as(const char *dir, const char *code, const char *name,
+                    const char *operator_name);
+
+/**
+ * Set who acts through this handle: the operator recorded in the audit
+ * trail (pingan/audit.h) for every action until it is set again.  A
+ * server sets the requesting peer's code around each request.  NULL
+ * resets it to "unknown".
+ *
+ * @return 0, or PG_EINVALID for a name that is empty, longer than 128
+ * bytes or holds control characters: every action that would be recorded
+ * through this handle then fails with PG_EINVALID (and changes nothing)
+ * until a valid name (or NULL) is set
+ */
+int pg_node_set_operator(pg_node *node, const char *operator_name);
+
+/**
  * Open an existing node.
  *
  * @return 0, PG_ENOTFOUND (no node there), PG_ECORRUPT (damaged store or

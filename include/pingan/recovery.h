@@ -3,7 +3,7 @@
  * @brief Recovering a node: encrypted backups, restore with a write hold,
  * and key rotation (rekey).
  *
- * A backup (proto/FORMAT.md §11) holds a consistent copy of the store,
+ * A backup (proto/FORMAT.md §10) holds a consistent copy of the store,
  * taken online with SQLite's backup API while the node may be serving,
  * and every key file and the card, encrypted under a key derived from a
  * passphrase (Argon2id) with a secret stream.

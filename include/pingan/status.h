@@ -20,6 +20,8 @@
  * |             | equivocations with both digests                         |
  * | pending     | txns held back: waiting for a signer's key, or for the  |
  * |             | clock (reason "clock skew: ...")                        |
+ * | audit       | the audit chain's head, and the head the parent last    |
+ * |             | confirmed holding                                       |
  */
 #ifndef PINGAN_STATUS_H
 #define PINGAN_STATUS_H
@@ -103,6 +105,12 @@ typedef struct pg_status {
      * quarantined and the other (other_digest). */
     size_t nequivocations;
     pg_quarantined *equivocations;
+    /* The audit trail (pingan/audit.h): this node's chain head, and the
+     * head its parent last confirmed holding (seq 0: none yet). */
+    int64_t audit_seq;
+    char audit_hash[2 * PG_HASH_LEN + 1];
+    int64_t audit_parent_seq;
+    char audit_parent[PG_CODE_LEN + 1];
 } pg_status;
 
 /**

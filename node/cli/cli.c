@@ -170,7 +170,13 @@ int cli_fail(int code)
 
 int cli_open_node(pg_node **out)
 {
-    return pg_node_open(out, cli_g.dir);
+    /* Whatever the command does is recorded in the audit trail as done
+     * by the operator.  A bad name fails the actions that would be
+     * recorded, not the commands that only read. */
+    int error = pg_node_open(out, cli_g.dir);
+    if (error == 0 && pg_node_set_operator(*out, cli_operator()) < 0)
+        pg_error_clear();
+    return error;
 }
 
 const char *cli_operator(void)

@@ -58,7 +58,7 @@ int cmd_init(int argc, char **argv)
         return cli_usage(&init_cmd, "init needs --code and --name");
     if ((error = pg_division_parse(code, o.code)) < 0)
         return cli_fail(error);
-    if ((error = pg_node_init(cli_g.dir, code, o.name)) < 0)
+    if ((error = pg_node_init_as(cli_g.dir, code, o.name, cli_operator())) < 0)
         return cli_fail(error);
 
     pg_node *node = NULL;

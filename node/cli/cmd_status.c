@@ -146,7 +146,7 @@ static json_t *status_json(const pg_status *s)
     }
     return json_pack(
         "{s:o, s:o, s:I, s:{s:I, s:o, s:o}, s:{s:I, s:o, s:o}, "
-        "s:{s:I, s:I, s:I, s:I, s:o}}",
+        "s:{s:I, s:I, s:I, s:I, s:o}, s:{s:I, s:s, s:I, s:o}}",
         "node", node, "peers", peers, "conflicts_open",
         (json_int_t)s->conflicts_open, "quarantined_last_day", "total",
         (json_int_t)s->quarantined_recent, "by_reason", reasons,
@@ -157,7 +157,10 @@ static json_t *status_json(const pg_status *s)
         (json_int_t)s->pending_signer, "clock_skew",
         (json_int_t)s->pending_clock_skew, "max_ahead_min",
         (json_int_t)s->pending_max_ahead_min, "oldest_received",
-        time_or_null(s->pending_oldest_ms));
+        time_or_null(s->pending_oldest_ms), "audit", "seq",
+        (json_int_t)s->audit_seq, "hash", s->audit_hash, "parent_seen_seq",
+        (json_int_t)s->audit_parent_seq, "parent",
+        s->audit_parent[0] ? json_string(s->audit_parent) : json_null());
 }
 
 enum { NCOLS = 8 };
@@ -282,6 +285,14 @@ static void print_status(const pg_status *s)
                (long long)((s->now_ms - s->pending_oldest_ms) / 60000));
     }
     printf("\n");
+    printf("audit        head seq %lld", (long long)s->audit_seq);
+    if (s->audit_parent_seq <= 0)
+        printf("; no parent has confirmed a head yet\n");
+    else if (s->audit_parent_seq >= s->audit_seq)
+        printf("; seen by parent %s\n", s->audit_parent);
+    else
+        printf("; parent %s has seen up to seq %lld\n", s->audit_parent,
+               (long long)s->audit_parent_seq);
 }
 
 int cmd_status(int argc, char **argv)

@@ -28,6 +28,7 @@ static const command commands[] = {
     {"schema", cmd_schema, "show collections and fields"},
     {"record", cmd_record, "create, update, read, list, delete, import"},
     {"log", cmd_log, "list the change-log and check its signatures"},
+    {"audit", cmd_audit, "the audit trail: list, verify, export heads"},
     {"status", cmd_status, "this node and who is behind, at a glance"},
     {"conflicts", cmd_conflicts, "list, show and resolve conflicting edits"},
     {"quarantine", cmd_quarantine, "list and show txns refused on receipt"},

@@ -78,7 +78,7 @@ state() {
 			echo "== store"
 			# Refusals are recorded in `rejected` for `pingan status`.
 			sqlite3 "$1/store.db" .dump 2>&1 |
-				grep -v '^INSERT INTO rejected VALUES' || echo "exit $?"
+				grep -v -e '^INSERT INTO rejected VALUES' -e "$AUDIT_REFUSAL" || echo "exit $?"
 		fi
 	} >"$2" </dev/null 2>&1
 }

@@ -368,6 +368,11 @@ static void test_federation__revocation_takes_back_later_txns(void **state)
     assert_pg_ok(pg_revoke(fx->node[COUNTY], specs[COMMUNITY].code, 0,
                            "湘潭县平安办 刘伟", &rr));
     assert_int_equal(rr.quarantined, 1);
+    assert_int_equal(test_sql_int(fx->node[COUNTY],
+                                  "SELECT count(*) FROM audit WHERE action = "
+                                  "'peer.revoke' AND operator = '湘潭县平安办 "
+                                  "刘伟' AND subject = '430321112005'"),
+                     1);
     assert_string_equal(rr.key_id, pg_node_card(fx->node[COMMUNITY])->key_id);
     assert_int_equal(county_disputes(fx), 0);
     assert_int_equal(

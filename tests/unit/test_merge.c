@@ -1244,8 +1244,13 @@ test_merge__a_resolution_replicates_and_closes_the_conflict(void **state)
 
     /* Keep the losing value, a (the township's). */
     keep = c.a;
+    const char *audit_sql = "SELECT count(*) FROM audit WHERE action = "
+                            "'conflict.resolve' AND operator = '" OP "'";
+    int64_t audited = test_sql_int(fx->node[COUNTY], audit_sql);
     assert_pg_ok(
         pg_conflict_resolve(&res_v, fx->node[COUNTY], c.id, &keep, OP));
+    /* Recorded with its operator; the refusals above were not. */
+    assert_int_equal(test_sql_int(fx->node[COUNTY], audit_sql), audited + 1);
     assert_string_equal(res_v.origin, specs[COUNTY].code);
     assert_string_equal(get_text(fx->node[COUNTY], "dispute", t.id, "status"),
                         "调解中");

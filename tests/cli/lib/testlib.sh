@@ -258,11 +258,15 @@ link_nodes() {
 # The collections a person may write (every one but the system `node`).
 WRITABLE="hazard dispute grid_event key_person supervision volunteer fraud_alert drill"
 
+# A line of `sqlite3 .dump` holding the audit entry of refused input
+# (node/audit.c): refusing changes nothing else.
+AUDIT_REFUSAL="^INSERT INTO audit VALUES([0-9]*,[0-9]*,'[^']*','refuse',"
+
 # snapshot DIR FILE: everything observable about a node's data, for
 # before/after comparisons: the log, the collections in $SNAP_COLLECTIONS
 # (default: all) including deleted records, and (when sqlite3 is
 # installed) a dump of the whole store but the refusals recorded in
-# `rejected` (kept for `pingan status`), which covers every other table and
+# `rejected` (kept for `pingan status`) and in the audit trail, which covers every other table and
 # the clock and sequence in `meta`.  A test that writes only some
 # collections may set SNAP_COLLECTIONS to save time under the sanitizers.
 snapshot() {
@@ -279,7 +283,7 @@ snapshot() {
 			# Every table but `rejected`, where refused input is
 			# recorded for `pingan status`.
 			sqlite3 "$1/store.db" .dump 2>&1 |
-				grep -v '^INSERT INTO rejected VALUES' || echo "exit $?"
+				grep -v -e '^INSERT INTO rejected VALUES' -e "$AUDIT_REFUSAL" || echo "exit $?"
 		fi
 	} >"$2" </dev/null
 }

@@ -1,0 +1,361 @@
+/*
+ * pingan audit list|verify|heads: the audit trail (include/pingan/audit.h).
+ * `list` shows entries; `verify` checks the hash chain, and with
+ * --against-parent that it still holds the head the parent recorded;
+ * `heads` exports, signed, the heads this node holds of its children.
+ */
+#include "cli.h"
+#include "pingan/audit.h"
+#include "pingan/buf.h"
+#include "pingan/error.h"
+#include "pingan/value.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct audit_opts {
+    bool json;
+    bool against_parent;
+    const char *since;
+    const char *action;
+    const char *heads;
+    const char *out;
+    json_t *array; /* list --json: the entries */
+} audit_opts;
+
+static const cli_option list_options[] = {
+    {"since", required_argument, 's', "DATE",
+     "only entries from DATE on: 2026-11-26 (China Standard Time), "
+     "2026-11-26T10:00:00+08:00 or ms since the epoch"},
+    {"action", required_argument, 'a', "ACTION",
+     "only entries of this action (peer.add, bundle.accept, refuse, ...)"},
+    {"json", no_argument, 'j', NULL, "print a JSON array"},
+    {NULL, 0, 0, NULL, NULL},
+};
+static const cli_option verify_options[] = {
+    {"against-parent", no_argument, 'p', NULL,
+     "also prove that no entry up to the head the parent recorded was "
+     "changed: the head from --heads FILE, else the one the parent last "
+     "sent back in a signed bundle"},
+    {"heads", required_argument, 'H', "FILE",
+     "the parent's heads file ('pingan audit heads --out FILE' on the "
+     "parent); implies --against-parent"},
+    {"json", no_argument, 'j', NULL, "print the result as a JSON object"},
+    {NULL, 0, 0, NULL, NULL},
+};
+static const cli_option heads_options[] = {
+    {"out", required_argument, 'o', "FILE",
+     "write the signed heads file to FILE (mode 0644) instead of stdout"},
+    {"json", no_argument, 'j', NULL,
+     "print the signed heads file (the default with --out) instead of a "
+     "table"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static const cli_command list_cmd = {
+    "audit list", "[--since DATE] [--action ACTION] [--json]",
+    "List the audit trail: every administrative action, with its operator, "
+    "and every\nbundle or request accepted or refused.",
+    "Entries hold codes, ids, counts, digests and reasons, never a personal "
+    "value.\nTimes are shown in China Standard Time.",
+    list_options};
+static const cli_command verify_cmd = {
+    "audit verify", "[--against-parent] [--heads FILE] [--json]",
+    "Check the audit trail's hash chain; exit 1 naming the first bad entry.",
+    "Each entry's hash covers the one before it: a changed, removed or "
+    "reordered\nentry breaks the chain from there on.  Someone who can write "
+    "the store could\nstill rewrite the whole chain with fresh hashes; "
+    "--against-parent catches that:\nbundles to the parent carry the chain's "
+    "head, and the parent keeps the latest\none, so the chain must still "
+    "hold it.  The head the parent sent back is kept in\nthis node's store; "
+    "the parent's signed heads file (--heads) is the proof that\ndoes not "
+    "depend on it.",
+    verify_options};
+static const cli_command heads_cmd = {
+    "audit heads", "[--json] [--out FILE]",
+    "Show the audit chain heads this node received from its children, or "
+    "export them\nas a heads file signed with this node's key.",
+    "A child checks its chain against the file with 'pingan audit verify "
+    "--heads FILE'.",
+    heads_options};
+
+static int audit_handle(int val, const char *arg, void *payload)
+{
+    audit_opts *o = payload;
+    switch (val) {
+    case 'j':
+        o->json = true;
+        return 0;
+    case 'p':
+        o->against_parent = true;
+        return 0;
+    case 's':
+        return cli_set_once(&o->since, "--since", arg);
+    case 'a':
+        return cli_set_once(&o->action, "--action", arg);
+    case 'H':
+        o->against_parent = true;
+        return cli_set_once(&o->heads, "--heads", arg);
+    case 'o':
+        return cli_set_once(&o->out, "--out", arg);
+    default:
+        return -1;
+    }
+}
+
+/* --since: a date alone is midnight in China Standard Time. */
+static int parse_since(int64_t *out, const char *s)
+{
+    char iso[40];
+    size_t n = strlen(s);
+    if (n == 10 && s[4] == '-' && s[7] == '-') {
+        snprintf(iso, sizeof(iso), "%sT00:00:00+08:00", s);
+        s = iso;
+    }
+    return pg_time_parse(out, s);
+}
+
+static json_t *entry_json(const pg_audit_entry *e)
+{
+    char at[40], prev[2 * PG_HASH_LEN + 1], hash[2 * PG_HASH_LEN + 1];
+    pg_time_format(at, e->at_ms);
+    pg_hex(prev, e->prev, PG_HASH_LEN);
+    pg_hex(hash, e->hash, PG_HASH_LEN);
+    json_t *detail = json_loads(e->detail, 0, NULL);
+    return json_pack(
+        "{s:I, s:s, s:I, s:s, s:s, s:s, s:o, s:s, s:s}", "seq",
+        (json_int_t)e->seq, "at", at, "at_ms", (json_int_t)e->at_ms, "operator",
+        e->operator_name, "action", e->action, "subject", e->subject, "detail",
+        detail ? detail : json_string(e->detail), "prev", prev, "hash", hash);
+}
+
+static int list_one(const pg_audit_entry *e, void *payload)
+{
+    audit_opts *o = payload;
+    if (o->json) {
+        json_t *j = entry_json(e);
+        if (!j || json_array_append_new(o->array, j) < 0)
+            return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
+                                "out of memory");
+        return 0;
+    }
+    char at[40];
+    pg_time_format(at, e->at_ms);
+    printf("%-6lld %s  %s  %s %s %s\n", (long long)e->seq, at, e->operator_name,
+           e->action, e->subject[0] ? e->subject : "-", e->detail);
+    return 0;
+}
+
+static int audit_list(int argc, char **argv)
+{
+    audit_opts o = {0};
+    pg_node *node = NULL;
+    int64_t since = 0;
+    int rc, error, status = 0;
+
+    if ((rc = cli_parse(argc, argv, &list_cmd, audit_handle, &o)) != 0)
+        return rc > 0 ? 0 : 2;
+    if (optind < argc)
+        return cli_unexpected(&list_cmd, argv[optind]);
+    if (o.since && parse_since(&since, o.since) < 0)
+        return cli_usage(&list_cmd,
+                         "--since needs a date (2026-11-26), a time with an "
+                         "offset (2026-11-26T10:00:00+08:00) or ms since the "
+                         "epoch, not '%.40s'",
+                         o.since);
+    if ((error = cli_open_node(&node)) < 0)
+        return cli_fail(error);
+    if (o.json && !(o.array = json_array())) {
+        status = cli_fail(
+            pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory"));
+        goto done;
+    }
+    if ((error = pg_audit_list(node, since, o.action, list_one, &o)) < 0) {
+        status = cli_fail(error);
+        goto done;
+    }
+    if (o.array) {
+        cli_print_json(o.array);
+        o.array = NULL;
+    }
+
+done:
+    json_decref(o.array);
+    pg_node_free(node);
+    return status;
+}
+
+static int read_file(pg_buf *out, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char chunk[8192];
+    size_t n;
+    int error = 0;
+
+    if (!f)
+        return pg_error_set(errno == ENOENT ? PG_ENOTFOUND : PG_ERROR,
+                            PG_ERRCLASS_OS, "cannot read %s: %s", path,
+                            strerror(errno));
+    while (!error && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        error = pg_buf_put(out, chunk, n);
+    if (!error && ferror(f))
+        error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot read %s", path);
+    fclose(f);
+    if (error == PG_ELIMIT)
+        error = pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                             "%s is larger than %zu bytes", path, out->max);
+    return error;
+}
+
+static int audit_verify(int argc, char **argv)
+{
+    audit_opts o = {0};
+    pg_node *node = NULL;
+    pg_audit_head against, *against_p = NULL;
+    pg_audit_check check;
+    char parent[PG_CODE_LEN + 1] = "";
+    pg_buf text;
+    int rc, error, status = 0;
+
+    pg_buf_init(&text, (size_t)16 << 20);
+    if ((rc = cli_parse(argc, argv, &verify_cmd, audit_handle, &o)) != 0)
+        return rc > 0 ? 0 : 2;
+    if (optind < argc)
+        return cli_unexpected(&verify_cmd, argv[optind]);
+    if ((error = cli_open_node(&node)) < 0)
+        return cli_fail(error);
+    if (o.heads) {
+        if ((error = read_file(&text, o.heads)) < 0 ||
+            (error = pg_audit_heads_check(&against, parent, node,
+                                          (const char *)text.data, text.len)) <
+                0) {
+            status = cli_fail(error);
+            goto done;
+        }
+        against_p = &against;
+    } else if (o.against_parent) {
+        if ((error = pg_audit_parent_seen(&against, parent, node)) < 0) {
+            status = cli_fail(error);
+            goto done;
+        }
+        if (against.seq <= 0) {
+            fprintf(stderr, "pingan: no parent has confirmed a head of this "
+                            "node's audit chain yet; sync with the parent, or "
+                            "give --heads FILE from it\n");
+            status = 1;
+            goto done;
+        }
+        against_p = &against;
+    }
+    error = pg_audit_verify(&check, node, against_p);
+    if (o.json) {
+        char hash[2 * PG_HASH_LEN + 1];
+        pg_hex(hash, check.head.hash, PG_HASH_LEN);
+        const pg_error *e = pg_error_last();
+        cli_print_json(json_pack(
+            "{s:b, s:I, s:I, s:s, s:o, s:o, s:o, s:o}", "ok", error == 0,
+            "entries", (json_int_t)check.entries, "head_seq",
+            (json_int_t)check.head.seq, "head_hash", hash, "parent_seq",
+            against_p ? json_integer((json_int_t)against.seq) : json_null(),
+            "parent", parent[0] ? json_string(parent) : json_null(), "bad_seq",
+            check.bad_seq ? json_integer((json_int_t)check.bad_seq)
+                          : json_null(),
+            "error", error < 0 && e ? json_string(e->message) : json_null()));
+        status = error < 0 ? pg_error_exit_code(error) : 0;
+        goto done;
+    }
+    if (error < 0) {
+        status = cli_fail(error);
+        goto done;
+    }
+    printf("audit trail intact: %lld entries, head seq %lld",
+           (long long)check.entries, (long long)check.head.seq);
+    if (against_p)
+        printf("; holds the head the parent %s recorded (seq %lld)", parent,
+               (long long)against.seq);
+    printf("\n");
+
+done:
+    pg_buf_dispose(&text);
+    pg_node_free(node);
+    return status;
+}
+
+static int heads_row(const pg_audit_child_head *h, void *payload)
+{
+    char at[40], hash[2 * PG_HASH_LEN + 1];
+    (void)payload;
+    pg_time_format(at, h->received_ms);
+    pg_hex(hash, h->head.hash, PG_HASH_LEN);
+    printf("%s  %-8lld  %s  %s\n", h->code, (long long)h->head.seq, at, hash);
+    return 0;
+}
+
+static int audit_heads(int argc, char **argv)
+{
+    audit_opts o = {0};
+    pg_node *node = NULL;
+    pg_buf text = PG_BUF_INIT;
+    FILE *f = NULL;
+    int rc, error, status = 0;
+
+    if ((rc = cli_parse(argc, argv, &heads_cmd, audit_handle, &o)) != 0)
+        return rc > 0 ? 0 : 2;
+    if (optind < argc)
+        return cli_unexpected(&heads_cmd, argv[optind]);
+    if (o.out && !o.out[0])
+        return cli_usage(&heads_cmd, "--out needs a file name");
+    if ((error = cli_open_node(&node)) < 0)
+        return cli_fail(error);
+    if (!o.json && !o.out) {
+        printf("CHILD         SEQ       RECEIVED                   HASH\n");
+        if ((error = pg_audit_child_heads(node, heads_row, NULL)) < 0)
+            status = cli_fail(error);
+        goto done;
+    }
+    if ((error = pg_audit_heads_export(&text, node)) < 0) {
+        status = cli_fail(error);
+        goto done;
+    }
+    if (o.out) {
+        if (!(f = fopen(o.out, "wb")) ||
+            fwrite(text.data, 1, text.len, f) != text.len || fclose(f) != 0) {
+            status = cli_fail(pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
+                                           "cannot write %s: %s", o.out,
+                                           strerror(errno)));
+            f = NULL;
+            goto done;
+        }
+        f = NULL;
+        fprintf(stderr,
+                "wrote %s: give it to each child's administrator for "
+                "'pingan audit verify --heads FILE'\n",
+                o.out);
+    } else {
+        fwrite(text.data, 1, text.len, stdout);
+    }
+
+done:
+    if (f)
+        fclose(f);
+    pg_buf_dispose(&text);
+    pg_node_free(node);
+    return status;
+}
+
+static const cli_verb audit_verbs[] = {
+    {"list", audit_list, "list the audit trail's entries"},
+    {"verify", audit_verify, "check the hash chain (and against the parent)"},
+    {"heads", audit_heads, "show or export the heads received from children"},
+    {NULL, NULL, NULL},
+};
+
+int cmd_audit(int argc, char **argv)
+{
+    return cli_dispatch("audit",
+                        "The audit trail: who did what on this node, "
+                        "hash-chained and append-only.",
+                        audit_verbs, argc, argv);
+}
