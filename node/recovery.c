@@ -23,8 +23,10 @@
  * consistent snapshot even while `pingan serve` writes.
  */
 #include "pingan/recovery.h"
+#include "audit_internal.h"
 #include "node_internal.h"
 #include "store.h"
+#include "pingan/audit.h"
 #include "pingan/buf.h"
 #include "pingan/error.h"
 #include "pingan/value.h"
@@ -420,15 +422,32 @@ int pg_recovery_backup(pg_node *node, const char *path, const char *pass,
         goto done;
     }
     w.f = NULL;
+    res.files = (unsigned)nnames + 1;
+    res.bytes = w.bytes;
+    /* The file appears only with its audit entry, committed once it is
+     * in place. */
+    if ((error = pg_store__begin(node->db)) < 0)
+        goto done;
+    if ((error = pg_audit__record(
+             node, "backup", node->card.code, "{s:I, s:I, s:I, s:I}", "bytes",
+             (json_int_t)res.bytes, "files", (json_int_t)res.files,
+             "log_entries", (json_int_t)res.log_entries, "last_seq",
+             (json_int_t)res.last_seq)) < 0) {
+        pg_store__rollback(node->db);
+        goto done;
+    }
     if (rename(tmp, path) != 0) {
         error = os_error("rename a file to", path);
+        pg_store__rollback(node->db);
+        goto done;
+    }
+    if ((error = pg_store__commit(node->db)) < 0) {
+        unlink(path);
         goto done;
     }
     free(tmp);
     tmp = NULL;
     fsync_dir(path);
-    res.files = (unsigned)nnames + 1;
-    res.bytes = w.bytes;
     memcpy(res.code, node->card.code, sizeof(res.code));
     snprintf(res.name, sizeof(res.name), "%s", node->card.name);
     memcpy(res.key_id, node->card.key_id, sizeof(res.key_id));
@@ -641,10 +660,13 @@ done:
 }
 
 /* Put a freshly restored node on hold at its highest own seq. */
-static int bk_hold(pg_node *node, pg_recovery_result *res)
+static int bk_hold(pg_node *node, pg_recovery_result *res,
+                   const char *operator_name)
 {
+    pg_audit_head head;
     int error;
-    if ((error = bk_count_log(res, node)) < 0)
+    if ((error = bk_count_log(res, node)) < 0 ||
+        (error = pg_audit_head_get(&head, node)) < 0)
         return error;
     if ((error = pg_store__begin(node->db)) < 0)
         return error;
@@ -660,6 +682,15 @@ static int bk_hold(pg_node *node, pg_recovery_result *res)
                                         0)) < 0 ||
         (error = pg_store__meta_set_int(node->db, NULL, "restored_ms",
                                         pg_time_now_ms())) < 0 ||
+        /* The chain goes on from the backup's head: entries written after
+         * the backup was taken are lost with the disk, and a parent that
+         * had seen them reports the fork (pingan audit verify). */
+        (error = pg_audit__record_as(
+             node, operator_name ? operator_name : "unknown", "restore",
+             node->card.code, "{s:I, s:I, s:I}", "log_entries",
+             (json_int_t)res->log_entries, "last_seq",
+             (json_int_t)(last > res->last_seq ? last : res->last_seq),
+             "audit_seq", (json_int_t)head.seq)) < 0 ||
         (error = pg_store__commit(node->db)) < 0) {
         pg_store__rollback(node->db);
         return error;
@@ -807,7 +838,7 @@ static int restore(const char *path, const char *dir, const char *pass,
         error = bk_damaged(path, "the store in it fails SQLite's check");
         goto done;
     }
-    if ((error = bk_hold(node, &res)) < 0)
+    if ((error = bk_hold(node, &res, o->operator_name)) < 0)
         goto done;
     memcpy(res.code, node->card.code, sizeof(res.code));
     snprintf(res.name, sizeof(res.name), "%s", node->card.name);
@@ -1006,7 +1037,7 @@ static int rk_write(const char *path, const void *data, size_t len, mode_t mode)
 
 /* The old card stays known for what the old key signed up to last (the
  * node's own txns coming back after a restore). */
-static int rekey_remember(pg_node *node, int64_t last)
+static int rekey_remember(pg_node *node, int64_t last, const char *new_key)
 {
     char *json = pg_card_to_json(&node->card);
     sqlite3_stmt *st = NULL;
@@ -1038,6 +1069,11 @@ static int rekey_remember(pg_node *node, int64_t last)
                                         "rekey_last_seq", last)) == 0)
         error = pg_store__meta_set(node->db, &node->stmts, "rekey_old_key",
                                    node->card.key_id);
+    if (error == 0)
+        error =
+            pg_audit__record(node, "rekey", node->card.code, "{s:s, s:s, s:I}",
+                             "old_key", node->card.key_id, "new_key", new_key,
+                             "last_seq", (json_int_t)last);
     if (error == 0)
         return pg_store__commit(node->db);
     pg_store__rollback(node->db);
@@ -1131,7 +1167,7 @@ int pg_recovery_rekey(pg_node *node, const char *card_out,
         }
     made = 3;
     fsync_dir(p_cur[0]);
-    if ((error = rekey_remember(node, last)) < 0)
+    if ((error = rekey_remember(node, last, card.key_id)) < 0)
         goto done;
     memcpy(new_key_id, card.key_id, PG_KEY_ID_LEN + 1);
     *last_seq = last;

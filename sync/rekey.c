@@ -7,6 +7,7 @@
  * reach the grandparent and the rest of the path with the next sync.
  */
 #include "pingan/recovery.h"
+#include "audit_internal.h"
 #include "keys.h"
 #include "node_internal.h"
 #include "store.h"
@@ -14,6 +15,7 @@
 #include "pingan/exchange.h"
 #include "pingan/peer.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +102,12 @@ int pg_recovery_certify(pg_node *node, const char *json, size_t len,
         error = pg_store__error(node->db, rc_sql, "pinning the new card");
     if (error == 0 && child)
         error = pg_peer__certify(node, &rc.card);
+    if (error == 0)
+        error = pg_audit__record_as(
+            node, operator_name, "peer.rekey", peer.code,
+            "{s:s, s:s, s:I, s:b}", "old_key", rc.old_key_id, "new_key",
+            rc.card.key_id, "last_seq", (json_int_t)rc.last_seq, "certified",
+            (int)child);
     if (error == 0)
         error = pg_store__commit(node->db);
     else

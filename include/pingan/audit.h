@@ -22,6 +22,12 @@
  * | `peer.set`        | peer code      | its URL or CA file changes        |
  * | `peer.remove`     | peer code      | a peer is unpinned                |
  * | `peer.revoke`     | peer code      | a key is revoked after a seq      |
+ * | `peer.rekey`      | peer code      | its new key is pinned (certified  |
+ * |                   |                | when a child), the old revoked    |
+ * | `backup`          | node code      | a backup file is written          |
+ * | `restore`         | node code      | the node is restored (the chain   |
+ * |                   |                | goes on from the backup's head)   |
+ * | `rekey`           | node code      | the node takes a new key pair     |
  * | `conflict.resolve`| conflict id    | an operator resolves a conflict   |
  * | `quarantine`      | origin:seq     | a received txn is quarantined     |
  * | `bundle.accept`   | sender code    | a bundle is applied               |

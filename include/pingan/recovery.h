@@ -46,12 +46,15 @@ typedef struct pg_recovery_opts {
     uint32_t kdf_mem_kib; /**< Argon2id memory; 0: PG_PWHASH_MEMKIB_DEFAULT */
     pg_recovery_progress_cb progress; /**< may be NULL */
     void *payload;
+    /** Who restores, for the restored node's audit entry (NULL: the
+     * entry says "unknown"); a backup records the node's operator. */
+    const char *operator_name;
 } pg_recovery_opts;
 
 #define PG_RECOVERY_OPTIONS_VERSION 1
 #define PG_RECOVERY_OPTIONS_INIT                                               \
     {                                                                          \
-        PG_RECOVERY_OPTIONS_VERSION, 0, 0, NULL, NULL                          \
+        PG_RECOVERY_OPTIONS_VERSION, 0, 0, NULL, NULL, NULL                    \
     }
 
 /** What a backup or restore did. */

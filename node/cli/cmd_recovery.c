@@ -204,6 +204,8 @@ static int rec_run(int argc, char **argv, bool backup)
     pg_node *node = NULL;
     int rc, error;
 
+    ro.operator_name = cli_operator();
+
     if ((rc = cli_parse(argc, argv, cmd, rec_handle, &o)) != 0)
         return rc > 0 ? 0 : 2;
     if (optind >= argc)

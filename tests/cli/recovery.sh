@@ -83,8 +83,20 @@ refuse 2 "empty" "an empty passphrase file" --dir town backup x.pgbk --passphras
 [ -e x.pgbk ] && fail "a refused backup left a file" || pass "a refused backup leaves no file"
 refuse 2 "terminal" "no terminal and no passphrase file" --dir town backup x.pgbk
 
-pg --dir restored restore b1.pgbk --passphrase-file pass --json
+pg --dir restored --operator 信息科李工 restore b1.pgbk --passphrase-file pass --json
 expect_rc 0 "restore into a new directory"
+# audit_entry DIR ACTION PYEXPR: the newest audit entry of ACTION (d) holds.
+audit_entry() {
+	"$PINGAN" --dir "$1" audit list --action "$2" --json >audit.json 2>&1 &&
+		[ "$(pyj audit.json "(lambda d: $3)(d[-1])")" = True ]
+}
+audit_entry town backup 'd["detail"]["last_seq"] == 2 and d["detail"]["bytes"] > 0 and d["detail"]["files"] >= 3' &&
+	pass "the backup is in the node's audit trail" || fail "no backup entry: $(cat audit.json)"
+audit_entry restored restore 'd["operator"] == "信息科李工" and d["detail"]["last_seq"] == 2' &&
+	pass "the restore is in the restored node's audit trail, with its operator" ||
+	fail "no restore entry: $(cat audit.json)"
+pg --dir restored audit verify
+expect_rc 0 "the restored node's audit chain verifies"
 same() { # WHAT CMD...: the same output from town and restored
 	_w=$1
 	shift
@@ -263,6 +275,10 @@ pg --dir county peer rekey --card town.rekey --json
 expect_rc 0 "the county certifies the new key"
 [ "$(pyj "$T/out" 'd["quarantined"]')" = 1 ] && pass "the old key's txn after seq $LAST is quarantined" ||
 	fail "peer rekey: $(cat "$T/out")"
+audit_entry town rekey 'd["detail"] == {"old_key": "'$OLD'", "new_key": "'$NEW'", "last_seq": '$LAST'}' &&
+	pass "the rekey is in the town's audit trail" || fail "no rekey entry: $(cat audit.json)"
+audit_entry county peer.rekey 'd["subject"] == "'$TOWN'" and d["detail"]["new_key"] == "'$NEW'" and d["detail"]["certified"]' &&
+	pass "the certification is in the county's audit trail" || fail "no peer.rekey entry: $(cat audit.json)"
 pg --dir county quarantine list
 expect_out "revoked" "quarantine names the revocation"
 put town 新钥
