@@ -893,6 +893,79 @@ int pg_recovery_hold_get(pg_recovery_hold *out, pg_node *node)
     return 0;
 }
 
+/* How many parents are pinned (0 or 1). */
+static int rel_parents(pg_node *node, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        node->db, "SELECT count(*) FROM peer WHERE role = 'parent'", -1, &st,
+        NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0
+                            : pg_store__error(node->db, rc, "reading peers");
+}
+
+int pg_recovery_release(pg_node *node, int64_t after_seq,
+                        const char *operator_name, int64_t *next_seq)
+{
+    pg_recovery_hold hold;
+    int64_t last = 0, parents = 0;
+    int error;
+
+    PG_ASSERT_ARG(node);
+    if ((error = pg_store__begin(node->db)) < 0)
+        return error;
+    if ((error = pg_recovery_hold_get(&hold, node)) < 0 ||
+        (error = pg_store__meta_get_int(node->db, &node->stmts, "last_seq",
+                                        &last)) < 0 ||
+        (error = rel_parents(node, &parents)) < 0)
+        goto fail;
+    if (!hold.held) {
+        error = pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_NODE,
+                             "this node is not on hold: it writes already");
+        goto fail;
+    }
+    if (parents > 0) {
+        error = pg_error_set(PG_EPOLICY, PG_ERRCLASS_NODE,
+                             "this node has a parent, which confirms its "
+                             "sequence numbers: run 'pingan sync PARENT', "
+                             "or export a bundle to the parent and import "
+                             "the parent's bundle back");
+        goto fail;
+    }
+    if (after_seq < hold.held_upto || after_seq < last) {
+        error = pg_error_set(
+            PG_EINVALID, PG_ERRCLASS_NODE,
+            "--after-seq %lld is below this node's own "
+            "seq %lld: name the highest seq of this node "
+            "that any peer holds (at least %lld)",
+            (long long)after_seq,
+            (long long)(last > hold.held_upto ? last : hold.held_upto),
+            (long long)(last > hold.held_upto ? last : hold.held_upto));
+        goto fail;
+    }
+    if ((error = pg_store__meta_set_int(node->db, &node->stmts, "last_seq",
+                                        after_seq)) < 0 ||
+        (error = pg_store__meta_set_int(node->db, &node->stmts, "restore_hold",
+                                        0)) < 0 ||
+        (error = pg_store__meta_set_int(node->db, &node->stmts, "restore_upto",
+                                        after_seq)) < 0 ||
+        (error = pg_audit__record_as(node, operator_name, "hold.release",
+                                     node->card.code, "{s:I, s:I}", "after_seq",
+                                     (json_int_t)after_seq, "held_upto",
+                                     (json_int_t)hold.held_upto)) < 0 ||
+        (error = pg_store__commit(node->db)) < 0)
+        goto fail;
+    if (next_seq)
+        *next_seq = after_seq + 1;
+    return 0;
+fail:
+    pg_store__rollback(node->db);
+    return error;
+}
+
 int pg_node__hold_check(pg_node *node)
 {
     int64_t held, upto;

@@ -124,6 +124,25 @@ typedef struct pg_recovery_hold {
 int pg_recovery_hold_get(pg_recovery_hold *out, pg_node *node);
 
 /**
+ * Release from its write hold a restored node that has no parent to
+ * confirm its sequence numbers (the city; a node whose parent is not
+ * pinned).  The administrator names @p after_seq, the highest of this
+ * node's own seqs any peer holds (each child's and partner's `pingan log`
+ * shows it): the node's next write takes after_seq + 1, so no peer sees a
+ * seq issued twice.  Own txns newer than the backup that only peers hold
+ * stay lost here: that is what the dead disk took.  Recorded in the audit
+ * trail as `hold.release`.
+ *
+ * @param operator_name who releases (NULL: the node's operator)
+ * @param next_seq [out] the seq the next local write takes; may be NULL
+ * @return 0; PG_ENOTFOUND (the node is not on hold); PG_EPOLICY (it has a
+ *         parent, whose bundle lifts the hold); PG_EINVALID (@p after_seq
+ *         below the highest own seq the node holds); a store error
+ */
+int pg_recovery_release(pg_node *node, int64_t after_seq,
+                        const char *operator_name, int64_t *next_seq);
+
+/**
  * Rotate the node's signing key: a new Ed25519 key pair; the old secret
  * key is kept as `sign.key.retired-<key id>` (mode 0600), card.json gets
  * the new key, and a *rekey card* (JSON: the new card and a statement

@@ -146,6 +146,7 @@ int cmd_sync(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_rekey(int argc, char **argv);
+int cmd_release_hold(int argc, char **argv);
 int cmd_peer_rekey(int argc, char **argv);
 
 #endif

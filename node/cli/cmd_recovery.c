@@ -392,3 +392,70 @@ int cmd_peer_rekey(int argc, char **argv)
     }
     return 0;
 }
+
+/* --- pingan release-hold ------------------------------------------------ */
+
+typedef struct release_opts {
+    const char *after;
+    bool json;
+} release_opts;
+
+static const cli_option release_options[] = {
+    {"after-seq", required_argument, 's', "N",
+     "the highest of this node's own seqs that any peer holds"},
+    {"json", no_argument, 'j', NULL, "print the result as JSON"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static const cli_command release_cmd = {
+    "release-hold", "--after-seq N [--json]",
+    "Release a restored node that has no parent (the city) from its write "
+    "hold: its\nnext write takes seq N+1.",
+    "A node with a parent is released by the parent's bundle instead "
+    "('pingan sync\nPARENT').  Without a parent nobody can confirm how far "
+    "this node had written\nbefore its disk died: ask each child and "
+    "partner for the highest seq of this\nnode in its log ('pingan log "
+    "--json', origin = this node's code) and give the\nlargest as N, so no "
+    "peer ever sees a seq issued twice.  Recorded in the audit\ntrail.",
+    release_options};
+
+static int release_handle(int val, const char *arg, void *payload)
+{
+    release_opts *o = payload;
+    if (val == 's')
+        return cli_set_once(&o->after, "--after-seq", arg);
+    if (val == 'j')
+        o->json = true;
+    return 0;
+}
+
+int cmd_release_hold(int argc, char **argv)
+{
+    release_opts o = {0};
+    unsigned long long after;
+    int64_t next = 0;
+    pg_node *node = NULL;
+    int rc, error;
+
+    if ((rc = cli_parse(argc, argv, &release_cmd, release_handle, &o)) != 0)
+        return rc > 0 ? 0 : 2;
+    if (optind < argc)
+        return cli_unexpected(&release_cmd, argv[optind]);
+    if (!o.after)
+        return cli_usage(&release_cmd, "release-hold needs --after-seq N");
+    if ((rc = cli_parse_count(&after, "--after-seq", o.after, 0,
+                              (unsigned long long)INT64_MAX - 1)) != 0)
+        return rc;
+    if ((error = cli_open_node(&node)) == 0)
+        error =
+            pg_recovery_release(node, (int64_t)after, cli_operator(), &next);
+    pg_node_free(node);
+    if (error < 0)
+        return cli_fail(error);
+    if (o.json)
+        cli_print_json(
+            json_pack("{s:b, s:I}", "held", 0, "next_seq", (json_int_t)next));
+    else
+        printf("released: the next write takes seq %lld\n", (long long)next);
+    return 0;
+}

@@ -315,4 +315,43 @@ pg --dir city record list grid_event --json
 grep -q 县换钥后 "$T/out" && pass "the town's record reaches the city after the county's rekey" ||
 	fail "not at the city after the county's rekey"
 
+# ---- a node without a parent: the administrator releases the hold ---------
+
+put city 市级一
+pg --dir city backup city.pgbk --passphrase-file pass
+expect_rc 0 "the city backs up"
+CSEQ=$("$PINGAN" --dir city log --json | "$PY" -c 'import json, sys
+print(max(e["origin_seq"] for e in json.load(sys.stdin) if e["origin"] == "'$CITY'"))')
+put city 市级二
+put city 市级三
+ship city county $COUNTY
+expect_rc 0 "the county holds the city's later txns"
+rm -rf city
+pg --dir city restore city.pgbk --passphrase-file pass
+expect_rc 0 "the city is restored from the older backup"
+refuse 1 "restored from a backup" "the restored city is held" --dir city \
+	record put grid_event division=$TOWN category=城市管理 subject=市级四
+refuse 2 "below this node's own seq" "a release below the city's own seq" --dir city \
+	release-hold --after-seq $((CSEQ - 1))
+pg --dir town2 restore b1.pgbk --passphrase-file pass
+expect_rc 0 "a town restored again, elsewhere"
+refuse 2 "has a parent" "a node with a parent cannot be released by hand" --dir town2 \
+	release-hold --after-seq 99
+refuse 2 "needs --after-seq" "release-hold without --after-seq" --dir city release-hold
+HIGH=$("$PINGAN" --dir county log --json | "$PY" -c 'import json, sys
+print(max(e["origin_seq"] for e in json.load(sys.stdin) if e["origin"] == "'$CITY'"))')
+pg --dir city --operator 市平安办王主任 release-hold --after-seq "$HIGH" --json
+expect_rc 0 "the city is released after the county's highest city seq"
+[ "$(pyj "$T/out" 'd["next_seq"]')" = $((HIGH + 1)) ] && pass "the next city write takes seq $((HIGH + 1))" ||
+	fail "release-hold: $(cat "$T/out")"
+refuse 2 "not on hold" "a second release" --dir city release-hold --after-seq "$HIGH"
+put city 市级四
+ship city county $COUNTY
+expect_out "0 quarantined" "the county accepts the released city's next txn (no seq issued twice)"
+pg --dir county log --json
+[ "$(pyj "$T/out" 'sorted(e["origin_seq"] for e in d if e["origin"] == "'$CITY'")[-1]')" = $((HIGH + 1)) ] &&
+	pass "the county holds city seq $((HIGH + 1))" || fail "city seqs at the county: $(cat "$T/out")"
+audit_entry city hold.release 'd["operator"] == "市平安办王主任" and d["detail"]["after_seq"] == '$HIGH &&
+	pass "the release is in the city's audit trail" || fail "no hold.release entry: $(cat audit.json)"
+
 finish
