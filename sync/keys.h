@@ -12,6 +12,7 @@
 #ifndef PINGAN_SYNC_KEYS_H
 #define PINGAN_SYNC_KEYS_H
 
+#include "pingan/exchange.h"
 #include "pingan/cert.h"
 #include "pingan/node.h"
 #include "pingan/peer.h"
@@ -44,5 +45,10 @@ int pg_keys_learn_chain(pg_node *node, const pg_card *root,
 /* This node's chain of trust for its children; PG_ENOTFOUND while it is
  * incomplete (a certificate has not arrived yet). */
 int pg_keys_chain(pg_card *root, pg_cert *chain, size_t *n, pg_node *node);
+
+/* pg_revoke (pingan/exchange.h) inside the caller's transaction
+ * (sync/revoke.c): the caller rolls back on failure. */
+int pg_revoke__in_txn(pg_node *node, const char *code, int64_t after,
+                      const char *operator_name, pg_revoke_result *out);
 
 #endif

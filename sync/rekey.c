@@ -57,16 +57,20 @@ int pg_recovery_certify(pg_node *node, const char *json, size_t len,
      * pinned: its own parent certifies it and revokes the old one. */
     bool child = peer.role == PG_PEER_CHILD;
     pg_revoke_result rr = {{0}, 0};
-    if (child && (error = pg_revoke(node, peer.code, rc.last_seq, operator_name,
-                                    &rr)) < 0)
-        return error;
-    out->quarantined = rr.quarantined;
-    out->revoked = child;
-
     if (!(text = pg_card_to_json(&rc.card)))
         return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+    /* All of it or nothing: a failure after the revocation must not leave
+     * the old key revoked with the new one not pinned (a second attempt
+     * would then find nothing to replace). */
     if ((error = pg_store__begin(node->db)) < 0)
         goto done;
+    if (child && (error = pg_revoke__in_txn(node, peer.code, rc.last_seq,
+                                            operator_name, &rr)) < 0) {
+        pg_store__rollback(node->db);
+        goto done;
+    }
+    out->quarantined = rr.quarantined;
+    out->revoked = child;
     /* The old card stays known for what its key signed up to last_seq. */
     rc_sql = sqlite3_prepare_v2(node->db,
                                 "INSERT OR REPLACE INTO peer_retired(key_id, "

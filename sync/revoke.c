@@ -5,6 +5,7 @@
  * quarantines that key's later txns and rebuilds what they had touched.
  */
 #include "pingan/exchange.h"
+#include "keys.h"
 #include "merge.h"
 #include "node_internal.h"
 #include "audit_internal.h"
@@ -60,6 +61,24 @@ static int revoke_find(char id[PG_RECORD_ID_LEN + 1],
 int pg_revoke(pg_node *node, const char *code, int64_t after,
               const char *operator_name, pg_revoke_result *out)
 {
+    int error;
+
+    PG_ASSERT_ARG(node);
+    if ((error = pg_store__begin(node->db)) < 0)
+        return error;
+    if ((error = pg_revoke__in_txn(node, code, after, operator_name, out)) <
+        0) {
+        pg_store__rollback(node->db);
+        return error;
+    }
+    if ((error = pg_store__commit(node->db)) < 0)
+        pg_store__rollback(node->db);
+    return error;
+}
+
+int pg_revoke__in_txn(pg_node *node, const char *code, int64_t after,
+                      const char *operator_name, pg_revoke_result *out)
+{
     const pg_collection *coll =
         pg_schema_collection(pg_schema_current(), "node");
     char id[PG_RECORD_ID_LEN + 1];
@@ -83,8 +102,6 @@ int pg_revoke(pg_node *node, const char *code, int64_t after,
                             "only an ancestor may revoke a node's key",
                             code, node->card.code);
     if ((error = pg_write__check_operator(operator_name)) < 0)
-        return error;
-    if ((error = pg_store__begin(node->db)) < 0)
         return error;
     if ((error = revoke_find(id, out->key_id, node, code, NULL)) < 0)
         goto done;
@@ -114,11 +131,8 @@ int pg_revoke(pg_node *node, const char *code, int64_t after,
              "key_id", out->key_id, "after_seq", (json_int_t)after,
              "quarantined", (json_int_t)out->quarantined)) < 0)
         goto done;
-    error = pg_store__commit(node->db);
 
 done:
     pg_merger_free(m);
-    if (error < 0)
-        pg_store__rollback(node->db);
     return error;
 }

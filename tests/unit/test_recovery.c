@@ -9,6 +9,7 @@
 
 #include "testutil.h"
 #include "node_internal.h"
+#include "store.h"
 #include "pingan/crypto.h"
 #include "pingan/error.h"
 #include "pingan/record.h"
@@ -130,12 +131,70 @@ static void test_recovery__rekey_statement_binds_the_last_seq(void **s)
     free(root);
 }
 
+/* A parent's certification of a child's new key is one transaction: when
+ * pinning the new card fails after the revocation, the old key is not
+ * left revoked, and the same rekey card succeeds once the fault is gone. */
+static void test_recovery__certify_is_all_or_nothing(void **s)
+{
+    (void)s;
+    char *root = testutil_mkdtemp();
+    char dir[4096], card[4096];
+    pg_node *county =
+        test_make_node(dir, root, "county", "430321000000", "湘潭县");
+    pg_node *town = test_make_node(dir, root, "town", "430321112000", "石潭镇");
+    char *county_card = pg_card_to_json(pg_node_card(county));
+    char *town_card = pg_card_to_json(pg_node_card(town));
+    test_pin(county, town_card, PG_PEER_CHILD);
+    test_pin(town, county_card, PG_PEER_PARENT);
+    char key_id[PG_KEY_ID_LEN + 1];
+    int64_t last;
+    testutil_path(card, sizeof(card), root, "town.rekey");
+    assert_pg_ok(pg_recovery_rekey(town, card, key_id, &last));
+    FILE *f = fopen(card, "rb");
+    assert_non_null(f);
+    char text[8192];
+    size_t n = fread(text, 1, sizeof(text), f);
+    fclose(f);
+
+    static const char *revoked = "SELECT count(*) FROM node WHERE code = "
+                                 "'430321112000' AND revoked = 1";
+    pg_recovery_certified res;
+    /* The step after the revocation fails: keeping the old card. */
+    assert_int_equal(
+        sqlite3_exec(county->db, "DROP TABLE peer_retired", NULL, NULL, NULL),
+        SQLITE_OK);
+    assert_int_equal(pg_recovery_certify(county, text, n, "测试员", &res),
+                     PG_ERROR);
+    assert_int_equal(test_sql_int(county, revoked), 0);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM audit WHERE "
+                                          "action LIKE 'peer.re%'"),
+                     0);
+    pg_peer p;
+    assert_pg_ok(pg_peer_get(&p, county, "430321112000"));
+    assert_string_not_equal(p.key_id, key_id);
+
+    assert_pg_ok(pg_store__create_sync_tables(county->db));
+    assert_pg_ok(pg_recovery_certify(county, text, n, "测试员", &res));
+    assert_true(res.revoked);
+    assert_int_equal(test_sql_int(county, revoked), 1);
+    assert_pg_ok(pg_peer_get(&p, county, "430321112000"));
+    assert_string_equal(p.key_id, key_id);
+
+    free(county_card);
+    free(town_card);
+    pg_node_free(county);
+    pg_node_free(town);
+    testutil_rmtree(root);
+    free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recovery__pwhash_refuses_parameters_out_of_range),
         cmocka_unit_test(test_recovery__restore_round_trips_and_holds_writes),
         cmocka_unit_test(test_recovery__rekey_statement_binds_the_last_seq),
+        cmocka_unit_test(test_recovery__certify_is_all_or_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
