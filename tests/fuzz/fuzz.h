@@ -100,6 +100,11 @@ void fuzz_restore(const uint8_t *data, size_t size);
  * returned and its message (to see how far an input gets). */
 void fuzz_note(const char *what, int rc);
 
+/* After a call that failed: abort unless its message is one line with
+ * no control characters (pg_error's promise: input from outside must not
+ * reach the message raw). */
+void fuzz_check_message(const char *what);
+
 /* Abort with a message: a harness failure or a broken invariant. */
 void fuzz_die(const char *what) __attribute__((noreturn));
 

@@ -9,14 +9,13 @@
  * which would make a run take seconds: the harness skips an input whose
  * parameters are within the format's bounds but above 4 passes or 1 MiB
  * (parameters out of bounds are fed: restore must refuse them before
- * deriving a key).  Mutations of the
- * encrypted parts do not authenticate: fuzz_backup_open reaches the
- * parts behind the encryption.
+ * deriving a key).  Mutations of the encrypted parts do not
+ * authenticate: fuzz_backup_open reaches the parts behind the encryption.
  *
  * Each input is written to a file in a temporary directory made once and
- * restored beside it (fuzz_restore): a failure must leave nothing
- * behind, a restored node must open and be on hold; whatever a run wrote
- * is removed before the next one.
+ * restored beside it (fuzz_restore): a failure must leave nothing behind
+ * and its message must stay one line, a restored node must open and be on
+ * hold; whatever a run wrote is removed before the next one.
  */
 #include "fuzz.h"
 

@@ -13,6 +13,8 @@
  * key id and last_seq also reach what certify does behind the signature
  * (the revocation, a key pinned already, another peer).
  *
+ * Every error message must stay one line whatever the card holds.
+ *
  * Certify writes in transactions of its own (no savepoint can hold it),
  * so the harness keeps a copy of the store as made and puts it back after
  * a run that certified: every run starts from the same node.  Checked:
@@ -147,15 +149,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     int parsed = pg_recovery_card_parse(&rc, (const char *)data, size);
     fuzz_note("parse", parsed);
+    if (parsed < 0)
+        fuzz_check_message("parse");
     int verified =
         parsed < 0 ? parsed : pg_recovery_card_verify(&rc, old->card.sign_pk);
-    if (parsed == 0)
+    if (parsed == 0) {
         fuzz_note("verify", verified);
+        if (verified < 0)
+            fuzz_check_message("verify");
+    }
     pg_error_clear();
 
     int rc_cert =
         pg_recovery_certify(node, (const char *)data, size, "fuzz", &out);
     fuzz_note("certify", rc_cert);
+    if (rc_cert < 0)
+        fuzz_check_message("certify");
     pg_error_clear();
     if (rc_cert == 0) {
         if (parsed < 0 || verified < 0)

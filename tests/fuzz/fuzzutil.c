@@ -302,6 +302,8 @@ void fuzz_restore(const uint8_t *data, size_t size)
     int rc = pg_recovery_restore(input, target, FUZZ_BACKUP_PASS,
                                  strlen(FUZZ_BACKUP_PASS), NULL, &res);
     fuzz_note("restore", rc);
+    if (rc < 0)
+        fuzz_check_message("restore");
     pg_error_clear();
     if (rc == 0) {
         pg_node *node = NULL;
@@ -328,4 +330,17 @@ void fuzz_restore(const uint8_t *data, size_t size)
         }
     closedir(d);
     unlink(input);
+}
+
+void fuzz_check_message(const char *what)
+{
+    const pg_error *e = pg_error_last();
+    for (const char *c = e->message; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            fprintf(stderr,
+                    "fuzz harness: %s: message has a control "
+                    "character: %s\n",
+                    what, e->message);
+            fuzz_die("an error message is not one line");
+        }
 }
