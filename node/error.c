@@ -19,6 +19,11 @@ int pg_error_set(int code, pg_error_class klass, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(last_error.message, sizeof(last_error.message), fmt, ap);
     va_end(ap);
+    /* One line, whatever the values named hold (a SQLite message quoting
+     * a damaged file, a field from a peer). */
+    for (char *c = last_error.message; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
     return code;
 }
 

@@ -1266,6 +1266,17 @@ done:
     return error;
 }
 
+/* A key id as pg_key_id writes it: lowercase hex.  Anything else in a
+ * rekey card would reach error messages raw. */
+static bool rk_key_id_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+            return false;
+    return n == PG_KEY_ID_LEN;
+}
+
 int pg_recovery_card_parse(pg_rekey_card *out, const char *json, size_t len)
 {
     json_error_t jerr;
@@ -1280,7 +1291,7 @@ int pg_recovery_card_parse(pg_rekey_card *out, const char *json, size_t len)
         json_unpack(o, "{s:I, s:o, s:s, s:I, s:s}", "rekey", &version, "card",
                     &card, "old_key_id", &old_id, "last_seq", &last,
                     "signature", &sig) != 0 ||
-        version != 1 || last < 0 || strlen(old_id) != PG_KEY_ID_LEN ||
+        version != 1 || last < 0 || !rk_key_id_ok(old_id) ||
         pg_unhex(out->signature, PG_SIG_LEN, sig) < 0) {
         json_decref(o);
         pg_error_clear();

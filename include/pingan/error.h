@@ -59,7 +59,8 @@ typedef struct pg_error {
  *
  * @param code  the negative pg_error_code to store and return
  * @param klass where the error was detected
- * @param fmt   printf-style one-line message naming the bad value
+ * @param fmt   printf-style one-line message naming the bad value; a
+ *              control character in the result (from a value) becomes '?'
  * @return @p code, so callers may write `return pg_error_set(...)`
  */
 int pg_error_set(int code, pg_error_class klass, const char *fmt, ...)

@@ -64,9 +64,46 @@ void fuzz_bundle_seal(pg_buf *out, const fuzz_bundle_spec *spec,
 /* A fresh temporary directory (removed at exit); aborts on failure. */
 const char *fuzz_tmpdir(void);
 
+/* Remove a directory and the files in it (no subdirectories: a node
+ * directory); aborts if anything is left. */
+void fuzz_remove_flat(const char *dir);
+
+/* The passphrase of the harness backups, and the lowest key derivation
+ * cost the backup format accepts (FORMAT.md §11.1), which the seeds and
+ * the harnesses use so that a run is cheap. */
+#define FUZZ_BACKUP_PASS    "fuzz passphrase 湘潭"
+#define FUZZ_BACKUP_OPS     1
+#define FUZZ_BACKUP_MEM_KIB 8
+
+/* The size of a backup's header (FORMAT.md §11.1). */
+#define FUZZ_BACKUP_HEADER_LEN 56
+
+/*
+ * A backup file made from plaintext parts (FORMAT.md §11.1): the header
+ * with FUZZ_BACKUP_OPS / FUZZ_BACKUP_MEM_KIB and a fixed salt, the first
+ * part repeating it, then `parts`: each `u8 kind ‖ u32 BE length ‖
+ * bytes` (a short last record takes what is left); kind bit 0 tags the
+ * part FINAL, bit 1 puts the bytes into the file as they are (not
+ * encrypted, no length).  The key is derived once.
+ */
+void fuzz_backup_seal(pg_buf *out, const uint8_t *parts, size_t len);
+
+/*
+ * Restore a backup file's bytes (pg_recovery_restore, FUZZ_BACKUP_PASS)
+ * into a new directory of a temporary directory made on the first call,
+ * and check what restore promises: a failure leaves nothing behind, a
+ * restored node opens and is on hold.  Removes whatever it wrote.
+ */
+void fuzz_restore(const uint8_t *data, size_t size);
+
 /* With PINGAN_FUZZ_DEBUG set in the environment, print what a call
  * returned and its message (to see how far an input gets). */
 void fuzz_note(const char *what, int rc);
+
+/* After a call that failed: abort unless its message is one line with
+ * no control characters (pg_error's promise: input from outside must not
+ * reach the message raw). */
+void fuzz_check_message(const char *what);
 
 /* Abort with a message: a harness failure or a broken invariant. */
 void fuzz_die(const char *what) __attribute__((noreturn));

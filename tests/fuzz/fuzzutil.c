@@ -1,15 +1,20 @@
 /* Shared helpers of the fuzz targets: see fuzz.h. */
 #include "fuzz.h"
 
+#include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bundle.h"
 #include "bundle.pb-c.h"
 #include "pingan/division.h"
 #include "pingan/error.h"
+#include "pingan/recovery.h"
+#include "node_internal.h"
 
 #define DOMAIN "pingan.bundle.v1"
 
@@ -197,4 +202,145 @@ const char *fuzz_tmpdir(void)
         fuzz_die("mkdtemp");
     atexit(tmpdir_remove);
     return tmpdir;
+}
+
+void fuzz_remove_flat(const char *dir)
+{
+    char p[4600];
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (!d)
+        fuzz_die("opendir");
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+            if (unlink(p) != 0)
+                fuzz_die("unlink");
+        }
+    closedir(d);
+    if (rmdir(dir) != 0)
+        fuzz_die("rmdir");
+}
+
+void fuzz_backup_seal(pg_buf *out, const uint8_t *parts, size_t len)
+{
+    static uint8_t key[PG_STREAM_KEY_LEN];
+    static bool have_key;
+    uint8_t salt[PG_PWHASH_SALT_LEN];
+    uint8_t header[FUZZ_BACKUP_HEADER_LEN] = {'P', 'G', 'B', 'K', 1, 1, 1, 0};
+    pg_stream_state st;
+    uint8_t lenb[4];
+
+    for (size_t i = 0; i < sizeof(salt); i++)
+        salt[i] = (uint8_t)(0xa0 + i);
+    if (!have_key) {
+        if (pg_crypto_init() < 0 ||
+            pg_pwhash(key, sizeof(key), FUZZ_BACKUP_PASS,
+                      strlen(FUZZ_BACKUP_PASS), salt, FUZZ_BACKUP_OPS,
+                      FUZZ_BACKUP_MEM_KIB) < 0)
+            fuzz_die("pwhash");
+        have_key = true;
+    }
+    put_u32be(header + 8, FUZZ_BACKUP_OPS);
+    put_u32be(header + 12, FUZZ_BACKUP_MEM_KIB);
+    memcpy(header + 16, salt, sizeof(salt));
+    pg_stream_init_push(&st, header + 32, key);
+    uint8_t *cipher = malloc(len + FUZZ_BACKUP_HEADER_LEN + PG_STREAM_ABYTES);
+    if (!cipher || pg_buf_put(out, header, sizeof(header)) < 0)
+        fuzz_die("out of memory");
+    pg_stream_push(&st, cipher, header, sizeof(header), PG_STREAM_TAG_MESSAGE);
+    put_u32be(lenb, FUZZ_BACKUP_HEADER_LEN + PG_STREAM_ABYTES);
+    if (pg_buf_put(out, lenb, 4) < 0 ||
+        pg_buf_put(out, cipher, FUZZ_BACKUP_HEADER_LEN + PG_STREAM_ABYTES) < 0)
+        fuzz_die("out of memory");
+    size_t off = 0;
+    while (off < len) {
+        uint8_t kind = parts[off++];
+        size_t n = len - off;
+        if (n >= 4) {
+            uint32_t want = (uint32_t)parts[off] << 24 |
+                            (uint32_t)parts[off + 1] << 16 |
+                            (uint32_t)parts[off + 2] << 8 | parts[off + 3];
+            off += 4;
+            n = len - off < want ? len - off : want;
+        } else {
+            off = len;
+            n = 0;
+        }
+        if (kind & 2) {
+            if (pg_buf_put(out, parts + off, n) < 0)
+                fuzz_die("out of memory");
+        } else {
+            pg_stream_push(&st, cipher, parts + off, n,
+                           kind & 1 ? PG_STREAM_TAG_FINAL
+                                    : PG_STREAM_TAG_MESSAGE);
+            put_u32be(lenb, (uint32_t)(n + PG_STREAM_ABYTES));
+            if (pg_buf_put(out, lenb, 4) < 0 ||
+                pg_buf_put(out, cipher, n + PG_STREAM_ABYTES) < 0)
+                fuzz_die("out of memory");
+        }
+        off += n;
+    }
+    free(cipher);
+    pg_memzero(&st, sizeof(st));
+}
+
+void fuzz_restore(const uint8_t *data, size_t size)
+{
+    static char dir[4200], input[4300], target[4300];
+    if (!dir[0]) {
+        snprintf(dir, sizeof(dir), "%s/backup", fuzz_tmpdir());
+        if (mkdir(dir, 0700) != 0)
+            fuzz_die("mkdir");
+        snprintf(input, sizeof(input), "%s/in.pgbk", dir);
+        snprintf(target, sizeof(target), "%s/node", dir);
+    }
+    FILE *f = fopen(input, "wb");
+    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)
+        fuzz_die("write the input");
+    pg_recovery_result res;
+    int rc = pg_recovery_restore(input, target, FUZZ_BACKUP_PASS,
+                                 strlen(FUZZ_BACKUP_PASS), NULL, &res);
+    fuzz_note("restore", rc);
+    if (rc < 0)
+        fuzz_check_message("restore");
+    pg_error_clear();
+    if (rc == 0) {
+        pg_node *node = NULL;
+        pg_recovery_hold hold;
+        if (pg_node_open(&node, target) < 0)
+            fuzz_die("a restored node does not open");
+        if (pg_recovery_hold_get(&hold, node) < 0 || !hold.held)
+            fuzz_die("a restored node is not on hold");
+        if (strcmp(node->card.code, res.code) != 0)
+            fuzz_die("restore reports another node than it wrote");
+        pg_node_free(node);
+        fuzz_remove_flat(target);
+    }
+    /* Whatever happened, only the input may be left. */
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (!d)
+        fuzz_die("opendir");
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+            strcmp(e->d_name, "in.pgbk")) {
+            fprintf(stderr, "fuzz harness: left behind: %s\n", e->d_name);
+            fuzz_die("a restore left files behind");
+        }
+    closedir(d);
+    unlink(input);
+}
+
+void fuzz_check_message(const char *what)
+{
+    const pg_error *e = pg_error_last();
+    for (const char *c = e->message; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            fprintf(stderr,
+                    "fuzz harness: %s: message has a control "
+                    "character: %s\n",
+                    what, e->message);
+            fuzz_die("an error message is not one line");
+        }
 }

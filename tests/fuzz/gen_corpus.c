@@ -20,18 +20,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <sqlite3.h>
 #include <zstd.h>
 
 #include "bundle.h"
 #include "bundle.pb-c.h"
 #include "gen.h"
 #include "netauth.h"
+#include "node_internal.h"
 #include "pingan/cert.h"
 #include "pingan/division.h"
 #include "pingan/error.h"
 #include "pingan/hlc.h"
 #include "pingan/peer.h"
 #include "pingan/policy.h"
+#include "pingan/recovery.h"
 #include "pingan/schema.h"
 #include "pingan/txn.h"
 
@@ -451,6 +455,251 @@ static void gen_import(const char *csv)
     gen_free(g);
 }
 
+/* ---- backups and rekey cards --------------------------------------- */
+
+static void read_whole(pg_buf *out, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t chunk[65536];
+    size_t n;
+    if (!f)
+        fuzz_die(path);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (pg_buf_put(out, chunk, n) < 0)
+            fuzz_die("out of memory");
+    fclose(f);
+}
+
+static void write_whole(const char *dir, const char *name, const void *data,
+                        size_t len)
+{
+    char path[4400];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0)
+        fuzz_die(path);
+}
+
+/* A node of 湘潭县 with the fixed identity of fuzz.h (so that the rekey
+ * harness verifies its cards with the key it knows). */
+static pg_node *sender_node(const char *dir)
+{
+    const fuzz_identity *id = fuzz_sender();
+    pg_node *node = NULL;
+    if (pg_node_init(dir, FUZZ_SENDER, id->card.name) < 0)
+        fuzz_die("node init");
+    char *json = pg_card_to_json(&id->card);
+    if (!json)
+        fuzz_die("card");
+    write_whole(dir, "sign.key", id->sign_sk, PG_SIGN_SK_LEN);
+    write_whole(dir, "box.key", id->box_sk, PG_BOX_SK_LEN);
+    write_whole(dir, "card.json", json, strlen(json));
+    free(json);
+    if (pg_node_open(&node, dir) < 0)
+        fuzz_die("node open");
+    return node;
+}
+
+/* Decrypt a backup made with FUZZ_BACKUP_PASS into the records of
+ * fuzz_backup_open (the first part, which repeats the header, left out:
+ * the harness adds it). */
+static void backup_records(pg_buf *out, const pg_buf *file)
+{
+    uint8_t key[PG_STREAM_KEY_LEN], plain[70000], tag, kind, len4[4];
+    pg_stream_state st;
+    const uint8_t *h = file->data;
+    uint32_t ops = (uint32_t)h[8] << 24 | (uint32_t)h[9] << 16 |
+                   (uint32_t)h[10] << 8 | h[11];
+    uint32_t mem = (uint32_t)h[12] << 24 | (uint32_t)h[13] << 16 |
+                   (uint32_t)h[14] << 8 | h[15];
+    if (pg_pwhash(key, sizeof(key), FUZZ_BACKUP_PASS, strlen(FUZZ_BACKUP_PASS),
+                  h + 16, ops, mem) < 0 ||
+        !pg_stream_init_pull(&st, h + 32, key))
+        fuzz_die("backup key");
+    size_t off = FUZZ_BACKUP_HEADER_LEN;
+    for (bool first = true; off + 4 <= file->len; first = false) {
+        const uint8_t *p = file->data + off;
+        uint32_t n = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+                     (uint32_t)p[2] << 8 | p[3];
+        if (n < PG_STREAM_ABYTES || n - PG_STREAM_ABYTES > sizeof(plain) ||
+            off + 4 + n > file->len ||
+            !pg_stream_pull(&st, plain, &tag, p + 4, n))
+            fuzz_die("backup part");
+        off += 4 + n;
+        if (first)
+            continue;
+        n -= PG_STREAM_ABYTES;
+        kind = tag == PG_STREAM_TAG_FINAL ? 1 : 0;
+        len4[0] = (uint8_t)(n >> 24);
+        len4[1] = (uint8_t)(n >> 16);
+        len4[2] = (uint8_t)(n >> 8);
+        len4[3] = (uint8_t)n;
+        if (pg_buf_put(out, &kind, 1) < 0 || pg_buf_put(out, len4, 4) < 0 ||
+            pg_buf_put(out, plain, n) < 0)
+            fuzz_die("out of memory");
+    }
+    if (off != file->len)
+        fuzz_die("backup trailer");
+}
+
+/* One record of fuzz_backup_open. */
+static void put_record(pg_buf *out, uint8_t kind, const void *data, size_t n)
+{
+    uint8_t len4[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16),
+                       (uint8_t)(n >> 8), (uint8_t)n};
+    if (pg_buf_put(out, &kind, 1) < 0 || pg_buf_put(out, len4, 4) < 0 ||
+        pg_buf_put(out, data, n) < 0)
+        fuzz_die("out of memory");
+}
+
+/* A file header part: 'F' ‖ u32 name length ‖ name ‖ u32 mode ‖ u64 size. */
+static void put_fheader(pg_buf *out, const char *name, uint64_t size)
+{
+    uint8_t b[128];
+    size_t nl = strlen(name), i = 0;
+    b[i++] = 'F';
+    for (int k = 3; k >= 0; k--)
+        b[i++] = (uint8_t)(nl >> (8 * k));
+    memcpy(b + i, name, nl);
+    i += nl;
+    for (int k = 3; k >= 0; k--)
+        b[i++] = (uint8_t)(0600 >> (8 * k));
+    for (int k = 7; k >= 0; k--)
+        b[i++] = (uint8_t)(size >> (8 * k));
+    put_record(out, 0, b, i);
+}
+
+static void gen_backups(const char *work)
+{
+    char dir[4200], file[4200], cardf[4200];
+    pg_recovery_opts o = PG_RECOVERY_OPTIONS_INIT;
+    pg_buf b = PG_BUF_INIT, r = PG_BUF_INIT;
+    o.kdf_ops = FUZZ_BACKUP_OPS;
+    o.kdf_mem_kib = FUZZ_BACKUP_MEM_KIB;
+
+    snprintf(dir, sizeof(dir), "%s/county", work);
+    snprintf(file, sizeof(file), "%s/county.pgbk", work);
+    pg_node *node = sender_node(dir);
+    /* Small pages make a small store (a page for every table and index)
+     * and so a small seed; the backup copies the store as it is. */
+    if (sqlite3_exec(node->db,
+                     "PRAGMA journal_mode=DELETE; PRAGMA page_size=512; "
+                     "VACUUM; PRAGMA journal_mode=WAL",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        fuzz_die("vacuum");
+    if (pg_recovery_backup(node, file, FUZZ_BACKUP_PASS,
+                           strlen(FUZZ_BACKUP_PASS), &o, NULL) < 0)
+        fuzz_die("backup");
+    read_whole(&b, file);
+    put_file("backup", "county", b.data, b.len);
+    backup_records(&r, &b);
+    put_file("backup_open", "county", r.data, r.len);
+
+    /* Broken variants of the file. */
+    put_file("backup", "truncated", b.data, b.len / 2);
+    if (pg_buf_put(&b, "", 1) < 0)
+        fuzz_die("out of memory");
+    put_file("backup", "trailing-byte", b.data, b.len);
+    b.len--;
+    put_file("backup", "header-only", b.data, FUZZ_BACKUP_HEADER_LEN);
+    /* These fail on the header or the first part: the rest is left out
+     * (a small seed). */
+    uint8_t m[FUZZ_BACKUP_HEADER_LEN + 4 + FUZZ_BACKUP_HEADER_LEN +
+              PG_STREAM_ABYTES + 64];
+    memcpy(m, b.data, sizeof(m));
+    m[4] = 2; /* a newer format */
+    put_file("backup", "format-2", m, sizeof(m));
+    m[4] = 1;
+    m[11] = 17; /* passes out of range */
+    put_file("backup", "passes-17", m, sizeof(m));
+    m[11] = (uint8_t)FUZZ_BACKUP_OPS;
+    m[15] = 4; /* memory out of range */
+    put_file("backup", "memory-4k", m, sizeof(m));
+    m[15] = (uint8_t)FUZZ_BACKUP_MEM_KIB;
+    m[FUZZ_BACKUP_HEADER_LEN + 10] ^= 1; /* the first part altered */
+    put_file("backup", "altered", m, sizeof(m));
+
+    /* Broken variants behind the encryption. */
+    pg_buf v = PG_BUF_INIT;
+    if (pg_buf_put(&v, r.data, r.len) < 0)
+        fuzz_die("out of memory");
+    v.data[0] = 1; /* the first file header tagged FINAL */
+    put_file("backup_open", "final-first", v.data, v.len);
+    v.data[0] = 0;
+    put_record(&v, 2, "x", 1); /* a byte after the last part */
+    put_file("backup_open", "trailing-byte", v.data, v.len);
+    pg_buf_clear(&v);
+    put_fheader(&v, "card.json", 2);
+    put_record(&v, 0, "D{}", 3);
+    put_fheader(&v, "card.json", 0);
+    put_record(&v, 1, "E\0\0\0\2", 5);
+    put_file("backup_open", "twice", v.data, v.len);
+    pg_buf_clear(&v);
+    put_fheader(&v, "../store.db", 0);
+    put_record(&v, 1, "E\0\0\0\1", 5);
+    put_file("backup_open", "dotdot", v.data, v.len);
+    pg_buf_clear(&v);
+    put_fheader(&v, "store.db", 5);
+    put_record(&v, 0, "Dabc", 4);
+    put_record(&v, 1, "E\0\0\0\1", 5);
+    put_file("backup_open", "short-file", v.data, v.len);
+    pg_buf_clear(&v);
+    put_fheader(&v, "store.db", 4);
+    put_record(&v, 0, "Dabcd", 5);
+    put_record(&v, 1, "E\0\0\0\1", 5);
+    put_file("backup_open", "not-a-store", v.data, v.len);
+    pg_buf_dispose(&v);
+
+    /* A rekey card of the fixed identity (FORMAT.md §11.4). */
+    char new_id[PG_KEY_ID_LEN + 1];
+    int64_t last;
+    snprintf(cardf, sizeof(cardf), "%s/rekey.json", work);
+    if (pg_recovery_rekey(node, cardf, new_id, &last) < 0)
+        fuzz_die("rekey");
+    pg_node_free(node);
+    pg_buf_clear(&b);
+    read_whole(&b, cardf);
+    put_file("rekey", "county", b.data, b.len);
+    /* Broken: last_seq changed under the signature, and not a card. */
+    char *text = malloc(b.len + 1);
+    if (!text)
+        fuzz_die("out of memory");
+    memcpy(text, b.data, b.len);
+    text[b.len] = 0;
+    char *ls = strstr(text, "\"last_seq\": 0");
+    if (!ls)
+        fuzz_die("rekey card last_seq");
+    ls[12] = '7';
+    put_text("rekey", "last-seq-altered", text);
+    /* The same for the harness to sign again ('!'): certify revokes after
+     * seq 7. */
+    size_t tlen = strlen(text);
+    char *bang = malloc(tlen + 1);
+    if (!bang)
+        fuzz_die("out of memory");
+    bang[0] = '!';
+    memcpy(bang + 1, text, tlen);
+    put_file("rekey", "resign-last-seq-7", bang, tlen + 1);
+    free(bang);
+    free(text);
+    put_text("rekey", "card-only", "{\"rekey\": 1, \"last_seq\": 0}");
+
+    /* The node after rekey holds a retired key: a backup with it. */
+    snprintf(file, sizeof(file), "%s/rekeyed.pgbk", work);
+    if (pg_node_open(&node, dir) < 0 ||
+        pg_recovery_backup(node, file, FUZZ_BACKUP_PASS,
+                           strlen(FUZZ_BACKUP_PASS), &o, NULL) < 0)
+        fuzz_die("backup after rekey");
+    pg_node_free(node);
+    pg_buf_clear(&b);
+    read_whole(&b, file);
+    pg_buf_clear(&r);
+    backup_records(&r, &b);
+    put_file("backup_open", "rekeyed", r.data, r.len);
+    pg_buf_dispose(&b);
+    pg_buf_dispose(&r);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -466,5 +715,6 @@ int main(int argc, char **argv)
     gen_requests();
     gen_policies();
     gen_import(argv[2]);
+    gen_backups(fuzz_tmpdir());
     return 0;
 }

@@ -21,8 +21,8 @@
 #include <sys/stat.h>
 
 /* Small Argon2id parameters keep the tests fast. */
-static const pg_recovery_opts fast = {
-    PG_RECOVERY_OPTIONS_VERSION, 1, 1024, NULL, NULL, NULL};
+static const pg_recovery_opts fast = {PG_RECOVERY_OPTIONS_VERSION, 1, 1024,
+                                      NULL, NULL};
 
 static void test_recovery__pwhash_refuses_parameters_out_of_range(void **s)
 {
@@ -131,6 +131,48 @@ static void test_recovery__rekey_statement_binds_the_last_seq(void **s)
     free(root);
 }
 
+/* A rekey card's old key id is echoed in the errors of verify and
+ * certify: one that is not a key id (here with a newline) must be refused
+ * as malformed, not reach a message that has to stay one line. */
+static void test_recovery__rekey_card_refuses_an_old_key_id_not_hex(void **s)
+{
+    (void)s;
+    char *root = testutil_mkdtemp();
+    char dir[4096], card[4096];
+    pg_node *node = test_make_node(dir, root, "town", "430321112000", "石潭镇");
+    char key_id[PG_KEY_ID_LEN + 1];
+    int64_t last;
+    pg_rekey_card rc;
+
+    testutil_path(card, sizeof(card), root, "town.rekey");
+    assert_pg_ok(pg_recovery_rekey(node, card, key_id, &last));
+    FILE *f = fopen(card, "rb");
+    char text[8192], bad[8192];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = 0;
+    assert_pg_ok(pg_recovery_card_parse(&rc, text, n));
+    char *json = pg_card_to_json(&rc.card), hex[2 * PG_SIG_LEN + 1];
+    assert_non_null(json);
+    pg_hex(hex, rc.signature, sizeof(rc.signature));
+    const char *ids[] = {"0123456789ab\\n22d", "0123456789ABCDEF",
+                         "0123456789abcdeg"};
+    for (size_t i = 0; i < 3; i++) {
+        int len = snprintf(bad, sizeof(bad),
+                           "{\"rekey\": 1, \"card\": %s, \"old_key_id\": "
+                           "\"%s\", \"last_seq\": 0, \"signature\": \"%s\"}",
+                           json, ids[i], hex);
+        assert_true(len > 0 && (size_t)len < sizeof(bad));
+        assert_pg_fails(PG_EINVALID,
+                        pg_recovery_card_parse(&rc, bad, (size_t)len));
+        assert_null(strchr(pg_error_last()->message, '\n'));
+    }
+    free(json);
+    pg_node_free(node);
+    testutil_rmtree(root);
+    free(root);
+}
+
 /* A parent's certification of a child's new key is one transaction: when
  * pinning the new card fails after the revocation, the old key is not
  * left revoked, and the same rekey card succeeds once the fault is gone. */
@@ -195,6 +237,8 @@ int main(void)
         cmocka_unit_test(test_recovery__restore_round_trips_and_holds_writes),
         cmocka_unit_test(test_recovery__rekey_statement_binds_the_last_seq),
         cmocka_unit_test(test_recovery__certify_is_all_or_nothing),
+        cmocka_unit_test(
+            test_recovery__rekey_card_refuses_an_old_key_id_not_hex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
