@@ -21,8 +21,8 @@
 #include <sys/stat.h>
 
 /* Small Argon2id parameters keep the tests fast. */
-static const pg_recovery_opts fast = {PG_RECOVERY_OPTIONS_VERSION, 1, 1024,
-                                      NULL, NULL};
+static const pg_recovery_opts fast = {
+    PG_RECOVERY_OPTIONS_VERSION, 1, 1024, NULL, NULL, NULL};
 
 static void test_recovery__pwhash_refuses_parameters_out_of_range(void **s)
 {
