@@ -151,6 +151,7 @@ static void issue_county_cert(pg_cert *cert)
 #define AUDIT_OWN  1 /* the sender's own chain head, as to a parent */
 #define AUDIT_SEEN 2 /* the recipient's head the sender holds */
 #define AUDIT_HELD 4 /* the highest origin seq held of the recipient */
+#define AUDIT_SEQ0 8 /* the own head with seq 0 (absent: to be refused) */
 
 /* A bundle from the sender (湘潭县) to the city with `ntxn` txns, the
  * two cards when `cards`, the chain of trust when `chain`, the audit
@@ -193,7 +194,7 @@ static void write_bundle(const char *name, int ntxn, bool cards, bool chain,
     info.ack_upto = 3;
     if (audit & AUDIT_OWN) {
         info.has_audit_own = true;
-        info.audit_own.seq = 7;
+        info.audit_own.seq = audit & AUDIT_SEQ0 ? 0 : 7;
         memset(info.audit_own.hash, 0xa7, PG_HASH_LEN);
     }
     if (audit & AUDIT_SEEN) {
@@ -299,6 +300,7 @@ static void gen_bundles(void)
                  AUDIT_SEEN | AUDIT_HELD);
     write_bundle("audit-all-cards-chain", 1, true, true, 0,
                  AUDIT_OWN | AUDIT_SEEN | AUDIT_HELD);
+    write_bundle("audit-own-seq-0", 0, false, false, 0, AUDIT_OWN | AUDIT_SEQ0);
 
     pg_buf content;
     pg_buf_init(&content, PG_BUF_DEFAULT_MAX);
