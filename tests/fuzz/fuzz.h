@@ -69,17 +69,17 @@ const char *fuzz_tmpdir(void);
 void fuzz_remove_flat(const char *dir);
 
 /* The passphrase of the harness backups, and the lowest key derivation
- * cost the backup format accepts (FORMAT.md §11.1), which the seeds and
+ * cost the backup format accepts (FORMAT.md §10.1), which the seeds and
  * the harnesses use so that a run is cheap. */
 #define FUZZ_BACKUP_PASS    "fuzz passphrase 湘潭"
 #define FUZZ_BACKUP_OPS     1
 #define FUZZ_BACKUP_MEM_KIB 8
 
-/* The size of a backup's header (FORMAT.md §11.1). */
+/* The size of a backup's header (FORMAT.md §10.1). */
 #define FUZZ_BACKUP_HEADER_LEN 56
 
 /*
- * A backup file made from plaintext parts (FORMAT.md §11.1): the header
+ * A backup file made from plaintext parts (FORMAT.md §10.1): the header
  * with FUZZ_BACKUP_OPS / FUZZ_BACKUP_MEM_KIB and a fixed salt, the first
  * part repeating it, then `parts`: each `u8 kind ‖ u32 BE length ‖
  * bytes` (a short last record takes what is left); kind bit 0 tags the

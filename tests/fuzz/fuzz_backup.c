@@ -1,5 +1,5 @@
 /*
- * fuzz_backup: a backup file (proto/FORMAT.md §11.1) as `pingan restore`
+ * fuzz_backup: a backup file (proto/FORMAT.md §10.1) as `pingan restore`
  * reads it (pg_recovery_restore): the header and its key derivation
  * parameters, the secret stream and, for the seeds, every part behind it
  * and the node it restores.  The passphrase is fixed (FUZZ_BACKUP_PASS);

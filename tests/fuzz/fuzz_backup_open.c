@@ -1,6 +1,6 @@
 /*
  * fuzz_backup_open: the parts of a backup behind its encryption
- * (proto/FORMAT.md §11.1), as pg_recovery_restore reads them: file
+ * (proto/FORMAT.md §10.1), as pg_recovery_restore reads them: file
  * headers ('F': name, mode, size), data ('D'), the end ('E' and the FINAL
  * tag), the files a backup may hold, the node they make (its store must
  * open and pass SQLite's check) and what may follow the last part.  The

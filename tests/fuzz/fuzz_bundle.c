@@ -67,6 +67,10 @@ static void read_once(const uint8_t *data, size_t size, bool as_recipient)
         fuzz_die("a bundle accepted without its signatures");
     if (rc == 0 && info.bytes != size)
         fuzz_die("a bundle accepted without reading all of it");
+    /* FORMAT.md §6.2: an audit head present has seq 1 .. 2^63 - 1. */
+    if (rc == 0 && ((info.has_audit_own && info.audit_own.seq < 1) ||
+                    (info.has_audit_seen && info.audit_seen.seq < 1)))
+        fuzz_die("a bundle accepted with an audit head of seq < 1");
     pg_error_clear();
 }
 

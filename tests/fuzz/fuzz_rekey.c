@@ -1,5 +1,5 @@
 /*
- * fuzz_rekey: a rekey card (proto/FORMAT.md §11.4) as `pingan peer
+ * fuzz_rekey: a rekey card (proto/FORMAT.md §10.4) as `pingan peer
  * rekey` reads it: pg_recovery_card_parse (JSON, the new card and its
  * self-signature), pg_recovery_card_verify against the fixed 湘潭县 key
  * (fuzz.h), then pg_recovery_certify at a node (湘潭市) made once in a
@@ -95,7 +95,7 @@ static void put_str(pg_buf *b, const char *s)
         fuzz_die("out of memory");
 }
 
-/* The card of `data` signed by the fixed old key (FORMAT.md §11.4), as
+/* The card of `data` signed by the fixed old key (FORMAT.md §10.4), as
  * JSON; NULL if it does not parse. */
 static char *resign(const uint8_t *data, size_t size)
 {

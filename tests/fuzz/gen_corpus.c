@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +25,14 @@
 #include <sqlite3.h>
 #include <zstd.h>
 
+#include "audit_internal.h"
 #include "bundle.h"
 #include "bundle.pb-c.h"
 #include "gen.h"
 #include "netauth.h"
 #include "node_internal.h"
+#include "store.h"
+#include "pingan/audit.h"
 #include "pingan/cert.h"
 #include "pingan/division.h"
 #include "pingan/error.h"
@@ -146,10 +150,17 @@ static void issue_county_cert(pg_cert *cert)
         fuzz_die("issue");
 }
 
+/* The audit header fields (19, 20) a seed bundle carries. */
+#define AUDIT_OWN  1 /* the sender's own chain head, as to a parent */
+#define AUDIT_SEEN 2 /* the recipient's head the sender holds */
+#define AUDIT_HELD 4 /* the highest origin seq held of the recipient */
+#define AUDIT_SEQ0 8 /* the own head with seq 0 (absent: to be refused) */
+
 /* A bundle from the sender (湘潭县) to the city with `ntxn` txns, the
- * two cards when `cards`, the chain of trust when `chain`. */
+ * two cards when `cards`, the chain of trust when `chain`, the audit
+ * header fields in `audit` (AUDIT_*). */
 static void write_bundle(const char *name, int ntxn, bool cards, bool chain,
-                         size_t frame_max)
+                         size_t frame_max, int audit)
 {
     const fuzz_identity *s = fuzz_sender(), *r = fuzz_recipient();
     pg_bundle_writer *w = NULL;
@@ -184,6 +195,20 @@ static void write_bundle(const char *name, int ntxn, bool cards, bool chain,
         info.range_last = (uint64_t)ntxn;
     }
     info.ack_upto = 3;
+    if (audit & AUDIT_OWN) {
+        info.has_audit_own = true;
+        info.audit_own.seq = audit & AUDIT_SEQ0 ? 0 : 7;
+        memset(info.audit_own.hash, 0xa7, PG_HASH_LEN);
+    }
+    if (audit & AUDIT_SEEN) {
+        info.has_audit_seen = true;
+        info.audit_seen.seq = 12;
+        memset(info.audit_seen.hash, 0x5e, PG_HASH_LEN);
+    }
+    if (audit & AUDIT_HELD) {
+        info.has_held = true;
+        info.held_seq = 41;
+    }
     if (chain) {
         info.has_root = true;
         info.root = r->card;
@@ -269,10 +294,16 @@ static void put_open(const char *name, uint8_t flags, uint8_t cards,
 
 static void gen_bundles(void)
 {
-    write_bundle("empty", 0, false, false, 0);
-    write_bundle("txns-3", 3, false, false, 0);
-    write_bundle("cards-chain-txns-2", 2, true, true, 0);
-    write_bundle("small-frames", 4, true, false, 97);
+    write_bundle("empty", 0, false, false, 0, 0);
+    write_bundle("txns-3", 3, false, false, 0, 0);
+    write_bundle("cards-chain-txns-2", 2, true, true, 0, 0);
+    write_bundle("small-frames", 4, true, false, 97, 0);
+    write_bundle("audit-own-txns-2", 2, false, false, 0, AUDIT_OWN);
+    write_bundle("audit-seen-held", 0, false, false, 0,
+                 AUDIT_SEEN | AUDIT_HELD);
+    write_bundle("audit-all-cards-chain", 1, true, true, 0,
+                 AUDIT_OWN | AUDIT_SEEN | AUDIT_HELD);
+    write_bundle("audit-own-seq-0", 0, false, false, 0, AUDIT_OWN | AUDIT_SEQ0);
 
     pg_buf content;
     pg_buf_init(&content, PG_BUF_DEFAULT_MAX);
@@ -650,7 +681,7 @@ static void gen_backups(const char *work)
     put_file("backup_open", "not-a-store", v.data, v.len);
     pg_buf_dispose(&v);
 
-    /* A rekey card of the fixed identity (FORMAT.md §11.4). */
+    /* A rekey card of the fixed identity (FORMAT.md §10.4). */
     char new_id[PG_KEY_ID_LEN + 1];
     int64_t last;
     snprintf(cardf, sizeof(cardf), "%s/rekey.json", work);
@@ -700,6 +731,171 @@ static void gen_backups(const char *work)
     pg_buf_dispose(&r);
 }
 
+/* ---- audit heads files ------------------------------------------- */
+
+/* A node in the generator's temporary directory, acting as `code`. */
+static pg_node *make_node(const char *code, const char *name)
+{
+    char dir[4200];
+    pg_node *n = NULL;
+    snprintf(dir, sizeof(dir), "%s/%s", fuzz_tmpdir(), code);
+    if (pg_node_init_as(dir, code, name, "gen") < 0 ||
+        pg_node_open(&n, dir) < 0)
+        fuzz_die("node");
+    return n;
+}
+
+/* The parent records a child's chain head, as importing one of its
+ * bundles does. */
+static void record_head(pg_node *parent, const char *code,
+                        const pg_audit_head *head)
+{
+    if (pg_store__begin(parent->db) < 0 ||
+        pg_audit__child_head_received(parent, code, head) < 0 ||
+        pg_store__commit(parent->db) < 0)
+        fuzz_die("record a head");
+}
+
+/* The parent's heads file, with `edit` applied to its JSON (NULL: as
+ * exported). */
+static void put_heads(const char *name, pg_node *parent,
+                      void (*edit)(json_t *root), bool complete)
+{
+    pg_buf b;
+    pg_buf_init(&b, PG_BUF_DEFAULT_MAX);
+    if (pg_audit_heads_export(&b, parent) < 0 || pg_buf_putc(&b, 0) < 0)
+        fuzz_die("heads export");
+    if (!edit) {
+        put_file("heads", name, b.data, b.len - 1);
+    } else {
+        json_t *root = json_loads((const char *)b.data, 0, NULL);
+        if (!root)
+            fuzz_die("heads JSON");
+        edit(root);
+        char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        pg_buf_clear(&b);
+        if (!text || (complete && pg_buf_putc(&b, '!') < 0) ||
+            pg_buf_puts(&b, text) < 0)
+            fuzz_die("heads JSON");
+        put_file("heads", name, b.data, b.len);
+        free(text);
+        json_decref(root);
+    }
+    pg_buf_dispose(&b);
+}
+
+static json_t *first_head(json_t *root)
+{
+    return json_array_get(json_object_get(root, "heads"), 0);
+}
+
+static void edit_sig(json_t *root)
+{
+    char sig[2 * PG_SIG_LEN + 1];
+    snprintf(sig, sizeof(sig), "%s",
+             json_string_value(json_object_get(root, "signature")));
+    sig[0] = sig[0] == '0' ? '1' : '0';
+    json_object_set_new(root, "signature", json_string(sig));
+}
+
+static void edit_seq(json_t *root)
+{
+    json_t *h = first_head(root);
+    json_object_set_new(
+        h, "seq",
+        json_integer(json_integer_value(json_object_get(h, "seq")) - 1));
+}
+
+/* For the harness to complete (fuzz_heads.c, '!'): the child's head at
+ * seq 2 with its real hash, at seq 99 (beyond the chain), at seq 1 with
+ * a hash of zeros. */
+static void set_child_head(json_t *root, json_int_t seq, const char *hash)
+{
+    json_t *h = json_array_get(json_object_get(root, "heads"), 1);
+    json_object_set_new(h, "seq", json_integer(seq));
+    json_object_set_new(h, "hash", json_string(hash));
+}
+
+static void edit_held(json_t *root)
+{
+    set_child_head(root, 2, "HEAD");
+}
+
+static void edit_beyond(json_t *root)
+{
+    set_child_head(root, 99,
+                   "00000000000000000000000000000000000000000000000"
+                   "00000000000000000");
+}
+
+static void edit_rewritten(json_t *root)
+{
+    set_child_head(root, 1,
+                   "00000000000000000000000000000000000000000000000"
+                   "00000000000000000");
+}
+
+static void edit_format(json_t *root)
+{
+    json_object_set_new(root, "format", json_integer(2));
+}
+
+static void edit_node(json_t *root)
+{
+    json_object_set_new(root, "node", json_string("430302000000"));
+}
+
+static void edit_no_hash(json_t *root)
+{
+    json_object_del(first_head(root), "hash");
+}
+
+static void edit_no_heads(json_t *root)
+{
+    json_array_clear(json_object_get(root, "heads"));
+}
+
+/* Heads files of the city (the fixed 湘潭市 identity) holding the head of
+ * a real 湘潭县 chain (and of 雨湖区), as exported, and broken: the
+ * signature, a seq, the format, the exporter, a missing hash, no heads. */
+static void gen_heads(void)
+{
+    pg_node *county = make_node(FUZZ_SENDER, "湘潭县");
+    pg_node *parent = make_node(FUZZ_RECIPIENT, "湘潭市");
+    const fuzz_identity *city = fuzz_recipient();
+    pg_audit_head head;
+
+    /* The parent signs as the fixed identity the harness pins. */
+    parent->card = city->card;
+    memcpy(parent->sign_sk, city->sign_sk, PG_SIGN_SK_LEN);
+    memcpy(parent->box_sk, city->box_sk, PG_BOX_SK_LEN);
+
+    char *card = pg_card_to_json(&city->card);
+    if (!card || pg_node_set_operator(county, "gen") < 0 ||
+        pg_peer_add(county, card, strlen(card), PG_PEER_PARENT, NULL, NULL) < 0)
+        fuzz_die("pin the parent");
+    free(card);
+    pg_audit_head other = {.seq = 5};
+    memset(other.hash, 0x3c, PG_HASH_LEN);
+    record_head(parent, "430302000000", &other);
+    put_heads("no-head-of-the-child", parent, NULL, false);
+    if (pg_audit_head_get(&head, county) < 0)
+        fuzz_die("head");
+    record_head(parent, FUZZ_SENDER, &head);
+    put_heads("two-heads", parent, NULL, false);
+    put_heads("bad-signature", parent, edit_sig, false);
+    put_heads("seq-changed", parent, edit_seq, false);
+    put_heads("format-2", parent, edit_format, false);
+    put_heads("not-the-parent", parent, edit_node, false);
+    put_heads("head-without-hash", parent, edit_no_hash, false);
+    put_heads("no-heads", parent, edit_no_heads, false);
+    put_heads("complete-held", parent, edit_held, true);
+    put_heads("complete-beyond", parent, edit_beyond, true);
+    put_heads("complete-rewritten", parent, edit_rewritten, true);
+    pg_node_free(county);
+    pg_node_free(parent);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -716,5 +912,6 @@ int main(int argc, char **argv)
     gen_policies();
     gen_import(argv[2]);
     gen_backups(fuzz_tmpdir());
+    gen_heads();
     return 0;
 }
