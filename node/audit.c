@@ -22,6 +22,7 @@
  */
 #include "audit_internal.h"
 #include "node_internal.h"
+#include "memwatch.h"
 #include "store.h"
 #include "write_internal.h"
 #include "pingan/error.h"
@@ -112,9 +113,12 @@ int pg_audit__append_db(sqlite3 *db, const char *operator_name,
                             action);
     if (!detail_json)
         detail_json = "{}";
+    pg_memwatch__begin();
     json_t *j = json_loads(detail_json, JSON_REJECT_DUPLICATES, NULL);
     bool object = json_is_object(j);
     json_decref(j);
+    if (!object && pg_memwatch__failed())
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
     if (!object)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                             "the audit detail of '%s' is not a JSON object",
@@ -170,6 +174,8 @@ static int audit_vrecord(pg_node *node, const char *operator_name,
         return pg_write__check_operator("");
     if (!operator_name)
         operator_name = pg_audit__operator(node);
+    /* jansson may lose a failed allocation inside a dump: watched. */
+    pg_memwatch__begin();
     json_t *j = json_vpack_ex(&jerr, 0, fmt, ap);
     if (!j)
         return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
@@ -177,8 +183,10 @@ static int audit_vrecord(pg_node *node, const char *operator_name,
                             jerr.text);
     char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(j);
-    if (!text)
+    if (!text || pg_memwatch__failed()) {
+        free(text);
         return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
+    }
     int error =
         pg_audit__append_db(node->db, operator_name, action, subject, text);
     free(text);
