@@ -92,6 +92,12 @@ int pg_store__open(sqlite3 **out, const char *path, bool create)
     }
     sqlite3_busy_timeout(db, 5000);
     sqlite3_extended_result_codes(db, 0);
+    /* A store can come from outside (a backup restored): its schema must
+     * not make pingan's own statements run functions with side effects
+     * from triggers or views, and nothing may write the schema or the
+     * file behind SQLite's back (SQLite's "defensive" mode). */
+    sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
     if (!create) {
         sqlite3_stmt *st = NULL;
         rc = sqlite3_prepare_v2(db,
