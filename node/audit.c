@@ -553,12 +553,16 @@ static int heads_signed_add(pg_buf *b, const pg_audit_child_head *h)
 typedef struct heads_state {
     json_t *array;
     pg_buf msg;
+    const char *only; /* one child's code, or NULL: all */
+    size_t n;
 } heads_state;
 
 static int heads_collect(const pg_audit_child_head *h, void *payload)
 {
     heads_state *hs = payload;
     char hex[2 * PG_HASH_LEN + 1];
+    if (hs->only && strcmp(h->code, hs->only) != 0)
+        return 0;
     pg_hex(hex, h->head.hash, PG_HASH_LEN);
     json_t *o = json_pack("{s:s, s:I, s:s, s:I}", "code", h->code, "seq",
                           (json_int_t)h->head.seq, "hash", hex, "received_ms",
@@ -570,17 +574,17 @@ static int heads_collect(const pg_audit_child_head *h, void *payload)
 
 static int heads_count(const pg_audit_child_head *h, void *payload)
 {
-    (void)h;
-    (*(size_t *)payload)++;
+    heads_state *hs = payload;
+    if (!hs->only || strcmp(h->code, hs->only) == 0)
+        hs->n++;
     return 0;
 }
 
-int pg_audit_heads_export(pg_buf *out, pg_node *node)
+static int heads_export(pg_buf *out, pg_node *node, const char *only)
 {
-    heads_state hs = {NULL, PG_BUF_INIT};
+    heads_state hs = {NULL, PG_BUF_INIT, only, 0};
     json_t *root = NULL;
     char *text = NULL;
-    size_t n = 0;
     int64_t now = pg_time_now_ms();
     int error;
 
@@ -594,8 +598,8 @@ int pg_audit_heads_export(pg_buf *out, pg_node *node)
     /* One read transaction: the count signed is the count listed. */
     if ((error = pg_store__exec(node->db, "BEGIN")) < 0)
         goto done;
-    if ((error = pg_audit_child_heads(node, heads_count, &n)) == 0 &&
-        (error = heads_signed_start(&hs.msg, node->card.code, now, n)) == 0)
+    if ((error = pg_audit_child_heads(node, heads_count, &hs)) == 0 &&
+        (error = heads_signed_start(&hs.msg, node->card.code, now, hs.n)) == 0)
         error = pg_audit_child_heads(node, heads_collect, &hs);
     pg_store__rollback(node->db);
     if (error < 0)
@@ -622,6 +626,20 @@ done:
     json_decref(hs.array);
     pg_buf_dispose(&hs.msg);
     return error;
+}
+
+int pg_audit_heads_export(pg_buf *out, pg_node *node)
+{
+    return heads_export(out, node, NULL);
+}
+
+int pg_audit_heads_export_child(pg_buf *out, pg_node *node, const char *code)
+{
+    PG_ASSERT_ARG(code);
+    if (!pg_division_valid(code))
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                            "'%.20s' is not a division code", code);
+    return heads_export(out, node, code);
 }
 
 static int heads_bad(const char *what)

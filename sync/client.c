@@ -14,6 +14,7 @@
 #include "keys.h"
 #include "netauth.h"
 #include "node_internal.h"
+#include "pingan/buf.h"
 #include "pingan/error.h"
 #include "pingan/exchange.h"
 #include "pingan/value.h"
@@ -673,6 +674,90 @@ int pg_sync(pg_node *node, const char *code, const pg_sync_opts *opts,
     } else {
         report->phase = "done";
     }
+    if (cl.curl)
+        curl_easy_cleanup(cl.curl);
+    report->elapsed_ms = pg_time_now_ms() - start;
+    return error;
+}
+
+/* --- audit heads -------------------------------------------------------- */
+
+int pg_sync_audit_heads(pg_buf *out, pg_node *node, const char *code,
+                        const pg_sync_opts *opts, pg_sync_report *report)
+{
+    client cl;
+    exchange x;
+    int error;
+    int64_t start = pg_time_now_ms();
+
+    PG_ASSERT_ARG(out);
+    PG_ASSERT_ARG(node);
+    PG_ASSERT_ARG(opts);
+    PG_ASSERT_ARG(report);
+    memset(report, 0, sizeof(*report));
+    memset(&cl, 0, sizeof(cl));
+    memset(&x, 0, sizeof(x));
+    snprintf(report->peer, sizeof(report->peer), "%s", code ? code : "");
+    report->phase = "audit";
+    cl.node = node;
+    cl.opts = opts;
+    cl.rep = report;
+    lock(&cl);
+    error = pg_peer_get(&cl.peer, node, code);
+    if (error == 0)
+        error = pg_keys_card(&cl.card, node, cl.peer.code);
+    unlock(&cl);
+    if (error == 0 && !cl.peer.url[0])
+        error = pg_error_set(PG_EINVALID, PG_ERRCLASS_NET,
+                             "peer %s has no URL: give one with 'pingan peer "
+                             "set %s --url URL'",
+                             code, code);
+    if (error == 0) {
+        snprintf(report->url, sizeof(report->url), "%s", cl.peer.url);
+        if (!(cl.curl = curl_easy_init()))
+            error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
+                                 "cannot start libcurl");
+    }
+    if (error == 0 && !(x.out = tmpfile()))
+        error =
+            pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
+                         "cannot make a temporary file: %s", strerror(errno));
+    if (error == 0) {
+        char empty[2 * PG_HASH_LEN + 1];
+        pg_net_body_hash(empty, "", 0);
+        x.method = "GET";
+        snprintf(x.uri, sizeof(x.uri), "/v1/audit/heads");
+        x.body_max = out->max ? out->max : (size_t)16 << 20;
+        error = request(&cl, &x, NULL, 0, empty);
+    }
+    if (error == 0 && x.status != 200)
+        error = http_failure(&cl, &x);
+    if (error == 0)
+        error = check_answer(&cl, &x);
+    if (error == 0) {
+        char chunk[8192];
+        size_t n;
+        while (error == 0 && (n = fread(chunk, 1, sizeof(chunk), x.out)) > 0)
+            error = pg_buf_put(out, chunk, n);
+        if (error == 0 && ferror(x.out))
+            error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
+                                 "cannot read a temporary file");
+    }
+    if (report->skew_known) {
+        lock(&cl);
+        pg_net_note_skew(node, cl.peer.code, report->skew_ms);
+        unlock(&cl);
+    }
+    if (error < 0) {
+        const pg_error *e = pg_error_last();
+        report->error = error;
+        snprintf(report->message, sizeof(report->message), "%s",
+                 e && e->message[0] ? e->message : pg_error_name(error));
+    } else {
+        report->phase = "done";
+    }
+    if (x.out)
+        fclose(x.out);
     if (cl.curl)
         curl_easy_cleanup(cl.curl);
     report->elapsed_ms = pg_time_now_ms() - start;

@@ -13,6 +13,7 @@
 #include "pingan/net.h"
 #include "netauth.h"
 #include "node_internal.h"
+#include "pingan/audit.h"
 #include "pingan/buf.h"
 #include "pingan/error.h"
 #include "pingan/exchange.h"
@@ -67,7 +68,7 @@ typedef struct server {
     size_t nconns;
 } server;
 
-enum { REQ_OTHER, REQ_HEALTH, REQ_PULL, REQ_PUSH };
+enum { REQ_OTHER, REQ_HEALTH, REQ_PULL, REQ_PUSH, REQ_AUDIT_HEADS };
 
 typedef struct request {
     char *uri; /* as sent: path and query */
@@ -244,13 +245,12 @@ static void act_as_node(server *srv)
     pg_node_set_operator(srv->node, pg_node_code(srv->node));
 }
 
-/* Refuse a request that did not authenticate: logged and recorded with
- * @p message, answered with @p answer (NULL: the message) and no data. */
-static enum MHD_Result refuse(server *srv, struct MHD_Connection *c, request *r,
-                              const char *method, int status, const char *peer,
-                              const char *message, const char *answer)
+/* Log a refused request and record it in the store (audit trail, status):
+ * at most REFUSALS_PER_SECOND. */
+static void note_refusal(server *srv, struct MHD_Connection *c, request *r,
+                         const char *method, int status, const char *peer,
+                         const char *message)
 {
-    r->authed = false;
     if (refusal_noted(srv)) {
         char reason[600], what[640];
         char line[256];
@@ -265,6 +265,16 @@ static enum MHD_Result refuse(server *srv, struct MHD_Connection *c, request *r,
                  peer && peer[0] ? peer : "?", message);
         log_request(srv, c, r, method, status, what);
     }
+}
+
+/* Refuse a request that did not authenticate: logged and recorded with
+ * @p message, answered with @p answer (NULL: the message) and no data. */
+static enum MHD_Result refuse(server *srv, struct MHD_Connection *c, request *r,
+                              const char *method, int status, const char *peer,
+                              const char *message, const char *answer)
+{
+    r->authed = false;
+    note_refusal(srv, c, r, method, status, peer, message);
     return respond_json(srv, c, r, status,
                         json_pack("{s:s}", "error", answer ? answer : message));
 }
@@ -426,6 +436,67 @@ static enum MHD_Result answer_pull(server *srv, struct MHD_Connection *c,
              p.info.txns, p.info.first, p.info.last, p.info.bytes,
              p.info.more ? ", more to come" : "");
     log_request(srv, c, r, "GET", MHD_HTTP_OK, what);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    r->responded = true;
+    return ret;
+}
+
+/* --- audit heads ------------------------------------------------------ */
+
+/* GET /v1/audit/heads: the heads file (proto/FORMAT.md §9.3) holding the
+ * head of the caller's audit chain this node holds, signed with this
+ * node's key, for a child's `pingan audit verify --against-parent`.  Only
+ * a child asks: any other peer gets 403 (signed, logged and recorded), and
+ * a child learns nothing of its siblings' heads. */
+static enum MHD_Result answer_audit_heads(server *srv, struct MHD_Connection *c,
+                                          request *r)
+{
+    pg_peer peer;
+    pg_buf text;
+    const char *query = strchr(r->uri ? r->uri : "", '?');
+
+    if (query)
+        return respond_error(srv, c, r, "GET", MHD_HTTP_BAD_REQUEST,
+                             "GET /v1/audit/heads takes no query");
+    pg_buf_init(&text, (size_t)16 << 20);
+    pthread_mutex_lock(&srv->lock);
+    int error = pg_peer_get(&peer, srv->node, r->auth.from);
+    bool child = error == 0 && peer.role == PG_PEER_CHILD;
+    if (child)
+        error = pg_audit_heads_export_child(&text, srv->node, r->auth.from);
+    char message[512];
+    snprintf(message, sizeof(message), "%s",
+             error < 0 && pg_error_last()->message[0] ? pg_error_last()->message
+                                                      : pg_error_name(error));
+    pthread_mutex_unlock(&srv->lock);
+    if (error == 0 && !child) {
+        pg_buf_dispose(&text);
+        note_refusal(srv, c, r, "GET", MHD_HTTP_FORBIDDEN, r->auth.from,
+                     "audit heads asked by a peer that is not a child");
+        return respond_json(
+            srv, c, r, MHD_HTTP_FORBIDDEN,
+            json_pack("{s:s}", "error",
+                      "only a child of this node may fetch its audit "
+                      "heads"));
+    }
+    if (error < 0) {
+        pg_buf_dispose(&text);
+        return respond_error(srv, c, r, "GET",
+                             error == PG_EBUSY ? MHD_HTTP_SERVICE_UNAVAILABLE
+                                               : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                             message);
+    }
+    char hash[2 * PG_HASH_LEN + 1];
+    pg_net_body_hash(hash, text.data, text.len);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        text.len, text.data, MHD_RESPMEM_MUST_COPY);
+    pg_buf_dispose(&text);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    sign_headers(srv, resp, r, MHD_HTTP_OK, hash, NULL);
+    log_request(srv, c, r, "GET", MHD_HTTP_OK, "sent the caller's audit head");
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     r->responded = true;
@@ -658,18 +729,21 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
             r->kind = REQ_PULL;
         else if (strcmp(url, "/v1/push") == 0)
             r->kind = REQ_PUSH;
+        else if (strcmp(url, "/v1/audit/heads") == 0)
+            r->kind = REQ_AUDIT_HEADS;
         if (r->kind == REQ_HEALTH && strcmp(method, "GET") == 0)
             return answer_health(srv, c, r);
         if (authenticate(srv, c, r, method) == MHD_NO)
             return MHD_NO;
         if (!r->authed)
             return MHD_YES; /* refused: the answer is queued */
-        if (r->kind == REQ_PULL && strcmp(method, "GET") == 0) {
+        if ((r->kind == REQ_PULL || r->kind == REQ_AUDIT_HEADS) &&
+            strcmp(method, "GET") == 0) {
             char empty[2 * PG_HASH_LEN + 1];
             pg_net_body_hash(empty, "", 0);
             if (strcmp(r->auth.body, empty) != 0)
                 return respond_error(srv, c, r, method, MHD_HTTP_BAD_REQUEST,
-                                     "a pull has no body");
+                                     "a GET has no body");
             return MHD_YES; /* answered once the (empty) body is read */
         }
         if (r->kind == REQ_PUSH && strcmp(method, "POST") == 0)
@@ -679,7 +753,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
                                                   : MHD_HTTP_METHOD_NOT_ALLOWED,
                              r->kind == REQ_OTHER
                                  ? "no such endpoint (GET /v1/pull, POST "
-                                   "/v1/push, GET /v1/health)"
+                                   "/v1/push, GET /v1/audit/heads, GET "
+                                   "/v1/health)"
                                  : "wrong method for this endpoint");
     }
     if (r->responded || !r->authed) {
@@ -699,6 +774,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
     }
     if (r->kind == REQ_PULL)
         return answer_pull(srv, c, r);
+    if (r->kind == REQ_AUDIT_HEADS)
+        return answer_audit_heads(srv, c, r);
     if (r->kind == REQ_PUSH && r->fd >= 0)
         return answer_push(srv, c, r);
     return MHD_YES;

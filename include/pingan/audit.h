@@ -157,6 +157,17 @@ int pg_audit_parent_seen(pg_audit_head *out, char parent[PG_CODE_LEN + 1],
 int pg_audit_heads_export(pg_buf *out, pg_node *node);
 
 /**
+ * The same heads file holding only the head of the child @p code (none
+ * when this node holds no head of it), for that child to fetch over HTTP
+ * (`GET /v1/audit/heads`, proto/FORMAT.md §8.1) without learning the
+ * heads of its siblings.
+ *
+ * @return 0, PG_EINVALID (not a code), PG_ERROR (store), PG_ENOMEM,
+ * PG_ELIMIT
+ */
+int pg_audit_heads_export_child(pg_buf *out, pg_node *node, const char *code);
+
+/**
  * Read a heads file made by this node's parent and find this node's head.
  *
  * @param out [out] this node's head as the parent recorded it

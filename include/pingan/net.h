@@ -14,6 +14,10 @@
  * | `POST /v1/push` (a bundle)       | JSON: the import's outcome and the   |
  * |                                  | server's acknowledgement of the      |
  * |                                  | caller's log                         |
+ * | `GET /v1/audit/heads`            | the server's signed heads file       |
+ * |                                  | (pingan/audit.h) holding only the    |
+ * |                                  | caller's head; 403 unless the caller |
+ * |                                  | is a child of the server             |
  * | `GET /v1/health`                 | JSON, without authentication         |
  *
  * Requests are signed by the caller, responses by the server, both over
@@ -33,6 +37,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "pingan/buf.h"
 #include "pingan/division.h"
 #include "pingan/node.h"
 #include "pingan/peer.h"
@@ -95,6 +100,24 @@ typedef struct pg_sync_opts {
  */
 int pg_sync(pg_node *node, const char *code, const pg_sync_opts *opts,
             pg_sync_report *report);
+
+/**
+ * Fetch from the parent @p code over HTTP(S) at its URL the heads file
+ * holding this node's audit head as the parent recorded it (`GET
+ * /v1/audit/heads`), with the request signing, retries and timeout of a
+ * sync.  The answer's HTTP signature is checked; the heads file's own is
+ * for pg_audit_heads_check.  @p report is always filled (url, error,
+ * message, http_status, requests, retries).
+ *
+ * @param out [out] the heads file's bytes are appended (at most
+ *            out->max bytes; 16 MiB when out->max is 0)
+ * @return 0; PG_ENOTFOUND (no such peer); PG_EINVALID (no URL, a bad
+ *         answer); PG_ENET (unreachable after the retries); PG_EAUTH
+ *         (refused: 401, 403, or an answer that does not verify);
+ *         PG_ELIMIT (an answer over the limit)
+ */
+int pg_sync_audit_heads(pg_buf *out, pg_node *node, const char *code,
+                        const pg_sync_opts *opts, pg_sync_report *report);
 
 /** How to serve. */
 typedef struct pg_serve_opts {

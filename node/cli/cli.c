@@ -377,3 +377,20 @@ int cli_start(int *argc, char **argv)
     }
     return 0;
 }
+
+int cli_net_path(char *out, size_t cap)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0) {
+        fprintf(stderr, "pingan: cannot find this program's directory: %s\n",
+                strerror(errno));
+        return -1;
+    }
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(out, cap, "%s/pingan-net", slash ? self : ".");
+    return 0;
+}

@@ -125,6 +125,10 @@ int cli_dispatch(const char *command, const char *intro, const cli_verb *verbs,
  */
 int cli_start(int *argc, char **argv);
 
+/* The path of pingan-net, beside this program, into @p out.  0, or -1
+ * with a message on stderr. */
+int cli_net_path(char *out, size_t cap);
+
 /* Commands. */
 int cmd_init(int argc, char **argv);
 int cmd_card(int argc, char **argv);
@@ -143,6 +147,9 @@ int cmd_status(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
+/* pingan-net audit-fetch-heads PARENT (hidden; run by `pingan audit verify
+ * --against-parent`): the parent's heads file over HTTP, to stdout. */
+int cmd_audit_fetch(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_rekey(int argc, char **argv);

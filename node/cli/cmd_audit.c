@@ -8,16 +8,20 @@
 #include "pingan/audit.h"
 #include "pingan/buf.h"
 #include "pingan/error.h"
+#include "pingan/peer.h"
 #include "pingan/value.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 typedef struct audit_opts {
     bool json;
     bool against_parent;
+    bool offline;
     const char *since;
     const char *action;
     const char *heads;
@@ -37,11 +41,15 @@ static const cli_option list_options[] = {
 static const cli_option verify_options[] = {
     {"against-parent", no_argument, 'p', NULL,
      "also prove that no entry up to the head the parent recorded was "
-     "changed: the head from --heads FILE, else the one the parent last "
-     "sent back in a signed bundle"},
+     "changed: the head from --heads FILE; else, when the parent has a URL, "
+     "from its signed heads file fetched over HTTP; else the one the parent "
+     "last sent back in a signed bundle, kept here"},
     {"heads", required_argument, 'H', "FILE",
      "the parent's heads file ('pingan audit heads --out FILE' on the "
      "parent); implies --against-parent"},
+    {"offline", no_argument, 'O', NULL,
+     "with --against-parent, do not ask the parent: use the head kept "
+     "here"},
     {"json", no_argument, 'j', NULL, "print the result as a JSON object"},
     {NULL, 0, 0, NULL, NULL},
 };
@@ -62,16 +70,23 @@ static const cli_command list_cmd = {
     "value.\nTimes are shown in China Standard Time.",
     list_options};
 static const cli_command verify_cmd = {
-    "audit verify", "[--against-parent] [--heads FILE] [--json]",
+    "audit verify", "[--against-parent [--offline]] [--heads FILE] [--json]",
     "Check the audit trail's hash chain; exit 1 naming the first bad entry.",
     "Each entry's hash covers the one before it: a changed, removed or "
     "reordered\nentry breaks the chain from there on.  Someone who can write "
     "the store could\nstill rewrite the whole chain with fresh hashes; "
     "--against-parent catches that:\nbundles to the parent carry the chain's "
     "head, and the parent keeps the latest\none, so the chain must still "
-    "hold it.  The head the parent sent back is kept in\nthis node's store; "
-    "the parent's signed heads file (--heads) is the proof that\ndoes not "
-    "depend on it.",
+    "hold it.\n\nWhere that head comes from, in this order (the output "
+    "says which):\n  --heads FILE   the parent's signed heads file, "
+    "given by its administrator;\n  over HTTP      the same file fetched "
+    "from the parent at its URL ('pingan peer\n                 set CODE "
+    "--url URL'), unless --offline;\n  kept here      the head the parent "
+    "last sent back in a bundle.  It sits in\n                 this node's "
+    "store, so whoever can rewrite the chain can rewrite\n                 "
+    "it too: it proves less.\n\nExit status: 0 intact; 1 a bad entry, or "
+    "the parent cannot be reached (give\n--heads FILE or --offline); 2 the "
+    "parent refused, or a heads file is refused.",
     verify_options};
 static const cli_command heads_cmd = {
     "audit heads", "[--json] [--out FILE]",
@@ -90,6 +105,9 @@ static int audit_handle(int val, const char *arg, void *payload)
         return 0;
     case 'p':
         o->against_parent = true;
+        return 0;
+    case 'O':
+        o->offline = true;
         return 0;
     case 's':
         return cli_set_once(&o->since, "--since", arg);
@@ -209,6 +227,83 @@ static int read_file(pg_buf *out, const char *path)
     return error;
 }
 
+/* The parent (role parent) and its URL; parent[0] == 0 when none. */
+static int find_parent(const pg_peer *p, void *payload)
+{
+    pg_peer *out = payload;
+    if (p->role == PG_PEER_PARENT)
+        *out = *p;
+    return 0;
+}
+
+/*
+ * Fetch the parent's heads file over HTTP into @p out: `pingan-net
+ * audit-fetch-heads CODE` (libcurl stays out of this program) writes it
+ * to a pipe; its errors go to stderr as they are.  0, or the exit status
+ * to end with.
+ */
+static int fetch_heads(pg_buf *out, const char *parent)
+{
+    char path[4200], code[PG_CODE_LEN + 1];
+    int fds[2], status = 0, error = 0;
+    char chunk[8192];
+    ssize_t n;
+
+    snprintf(code, sizeof(code), "%s", parent);
+    if (cli_net_path(path, sizeof(path)) < 0)
+        return 1;
+    if (pipe(fds) != 0) {
+        fprintf(stderr, "pingan: cannot make a pipe: %s\n", strerror(errno));
+        return 1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "pingan: cannot start %s: %s\n", path, strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return 1;
+    }
+    if (pid == 0) {
+        char *args[] = {path, "--dir", (char *)cli_g.dir, "audit-fetch-heads",
+                        code, NULL};
+        close(fds[0]);
+        if (dup2(fds[1], STDOUT_FILENO) < 0)
+            _exit(1);
+        close(fds[1]);
+        execv(path, args);
+        fprintf(stderr,
+                "pingan: cannot run %s: %s (it is built and installed beside "
+                "pingan)\n",
+                path, strerror(errno));
+        _exit(1);
+    }
+    close(fds[1]);
+    while (!error) {
+        n = read(fds[0], chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        error = pg_buf_put(out, chunk, (size_t)n);
+    }
+    close(fds[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status))
+        return 1;
+    if (WEXITSTATUS(status) != 0)
+        return WEXITSTATUS(status);
+    if (error < 0) {
+        fprintf(stderr,
+                "pingan: the parent's heads file is larger than %zu "
+                "bytes: refused\n",
+                out->max);
+        return 2;
+    }
+    return 0;
+}
+
 static int audit_verify(int argc, char **argv)
 {
     audit_opts o = {0};
@@ -216,17 +311,43 @@ static int audit_verify(int argc, char **argv)
     pg_audit_head against, *against_p = NULL;
     pg_audit_check check;
     char parent[PG_CODE_LEN + 1] = "";
+    char proof[PG_PEER_URL_MAX + 4200] = "";
+    const char *proof_kind = NULL;
+    pg_peer up;
     pg_buf text;
     int rc, error, status = 0;
 
     pg_buf_init(&text, (size_t)16 << 20);
+    memset(&up, 0, sizeof(up));
     if ((rc = cli_parse(argc, argv, &verify_cmd, audit_handle, &o)) != 0)
         return rc > 0 ? 0 : 2;
     if (optind < argc)
         return cli_unexpected(&verify_cmd, argv[optind]);
+    if (o.offline && (o.heads || !o.against_parent))
+        return cli_usage(&verify_cmd, "--offline goes with --against-parent "
+                                      "and without --heads");
     if ((error = cli_open_node(&node)) < 0)
         return cli_fail(error);
-    if (o.heads) {
+    if (o.against_parent && !o.heads && !o.offline &&
+        (error = pg_peer_list(node, find_parent, &up)) < 0) {
+        status = cli_fail(error);
+        goto done;
+    }
+    if (up.url[0]) {
+        if ((status = fetch_heads(&text, up.code)) != 0)
+            goto done;
+        if ((error = pg_audit_heads_check(&against, parent, node,
+                                          (const char *)text.data, text.len)) <
+            0) {
+            status = cli_fail(error);
+            goto done;
+        }
+        against_p = &against;
+        proof_kind = "http";
+        snprintf(proof, sizeof(proof),
+                 "from its signed heads file, fetched over HTTP from %s",
+                 up.url);
+    } else if (o.heads) {
         if ((error = read_file(&text, o.heads)) < 0 ||
             (error = pg_audit_heads_check(&against, parent, node,
                                           (const char *)text.data, text.len)) <
@@ -235,6 +356,9 @@ static int audit_verify(int argc, char **argv)
             goto done;
         }
         against_p = &against;
+        proof_kind = "heads-file";
+        snprintf(proof, sizeof(proof), "from its signed heads file %s",
+                 o.heads);
     } else if (o.against_parent) {
         if ((error = pg_audit_parent_seen(&against, parent, node)) < 0) {
             status = cli_fail(error);
@@ -248,6 +372,15 @@ static int audit_verify(int argc, char **argv)
             goto done;
         }
         against_p = &against;
+        proof_kind = "local";
+        snprintf(proof, sizeof(proof),
+                 "as it last sent it back, kept in this node's store (a "
+                 "weaker proof: whoever can rewrite the chain can rewrite "
+                 "that copy; %s)",
+                 o.offline ? "without --offline the parent is asked when it "
+                             "has a URL"
+                           : "the parent has no URL: give --heads FILE for "
+                             "the proof");
     }
     error = pg_audit_verify(&check, node, against_p);
     if (o.json) {
@@ -255,26 +388,32 @@ static int audit_verify(int argc, char **argv)
         pg_hex(hash, check.head.hash, PG_HASH_LEN);
         const pg_error *e = pg_error_last();
         cli_print_json(json_pack(
-            "{s:b, s:I, s:I, s:s, s:o, s:o, s:o, s:o}", "ok", error == 0,
+            "{s:b, s:I, s:I, s:s, s:o, s:o, s:o, s:o, s:o}", "ok", error == 0,
             "entries", (json_int_t)check.entries, "head_seq",
             (json_int_t)check.head.seq, "head_hash", hash, "parent_seq",
             against_p ? json_integer((json_int_t)against.seq) : json_null(),
             "parent", parent[0] ? json_string(parent) : json_null(), "bad_seq",
             check.bad_seq ? json_integer((json_int_t)check.bad_seq)
                           : json_null(),
-            "error", error < 0 && e ? json_string(e->message) : json_null()));
+            "error", error < 0 && e ? json_string(e->message) : json_null(),
+            "proof", proof_kind ? json_string(proof_kind) : json_null()));
         status = error < 0 ? pg_error_exit_code(error) : 0;
         goto done;
     }
     if (error < 0) {
         status = cli_fail(error);
+        if (against_p)
+            fprintf(stderr,
+                    "pingan: checked against the head the parent %s "
+                    "recorded (seq %lld), %s\n",
+                    parent, (long long)against.seq, proof);
         goto done;
     }
     printf("audit trail intact: %lld entries, head seq %lld",
            (long long)check.entries, (long long)check.head.seq);
     if (against_p)
-        printf("; holds the head the parent %s recorded (seq %lld)", parent,
-               (long long)against.seq);
+        printf("; holds the head the parent %s recorded (seq %lld), %s", parent,
+               (long long)against.seq, proof);
     printf("\n");
 
 done:

@@ -57,8 +57,10 @@ static const cli_command serve_cmd = {
     "logged and counted in 'pingan status'.\nBundles stay end-to-end "
     "encrypted and signed, so plain HTTP on an intranet\nleaks nothing; "
     "with --tls-cert and --tls-key the server speaks https.",
-    "Endpoints: GET /v1/pull, POST /v1/push (signed), GET /v1/health "
-    "(open: code,\nname, tier and time of this node).  One line per "
+    "Endpoints, signed: GET /v1/pull, POST /v1/push, GET /v1/audit/heads "
+    "(a child's\nown audit head, for 'pingan audit verify --against-parent'; "
+    "other peers get\n403).  Open: GET /v1/health (code, name, tier and time "
+    "of this node).  One line per "
     "request goes to stderr.\n\nWith --sync-every, the server also syncs "
     "with each peer that has a URL, as\n'pingan sync --all' would; a peer "
     "that is down is tried again next time.",
@@ -377,4 +379,63 @@ int cmd_sync(int argc, char **argv)
     pg_buf_dispose(&peers);
     pg_node_free(node);
     return worst;
+}
+
+/* --- audit-fetch-heads (hidden) ------------------------------------------ */
+
+/*
+ * pingan-net audit-fetch-heads PARENT: run by `pingan audit verify
+ * --against-parent` (node/cli/cmd_audit.c), which reads the parent's heads
+ * file from this program's stdout and checks it.  Errors go to stderr:
+ * exit 1 when the parent cannot be reached, 2 when it refuses.
+ */
+int cmd_audit_fetch(int argc, char **argv)
+{
+    pg_node *node = NULL;
+    pg_buf text;
+    pg_sync_opts so;
+    pg_sync_report r;
+    char code[PG_CODE_LEN + 1];
+    int rc;
+
+    if (argc != 2 || pg_division_parse(code, argv[1]) < 0) {
+        fprintf(stderr, "pingan-net: audit-fetch-heads needs the parent's "
+                        "code (it is run by 'pingan audit verify')\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if ((rc = cli_open_node(&node)) < 0)
+        return cli_fail(rc);
+    memset(&so, 0, sizeof(so));
+    so.retries = 2;
+    so.timeout_s = 60;
+    pg_buf_init(&text, (size_t)16 << 20);
+    rc = pg_sync_audit_heads(&text, node, code, &so, &r);
+    pg_node_free(node);
+    if (rc < 0) {
+        int exit_code = pg_error_exit_code(rc);
+        if (rc == PG_ENET)
+            fprintf(stderr,
+                    "pingan: cannot reach the parent %s at %s to fetch its "
+                    "heads file: %s\npingan: ask its administrator for "
+                    "one ('pingan audit heads --out FILE') and give it with "
+                    "--heads FILE, or check the weaker local copy with "
+                    "--offline\n",
+                    code, r.url, r.message);
+        else
+            fprintf(stderr,
+                    "pingan: the parent %s (%s) refused to give its heads "
+                    "file: %s\n",
+                    code, r.url[0] ? r.url : "no URL", r.message);
+        pg_buf_dispose(&text);
+        return exit_code;
+    }
+    bool ok = fwrite(text.data, 1, text.len, stdout) == text.len &&
+              fflush(stdout) == 0;
+    pg_buf_dispose(&text);
+    if (!ok) {
+        fprintf(stderr, "pingan-net: cannot write the heads file\n");
+        return 1;
+    }
+    return 0;
 }

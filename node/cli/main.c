@@ -73,18 +73,9 @@ static void usage(FILE *out)
  * given: it holds sync and serve, with libcurl and libmicrohttpd. */
 static int run_net(char **argv)
 {
-    char self[4096], path[4200];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0) {
-        fprintf(stderr, "pingan: cannot find this program's directory: %s\n",
-                strerror(errno));
+    char path[4200];
+    if (cli_net_path(path, sizeof(path)) < 0)
         return 1;
-    }
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash)
-        *slash = '\0';
-    snprintf(path, sizeof(path), "%s/pingan-net", slash ? self : ".");
     argv[0] = path;
     execv(path, argv);
     fprintf(stderr,

@@ -26,6 +26,8 @@ int main(int argc, char **argv)
         return cmd_sync(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return cmd_serve(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "audit-fetch-heads") == 0)
+        return cmd_audit_fetch(argc - 1, argv + 1);
     fprintf(stderr, "pingan-net runs 'pingan sync' and 'pingan serve' for "
                     "pingan; run those through pingan\n");
     return 2;

@@ -32,7 +32,8 @@ stop_server() {
 		SPID=
 	fi
 }
-trap 'stop_server; testlib_cleanup' EXIT
+# The test's exit status goes through stop_server (wait changes $?).
+trap 'st=$?; stop_server; (exit $st); testlib_cleanup' EXIT
 
 # audit_rows DIR: every audit row of a node, as sqlite3 prints them.
 audit_rows() {
@@ -191,8 +192,12 @@ expect_out "recorded (seq $HEADSEQ)" "verify names the parent's head"
 pg --dir county status
 expect_out_re "^audit +head seq [0-9]+; parent $CITY has seen up to seq $HEADSEQ|^audit +head seq [0-9]+; seen by parent $CITY" \
 	"status shows the head and what the parent has seen"
+pg --dir county audit verify --against-parent --offline
+expect_rc 0 "verify --against-parent --offline with the head the parent sent back"
+expect_out "kept in this node's store" "which says where the head came from"
 pg --dir county audit verify --against-parent
-expect_rc 0 "verify --against-parent with the head the parent sent back"
+expect_rc 1 "without --offline the parent's server is asked, and it is down"
+expect_err "--heads FILE" "the error says to give --heads FILE"
 
 # ---- tampering ----------------------------------------------------------------
 
@@ -237,7 +242,7 @@ expect_rc 0 "a rewritten chain passes the plain check (the encoding matches FORM
 pg --dir rewritten audit verify --heads heads.json
 expect_rc 1 "but not against the parent's heads file"
 expect_err "audit entry $HEADSEQ is bad" "which names the head's seq"
-pg --dir rewritten audit verify --against-parent
+pg --dir rewritten audit verify --against-parent --offline
 expect_rc 1 "nor against the head the parent sent back"
 
 # A heads file changed by hand, or not from the parent.

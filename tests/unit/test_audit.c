@@ -452,6 +452,60 @@ static void test_audit__heads_files_are_signed_by_the_parent(void **state)
     pg_buf_dispose(&file);
 }
 
+/* A child's head reaches the parent in an ack-only bundle. */
+static void send_head(fixture *fx, int child, const char *name)
+{
+    char path[4200];
+    pg_bundle_report r;
+    testutil_path(path, sizeof(path), fx->root, name);
+    pg_export_opts o = {.to = codes[CITY], .out = path, .ack_only = true};
+    assert_pg_ok(pg_bundle_export(fx->node[child], &o, NULL, NULL));
+    assert_pg_ok(pg_bundle_import(fx->node[CITY], path, &r));
+}
+
+static void test_audit__a_childs_heads_file_holds_only_its_head(void **state)
+{
+    fixture *fx = *state;
+    pg_node *city = fx->node[CITY], *county = fx->node[COUNTY];
+    pg_buf mine_file = PG_BUF_INIT, other_file = PG_BUF_INIT;
+    pg_audit_head mine, got;
+    char parent[PG_CODE_LEN + 1];
+
+    for (int i = COUNTY; i <= OTHER; i++) {
+        assert_pg_ok(pg_peer_add(city, fx->card[i], strlen(fx->card[i]),
+                                 PG_PEER_CHILD, NULL, NULL));
+        assert_pg_ok(pg_peer_add(fx->node[i], fx->card[CITY],
+                                 strlen(fx->card[CITY]), PG_PEER_PARENT, NULL,
+                                 NULL));
+    }
+    assert_pg_ok(pg_audit_head_get(&mine, county));
+    send_head(fx, COUNTY, "county.pgb");
+    send_head(fx, OTHER, "other.pgb");
+
+    assert_pg_ok(pg_audit_heads_export_child(&mine_file, city, codes[COUNTY]));
+    assert_non_null(strstr((const char *)mine_file.data, codes[COUNTY]));
+    assert_null(strstr((const char *)mine_file.data, codes[OTHER]));
+    assert_pg_ok(pg_audit_heads_check(
+        &got, parent, county, (const char *)mine_file.data, mine_file.len));
+    assert_int_equal(got.seq, mine.seq);
+    assert_memory_equal(got.hash, mine.hash, PG_HASH_LEN);
+    assert_string_equal(parent, codes[CITY]);
+
+    /* The sibling's file, signed alike, holds no head of this child. */
+    assert_pg_ok(pg_audit_heads_export_child(&other_file, city, codes[OTHER]));
+    assert_pg_fails(PG_ENOTFOUND,
+                    pg_audit_heads_check(&got, NULL, county,
+                                         (const char *)other_file.data,
+                                         other_file.len));
+    pg_buf_dispose(&other_file);
+    pg_buf_init(&other_file, 1 << 20);
+    assert_pg_fails(PG_EINVALID,
+                    pg_audit_heads_export_child(&other_file, city, "4303"));
+    assert_int_equal(other_file.len, 0);
+    pg_buf_dispose(&other_file);
+    pg_buf_dispose(&mine_file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -474,6 +528,9 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(
             test_audit__heads_files_are_signed_by_the_parent, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_audit__a_childs_heads_file_holds_only_its_head, setup,
+            teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
