@@ -34,9 +34,12 @@ const uint8_t *pg_node__sign_sk(const pg_node *node);
  * hold_confirm: the parent holds this node's own txns up to
  * parent_holds; lift the hold (inside the caller's transaction) once
  * every one of them is in the log, the next seq continuing after them.
+ * A bundle the parent made before the restore (created_ms, the header's)
+ * says nothing of what the node wrote since that backup: ignored.
  * hold_upto: -1 when not held, else the highest own seq in the log. */
 int pg_node__hold_check(pg_node *node);
-int pg_node__hold_confirm(pg_node *node, uint64_t parent_holds, bool *lifted);
+int pg_node__hold_confirm(pg_node *node, uint64_t parent_holds,
+                          int64_t created_ms, bool *lifted);
 int pg_node__hold_upto(pg_node *node, int64_t *upto);
 
 /* Certify a child's card: a `node` record written by this node inside

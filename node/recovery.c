@@ -424,8 +424,9 @@ int pg_recovery_backup(pg_node *node, const char *path, const char *pass,
     w.f = NULL;
     res.files = (unsigned)nnames + 1;
     res.bytes = w.bytes;
-    /* The file appears only with its audit entry, committed once it is
-     * in place. */
+    /* The file appears with its audit entry, committed once it is in
+     * place.  Should that commit fail, the file (a good backup, which has
+     * replaced any earlier one at FILE) stays, and the error says so. */
     if ((error = pg_store__begin(node->db)) < 0)
         goto done;
     if ((error = pg_audit__record(
@@ -442,7 +443,14 @@ int pg_recovery_backup(pg_node *node, const char *path, const char *pass,
         goto done;
     }
     if ((error = pg_store__commit(node->db)) < 0) {
-        unlink(path);
+        char why[sizeof(pg_error_last()->message)];
+        pg_error_class klass = pg_error_last()->klass;
+        snprintf(why, sizeof(why), "%s", pg_error_last()->message);
+        pg_store__rollback(node->db);
+        error = pg_error_set(error, klass,
+                             "the backup is written to %s, but its audit "
+                             "entry could not be stored: %s",
+                             path, why);
         goto done;
     }
     free(tmp);
@@ -845,7 +853,12 @@ static int restore(const char *path, const char *dir, const char *pass,
     memcpy(res.key_id, node->card.key_id, sizeof(res.key_id));
     pg_node_free(node);
     node = NULL;
-    /* rename() replaces an empty directory, and only an empty one. */
+    /* The restored files' names are durable before the directory takes
+     * its place; rename() replaces an empty directory, and only an empty
+     * one. */
+    char inside[sizeof(tmpdir) + 2];
+    snprintf(inside, sizeof(inside), "%s/.", tmpdir);
+    fsync_dir(inside);
     if (rename(tmpdir, dir) != 0) {
         error = os_error("rename the restored node to", dir);
         goto done;
@@ -987,7 +1000,8 @@ int pg_node__hold_check(pg_node *node)
                         (long long)upto);
 }
 
-int pg_node__hold_confirm(pg_node *node, uint64_t parent_holds, bool *lifted)
+int pg_node__hold_confirm(pg_node *node, uint64_t parent_holds,
+                          int64_t created_ms, bool *lifted)
 {
     sqlite3_stmt *st = NULL;
     int64_t held, last, have = 0, count = 0;
@@ -998,6 +1012,14 @@ int pg_node__hold_confirm(pg_node *node, uint64_t parent_holds, bool *lifted)
                                         &held)) < 0)
         return error;
     if (held != 1)
+        return 0;
+    /* A bundle made before the restore (an old one from a stick, or
+     * replayed) cannot confirm what this node wrote after its backup. */
+    int64_t restored;
+    if ((error = pg_store__meta_get_int(node->db, &node->stmts, "restored_ms",
+                                        &restored)) < 0)
+        return error;
+    if (created_ms <= restored)
         return 0;
     if ((error =
              pg_store__meta_set_int(node->db, &node->stmts, "restore_confirmed",
@@ -1236,7 +1258,11 @@ int pg_recovery_rekey(pg_node *node, const char *card_out,
     for (int i = 0; i < 3; i++)
         if (rename(p_new[i], p_cur[i]) != 0) {
             error = os_error("replace", p_cur[i]);
-            goto done; /* the node directory says what happened */
+            /* Some files may be swapped already: keep every file, the old
+             * keys included (sign.key.retired-ID), for the administrator. */
+            if (i > 0)
+                made = 3;
+            goto done;
         }
     made = 3;
     fsync_dir(p_cur[0]);

@@ -887,8 +887,16 @@ static int reader_decode_header(bundle_reader *r, const uint8_t *data,
     /* protobuf-c keeps unknown fields and reads strings up to a NUL:
      * refuse both (a canonical encoding packs back to its own length). */
     if (h->base.n_unknown_fields || (h->ack && h->ack->base.n_unknown_fields) ||
-        (h->held && h->held->base.n_unknown_fields))
+        (h->held && h->held->base.n_unknown_fields) ||
+        (h->audit &&
+         (h->audit->base.n_unknown_fields ||
+          (h->audit->own && h->audit->own->base.n_unknown_fields) ||
+          (h->audit->seen && h->audit->seen->base.n_unknown_fields))))
         bad = "unknown fields";
+    /* A seq names a txn of an origin's log: one that no signed int64
+     * holds is no seq. */
+    else if (h->held && h->held->seq > (uint64_t)INT64_MAX - 1)
+        bad = "held seq out of range";
     else if (pingan__v1__bundle_header__get_packed_size(h) != len)
         bad = "not in canonical encoding";
     else if (h->format != info->format)

@@ -1388,7 +1388,8 @@ static int import_held(import_state *is)
 
     if (is->peer.role == PG_PEER_PARENT && is->has_held) {
         r->parent_holds = (int64_t)is->held_seq;
-        return pg_node__hold_confirm(is->node, is->held_seq, &r->hold_lifted);
+        return pg_node__hold_confirm(is->node, is->held_seq, is->created_ms,
+                                     &r->hold_lifted);
     }
     if (is->peer.role != PG_PEER_CHILD)
         return 0;

@@ -49,6 +49,20 @@ int pg_recovery_certify(pg_node *node, const char *json, size_t len,
                             "the rekey card replaces key %s, but the key "
                             "pinned for %s is %s",
                             rc.old_key_id, peer.code, pinned.key_id);
+    /* A revoked key speaks for nobody: a thief holding it must not get
+     * a key of his own certified. */
+    int64_t revoked_after;
+    if ((error = pg_keys_revoked(&revoked_after, node, peer.code,
+                                 pinned.key_id)) < 0)
+        return error;
+    if (revoked_after >= 0)
+        return pg_error_set(PG_EAUTH, PG_ERRCLASS_NODE,
+                            "key %s of %s is revoked (after seq %lld): a "
+                            "rekey card it signed is not accepted; check the "
+                            "new card with %s's administrator and pin it "
+                            "with 'pingan peer add'",
+                            pinned.key_id, peer.code, (long long)revoked_after,
+                            peer.code);
     if ((error = pg_recovery_card_verify(&rc, pinned.sign_pk)) < 0)
         return error;
 

@@ -375,10 +375,10 @@ int cmd_peer_rekey(int argc, char **argv)
         return cli_fail(error);
     if (o.json) {
         cli_print_json(json_pack(
-            "{s:s, s:s, s:s, s:I, s:I}", "code", res.code, "old_key_id",
+            "{s:s, s:s, s:s, s:I, s:I, s:b}", "code", res.code, "old_key_id",
             res.old_key_id, "key_id", res.new_key_id, "revoked_after_seq",
             (json_int_t)res.last_seq, "quarantined",
-            (json_int_t)res.quarantined, "revoked", res.revoked));
+            (json_int_t)res.quarantined, "revoked", (int)res.revoked));
     } else if (res.revoked) {
         printf("certified key %s of %s; key %s revoked after seq %lld (%llu "
                "txns quarantined here)\n",

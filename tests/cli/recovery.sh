@@ -138,17 +138,28 @@ cmp -s before.ls after.ls && pass "refused restores leave nothing behind" ||
 	fail "refused restores left: $(diff before.ls after.ls | tr '\n' ' ')"
 
 # ---- the hold: restore an older backup after more was synced ---------------
+# A bundle the county makes now, before the town's next txns reach it, is
+# carried late (a stick found in a drawer): it must not lift the hold.
+"$PINGAN" --dir county export --to $TOWN --out stale.pgb >/dev/null 2>&1 ||
+	bail "cannot export the stale bundle"
 put town 路灯三
 put town 路灯四
 ship town county $COUNTY
 expect_rc 0 "the county has the town's txns 3 and 4"
-rm -rf town
-mv restored town # the disk died; the older backup comes back
+rm -rf town restored # the disk died; the older backup comes back
+pg --dir town restore b1.pgbk --passphrase-file pass
+expect_rc 0 "the town is restored from its first backup"
 refuse 1 "restored from a backup" "a write on hold" --dir town --operator x \
 	record put grid_event division=$TOWN category=城市管理 subject=五
 pg --dir town status --json
 [ "$(pyj "$T/out" 'd["hold"]["held"]')" = True ] && pass "status shows the hold" ||
 	fail "status --json hold: $(cat "$T/out")"
+pg --dir town import stale.pgb
+expect_rc 0 "the stale county bundle imports"
+pg --dir town status --json
+[ "$(pyj "$T/out" 'd["hold"]["held"]')" = True ] &&
+	pass "a parent bundle made before the restore does not lift the hold" ||
+	fail "a stale bundle lifted the hold: $(cat "$T/out")"
 ship town county $COUNTY
 expect_rc 0 "the held town's bundle asks the county"
 ship county town $TOWN
@@ -166,7 +177,7 @@ pg --dir town log --json
 	fail "own seqs after the hold: $(cat "$T/out")"
 ship town county $COUNTY
 expect_out "1 new, " "the county applies seq 5"
-expect_out "0 quarantined" "no equivocation at the county"
+expect_out_re "(^|[^0-9])0 quarantined" "no equivocation at the county"
 
 # ---- the hold over HTTP, with a backup taken while the node serves ---------
 "$PINGAN" --dir county serve --listen 127.0.0.1:0 >serve.out 2>serve.err &
@@ -275,6 +286,8 @@ pg --dir county peer rekey --card town.rekey --json
 expect_rc 0 "the county certifies the new key"
 [ "$(pyj "$T/out" 'd["quarantined"]')" = 1 ] && pass "the old key's txn after seq $LAST is quarantined" ||
 	fail "peer rekey: $(cat "$T/out")"
+[ "$(pyj "$T/out" 'd["revoked"]')" = True ] && pass "peer rekey --json says the old key is revoked" ||
+	fail "peer rekey --json: $(cat "$T/out")"
 audit_entry town rekey 'd["detail"] == {"old_key": "'$OLD'", "new_key": "'$NEW'", "last_seq": '$LAST'}' &&
 	pass "the rekey is in the town's audit trail" || fail "no rekey entry: $(cat audit.json)"
 audit_entry county peer.rekey 'd["subject"] == "'$TOWN'" and d["detail"]["new_key"] == "'$NEW'" and d["detail"]["certified"]' &&
@@ -283,9 +296,9 @@ pg --dir county quarantine list
 expect_out "revoked" "quarantine names the revocation"
 put town 新钥
 ship town county $COUNTY
-expect_out "0 quarantined" "the county verifies the new key's write"
+expect_out_re "(^|[^0-9])0 quarantined" "the county verifies the new key's write"
 ship county city $CITY
-expect_out "0 quarantined, 0 pending" "the city verifies it too"
+expect_out_re "(^|[^0-9])0 quarantined, 0 pending" "the city verifies it too"
 pg --dir city record list grid_event --json
 grep -q 新钥 "$T/out" && pass "the city holds the new key's record" || fail "not at the city"
 grep -q 冒名 "$T/out" && fail "the thief's record reached the city" || pass "the thief's record did not"
@@ -302,15 +315,15 @@ expect_rc 0 "the city certifies the county's new key"
 pg --dir town peer rekey --card county.rekey
 expect_rc 0 "the town pins its parent's new card"
 ship city county $COUNTY
-expect_out "0 quarantined" "the county takes the city's bundle with the new certificate"
+expect_out_re "(^|[^0-9])0 quarantined" "the county takes the city's bundle with the new certificate"
 ship county town $TOWN
 expect_rc 0 "the town takes the county's bundle signed by the new key"
-expect_out "0 quarantined, 0 pending" "nothing held back at the town"
+expect_out_re "(^|[^0-9])0 quarantined, 0 pending" "nothing held back at the town"
 put town 县换钥后
 ship town county $COUNTY
 expect_out "1 new" "the county opens the town's bundle sealed to its new key"
 ship county city $CITY
-expect_out "0 quarantined, 0 pending" "the city verifies the county's new key"
+expect_out_re "(^|[^0-9])0 quarantined, 0 pending" "the city verifies the county's new key"
 pg --dir city record list grid_event --json
 grep -q 县换钥后 "$T/out" && pass "the town's record reaches the city after the county's rekey" ||
 	fail "not at the city after the county's rekey"
@@ -347,11 +360,19 @@ expect_rc 0 "the city is released after the county's highest city seq"
 refuse 2 "not on hold" "a second release" --dir city release-hold --after-seq "$HIGH"
 put city 市级四
 ship city county $COUNTY
-expect_out "0 quarantined" "the county accepts the released city's next txn (no seq issued twice)"
+expect_out_re "(^|[^0-9])0 quarantined" "the county accepts the released city's next txn (no seq issued twice)"
 pg --dir county log --json
 [ "$(pyj "$T/out" 'sorted(e["origin_seq"] for e in d if e["origin"] == "'$CITY'")[-1]')" = $((HIGH + 1)) ] &&
 	pass "the county holds city seq $((HIGH + 1))" || fail "city seqs at the county: $(cat "$T/out")"
 audit_entry city hold.release 'd["operator"] == "市平安办王主任" and d["detail"]["after_seq"] == '$HIGH &&
 	pass "the release is in the city's audit trail" || fail "no hold.release entry: $(cat audit.json)"
+
+# A revoked key speaks for nobody: a rekey card it signs is refused.
+pg --dir county peer revoke $TOWN --after-seq 1000
+expect_rc 0 "the county revokes the town's key (stolen)"
+pg --dir town rekey --card-out thief.rekey
+expect_rc 0 "a rekey card signed by the revoked key"
+refuse 2 "is revoked" "the county refuses a rekey card signed by a revoked key" --dir county \
+	peer rekey --card thief.rekey
 
 finish

@@ -82,9 +82,13 @@ static void test_recovery__restore_round_trips_and_holds_writes(void **s)
     /* The parent says it holds seq 3: not lifted while 2 and 3 are
      * missing; lifted at 1, and the next write continues after it. */
     bool lifted;
-    assert_pg_ok(pg_node__hold_confirm(r, 3, &lifted));
+    int64_t now = pg_time_now_ms() + 1000;
+    assert_pg_ok(pg_node__hold_confirm(r, 3, now, &lifted));
     assert_false(lifted);
-    assert_pg_ok(pg_node__hold_confirm(r, 1, &lifted));
+    /* A bundle the parent made before the restore confirms nothing. */
+    assert_pg_ok(pg_node__hold_confirm(r, 1, h.restored_ms - 1, &lifted));
+    assert_false(lifted);
+    assert_pg_ok(pg_node__hold_confirm(r, 1, now, &lifted));
     assert_true(lifted);
     assert_pg_ok(pg_record_put(NULL, r, "grid_event", NULL, v, 3, "t"));
     assert_int_equal(test_sql_int(r, "SELECT max(origin_seq) FROM log"), 2);
