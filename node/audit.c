@@ -177,8 +177,10 @@ static int audit_vrecord(pg_node *node, const char *operator_name,
     /* jansson may lose a failed allocation inside a dump: watched. */
     pg_memwatch__begin();
     json_t *j = json_vpack_ex(&jerr, 0, fmt, ap);
+    if (!j && pg_memwatch__failed())
+        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
     if (!j)
-        return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                             "cannot build the audit detail of '%s': %s", action,
                             jerr.text);
     char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
@@ -228,13 +230,24 @@ int pg_audit_head_get(pg_audit_head *out, pg_node *node)
 static void audit_row(pg_audit_entry *e, sqlite3_stmt *st)
 {
     memset(e, 0, sizeof(*e));
+    /* The hash covers each text up to its length as C reads it: a row
+     * changed behind the triggers' back with bytes after a NUL, or with a
+     * value of another type, must not verify. */
+    bool well_formed = sqlite3_column_type(st, 0) == SQLITE_INTEGER &&
+                       sqlite3_column_type(st, 1) == SQLITE_INTEGER &&
+                       sqlite3_column_type(st, 6) == SQLITE_BLOB &&
+                       sqlite3_column_type(st, 7) == SQLITE_BLOB;
     e->seq = sqlite3_column_int64(st, 0);
     e->at_ms = sqlite3_column_int64(st, 1);
     const char *text[4];
     for (int i = 0; i < 4; i++) {
+        well_formed =
+            well_formed && sqlite3_column_type(st, 2 + i) == SQLITE_TEXT;
         text[i] = (const char *)sqlite3_column_text(st, 2 + i);
         if (!text[i])
             text[i] = "";
+        else if ((size_t)sqlite3_column_bytes(st, 2 + i) != strlen(text[i]))
+            well_formed = false;
     }
     e->operator_name = text[0];
     e->action = text[1];
@@ -243,7 +256,7 @@ static void audit_row(pg_audit_entry *e, sqlite3_stmt *st)
     /* A prev or hash of the wrong size stays all zeros: it cannot match. */
     if (sqlite3_column_bytes(st, 6) == PG_HASH_LEN)
         memcpy(e->prev, sqlite3_column_blob(st, 6), PG_HASH_LEN);
-    if (sqlite3_column_bytes(st, 7) == PG_HASH_LEN)
+    if (sqlite3_column_bytes(st, 7) == PG_HASH_LEN && well_formed)
         memcpy(e->hash, sqlite3_column_blob(st, 7), PG_HASH_LEN);
 }
 

@@ -362,6 +362,12 @@ int pg_store__create_sync_tables(sqlite3 *db)
         "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
         "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit "
         "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+        /* Only the next entry may be added: INSERT OR REPLACE would
+         * otherwise replace an entry without a DELETE trigger firing. */
+        "CREATE TRIGGER IF NOT EXISTS audit_append_only BEFORE INSERT ON "
+        "audit WHEN NEW.seq IS NOT coalesce((SELECT max(seq) FROM audit), "
+        "0) + 1 BEGIN SELECT RAISE(ABORT, 'the audit trail is "
+        "append-only'); END;"
         /* The latest chain head received from each child. */
         "CREATE TABLE IF NOT EXISTS audit_child_head("
         "code TEXT PRIMARY KEY,"

@@ -16,6 +16,8 @@
  */
 #include "pingan/exchange.h"
 #include "bundle.h"
+#include "error_internal.h"
+#include "pingan/division.h"
 #include "keys.h"
 #include "merge.h"
 #include "node_internal.h"
@@ -1010,6 +1012,10 @@ void pg_exchange_reject(pg_node *node, const char *source, const char *peer,
     bool own = sqlite3_get_autocommit(node->db);
     /* The caller still reports the error that caused the refusal. */
     pg_error saved = *pg_error_last();
+    /* A code a request only claimed may be any bytes: kept only when it
+     * is one. */
+    if (peer && !pg_division_valid(peer))
+        peer = NULL;
 
     /* The refusal and its audit entry commit together.  Inside a caller's
      * transaction (none does so today) both join it. */
@@ -1031,12 +1037,15 @@ void pg_exchange_reject(pg_node *node, const char *source, const char *peer,
     /* The reason names what was wrong with the input (a signature, a
      * header, a limit), never a record's value: those are checked txn by
      * txn and quarantined. */
-    int error = rc == SQLITE_DONE
-                    ? pg_audit__record(node, "refuse", peer ? peer : "",
-                                       "{s:s, s:I, s:s%}", "source", source,
-                                       "rejected", (json_int_t)id, "reason",
-                                       reason, strnlen(reason, 400))
-                    : PG_ERROR;
+    char brief[401];
+    int n = snprintf(brief, sizeof(brief), "%s", reason);
+    pg_error__clean_text(brief, n >= (int)sizeof(brief));
+    int error =
+        rc == SQLITE_DONE
+            ? pg_audit__record(node, "refuse", peer ? peer : "",
+                               "{s:s, s:I, s:s}", "source", source, "rejected",
+                               (json_int_t)id, "reason", brief)
+            : PG_ERROR;
     /* Keep a month, and never more than REJECTED_KEEP rows. */
     if (error == 0 && id % 64 == 0)
         sqlite3_exec(node->db,

@@ -46,6 +46,7 @@
  * (an existing record of another division) leaves nothing behind.
  */
 #include "merge.h"
+#include "error_internal.h"
 #include "keys.h"
 #include "pingan/cert.h"
 #include "pingan/policy.h"
@@ -124,8 +125,11 @@ static void set_reason(pg_merge_result *res, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+    int n = vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
     va_end(ap);
+    /* The reason is kept, listed and put into JSON: valid UTF-8 even
+     * where the buffer's end cut a character. */
+    pg_error__clean_text(res->reason, n >= (int)sizeof(res->reason));
 }
 
 /* Does the table have any row?  (Skips lookups in empty tables.) */

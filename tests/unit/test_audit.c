@@ -264,6 +264,22 @@ static void test_audit__triggers_refuse_update_and_delete(void **state)
     assert_int_not_equal(sqlite3_exec(n->db, "DELETE FROM audit WHERE seq = 3",
                                       NULL, NULL, NULL),
                          SQLITE_OK);
+    /* REPLACE deletes without firing DELETE triggers; only the next seq
+     * may be inserted. */
+    assert_int_not_equal(
+        sqlite3_exec(n->db,
+                     "INSERT OR REPLACE INTO audit SELECT seq, at_ms, 'x', "
+                     "action, subject, detail, prev, hash FROM audit WHERE "
+                     "seq = 2",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    assert_int_not_equal(
+        sqlite3_exec(n->db,
+                     "INSERT INTO audit SELECT seq + 5, at_ms, operator, "
+                     "action, subject, detail, prev, hash FROM audit WHERE "
+                     "seq = 3",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
     assert_int_equal(test_sql_int(n, "SELECT count(*) FROM audit"), 3);
     expect_good(n, NULL, 3);
 }
@@ -285,10 +301,28 @@ static void test_audit__a_changed_field_is_named(void **state)
          "UPDATE audit SET at_ms = at_ms - 1 WHERE seq = 3"},
         {"UPDATE audit SET hash = zeroblob(32) WHERE seq = 3", NULL},
     };
+    /* Bytes after a NUL, or a value of another type, where C reads the
+     * same text as before. */
+    static const char *const hidden[][2] = {
+        {"UPDATE audit SET detail = detail || char(0) || 'x' WHERE seq = 3",
+         "UPDATE audit SET detail = substr(detail, 1, length(detail)) "
+         "WHERE seq = 3"},
+        {"UPDATE audit SET operator = CAST(operator AS BLOB) WHERE seq = 3",
+         "UPDATE audit SET operator = CAST(operator AS TEXT) WHERE seq = 3"},
+        {"UPDATE audit SET at_ms = at_ms || 'x' WHERE seq = 3",
+         "UPDATE audit SET at_ms = CAST(rtrim(at_ms, 'x') AS INTEGER) WHERE "
+         "seq = 3"},
+    };
 
     append_n(n, 4);
     expect_good(n, NULL, 5);
     drop_triggers(n);
+    for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
+        sql(n, hidden[i][0]);
+        expect_bad(n, NULL, 3);
+        sql(n, hidden[i][1]);
+        expect_good(n, NULL, 5);
+    }
     for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
         sql(n, changes[i][0]);
         /* A zeroed hash breaks entry 3's own check. */
