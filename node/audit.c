@@ -15,10 +15,11 @@
  *
  * Triggers refuse UPDATE and DELETE.  Whoever drops them and rewrites the
  * chain with fresh hashes passes the plain check, which is why bundles to
- * the parent carry the head (sync/exchange.c) and the parent keeps the
- * latest head of each child (audit_child_head): a rewritten chain no
- * longer holds that head.  The parent also sends the head it holds back
- * to the child, which keeps it in meta (audit_parent*) for status.
+ * the parent carry the head (sync/exchange.c) and the parent keeps every
+ * head each child sent (audit_child_heads): a rewritten chain no longer
+ * holds them, even after the child wrote more on top of it.  The parent also
+ * sends the head it holds back to the child, which keeps it in meta
+ * (audit_parent*) for status.
  */
 #include "audit_internal.h"
 #include "node_internal.h"
@@ -388,8 +389,8 @@ int pg_audit__child_head_get(pg_audit_head *out, pg_node *node,
 
     memset(out, 0, sizeof(*out));
     rc = sqlite3_prepare_v2(node->db,
-                            "SELECT seq, hash FROM audit_child_head WHERE "
-                            "code = ?",
+                            "SELECT seq, hash FROM audit_child_heads WHERE "
+                            "code = ? ORDER BY seq DESC LIMIT 1",
                             -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
@@ -408,33 +409,44 @@ int pg_audit__child_head_get(pg_audit_head *out, pg_node *node,
 int pg_audit__child_head_received(pg_node *node, const char *code,
                                   const pg_audit_head *head)
 {
-    pg_audit_head held;
     sqlite3_stmt *st = NULL;
-    int rc, error;
+    int rc;
 
     if (head->seq <= 0)
         return 0;
-    if ((error = pg_audit__child_head_get(&held, node, code)) < 0)
-        return error;
-    if (held.seq == head->seq &&
-        memcmp(held.hash, head->hash, PG_HASH_LEN) != 0) {
+    rc = sqlite3_prepare_v2(node->db,
+                            "SELECT hash FROM audit_child_heads WHERE code = ? "
+                            "AND seq = ?",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(node->db, rc, "reading the audit heads");
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, head->seq);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        uint8_t held[PG_HASH_LEN] = {0};
+        if (sqlite3_column_bytes(st, 0) == PG_HASH_LEN)
+            memcpy(held, sqlite3_column_blob(st, 0), PG_HASH_LEN);
+        sqlite3_finalize(st);
+        if (memcmp(held, head->hash, PG_HASH_LEN) == 0)
+            return 0; /* seen already */
         /* The child signed two different chains: keep the first head, so
          * the rewrite stays detectable, and say so. */
         char a[2 * PG_HASH_LEN + 1], b[2 * PG_HASH_LEN + 1];
-        pg_hex(a, held.hash, PG_HASH_LEN);
+        pg_hex(a, held, PG_HASH_LEN);
         pg_hex(b, head->hash, PG_HASH_LEN);
         return pg_audit__record(node, "audit.fork", code, "{s:I, s:s, s:s}",
-                                "seq", (json_int_t)held.seq, "held", a,
+                                "seq", (json_int_t)head->seq, "held", a,
                                 "received", b);
     }
-    if (held.seq >= head->seq)
-        return 0; /* an older bundle, or one already seen */
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return pg_store__error(node->db, rc, "reading the audit heads");
+    /* Every head is kept, older ones arriving late included: each one the
+     * child's chain must still hold (pingan audit verify --heads). */
     rc = sqlite3_prepare_v2(node->db,
-                            "INSERT INTO audit_child_head(code, seq, hash, "
-                            "received_ms) VALUES(?,?,?,?) ON CONFLICT(code) "
-                            "DO UPDATE SET seq = excluded.seq, hash = "
-                            "excluded.hash, received_ms = "
-                            "excluded.received_ms",
+                            "INSERT INTO audit_child_heads(code, seq, hash, "
+                            "received_ms) VALUES(?,?,?,?)",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
         return pg_store__error(node->db, rc, "recording an audit head");
@@ -454,7 +466,7 @@ int pg_audit_child_heads(pg_node *node, pg_audit_child_cb cb, void *payload)
     PG_ASSERT_ARG(cb);
     rc = sqlite3_prepare_v2(node->db,
                             "SELECT code, seq, hash, received_ms FROM "
-                            "audit_child_head ORDER BY code",
+                            "audit_child_heads ORDER BY code, seq",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
         return pg_store__error(node->db, rc, "reading the audit heads");
@@ -690,9 +702,29 @@ static int heads_parent_key(uint8_t pk[PG_SIGN_PK_LEN], pg_node *node,
     return 0;
 }
 
+/* *held: the chain holds entry head->seq with head->hash (the stored
+ * hash: pg_audit_verify then recomputes the chain to it). */
+static int heads_held(bool *held, pg_node *node, const pg_audit_head *head)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        node->db, "SELECT hash FROM audit WHERE seq = ?", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(node->db, rc, "reading the audit trail");
+    sqlite3_bind_int64(st, 1, head->seq);
+    rc = sqlite3_step(st);
+    *held = rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == PG_HASH_LEN &&
+            memcmp(sqlite3_column_blob(st, 0), head->hash, PG_HASH_LEN) == 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return pg_store__error(node->db, rc, "reading the audit trail");
+    return 0;
+}
+
 int pg_audit_heads_check(pg_audit_head *out, char parent[PG_CODE_LEN + 1],
                          pg_node *node, const char *text, size_t len)
 {
+    pg_buf mine_heads = PG_BUF_INIT;
     pg_buf msg = PG_BUF_INIT;
     json_error_t jerr;
     json_t *root = NULL;
@@ -768,7 +800,11 @@ int pg_audit_heads_check(pg_audit_head *out, char parent[PG_CODE_LEN + 1],
         if ((error = heads_signed_add(&msg, &ch)) < 0)
             goto done;
         if (strcmp(code, node->card.code) == 0) {
-            *out = ch.head;
+            if ((error = pg_buf_put(&mine_heads, &ch.head, sizeof(ch.head))) <
+                0)
+                goto done;
+            if (!mine || ch.head.seq > out->seq)
+                *out = ch.head;
             mine = true;
         }
     }
@@ -782,7 +818,20 @@ int pg_audit_heads_check(pg_audit_head *out, char parent[PG_CODE_LEN + 1],
     }
     if (parent)
         snprintf(parent, PG_CODE_LEN + 1, "%s", from);
-    if (!mine)
+    /* Each earlier head too: a chain rewritten and then written on has a
+     * new latest head, but no longer the ones the parent kept before.
+     * The first one it lost is the head to verify against, which then
+     * names the entry. */
+    for (size_t k = 0; error == 0 && k < mine_heads.len / sizeof(*out); k++) {
+        const pg_audit_head *e = (const pg_audit_head *)mine_heads.data + k;
+        bool held = true;
+        if (e->seq < out->seq && (error = heads_held(&held, node, e)) == 0 &&
+            !held) {
+            *out = *e;
+            break;
+        }
+    }
+    if (error == 0 && !mine)
         error = pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_NODE,
                              "the heads file of %s holds no head of this "
                              "node (%s): it has not received a bundle "
@@ -791,6 +840,7 @@ int pg_audit_heads_check(pg_audit_head *out, char parent[PG_CODE_LEN + 1],
 
 done:
     json_decref(root);
+    pg_buf_dispose(&mine_heads);
     pg_buf_dispose(&msg);
     return error;
 }

@@ -368,12 +368,15 @@ int pg_store__create_sync_tables(sqlite3 *db)
         "audit WHEN NEW.seq IS NOT coalesce((SELECT max(seq) FROM audit), "
         "0) + 1 BEGIN SELECT RAISE(ABORT, 'the audit trail is "
         "append-only'); END;"
-        /* The latest chain head received from each child. */
-        "CREATE TABLE IF NOT EXISTS audit_child_head("
-        "code TEXT PRIMARY KEY,"
+        /* Every chain head received from each child, one per seq: a
+         * child that rewrote its chain and wrote on cannot replace the
+         * heads it sent before. */
+        "CREATE TABLE IF NOT EXISTS audit_child_heads("
+        "code TEXT NOT NULL,"
         "seq INTEGER NOT NULL,"
         "hash BLOB NOT NULL,"
-        "received_ms INTEGER NOT NULL);");
+        "received_ms INTEGER NOT NULL,"
+        "PRIMARY KEY(code, seq)) WITHOUT ROWID;");
 }
 
 int pg_store__create_tables(sqlite3 *db, const pg_schema *schema)

@@ -13,7 +13,7 @@
  *   audit(seq, at_ms, operator, action, subject, detail, prev, hash)
  *                                    the audit trail (node/audit.c),
  *                                    append-only, hash-chained
- *   audit_child_head(code, seq, hash, received_ms)
+ *   audit_child_heads(code, seq, hash, received_ms)
  *                                    the newest head of each child's chain
  *   one table per collection:        id TEXT PRIMARY KEY, one typed column
  *                                    per field, _deleted, _v (versions)

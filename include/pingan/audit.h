@@ -170,7 +170,9 @@ int pg_audit_heads_export_child(pg_buf *out, pg_node *node, const char *code);
 /**
  * Read a heads file made by this node's parent and find this node's head.
  *
- * @param out [out] this node's head as the parent recorded it
+ * @param out [out] the head to verify against (pg_audit_verify): this
+ *            node's latest as the parent recorded it, or the earliest
+ *            head the parent recorded that the chain no longer holds
  * @param parent [out] the parent's code (may be NULL)
  * @param text the file's bytes (at most 16 MiB)
  * @return 0; PG_EINVALID (malformed); PG_EAUTH (not signed by the pinned

@@ -102,6 +102,14 @@ grep -q "$XTX" mine.out && fail "the answer leaks the head of the sibling $XTX" 
 "$PINGAN" --dir city audit heads --out all.json 2>/dev/null
 grep -q "$XTX" all.json && pass "(the city does hold $XTX's head)" ||
 	fail "the city holds no head of $XTX"
+# The earliest head the city recorded of yuhu: a chain rewritten from
+# entry 2 on no longer holds it, and verify names it.
+FIRSTSEQ=$("$PY" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(min(h["seq"] for h in d["heads"] if h["code"] == sys.argv[2]))' all.json $YUHU)
+[ "$FIRSTSEQ" -ge 2 ] && [ "$FIRSTSEQ" -lt "$HEADSEQ" ] &&
+	pass "the city keeps every head of yuhu (seq $FIRSTSEQ to $HEADSEQ)" ||
+	fail "the city's heads of yuhu: first $FIRSTSEQ, last $HEADSEQ"
 "$PINGAN_NET_REQUEST" --dir yuhu --to $CITY "$URL" '/v1/audit/heads?all=1' >q.out 2>&1
 head -n 1 q.out | grep -q '^HTTP 400$' && pass "a query gets 400" ||
 	fail "a query: $(head -n 1 q.out)"
@@ -138,11 +146,21 @@ pg --dir rewritten audit verify --against-parent --offline
 expect_rc 0 "and the local check, its copy of the parent's head rewritten too"
 pg --dir rewritten audit verify --against-parent
 expect_rc 1 "but not against the parent asked over HTTP"
-expect_err "audit entry $HEADSEQ is bad" "which names the head's seq"
+expect_err "audit entry $FIRSTSEQ is bad" "which names the first head the parent recorded"
 expect_err "fetched over HTTP from $URL" "and the proof used"
 pg --dir rewritten audit verify --against-parent --json
 expect_rc 1 "--json exits 1 too"
-expect_out "\"bad_seq\": $HEADSEQ" "the JSON names the seq"
+expect_out "\"bad_seq\": $FIRSTSEQ" "the JSON names the seq"
+# Writing on and syncing does not launder the rewrite: the parent keeps
+# every head it was sent, not only the newest.
+pg --dir rewritten record put volunteer division=430302001001 name=钱某 points=1 hours=1
+pg --dir rewritten sync $CITY
+expect_rc 0 "the rewritten child writes on and syncs"
+pg --dir rewritten sync $CITY
+expect_rc 0 "and syncs again (a newer head goes up)"
+pg --dir rewritten audit verify --against-parent
+expect_rc 1 "the rewrite is still caught once a newer head reached the parent"
+expect_err "audit entry $FIRSTSEQ is bad" "still naming the first head the parent recorded"
 
 # ---- refusals ------------------------------------------------------------------
 
