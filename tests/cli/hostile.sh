@@ -162,17 +162,35 @@ check_equivocation county2 "$DB" "$DA" "$B" "$A"
 # ---- a replayed old bundle ---------------------------------------------------
 
 # state DIR: the log, the records, the quarantine, pending txns and the
-# cursors (not the time of the last exchange, which an import stamps).
+# cursors (not the time of the last exchange, which an import stamps), as
+# a checksum.  Each part must come out of a command that exited 0 with
+# output (the JSON parts parse); otherwise it prints what went wrong on
+# stderr, prints nothing and returns 1 (a failing read is never "the same").
 state() {
-	{
-		"$PINGAN" --dir "$1" log --json
-		"$PINGAN" --dir "$1" record list hazard --deleted --json
-		"$PINGAN" --dir "$1" record list dispute --deleted --json
-		"$PINGAN" --dir "$1" quarantine list --json
-		sqlite3 "$1/store.db" "SELECT code, sent_upto, acked_upto, received_upto FROM peer ORDER BY code; SELECT origin, origin_seq, hex(digest) FROM pending ORDER BY 1, 2; SELECT * FROM peer_range ORDER BY 1, 2"
-	} </dev/null 2>&1 | cksum
+	: >"$T/state.all" || return 1
+	for _what in "log --json" "record list hazard --deleted --json" \
+		"record list dispute --deleted --json" "quarantine list --json"; do
+		# shellcheck disable=SC2086 # the words of the command
+		"$PINGAN" --dir "$1" $_what </dev/null >"$T/state.part" 2>"$T/state.err"
+		_rc=$?
+		if [ "$_rc" -ne 0 ] || [ ! -s "$T/state.part" ] ||
+			! "$PY" -c 'import json, sys; json.load(open(sys.argv[1]))' "$T/state.part" 2>/dev/null; then
+			echo "state $1: '$_what' exited $_rc with $(wc -c <"$T/state.part") bytes: $(head -c 200 "$T/state.err")" >&2
+			return 1
+		fi
+		cat "$T/state.part" >>"$T/state.all"
+	done
+	sqlite3 "$1/store.db" "SELECT code, sent_upto, acked_upto, received_upto FROM peer ORDER BY code; SELECT origin, origin_seq, hex(digest) FROM pending ORDER BY 1, 2; SELECT * FROM peer_range ORDER BY 1, 2" \
+		</dev/null >"$T/state.part" 2>"$T/state.err"
+	_rc=$?
+	if [ "$_rc" -ne 0 ] || [ ! -s "$T/state.part" ]; then
+		echo "state $1: sqlite3 exited $_rc with $(wc -c <"$T/state.part") bytes: $(head -c 200 "$T/state.err")" >&2
+		return 1
+	fi
+	cat "$T/state.part" >>"$T/state.all"
+	cksum <"$T/state.all"
 }
-BEFORE=$(state county)
+BEFORE=$(state county) || bail "cannot read the county's state before the replay"
 pg --dir county import first.pgb --json
 expect_rc 0 "an old bundle replayed"
 [ "$(pyj "$T/out" '[d["files"][0]["new"], d["files"][0]["duplicates"] > 0]')" = '[0, true]' ] &&
@@ -180,7 +198,8 @@ expect_rc 0 "an old bundle replayed"
 pg --dir county import orig.pgb restored.pgb --json
 [ "$(pyj "$T/out" '[f["new"] for f in d["files"]]')" = '[0, 0]' ] &&
 	pass "replaying the equivocating bundles adds nothing" || fail "replay: $(head -c 400 "$T/out")"
-[ "$(state county)" = "$BEFORE" ] && pass "replayed bundles change nothing (log, records, quarantine, pending, cursors)" ||
+AFTER=$(state county) || AFTER="(the county's state could not be read)"
+[ "$AFTER" = "$BEFORE" ] && pass "replayed bundles change nothing (log, records, quarantine, pending, cursors)" ||
 	fail "the replayed bundles changed the county"
 pg --dir county quarantine list --json
 [ "$(pyj "$T/out" 'len(d)')" = 1 ] && pass "still one quarantined txn" ||
@@ -188,7 +207,10 @@ pg --dir county quarantine list --json
 
 # ---- a flood of requests and huge bodies ------------------------------------
 
-"$PY" "$LIB/flood.py" --pingan "$PINGAN" --gen "${PINGAN_GEN:-}" --work "$T/flood" \
+[ -n "${PINGAN_NET_REQUEST:-}" ] && [ -x "$PINGAN_NET_REQUEST" ] ||
+	bail "set PINGAN_NET_REQUEST to the pingan-net-request binary (ctest does)"
+"$PY" "$LIB/flood.py" --pingan "$PINGAN" --net-request "$PINGAN_NET_REQUEST" \
+	--gen "${PINGAN_GEN:-}" --work "$T/flood" \
 	>flood.out 2>flood.err && frc=0 || frc=$?
 relay_driver flood.py flood.out flood.err "$frc"
 finish

@@ -55,8 +55,11 @@ typedef struct fuzz_bundle_spec {
  * A whole bundle from the sender to the recipient whose frames carry
  * `content` (the plaintext: normally one zstd frame), correctly sealed
  * and signed, so that the reader gets past every signature and into the
- * decryption, decompression and batch decoding.  The stream key and its
- * sealed box are fixed (no randomness).  Aborts on failure.
+ * decryption, decompression and batch decoding.  The stream key is fixed,
+ * but the bytes are not: its sealed box (crypto_box_seal, with an ephemeral
+ * key pair) and the secretstream header (and so every frame's ciphertext)
+ * are random, so two calls on the same input give different bundles.
+ * Aborts on failure.
  */
 void fuzz_bundle_seal(pg_buf *out, const fuzz_bundle_spec *spec,
                       const uint8_t *content, size_t len);

@@ -31,6 +31,13 @@ static void space_again(pg_node *node)
                 1000000);
 }
 
+/* A failed call leaves no transaction open on the node's connection:
+ * the next call on the same handle starts clean. */
+static void assert_no_txn_open(pg_node *node)
+{
+    assert_true(sqlite3_get_autocommit(node->db) != 0);
+}
+
 static void assert_disk_full_error(int rc)
 {
     if (rc != PG_ERROR)
@@ -96,17 +103,21 @@ static void test_faults__a_write_on_a_full_disk(void **state)
             continue;
         }
         assert_disk_full_error(rc);
+        assert_no_txn_open(node);
         assert_true(fc_store_digest(fx->town) == before);
         fc_assert_intact(fx->town);
         break;
     }
     assert_true(rc < 0);
     int64_t nlog = log_count(node);
+    int64_t nrec = test_sql_int(node, "SELECT count(*) FROM hazard");
 
     /* Space returns: the same handle writes, the log has no gap. */
     space_again(node);
     assert_pg_ok(fc_put(id, node, "楼道堆放杂物，消防通道不畅"));
     assert_int_equal(log_count(node), nlog + 1);
+    assert_int_equal(test_sql_int(node, "SELECT count(*) FROM hazard"),
+                     nrec + 1);
     assert_int_equal(test_sql_int(node, "SELECT max(seq) FROM log"), nlog + 1);
     pg_node_free(node);
 
@@ -128,6 +139,7 @@ static void test_faults__an_import_on_a_full_disk(void **state)
     disk_full(node);
     pg_error_clear();
     assert_disk_full_error(fc_import_jsonl(node, jsonl));
+    assert_no_txn_open(node);
     assert_true(fc_store_digest(fx->town) == before);
     fc_assert_intact(fx->town);
 
@@ -153,19 +165,31 @@ static void test_faults__a_bundle_on_a_full_disk(void **state)
     assert_disk_full_error(rc);
     assert_int_equal(rep.status, PG_BUNDLE_FAILED);
     assert_non_null(strstr(rep.message, "the disk is full"));
+    assert_no_txn_open(node);
     assert_true(fc_store_digest(fx->town) == before);
     fc_assert_intact(fx->town);
-    pg_node_free(node);
+    int64_t nrec = test_sql_int(node, "SELECT count(*) FROM hazard");
 
-    /* A fresh handle (no limit) takes the bundle whole. */
-    assert_pg_ok(pg_node_open(&node, fx->town));
+    /* Space returns: the same handle takes the bundle whole (+40). */
+    space_again(node);
     assert_pg_ok(pg_bundle_import(node, fx->bundle, &rep));
     assert_int_equal(rep.status, PG_BUNDLE_APPLIED);
+    assert_int_equal(test_sql_int(node, "SELECT count(*) FROM hazard"),
+                     nrec + 40);
     assert_int_equal(
         test_sql_int(node,
                      "SELECT count(*) FROM hazard WHERE id LIKE '" FC_COUNTY
                      "-%'"),
         40);
+    pg_node_free(node);
+
+    /* A fresh handle (no limit) finds it all there: nothing new. */
+    assert_pg_ok(pg_node_open(&node, fx->town));
+    assert_pg_ok(pg_bundle_import(node, fx->bundle, &rep));
+    assert_int_equal(rep.status, PG_BUNDLE_APPLIED);
+    assert_int_equal(rep.applied, 0);
+    assert_int_equal(test_sql_int(node, "SELECT count(*) FROM hazard"),
+                     nrec + 40);
     pg_node_free(node);
     fc_assert_intact(fx->town);
 }

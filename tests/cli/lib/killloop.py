@@ -19,7 +19,13 @@ and after each kill the stores are checked:
           serve`; before each sync the township imports a chunk of records
           and the county writes one for the township; then the client or
           the server (in turn) is killed within about the sync's running
-          time, and a killed server is restarted.
+          time, and a killed server is restarted on a port the system
+          picks (never the old one, which may be taken by then).  The
+          township reaches the server through a relay of this driver
+          (bound once, on a port of its own), which is pointed at each new
+          server and sees every request: a kill of the server counts as a
+          cut only when the server had been handed a request whose whole
+          answer never came back.
 
 After every kill, on every store involved:
   - `PRAGMA integrity_check` says ok (the store opened read-write, as the
@@ -36,7 +42,10 @@ further sync moves nothing.
 
 Each phase also reports how many kills cut a running process (the rest
 found it finished) and asserts that at least a third did, so the moments
-are not all too late.
+are not all too late.  A process counts as cut only when it died of the
+SIGKILL (one that finished between the last look and the kill is counted
+by its own exit status, its write acknowledged when it succeeded); a
+server only when it was inside a request, as said above.
 
   killloop.py --pingan BIN [--gen BIN] --work DIR [--kills N] [--seed S]
               [--only put,import,bundle,sync] [--sanitize] [--verbose]
@@ -52,9 +61,11 @@ import os
 import random
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -71,6 +82,184 @@ VERSION_ENTRY = 17
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2]
+
+
+class Answers:
+    """Reads one HTTP/1.1 response stream, server to client, and counts
+    the whole final answers in it (1xx answers are not final; a body is
+    Content-Length bytes or chunked; without either it ends with the
+    connection)."""
+
+    def __init__(self):
+        self.buf = b""
+        self.left = None  # body bytes still due; None: in the headers
+        self.chunked = False
+        self.done = 0
+
+    def feed(self, data):
+        self.buf += data
+        while True:
+            if self.left is None:
+                head, sep, rest = self.buf.partition(b"\r\n\r\n")
+                if not sep:
+                    return
+                lines = head.split(b"\r\n")
+                status = int(lines[0].split()[1])
+                hdr = {}
+                for ln in lines[1:]:
+                    k, _, v = ln.partition(b":")
+                    hdr[k.strip().lower()] = v.strip().lower()
+                self.buf = rest
+                if 100 <= status < 200:
+                    continue
+                self.chunked = b"chunked" in hdr.get(b"transfer-encoding", b"")
+                if self.chunked:
+                    self.left = -1
+                elif b"content-length" in hdr:
+                    self.left = int(hdr[b"content-length"])
+                elif status in (204, 304):
+                    self.left = 0
+                else:
+                    self.left = -2  # to the end of the connection
+            if self.left == -1:
+                end = self.buf.find(b"\r\n0\r\n\r\n")
+                if end < 0 and self.buf.startswith(b"0\r\n\r\n"):
+                    end = -2
+                if end == -1:
+                    return
+                self.buf = self.buf[end + 7:]
+            elif self.left == -2:
+                self.buf = b""
+                return
+            else:
+                take = min(self.left, len(self.buf))
+                self.left -= take
+                self.buf = self.buf[take:]
+                if self.left:
+                    return
+            self.left = None
+            self.done += 1
+
+    def eof(self):
+        if self.left == -2:
+            self.left = None
+            self.done += 1
+
+
+class Relay:
+    """TCP between the sync client and `pingan serve` on 127.0.0.1, bound
+    once on a port of its own and pointed at the server of the moment.
+    For each connection it knows how many requests it handed the server
+    (a request counts from its first byte written to the server) and how
+    many whole answers came back, so it can tell whether a kill of the
+    server cut a request."""
+
+    def __init__(self):
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(16)
+        self.port = self.lsock.getsockname()[1]
+        self.upstream = None
+        self.lock = threading.Lock()
+        self.conns = []
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            try:
+                u = socket.create_connection(("127.0.0.1", self.upstream), timeout=5)
+                u.settimeout(None)
+            except OSError:
+                c.close()
+                continue
+            conn = {"c": c, "u": u, "asked": 0, "answers": Answers(),
+                    "closed": threading.Event(), "between": True}
+            with self.lock:
+                self.conns.append(conn)
+            threading.Thread(target=self.up, args=(conn,), daemon=True).start()
+            threading.Thread(target=self.down, args=(conn,), daemon=True).start()
+
+    def up(self, conn):
+        """Client to server; the client sends a request only once the last
+        one is answered (no pipelining), so bytes after an answer start
+        the next request."""
+        try:
+            while True:
+                d = conn["c"].recv(65536)
+                if not d:
+                    break
+                if conn["between"]:
+                    # The first byte under the lock, so that a kill sees
+                    # the request either not begun or handed over; the
+                    # rest outside it (a server that stops reading must
+                    # not block the kill).
+                    with self.lock:
+                        conn["u"].sendall(d[:1])
+                        conn["asked"] += 1
+                        conn["between"] = False
+                    d = d[1:]
+                conn["u"].sendall(d)
+        except OSError:
+            pass
+        try:
+            conn["u"].shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def down(self, conn):
+        try:
+            while True:
+                d = conn["u"].recv(65536)
+                if not d:
+                    break
+                with self.lock:
+                    a = conn["answers"]
+                    before = a.done
+                    a.feed(d)
+                    if a.done > before:
+                        conn["between"] = True
+                conn["c"].sendall(d)
+        except OSError:
+            pass
+        with self.lock:
+            conn["answers"].eof()
+        for k in ("c", "u"):
+            try:  # shutdown first: it wakes up() blocked in recv
+                conn[k].shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn[k].close()
+        conn["closed"].set()
+
+    def busy(self):
+        """The server holds a request it has not answered in full."""
+        with self.lock:
+            return any(c["asked"] > c["answers"].done for c in self.conns
+                       if not c["closed"].is_set())
+
+    def kill_server(self, srv, drain):
+        """SIGKILL the server: True when it held a request it had not
+        answered in full.  What it had already written is read to the end
+        (up to drain seconds) before that is decided."""
+        with self.lock:
+            held = [(c, c["asked"], c["answers"].done) for c in self.conns
+                    if c["asked"] > c["answers"].done]
+            srv.kill9()
+        for c, _, _ in held:
+            c["closed"].wait(drain)
+        with self.lock:
+            self.conns = [c for c in self.conns if not c["closed"].is_set()]
+        return any(c["answers"].done < asked for c, asked, _ in held)
+
+    def close(self):
+        self.lsock.close()
 
 
 class KillLoop(NetFault):
@@ -132,12 +321,14 @@ class KillLoop(NetFault):
         deadline = t0 + delay
         while p.poll() is None and time.monotonic() < deadline:
             time.sleep(0.0005)
-        cut = p.poll() is None
-        if cut:
+        if p.poll() is None:
             p.kill()
         out = p.stdout.read().decode(errors="replace")
         p.wait()
         p.stdout.close()
+        # It may have finished between the last poll and the kill: then
+        # its own exit status (and output) count, not the kill.
+        cut = p.returncode == -signal.SIGKILL
         return (None if cut else p.returncode), out, time.monotonic() - t0
 
     def timed(self, cmd):
@@ -281,7 +472,9 @@ class KillLoop(NetFault):
     def phase_sync(self, n):
         c, t = self.pair("s")
         srv = Server(self, c).start()
-        self.must(t, "peer", "set", COUNTY, "--url", srv.url())
+        relay = Relay()
+        relay.upstream = srv.port
+        self.must(t, "peer", "set", COUNTY, "--url", relay.url())
         chunk = 600 if not self.sanitize else 150
         chunks = self.split(self.generate("sync", chunk * (n + 1), 13), n + 1)
         acked_t, acked_c = set(), []
@@ -293,11 +486,17 @@ class KillLoop(NetFault):
 
         more(0)
         typical, _ = self.timed(self.sync_cmd(t))
-        cut = 0
+        cut = server_cut = 0
+
+        def restart():
+            # A new port: the old one may be another process's by now.
+            srv.start_anywhere()
+            relay.upstream = srv.port
+
         for k in range(n):
             more(k + 1)
             if not srv.alive():
-                srv.start()
+                restart()
             victim = "client" if k % 2 == 0 else "server"
             delay = self.rng.uniform(0.02, 1.1) * typical
             p = self.spawn(self.sync_cmd(t), stdout=subprocess.DEVNULL,
@@ -305,22 +504,34 @@ class KillLoop(NetFault):
             t0 = time.monotonic()
             while p.poll() is None and time.monotonic() - t0 < delay:
                 time.sleep(0.0005)
-            running = p.poll() is None
             if victim == "client":
-                if running:
+                if p.poll() is None:
                     p.kill()
+                rc = p.wait()
+                running = rc == -signal.SIGKILL
+                if not running and rc != 0:
+                    self.ok(False, "sync %d: exited %d before the kill" % (k + 1, rc))
             else:
-                srv.kill9()
-            rc = p.wait()
-            if running:
-                cut += 1
-            elif rc != 0:
-                self.ok(False, "sync %d: exited %d before the kill" % (k + 1, rc))
-            what = "sync kill %d (%s%s)" % (k + 1, victim, "" if running else ", sync done")
+                # The server is idle while the client works on its own:
+                # from the random moment on, wait (a little) for it to be
+                # handed a request.  A cut only when it was inside one.
+                t1 = time.monotonic()
+                while (p.poll() is None and not relay.busy()
+                       and time.monotonic() - t1 < 0.5 * typical):
+                    time.sleep(0.0005)
+                running = relay.kill_server(srv, self.slow(2))
+                server_cut += running
+                rc = p.wait()
+                if rc not in (0, 1):
+                    self.ok(False, "sync %d: exited %d when its server was killed" % (k + 1, rc))
+            cut += running
+            what = "sync kill %d (%s%s)" % (k + 1, victim, "" if running else ", idle")
             self.sound(t, what + " township", acked_t)
             self.sound(c, what + " county", acked_c)
         if not srv.alive():
-            srv.start()
+            restart()
+        self.figures["sync_server_cut"] = server_cut
+        self.cuts_ok("sync_server", server_cut, n // 2)
         self.caught_up(t, "after the sync kills")
         nexpect = len(self.store(t, "SELECT id FROM hazard"))
         self.consistent(c, t, nexpect, "after the sync kills", False)
@@ -328,6 +539,7 @@ class KillLoop(NetFault):
         self.figures["sync_ms"] = round(typical * 1000, 1)
         self.cuts_ok("sync", cut, n)
         srv.stop()
+        relay.close()
 
     def run(self):
         weights = {"put": 4, "import": 2, "bundle": 2, "sync": 4}

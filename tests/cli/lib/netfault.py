@@ -156,7 +156,8 @@ def closed_within(sock, seconds):
 
 
 class Server:
-    """One `pingan serve` of a node, restartable on the same port."""
+    """One `pingan serve` of a node, restartable on the same port (start)
+    or on a new one (start_anywhere)."""
 
     def __init__(self, t, node, port=0, extra=(), name=None):
         self.t = t
@@ -203,6 +204,13 @@ class Server:
             time.sleep(0.2)
         raise Bail("pingan serve for %s did not start on port %d: %s"
                    % (self.name, self.port, last))
+
+    def start_anywhere(self):
+        """Start on a port the system picks (not the last one, which
+        another process may have taken since, e.g. under a parallel
+        ctest); whoever syncs with this server must be told the new URL."""
+        self.port = 0
+        return self.start()
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

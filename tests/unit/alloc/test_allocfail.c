@@ -1,11 +1,15 @@
 /*
  * Failed allocations (DESIGN §11), SQLite's way: fail allocation 1, then
  * 2, then 3 ... of one operation until it runs without a failure.  After
- * each failure the operation returned an error (a crash fails the test),
- * nothing it allocated is still live once the node is closed, and the
- * store is exactly as before (every row of every table) and passes
- * integrity_check.  An operation that absorbs a failure and succeeds must
- * have done all its work.  The operations, on a small case: a local write
+ * each failure the operation returned PG_ENOMEM or PG_ERROR (never a
+ * bad-input code: running out of memory is not bad input; a crash fails
+ * the test), the store is exactly as before (every row of every table),
+ * the same handle, the hook disarmed, then runs the operation whole,
+ * nothing allocated is still live once the node is closed, and the store
+ * passes integrity_check.  An operation that absorbs a failure and
+ * succeeds must have done all its work, as a clean run does it: the same
+ * records, log size and last seq, peer cursors and audit seq (so do the
+ * runs again after a failure).  The operations, on a small case: a local write
  * (pg_record_put), a JSON-lines import of a few records
  * (pg_record_import_jsonl, which seals on a second thread) and a bundle
  * import (pg_bundle_import).
@@ -276,8 +280,87 @@ static int64_t count_hazards(const char *dir, const char *like)
     return n;
 }
 
+/* What an operation leaves besides the records, as a clean run leaves it:
+ * the log's size and last seq, every peer's cursors and the audit trail's
+ * last seq (read through a connection of its own). */
+typedef struct outcome {
+    int64_t nlog, maxseq, maxaudit;
+    uint64_t cursors; /* digest of (code, sent, acked, received) per peer */
+} outcome;
+
+static int64_t sql_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+static outcome outcome_of(const char *dir)
+{
+    char path[4096];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    outcome o = {0, 0, 0, 14695981039346656037ULL};
+    testutil_path(path, sizeof(path), dir, "store.db");
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    o.nlog = sql_int(db, "SELECT count(*) FROM log");
+    o.maxseq = sql_int(db, "SELECT coalesce(max(seq), 0) FROM log");
+    o.maxaudit = sql_int(db, "SELECT coalesce(max(seq), 0) FROM audit");
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT code, sent_upto, acked_upto, "
+                                        "received_upto FROM peer ORDER BY code",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *code = (const char *)sqlite3_column_text(st, 0);
+        o.cursors = fc_fnv(o.cursors, code, strlen(code) + 1);
+        for (int i = 1; i < 4; i++) {
+            int64_t v = sqlite3_column_int64(st, i);
+            o.cursors = fc_fnv(o.cursors, &v, sizeof(v));
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return o;
+}
+
+static void assert_outcome(const char *what, long n, const char *how,
+                           outcome got, outcome want)
+{
+    if (got.nlog != want.nlog || got.maxseq != want.maxseq ||
+        got.maxaudit != want.maxaudit || got.cursors != want.cursors)
+        print_error("%s: allocation %ld %s: log %lld txns (clean run %lld), "
+                    "max seq %lld (%lld), audit seq %lld (%lld), peer "
+                    "cursors %s\n",
+                    what, n, how, (long long)got.nlog, (long long)want.nlog,
+                    (long long)got.maxseq, (long long)want.maxseq,
+                    (long long)got.maxaudit, (long long)want.maxaudit,
+                    got.cursors == want.cursors ? "as in the clean run"
+                                                : "differ from the clean run");
+    assert_int_equal(got.nlog, want.nlog);
+    assert_int_equal(got.maxseq, want.maxseq);
+    assert_int_equal(got.maxaudit, want.maxaudit);
+    assert_true(got.cursors == want.cursors);
+}
+
+/* Running out of memory is a runtime failure, never bad input. */
+static void assert_nomem_error(const char *what, long n, int rc,
+                               const char *message)
+{
+    if (rc != PG_ENOMEM && rc != PG_ERROR)
+        print_error("%s: allocation %ld failed and the result is %d (%s), "
+                    "not PG_ENOMEM or PG_ERROR\n",
+                    what, n, rc, message);
+    assert_true(rc == PG_ENOMEM || rc == PG_ERROR);
+}
+
 /* Fail allocation 1, 2, ... of the operation until it runs clean.
- * expect_new: hazards (matching like) the operation adds. */
+ * expect_new: hazards (matching like) the operation adds.  After each
+ * failure the same handle, disarmed, must run the operation whole. */
 static void fail_each(fixture *fx, op_kind kind, const char *what,
                       const char *like, int64_t expect_new)
 {
@@ -294,6 +377,22 @@ static void fail_each(fixture *fx, op_kind kind, const char *what,
     int64_t nbefore = count_hazards(fx->town, like);
     long failures = 0, absorbed = 0, nomem = 0;
 
+    /* A clean run: what the operation leaves. */
+    outcome clean;
+    {
+        pg_node *node = NULL;
+        assert_pg_ok(pg_node_open(&node, fx->town));
+        FILE *in = fopen(fx->jsonl, "r");
+        assert_non_null(in);
+        assert_pg_ok(run_op(kind, node, fx, in));
+        fclose(in);
+        pg_node_free(node);
+        clean = outcome_of(fx->town);
+        assert_int_equal(count_hazards(fx->town, like), nbefore + expect_new);
+        restore(fx);
+        assert_true(fc_store_digest(fx->town) == before);
+    }
+
     for (long n = from < 1 ? 1 : from;; n += step) {
         pg_node *node = NULL;
         af_track_begin();
@@ -307,6 +406,23 @@ static void fail_each(fixture *fx, op_kind kind, const char *what,
         fclose(in);
         bool failed = atomic_load(&af_failed);
         pg_error msg = *pg_error_last();
+        bool unchanged = true;
+        int again = 0;
+        if (rc < 0) {
+            /* The store as before, then the same handle (out of memory
+             * once) runs the operation whole. */
+            unchanged = fc_store_digest(fx->town) == before;
+            in = fopen(fx->jsonl, "r");
+            assert_non_null(in);
+            pg_error_clear();
+            again = run_op(kind, node, fx, in);
+            fclose(in);
+            if (again != 0)
+                print_error("%s: allocation %ld failed (rc %d, %s); run again "
+                            "on the same handle: %d, %s\n",
+                            what, n, rc, msg.message, again,
+                            pg_error_last()->message);
+        }
         pg_node_free(node);
         long live = af_track_end();
         if (live != 0)
@@ -322,12 +438,21 @@ static void fail_each(fixture *fx, op_kind kind, const char *what,
             assert_true(failed);
             assert_true(msg.message[0] != '\0');
             assert_null(strchr(msg.message, '\n'));
-            if (fc_store_digest(fx->town) != before) {
+            assert_nomem_error(what, n, rc, msg.message);
+            if (!unchanged) {
                 print_error("%s: allocation %ld failed (rc %d, %s) and the "
                             "store changed\n",
                             what, n, rc, msg.message);
                 af_show_where();
             }
+            assert_true(unchanged);
+            assert_int_equal(again, 0);
+            assert_int_equal(count_hazards(fx->town, like),
+                             nbefore + expect_new);
+            assert_outcome(what, n, "failed, then run again",
+                           outcome_of(fx->town), clean);
+            fc_assert_intact(fx->town);
+            restore(fx);
             assert_true(fc_store_digest(fx->town) == before);
             failures++;
             nomem += rc == PG_ENOMEM;
@@ -344,7 +469,9 @@ static void fail_each(fixture *fx, op_kind kind, const char *what,
         fc_assert_intact(fx->town);
         if (failed) {
             /* Absorbed (an allocation the library can do without): the
-             * work is done; put the store back and go on. */
+             * work is done, as a clean run does it; put the store back
+             * and go on. */
+            assert_outcome(what, n, "absorbed", outcome_of(fx->town), clean);
             absorbed++;
             restore(fx);
             assert_true(fc_store_digest(fx->town) == before);
