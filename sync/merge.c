@@ -101,6 +101,8 @@ typedef struct merge_ctx {
     const pg_card *card;       /* the origin's, once verified */
     const pg_buf *only;        /* replay: the record ids to rebuild (each
                                 * NUL-terminated); NULL: a merge */
+    int failure; /* a check that could not run (out of memory): not the
+                  * txn's fault, so no quarantine; the merge fails */
 } merge_ctx;
 
 /* Is record id among the NUL-terminated ids of set? */
@@ -672,6 +674,10 @@ static bool valid_certificate(merge_ctx *c, const pg_collection *coll)
         if (f != F_UNTIL && f != F_REVOKED && f != F_AFTER)
             whole &= have[f];
     if (!whole || pg_cert_from_row(&cert, &row) < 0) {
+        if (whole && pg_error_last()->code == PG_ENOMEM) {
+            c->failure = PG_ENOMEM;
+            return false;
+        }
         pg_error_clear();
         set_reason(c->res, "invalid: malformed certificate");
         return false;
@@ -687,6 +693,10 @@ static bool valid_certificate(merge_ctx *c, const pg_collection *coll)
         return false;
     }
     if (pg_cert_verify(&cert, c->card->sign_pk) < 0) {
+        if (pg_error_last()->code == PG_ENOMEM) {
+            c->failure = PG_ENOMEM;
+            return false;
+        }
         set_reason(c->res, "invalid: %s", pg_error_last()->message);
         pg_error_clear();
         return false;
@@ -1336,7 +1346,7 @@ static int merge_one(merge_ctx *c)
     const pg_collection *coll =
         pg_schema_collection(pg_schema_current(), txn->collection);
     if (!within_jurisdiction(c, coll) || !valid_by_schema(c, coll))
-        return quarantine(c);
+        return c->failure < 0 ? c->failure : quarantine(c);
 
     /* Apply. */
     bool outside;
