@@ -139,6 +139,26 @@ static void request_line(char *out, size_t cap, const char *method,
     out[n] = '\0';
 }
 
+/* The request as recorded in the store (`rejected`, the audit trail):
+ * the method and the endpoint, never the rest of a path a stranger chose,
+ * which may hold anything (an ID number, a name). */
+static void request_kind(char *out, size_t cap, const char *method,
+                         const request *r)
+{
+    static const char *const known[] = {"/v1/pull", "/v1/push", "/v1/health",
+                                        "/v1/audit/heads"};
+    const char *uri = r->uri ? r->uri : "";
+    size_t len = strcspn(uri, "?");
+    const char *path = "(another path)";
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strlen(known[i]) == len && memcmp(uri, known[i], len) == 0)
+            path = known[i];
+    bool plain = strlen(method) <= 16;
+    for (const char *p = method; plain && *p; p++)
+        plain = *p >= 'A' && *p <= 'Z';
+    snprintf(out, cap, "%s %s", plain ? method : "?", path);
+}
+
 static void log_request(server *srv, struct MHD_Connection *c, const request *r,
                         const char *method, int status, const char *what)
 {
@@ -254,7 +274,7 @@ static void note_refusal(server *srv, struct MHD_Connection *c, request *r,
     if (refusal_noted(srv)) {
         char reason[600], what[640];
         char line[256];
-        request_line(line, sizeof(line), method, r);
+        request_kind(line, sizeof(line), method, r);
         snprintf(reason, sizeof(reason), "%s: %s", line, message);
         pthread_mutex_lock(&srv->lock);
         act_as_peer(srv, peer);

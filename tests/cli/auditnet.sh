@@ -178,6 +178,18 @@ sqlite3 yuhu/store.db "SELECT operator, action, detail FROM audit WHERE action =
 	grep -q "^$CITY|refuse|.*audit/heads" && pass "the refusal is in the audit trail" ||
 	fail "no refusal of $CITY recorded: $(sqlite3 yuhu/store.db "SELECT * FROM audit WHERE action='refuse'")"
 
+# A stranger's path is not recorded: it may hold anything (an ID number).
+sleep 1 # past the second of the refusal above (at most a few are recorded a second)
+N0=$(sqlite3 yuhu/store.db "SELECT count(*) FROM audit WHERE action = 'refuse'")
+curl -s -o /dev/null "http://127.0.0.1:$YUHUPORT/v1/43030219800101123X/%E5%BC%A0%E4%B8%89" ||
+	bail "curl cannot reach the server"
+N1=$(sqlite3 yuhu/store.db "SELECT count(*) FROM audit WHERE action = 'refuse'")
+[ "$N1" -gt "$N0" ] && pass "an unsigned request to another path is refused and audited" ||
+	fail "no refusal recorded for the unsigned request"
+sqlite3 yuhu/store.db "SELECT detail FROM audit UNION ALL SELECT reason FROM rejected" |
+	grep -q -e 43030219800101123X -e 'E5%BC' -e 张三 &&
+	fail "the stranger's path is in the store" || pass "the store keeps the endpoint, not the path"
+
 # A node the city does not know: refused, exit 2.
 new_node yuetang $YUETANG 岳塘区
 "$PINGAN" --dir yuetang peer add --card city.card --role parent >/dev/null 2>&1 ||
