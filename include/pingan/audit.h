@@ -28,6 +28,7 @@
  * | `restore`         | node code      | the node is restored (the chain   |
  * |                   |                | goes on from the backup's head)   |
  * | `rekey`           | node code      | the node takes a new key pair     |
+ * | `hold.release`    | node code      | a restored city writes again      |
  * | `conflict.resolve`| conflict id    | an operator resolves a conflict   |
  * | `quarantine`      | origin:seq     | a received txn is quarantined     |
  * | `bundle.accept`   | sender code    | a bundle is applied               |
