@@ -595,6 +595,36 @@ static void tmp_prepare(client *cl)
         closedir(d);
 }
 
+/* Set up a client for the peer @p code: its pinned card and URL (under
+ * the node's lock). */
+static int client_begin(client *cl, pg_node *node, const char *code,
+                        const pg_sync_opts *opts, pg_sync_report *report,
+                        const char *phase, const char *otherwise)
+{
+    int error;
+
+    memset(report, 0, sizeof(*report));
+    memset(cl, 0, sizeof(*cl));
+    snprintf(report->peer, sizeof(report->peer), "%s", code ? code : "");
+    report->phase = phase;
+    cl->node = node;
+    cl->opts = opts;
+    cl->rep = report;
+    lock(cl);
+    error = pg_peer_get(&cl->peer, node, code);
+    if (error == 0)
+        error = pg_keys_card(&cl->card, node, cl->peer.code);
+    unlock(cl);
+    if (error == 0 && !cl->peer.url[0])
+        error = pg_error_set(PG_EINVALID, PG_ERRCLASS_NET,
+                             "peer %s has no URL: give one with 'pingan peer "
+                             "set %s --url URL'%s",
+                             code, code, otherwise);
+    if (error == 0)
+        snprintf(report->url, sizeof(report->url), "%s", cl->peer.url);
+    return error;
+}
+
 int pg_sync(pg_node *node, const char *code, const pg_sync_opts *opts,
             pg_sync_report *report)
 {
@@ -602,25 +632,9 @@ int pg_sync(pg_node *node, const char *code, const pg_sync_opts *opts,
     int error;
     int64_t start = pg_time_now_ms();
 
-    memset(report, 0, sizeof(*report));
-    memset(&cl, 0, sizeof(cl));
-    snprintf(report->peer, sizeof(report->peer), "%s", code ? code : "");
-    report->phase = "push";
-    cl.node = node;
-    cl.opts = opts;
-    cl.rep = report;
-    lock(&cl);
-    error = pg_peer_get(&cl.peer, node, code);
-    if (error == 0)
-        error = pg_keys_card(&cl.card, node, cl.peer.code);
-    unlock(&cl);
-    if (error == 0 && !cl.peer.url[0])
-        error = pg_error_set(PG_EINVALID, PG_ERRCLASS_NET,
-                             "peer %s has no URL: give one with 'pingan peer "
-                             "set %s --url URL', or exchange files",
-                             code, code);
+    error = client_begin(&cl, node, code, opts, report, "push",
+                         ", or exchange files");
     if (error == 0) {
-        snprintf(report->url, sizeof(report->url), "%s", cl.peer.url);
         tmp_prepare(&cl);
         if (!(cl.curl = curl_easy_init()))
             error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
@@ -694,26 +708,9 @@ int pg_sync_audit_heads(pg_buf *out, pg_node *node, const char *code,
     PG_ASSERT_ARG(node);
     PG_ASSERT_ARG(opts);
     PG_ASSERT_ARG(report);
-    memset(report, 0, sizeof(*report));
-    memset(&cl, 0, sizeof(cl));
     memset(&x, 0, sizeof(x));
-    snprintf(report->peer, sizeof(report->peer), "%s", code ? code : "");
-    report->phase = "audit";
-    cl.node = node;
-    cl.opts = opts;
-    cl.rep = report;
-    lock(&cl);
-    error = pg_peer_get(&cl.peer, node, code);
-    if (error == 0)
-        error = pg_keys_card(&cl.card, node, cl.peer.code);
-    unlock(&cl);
-    if (error == 0 && !cl.peer.url[0])
-        error = pg_error_set(PG_EINVALID, PG_ERRCLASS_NET,
-                             "peer %s has no URL: give one with 'pingan peer "
-                             "set %s --url URL'",
-                             code, code);
+    error = client_begin(&cl, node, code, opts, report, "audit", "");
     if (error == 0) {
-        snprintf(report->url, sizeof(report->url), "%s", cl.peer.url);
         if (!(cl.curl = curl_easy_init()))
             error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
                                  "cannot start libcurl");

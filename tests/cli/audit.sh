@@ -219,24 +219,8 @@ expect_out '"bad_seq": 2' "the JSON names entry 2"
 
 # The whole chain rewritten with fresh hashes, from FORMAT.md's encoding.
 cp -R county rewritten
-"$PY" - rewritten/store.db <<'EOF' || bail "cannot rewrite the chain"
-import hashlib, sqlite3, struct, sys
-db = sqlite3.connect(sys.argv[1])
-db.execute("DROP TRIGGER audit_no_update")
-db.execute("UPDATE audit SET operator = 'mallory' WHERE seq = 2")
-def s(t):
-    b = t.encode()
-    return struct.pack(">I", len(b)) + b
-prev = bytes(32)
-rows = db.execute("SELECT seq, at_ms, operator, action, subject, detail "
-                  "FROM audit ORDER BY seq").fetchall()
-for seq, at, op, act, sub, det in rows:
-    h = hashlib.blake2b(prev + s("pingan.audit.v1") + struct.pack(">Qq", seq, at)
-                        + s(op) + s(act) + s(sub) + s(det), digest_size=32).digest()
-    db.execute("UPDATE audit SET prev = ?, hash = ? WHERE seq = ?", (prev, h, seq))
-    prev = h
-db.commit()
-EOF
+"$PY" "$PINGAN_SOURCE_DIR/tests/cli/lib/rewrite_audit.py" rewritten/store.db ||
+	bail "cannot rewrite the chain"
 pg --dir rewritten audit verify
 expect_rc 0 "a rewritten chain passes the plain check (the encoding matches FORMAT.md)"
 pg --dir rewritten audit verify --heads heads.json

@@ -117,29 +117,8 @@ head -n 1 q.out | grep -q '^HTTP 400$' && pass "a query gets 400" ||
 # ---- a child that rewrote its chain and its copy of the parent's head ----------
 
 cp -R yuhu rewritten
-"$PY" - rewritten/store.db <<'PYEOF' || bail "cannot rewrite the chain"
-import hashlib, sqlite3, struct, sys
-db = sqlite3.connect(sys.argv[1])
-db.execute("DROP TRIGGER audit_no_update")
-db.execute("UPDATE audit SET operator = 'mallory' WHERE seq = 2")
-def s(t):
-    b = t.encode()
-    return struct.pack(">I", len(b)) + b
-prev = bytes(32)
-rows = db.execute("SELECT seq, at_ms, operator, action, subject, detail "
-                  "FROM audit ORDER BY seq").fetchall()
-hashes = {}
-for seq, at, op, act, sub, det in rows:
-    h = hashlib.blake2b(prev + s("pingan.audit.v1") + struct.pack(">Qq", seq, at)
-                        + s(op) + s(act) + s(sub) + s(det), digest_size=32).digest()
-    db.execute("UPDATE audit SET prev = ?, hash = ? WHERE seq = ?", (prev, h, seq))
-    hashes[seq] = h
-    prev = h
-# The copy of the head the parent sent back, rewritten to match.
-seen = int(db.execute("SELECT value FROM meta WHERE key = 'audit_parent_seq'").fetchone()[0])
-db.execute("UPDATE meta SET value = ? WHERE key = 'audit_parent_hash'", (hashes[seen].hex(),))
-db.commit()
-PYEOF
+"$PY" "$PINGAN_SOURCE_DIR/tests/cli/lib/rewrite_audit.py" rewritten/store.db --parent-copy ||
+	bail "cannot rewrite the chain"
 pg --dir rewritten audit verify
 expect_rc 0 "a rewritten chain passes the plain check"
 pg --dir rewritten audit verify --against-parent --offline
