@@ -7,6 +7,7 @@
  * Secret keys live in sodium-wiped memory and are never logged.
  */
 #include "node_internal.h"
+#include "memwatch.h"
 #include "audit_internal.h"
 #include "write_internal.h"
 #include "store.h"
@@ -319,6 +320,10 @@ int pg_node_open(pg_node **out, const char *dir)
     struct stat st;
     int error;
 
+    /* jansson's allocator is swapped for the watched one here, on the
+     * thread that opens the node, before a server's threads use jansson
+     * (the swap is process-wide). */
+    pg_memwatch__begin();
     *out = NULL;
     if ((error = pg_crypto_init()) < 0)
         return error;

@@ -288,10 +288,17 @@ static int fetch_heads(pg_buf *out, const char *parent)
         error = pg_buf_put(out, chunk, (size_t)n);
     }
     close(fds[0]);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    pid_t w;
+    while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
-    if (!WIFEXITED(status))
+    if (w < 0 || !WIFEXITED(status)) {
+        fprintf(stderr,
+                "pingan: fetching the parent's heads failed: pingan-net %s\n",
+                w < 0                 ? "could not be waited for"
+                : WIFSIGNALED(status) ? strsignal(WTERMSIG(status))
+                                      : "stopped");
         return 1;
+    }
     if (WEXITSTATUS(status) != 0)
         return WEXITSTATUS(status);
     if (error < 0) {

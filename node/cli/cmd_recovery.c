@@ -8,6 +8,7 @@
 #include "pingan/recovery.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,19 @@ static int pass_from_file(char *out, size_t *len, const char *path)
 }
 
 /* Ask on the terminal without echo. */
+/* The terminal as it was before the prompt turned echo off, put back
+ * should Ctrl-C or another signal end the program while it asks. */
+static volatile sig_atomic_t ask_fd = -1;
+static struct termios ask_old;
+
+static void ask_interrupted(int sig)
+{
+    if (ask_fd >= 0)
+        tcsetattr(ask_fd, TCSANOW, &ask_old);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 static int pass_ask(char *out, size_t *len, const char *prompt)
 {
     int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
@@ -106,8 +120,17 @@ static int pass_ask(char *out, size_t *len, const char *prompt)
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)ECHO;
     quiet.c_lflag |= ECHONL;
+    ask_old = old;
+    ask_fd = fd;
+    void (*prev_int)(int) = signal(SIGINT, ask_interrupted);
+    void (*prev_term)(int) = signal(SIGTERM, ask_interrupted);
+    void (*prev_hup)(int) = signal(SIGHUP, ask_interrupted);
     if (write(fd, prompt, strlen(prompt)) < 0 ||
         tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
+        ask_fd = -1;
+        signal(SIGINT, prev_int);
+        signal(SIGTERM, prev_term);
+        signal(SIGHUP, prev_hup);
         close(fd);
         return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                             "cannot turn off the terminal's echo");
@@ -119,6 +142,10 @@ static int pass_ask(char *out, size_t *len, const char *prompt)
         if (n < PASS_MAX - 1)
             out[n++] = c;
     tcsetattr(fd, TCSAFLUSH, &old);
+    ask_fd = -1;
+    signal(SIGINT, prev_int);
+    signal(SIGTERM, prev_term);
+    signal(SIGHUP, prev_hup);
     close(fd);
     if (n > 0 && out[n - 1] == '\r')
         n--;
