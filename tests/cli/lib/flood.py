@@ -108,14 +108,19 @@ ATTACKS = {
     "health": lambda: (b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                        b"Connection: close\r\n\r\n", 0),
 }
+# A connection the server drops at its --max-connections limit is that
+# limit holding, whatever the request ("closed", "reset"); the kinds that
+# must be answered on their headers must mostly get an HTTP status
+# (ANSWERED below).
 ALLOWED = {
-    "announced 2 GB": {413, 401},
+    "announced 2 GB": {413, 401, "closed", "reset"},
     "streamed 3 MiB": {413, 401, "closed", "reset"},
     "chunked 8 MiB": {413, 401, "closed", "reset"},
-    "unsigned pull": {401},
+    "unsigned pull": {401, "closed", "reset"},
     "junk": {400, "closed", "reset"},
-    "health": {200},
+    "health": {200, "closed", "reset"},
 }
+ANSWERED = 0.95
 
 
 def rss_kb(pid):
@@ -240,10 +245,15 @@ class Flood(NetFault):
                     "only %s" % sorted(map(str, allowed)), bad or "none sent")
         # An unsigned push is refused on its headers (401), before its body;
         # a signed one over --max-body gets 413: cli.http.
-        got = outcomes["announced 2 GB"]
-        self.ok(sum(v for k, v in got.items() if isinstance(k, int)) == sum(got.values()),
-                "a 2 GB push is answered without its body being sent", "an HTTP status each",
-                dict(got))
+        for kind, what in (("announced 2 GB", "a 2 GB push is answered without its body "
+                                              "being sent"),
+                           ("unsigned pull", "unsigned pulls are answered 401"),
+                           ("health", "health is answered during the flood")):
+            got = outcomes[kind]
+            answered = sum(v for k, v in got.items() if isinstance(k, int))
+            self.ok(sum(got.values()) > 0 and answered >= ANSWERED * sum(got.values()),
+                    "%s (%d of %d)" % (what, answered, sum(got.values())),
+                    "an HTTP status for %d%% at least" % (ANSWERED * 100), dict(got))
         self.ok(sum(signed.values()) > 0 and set(signed) == {413},
                 "signed pushes of %d MiB (%d MiB over --max-body) are refused by the body "
                 "limit: %s" % (SIGNED_BODY >> 20, (SIGNED_BODY - MAX_BODY) >> 20, dict(signed)),
