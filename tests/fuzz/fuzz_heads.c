@@ -182,20 +182,42 @@ static char *complete_as_parent(const uint8_t *data, size_t size)
 }
 
 /* The last head the file lists for this node. */
+/* The head pg_audit_heads_check must return from a file it accepts:
+ * the highest of this node's heads listed (the first listed at that
+ * seq), unless the chain no longer holds an earlier one: then the first
+ * such one the file lists. */
 static bool listed_head(const uint8_t *data, size_t size, pg_audit_head *out)
 {
     json_t *root = json_loadb((const char *)data, size, 0, NULL);
+    json_t *heads = json_object_get(root, "heads"), *h;
+    pg_audit_head e;
     size_t i;
-    json_t *h;
     bool found = false;
-    json_array_foreach(json_object_get(root, "heads"), i, h)
+    json_array_foreach(heads, i, h)
     {
         const char *code = json_string_value(json_object_get(h, "code"));
         const char *hex = json_string_value(json_object_get(h, "hash"));
         if (code && hex && strcmp(code, FUZZ_SENDER) == 0 &&
-            pg_unhex(out->hash, PG_HASH_LEN, hex) == 0) {
-            out->seq = json_integer_value(json_object_get(h, "seq"));
+            pg_unhex(e.hash, PG_HASH_LEN, hex) == 0) {
+            e.seq = json_integer_value(json_object_get(h, "seq"));
+            if (!found || e.seq > out->seq)
+                *out = e;
             found = true;
+        }
+    }
+    json_array_foreach(heads, i, h)
+    {
+        const char *code = json_string_value(json_object_get(h, "code"));
+        const char *hex = json_string_value(json_object_get(h, "hash"));
+        if (!code || !hex || strcmp(code, FUZZ_SENDER) != 0 ||
+            pg_unhex(e.hash, PG_HASH_LEN, hex) != 0)
+            continue;
+        e.seq = json_integer_value(json_object_get(h, "seq"));
+        bool held = e.seq >= 1 && e.seq <= chain_len &&
+                    memcmp(chain[e.seq - 1].hash, e.hash, PG_HASH_LEN) == 0;
+        if (e.seq < out->seq && !held) {
+            *out = e;
+            break;
         }
     }
     json_decref(root);
