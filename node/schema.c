@@ -90,6 +90,20 @@
 #define FIELD_DIVISION                                                         \
     FIELD("division", "所属区划", DIVISION, INTERNAL, LWW, true)
 
+/* Fields added by a later schema version. */
+#define FIELD_V(v, n, t, ty, pr, mg, rq, len)                                  \
+    {                                                                          \
+        .name = (n), .title = (t), .type = PG_TYPE_##ty,                       \
+        .privacy = PG_PRIVACY_##pr, .merge = PG_MERGE_##mg, .required = (rq),  \
+        .values = NULL, .max_len = (len), .since = (v)                         \
+    }
+#define FIELD_ENUM_V(v, n, t, vals, pr, mg, rq)                                \
+    {                                                                          \
+        .name = (n), .title = (t), .type = PG_TYPE_ENUM,                       \
+        .privacy = PG_PRIVACY_##pr, .merge = PG_MERGE_##mg, .required = (rq),  \
+        .values = (vals), .max_len = 0, .since = (v)                           \
+    }
+
 #define REQ true
 #define OPT false
 
@@ -763,6 +777,103 @@ static const pg_field node_fields[] = {
               2 * PG_SIG_LEN),
 };
 
+/* ---- dispute_party 纠纷当事人 (Art. 27-35; schema v2) -----------------
+ *
+ * A dispute often has more than the two parties v1 stores inline
+ * (applicant, respondent): several applicants, a third party (第三人).
+ * One record per party, linked to its dispute by the dispute's record id
+ * and filed under the dispute's division, so it travels the same path.
+ * Names, phones and ID numbers are personal, as on the dispute itself.
+ */
+static const char *const party_role_values[] = {
+    "申请人",
+    "被申请人",
+    "第三人",
+    NULL,
+};
+
+static const pg_field dispute_party_fields[] = {
+    FIELD_V(2, "division", "所属区划", DIVISION, INTERNAL, LWW, REQ, 0),
+    FIELD_V(2, "dispute_id", "纠纷记录编号", TEXT, INTERNAL, LWW, REQ, 128),
+    FIELD_ENUM_V(2, "party_role", "当事人角色", party_role_values, INTERNAL,
+                 LWW, REQ),
+    FIELD_V(2, "name", "姓名", NAME, PERSONAL, LWW, REQ, 0),
+    FIELD_V(2, "phone", "联系电话", PHONE, PERSONAL, LWW, OPT, 0),
+    FIELD_V(2, "id_number", "身份证号", ID_NUMBER, PERSONAL, LWW, OPT, 0),
+    FIELD_V(2, "organisation", "所在单位/组织", TEXT, INTERNAL, LWW, OPT, 256),
+    /* As on the dispute: a party of a 联调 case goes with it. */
+    FIELD_V(2, "cross_region", "跨市联调", BOOL, INTERNAL, LWW, OPT, 0),
+    FIELD_V(2, "partner_city", "协作城市", DIVISION, INTERNAL, LWW, OPT, 0),
+};
+
+/* ---- daily_stats 统计日报 (Art. 8, 41; schema v2) ----------------------
+ *
+ * Aggregates written by `pingan report --publish`: per day, per counted
+ * division, collection, category and status, a count (and where they
+ * apply an amount and the overdue count).  No person can be read from
+ * them, so they are public and uncapped: they rise above a collection's
+ * cap (a city counts key-person services without holding one record) and
+ * go to a partner when an agreement names daily_stats (whole: they carry
+ * no cross_region mark, and the built-in agreement does not name them).
+ * One record per publisher and key; publishing again updates it.
+ * `division` is
+ * the publishing node; `subject_division` the division counted.
+ */
+static const pg_field daily_stats_fields[] = {
+    FIELD_V(2, "division", "发布单位区划", DIVISION, INTERNAL, LWW, REQ, 0),
+    /* 00:00 China Standard Time of the day counted */
+    FIELD_V(2, "stat_date", "统计日期", TIME, PUBLIC, LWW, REQ, 0),
+    FIELD_V(2, "collection", "统计对象", TEXT, PUBLIC, LWW, REQ, 64),
+    FIELD_V(2, "subject_division", "统计区划", DIVISION, PUBLIC, LWW, REQ, 0),
+    FIELD_V(2, "category", "类别", TEXT, PUBLIC, LWW, OPT, 128),
+    FIELD_V(2, "status", "状态", TEXT, PUBLIC, LWW, OPT, 64),
+    FIELD_V(2, "record_count", "记录数", INT, PUBLIC, LWW, REQ, 0),
+    FIELD_V(2, "overdue_count", "逾期数", INT, PUBLIC, LWW, OPT, 0),
+    FIELD_V(2, "amount", "涉及金额合计（元）", REAL, PUBLIC, LWW, OPT, 0),
+};
+
+/* ---- division_remap 区划调整 (system; schema v2) ------------------------
+ *
+ * Division codes change every year (merged villages, townships turned
+ * into subdistricts: DOMAIN 2.1).  A remap names a retired code and the
+ * code that replaces it; it is written by pingan itself (`pingan division
+ * remap`) at the node whose jurisdiction holds both codes, and filed under
+ * that node's code, so it travels like a certificate: up the path and
+ * down the whole subtree.  The issuer decides: authority.
+ */
+static const char *const remap_reason_values[] = {
+    "撤并", "更名", "撤乡设镇", "撤镇设街道", "代码调整", "其他", NULL,
+};
+
+static const pg_field division_remap_fields[] = {
+    FIELD_V(2, "division", "调整单位区划", DIVISION, INTERNAL, LWW, REQ, 0),
+    FIELD_V(2, "old_code", "原区划代码", DIVISION, PUBLIC, AUTHORITY, REQ, 0),
+    FIELD_V(2, "new_code", "新区划代码", DIVISION, PUBLIC, AUTHORITY, REQ, 0),
+    FIELD_V(2, "new_name", "新区划名称", TEXT, PUBLIC, AUTHORITY, OPT, 256),
+    FIELD_ENUM_V(2, "reason", "调整原因", remap_reason_values, PUBLIC,
+                 AUTHORITY, OPT),
+    FIELD_V(2, "effective_at", "生效时间", TIME, PUBLIC, AUTHORITY, OPT, 0),
+    FIELD_V(2, "document_no", "批准文号", TEXT, PUBLIC, AUTHORITY, OPT, 64),
+};
+
+/* ---- purge 个人信息删除 (system; Art. 41, PIPL Art. 47; schema v2) ----
+ *
+ * `pingan purge` erases the personal and sensitive values of a record
+ * that are no longer needed: each stored value, in the record table and
+ * in every logged txn, is replaced by its commitment, so every origin
+ * signature still verifies.  The purge itself is a record of this system
+ * collection, filed under the purged record's division, so it travels the
+ * record's path and every copy is purged.  It names the record by id
+ * only: not its collection, not a value.
+ */
+static const pg_field purge_fields[] = {
+    FIELD_V(2, "division", "所属区划", DIVISION, INTERNAL, LWW, REQ, 0),
+    FIELD_V(2, "record_id", "被清除记录编号", TEXT, PUBLIC, AUTHORITY, REQ,
+            128),
+    FIELD_V(2, "purged_at", "清除时间", TIME, PUBLIC, AUTHORITY, REQ, 0),
+    FIELD_V(2, "basis", "清除依据", TEXT, PUBLIC, AUTHORITY, OPT, 256),
+};
+
 /* ---- collections ---------------------------------------------------- */
 
 #define COLLECTION(n, t, arts, cp, sys, partner, flds)                         \
@@ -798,11 +909,42 @@ static const pg_collection coll_drill = COLLECTION(
 static const pg_collection coll_node = COLLECTION(
     "node", "节点证书", "40", PG_TIER_NONE, true, false, node_fields);
 
+/* Collections added by a later schema version. */
+#define COLLECTION_V(v, n, t, arts, cp, sys, partner, flds)                    \
+    {                                                                          \
+        .name = (n), .title = (t), .articles = (arts), .cap = (cp),            \
+        .system = (sys), .partner_allowed = (partner), .fields = (flds),       \
+        .nfields = ARRAY_LEN(flds), .since = (v)                               \
+    }
+
+static const pg_collection coll_dispute_party =
+    COLLECTION_V(2, "dispute_party", "纠纷当事人", "27-35", PG_TIER_NONE, false,
+                 true, dispute_party_fields);
+static const pg_collection coll_daily_stats =
+    COLLECTION_V(2, "daily_stats", "统计日报", "8, 41", PG_TIER_NONE, false,
+                 true, daily_stats_fields);
+static const pg_collection coll_division_remap =
+    COLLECTION_V(2, "division_remap", "区划调整", "40", PG_TIER_NONE, true,
+                 false, division_remap_fields);
+static const pg_collection coll_purge = COLLECTION_V(
+    2, "purge", "个人信息删除", "41", PG_TIER_NONE, true, false, purge_fields);
+
 /* Append-only: a new version appends here (and to field arrays). */
 static const pg_collection *const schema_collections[] = {
-    &coll_hazard,      &coll_dispute,     &coll_grid_event,
-    &coll_key_person,  &coll_supervision, &coll_volunteer,
-    &coll_fraud_alert, &coll_drill,       &coll_node,
+    &coll_hazard,
+    &coll_dispute,
+    &coll_grid_event,
+    &coll_key_person,
+    &coll_supervision,
+    &coll_volunteer,
+    &coll_fraud_alert,
+    &coll_drill,
+    &coll_node,
+    /* version 2 */
+    &coll_dispute_party,
+    &coll_daily_stats,
+    &coll_division_remap,
+    &coll_purge,
 };
 
 #define NCOLLECTIONS ARRAY_LEN(schema_collections)

@@ -587,6 +587,12 @@ static const char *change_text(char *buf, size_t len, const pg_change *ch)
  * origin (which must sit strictly above the certified code) and signed
  * with the key that signed the txn; or a revocation by an ancestor,
  * which touches only revoked, revoked_after_seq and valid_until. */
+/* The system collection of node certificates (DESIGN §7). */
+static bool is_certificates(const pg_collection *coll)
+{
+    return strcmp(coll->name, "node") == 0;
+}
+
 static bool valid_certificate(merge_ctx *c, const pg_collection *coll)
 {
     const pg_txn *txn = c->txn;
@@ -757,7 +763,7 @@ static bool valid_by_schema(merge_ctx *c, const pg_collection *coll)
                    txn->collection);
         return false;
     }
-    if (coll->system && !valid_certificate(c, coll))
+    if (is_certificates(coll) && !valid_certificate(c, coll))
         return false;
     for (size_t i = 0; i < txn->nchanges; i++) {
         const pg_change *ch = &txn->changes[i];
@@ -1356,7 +1362,7 @@ static int merge_one(merge_ctx *c)
         return quarantine(c);
     pg_hlc_receive(&m->hlc, m->hlc, txn->hlc, c->now);
     res->outcome = PG_MERGED_APPLIED;
-    if (coll->system) {
+    if (is_certificates(coll)) {
         signers_forget(m);
         if ((error = merge_revocation(c)) < 0)
             return error;

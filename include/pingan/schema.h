@@ -74,7 +74,7 @@ typedef struct pg_schema {
 } pg_schema;
 
 /** The newest schema version this build knows. */
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
 
 /**
  * The schema at @p version (1 .. PG_SCHEMA_VERSION).

@@ -4,6 +4,7 @@
  * names the command, looked up in a table.
  */
 #include "cli.h"
+#include "i18n.h"
 #include "pingan/crypto.h"
 #include "pingan/error.h"
 
@@ -108,8 +109,8 @@ static int run(int argc, char **argv, char **given)
         if (strcmp(argv[1], c->name) == 0)
             return c->fn ? c->fn(argc - 1, argv + 1) : run_net(given);
     char ex[PG_EXCERPT_SIZE];
-    fprintf(stderr, "pingan: unknown %s '%s'\n",
-            argv[1][0] == '-' ? "option" : "command",
+    fprintf(stderr, _("pingan: unknown %s '%s'\n"),
+            argv[1][0] == '-' ? _("option") : _("command"),
             pg_excerpt(ex, argv[1], strlen(argv[1])));
     usage(stderr);
     return 2;
@@ -117,6 +118,7 @@ static int run(int argc, char **argv, char **given)
 
 int main(int argc, char **argv)
 {
+    cli_i18n_init();
     /* The command line as given, for pingan-net. */
     char **given = calloc((size_t)argc + 1, sizeof(*given));
     if (!given)

@@ -124,7 +124,7 @@ rm nocard/card.json
 expect_broken nocard 1 "card\.json" "card.json missing"
 
 fresh newer
-sqlite3 newer/store.db "UPDATE meta SET value = 2 WHERE key = 'schema_version'"
+sqlite3 newer/store.db "UPDATE meta SET value = 99 WHERE key = 'schema_version'"
 expect_broken newer 2 "upgrade pingan" "a store written under a newer schema"
 
 fresh badversion

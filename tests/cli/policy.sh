@@ -69,7 +69,7 @@ expect_out_re '^    applicant_id_number +id_number +personal +drop$' \
 expect_out_re '^    applicant_phone +phone +personal +drop$' "phones are dropped"
 expect_out_re '^    loss_amount +real +sensitive +drop$' "sensitive is dropped"
 expect_out_re '^    dispute_type +enum +internal +keep$' "internal is kept"
-expect_out_re '^not carried: hazard grid_event key_person supervision volunteer drill node$' \
+expect_out_re '^not carried: hazard grid_event key_person supervision volunteer drill node dispute_party daily_stats division_remap purge$' \
 	"the other collections are not carried"
 expect_out_re '^  pseudonym  key id [0-9a-f]{16}, derived' "the key id is shown"
 xt_cs_id=$(sed -n 's/^  pseudonym  key id \([0-9a-f]*\),.*/\1/p' partner.txt)
@@ -115,7 +115,8 @@ expect_out "policy default-parent: parent link to 430300000000" \
 expect_out_re '^    diagnosis +text +sensitive +drop$' \
 	"sensitive fields never go above the county"
 expect_out_re '^    name +name +personal +keep$' "personal fields go up"
-expect_out_re '^not carried: node$' "every collection but node is carried"
+expect_out_re '^not carried: node division_remap purge$' \
+	"every collection but the system ones is carried"
 expect_no_out "pseudonym" "a parent link has no pseudonym key"
 
 pg --dir xt policy show 430302

@@ -3,13 +3,13 @@
 # Needs no node.
 . "$(dirname "$0")/lib/testlib.sh"
 
-COLLECTIONS="hazard dispute grid_event key_person supervision volunteer fraud_alert drill node"
+COLLECTIONS="hazard dispute grid_event key_person supervision volunteer fraud_alert drill node dispute_party daily_stats division_remap purge"
 
 pg schema --json
 expect_rc 0 "schema --json"
 cp "$T/out" schema.json
-[ "$(json_value version schema.json)" = 1 ] &&
-	pass "schema version is 1" || fail "\"version\" is not 1"
+[ "$(json_value version schema.json)" = 2 ] &&
+	pass "schema version is 2" || fail "\"version\" is not 2"
 grep -q '^  "version": [0-9][0-9]*,$' schema.json &&
 	pass "version is a JSON number" || fail "version is not a JSON number"
 hash=$(json_value hash schema.json)
