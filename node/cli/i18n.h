@@ -18,7 +18,7 @@
 
 #define PINGAN_TEXTDOMAIN "pingan"
 
-#define _(s) gettext(s)
+#define _(s)  gettext(s)
 #define N_(s) (s)
 
 /*
