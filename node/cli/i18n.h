@@ -1,7 +1,8 @@
 /*
  * Translation of the `pingan` command's messages, help and headings with
- * GNU gettext.  Text domain "pingan"; the catalogs are po/<lang>.po,
- * compiled at build time into <build>/locale/<lang>/LC_MESSAGES/pingan.mo.
+ * GNU gettext.  Text domain "pingan"; the catalogs are the fragments
+ * po/pingan/<lang>/*.po, compiled at build time into
+ * <build>/locale/<lang>/LC_MESSAGES/pingan.mo (po/CMakeLists.txt).
  *
  *   _("text")   translate now
  *   N_("text")  mark for extraction only (option tables, static arrays);
