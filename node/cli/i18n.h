@@ -1,7 +1,7 @@
 /*
  * Translation of the `pingan` command's messages, help and headings with
  * GNU gettext.  Text domain "pingan"; the catalogs are the fragments
- * po/pingan/<lang>/*.po, compiled at build time into
+ * po/pingan/<lang>/ (one .po each), compiled at build time into
  * <build>/locale/<lang>/LC_MESSAGES/pingan.mo (po/CMakeLists.txt).
  *
  *   _("text")   translate now
