@@ -4,6 +4,7 @@
  * two cannot disagree.
  */
 #include "cli.h"
+#include "i18n.h"
 #include "pingan/error.h"
 
 #include <errno.h>
@@ -17,27 +18,33 @@
 
 cli_globals cli_g;
 
+const char *cli_tr(const char *s)
+{
+    /* gettext("") is the catalog's header, not a translation. */
+    return s && *s ? gettext(s) : s;
+}
+
 void cli_help(const cli_command *cmd)
 {
-    printf("usage: pingan [--dir DIR] [--operator NAME] %s %s\n\n%s\n",
-           cmd->name, cmd->synopsis, cmd->summary);
+    printf(_("usage: pingan [--dir DIR] [--operator NAME] %s %s\n\n%s\n"),
+           cmd->name, cli_tr(cmd->synopsis), cli_tr(cmd->summary));
     if (cmd->details)
-        printf("\n%s\n", cmd->details);
-    printf("\noptions:\n");
+        printf("\n%s\n", cli_tr(cmd->details));
+    printf("%s", _("\noptions:\n"));
     for (const cli_option *o = cmd->options; o && o->name; o++) {
         char left[64];
         snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
-                 o->arg ? o->arg : "");
-        printf("  %-24s %s\n", left, o->help);
+                 o->arg ? cli_tr(o->arg) : "");
+        printf("  %-24s %s\n", left, cli_tr(o->help));
     }
-    printf("  %-24s %s\n", "-h, --help", "show this help");
-    printf("\nglobal options:\n"
-           "  --dir DIR                the node directory (default: "
-           "$PINGAN_DIR, else ./pingan-node)\n"
-           "  --operator NAME          who makes the change (default: "
-           "$PINGAN_OPERATOR, else the login name)\n"
-           "\nexit codes: 0 ok, 1 runtime failure, 2 bad usage or rejected "
-           "input\n");
+    printf("  %-24s %s\n", "-h, --help", _("show this help"));
+    printf("%s", _("\nglobal options:\n"
+                   "  --dir DIR                the node directory (default: "
+                   "$PINGAN_DIR, else ./pingan-node)\n"
+                   "  --operator NAME          who makes the change (default: "
+                   "$PINGAN_OPERATOR, else the login name)\n"
+                   "\nexit codes: 0 ok, 1 runtime failure, 2 bad usage or "
+                   "rejected input\n"));
 }
 
 int cli_usage(const cli_command *cmd, const char *fmt, ...)
@@ -45,12 +52,12 @@ int cli_usage(const cli_command *cmd, const char *fmt, ...)
     va_list ap;
     fprintf(stderr, "pingan: ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vfprintf(stderr, _(fmt), ap);
     va_end(ap);
     fprintf(stderr, "\n");
     if (cmd)
-        fprintf(stderr, "usage: pingan %s %s\n(see 'pingan %s --help')\n",
-                cmd->name, cmd->synopsis, cmd->name);
+        fprintf(stderr, _("usage: pingan %s %s\n(see 'pingan %s --help')\n"),
+                cmd->name, cli_tr(cmd->synopsis), cmd->name);
     return 2;
 }
 
@@ -287,13 +294,13 @@ bool cli_progress_enabled(void)
 static void verbs_help(FILE *out, const char *command, const char *intro,
                        const cli_verb *verbs)
 {
-    fprintf(out, "usage: pingan %s VERB ...\n\n", command);
+    fprintf(out, _("usage: pingan %s VERB ...\n\n"), command);
     if (intro)
-        fprintf(out, "%s\n\n", intro);
-    fprintf(out, "verbs:\n");
+        fprintf(out, "%s\n\n", cli_tr(intro));
+    fprintf(out, "%s", _("verbs:\n"));
     for (const cli_verb *v = verbs; v->name; v++)
-        fprintf(out, "  %-8s %s\n", v->name, v->summary);
-    fprintf(out, "\n'pingan %s VERB --help' explains each.\n", command);
+        fprintf(out, "  %-8s %s\n", v->name, cli_tr(v->summary));
+    fprintf(out, _("\n'pingan %s VERB --help' explains each.\n"), command);
 }
 
 int cli_dispatch(const char *command, const char *intro, const cli_verb *verbs,

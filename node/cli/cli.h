@@ -50,7 +50,14 @@ int cli_parse(int argc, char **argv, const cli_command *cmd,
               int (*handle)(int val, const char *arg, void *payload),
               void *payload);
 
-/* Print a command's help to stdout. */
+/*
+ * The translation of a string of a command or option table (marked with
+ * N_()); NULL and "" as they are.
+ */
+const char *cli_tr(const char *s);
+
+/* Print a command's help to stdout.  Every string of the table is
+ * translated (cli_tr). */
 void cli_help(const cli_command *cmd);
 
 /* "pingan: <message>" plus an optional hint; returns 2. */

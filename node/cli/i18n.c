@@ -40,13 +40,17 @@ void cli_i18n_init(void)
 
     /* A locale the system lacks leaves "C": English, and no error. */
     (void)setlocale(LC_ALL, "");
+    const char *where = PINGAN_LOCALEDIR;
     if (env && *env)
-        (void)bindtextdomain(PINGAN_TEXTDOMAIN, env);
+        where = env;
     else if (i18n_beside_program(dir, sizeof(dir)))
-        (void)bindtextdomain(PINGAN_TEXTDOMAIN, dir);
-    else
-        (void)bindtextdomain(PINGAN_TEXTDOMAIN, PINGAN_LOCALEDIR);
-    (void)bind_textdomain_codeset(PINGAN_TEXTDOMAIN, "UTF-8");
+        where = dir;
+    /* The command's domain, and the library's (node/i18n_internal.h). */
+    static const char *const domains[] = {PINGAN_TEXTDOMAIN, "libpingan"};
+    for (size_t i = 0; i < sizeof(domains) / sizeof(domains[0]); i++) {
+        (void)bindtextdomain(domains[i], where);
+        (void)bind_textdomain_codeset(domains[i], "UTF-8");
+    }
     (void)textdomain(PINGAN_TEXTDOMAIN);
 }
 
