@@ -142,6 +142,7 @@ int cmd_card(int argc, char **argv);
 int cmd_peer(int argc, char **argv);
 int cmd_schema(int argc, char **argv);
 int cmd_record(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_conflicts(int argc, char **argv);
 int cmd_quarantine(int argc, char **argv);

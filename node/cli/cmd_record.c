@@ -4,6 +4,7 @@
  * errors name the field and what it accepts.
  */
 #include "cli.h"
+#include "csv.h"
 #include "pingan/error.h"
 #include "pingan/record.h"
 
@@ -17,6 +18,7 @@
 typedef struct record_opts {
     const char *id;
     bool json;
+    bool csv;
     bool deleted;
     size_t limit;
     size_t batch;
@@ -40,6 +42,7 @@ static const cli_option list_options[] = {
     {"limit", required_argument, 'l', "N", "at most N records"},
     {"deleted", no_argument, 'd', NULL, "include deleted records"},
     {"json", no_argument, 'j', NULL, "print a JSON array"},
+    {"csv", no_argument, 'c', NULL, CLI_CSV_OPTION_HELP},
     {NULL, 0, 0, NULL, NULL},
 };
 static const cli_option delete_options[] = {
@@ -72,7 +75,8 @@ static const cli_command get_cmd = {
     "Show one record with every field and its version (hlc and origin).", NULL,
     get_options};
 static const cli_command list_cmd = {
-    "record list", "COLLECTION [--where FIELD=VALUE]... [--limit N] [--json]",
+    "record list",
+    "COLLECTION [--where FIELD=VALUE]... [--limit N] [--json|--csv]",
     "List records, oldest first, without deleted ones unless --deleted.",
     "example:\n  pingan record list hazard --where level=重大 --limit 20",
     list_options};
@@ -103,6 +107,9 @@ static int record_handle(int val, const char *arg, void *payload)
         break;
     case 'j':
         o->json = true;
+        break;
+    case 'c':
+        o->csv = true;
         break;
     case 'd':
         o->deleted = true;
@@ -266,6 +273,7 @@ done:
 
 typedef struct list_state {
     bool json;
+    cli_csv *csv;
     json_t *array;
     size_t count;
 } list_state;
@@ -276,6 +284,10 @@ static int list_one(const pg_record *rec, void *payload)
     ls->count++;
     if (ls->json) {
         json_array_append_new(ls->array, record_json(rec));
+        return 0;
+    }
+    if (ls->csv) {
+        cli_csv_record(ls->csv, rec);
         return 0;
     }
     printf("%s", rec->id);
@@ -309,11 +321,16 @@ static int record_list(int argc, char **argv)
     const pg_collection *coll = find_collection(&list_cmd, argv[optind]);
     if (!coll)
         return 2;
+    if (o.json && o.csv)
+        return cli_usage(&list_cmd, "give --json or --csv, not both");
+    cli_csv csv;
     ls.json = o.json;
+    ls.csv = o.csv ? &csv : NULL;
     ls.array = o.json ? json_array() : NULL;
     if ((error = parse_assignments(where, texts, coll, (char **)o.where,
                                    o.nwhere)) < 0 ||
         (error = cli_open_node(&node)) < 0 ||
+        (error = o.csv ? cli_csv_record_header(&csv, stdout, coll) : 0) < 0 ||
         (error = pg_record_list(node, coll->name, where, o.nwhere, o.limit,
                                 o.deleted, list_one, &ls)) < 0) {
         status = cli_fail(error);
