@@ -35,7 +35,7 @@ static const cli_option report_options[] = {
         "exclusive)")},
     {"csv", no_argument, 'c', NULL,
      N_("print CSV for Excel (UTF-8 with BOM, CRLF)")},
-    {"json", no_argument, 'j', NULL, N_("print JSON")},
+    {"json", no_argument, 'j', NULL, N_("print the report as JSON")},
     {"publish", no_argument, 'p', NULL,
      N_("write this node's daily statistics (daily_stats) instead")},
     {"date", required_argument, 'd', "DATE",
@@ -93,7 +93,8 @@ static const cli_command report_cmd = {
        "records: its report\nis read from the latest daily statistics "
        "published by its children, with\ncounts, overdue counts and "
        "amounts but no rates.\n\n"
-       "CSV headings are in the language of the messages (LANG), JSON keys "
+       "CSV gives rates in percent (empty when there is nothing to rate); its "
+       "headings\nare in the language of the messages (LANG); JSON keys "
        "never change.\n\nexample:\n  pingan report dispute --by category "
        "--since 2026-11-01 --until 2026-11-30"),
     report_options};
@@ -142,25 +143,26 @@ typedef struct column {
 static size_t columns(column *c, const pg_report *r)
 {
     size_t n = 0;
-    c[n++] = (column){"count", _("count")};
+    c[n++] = (column){"count", CLI_HEADING("count")};
     if (r->measures & PG_REPORT_M_OVERDUE)
-        c[n++] = (column){"overdue", _("overdue")};
+        c[n++] = (column){"overdue", CLI_HEADING("overdue")};
     if (r->measures & PG_REPORT_M_AMOUNT)
-        c[n++] = (column){"amount", _("amount (yuan)")};
+        c[n++] = (column){"amount", CLI_HEADING("amount (yuan)")};
     if (r->rate_name) {
-        const char *h =
-            strcmp(r->rate_name, "mediation_success") == 0
-                ? _("mediation success rate")
-            : strcmp(r->rate_name, "closure") == 0   ? _("closure rate")
-            : strcmp(r->rate_name, "dissuaded") == 0 ? _("dissuasion rate")
-                                                     : _("closed on time rate");
+        const char *h = strcmp(r->rate_name, "mediation_success") == 0
+                            ? CLI_HEADING("mediation success rate")
+                        : strcmp(r->rate_name, "closure") == 0
+                            ? CLI_HEADING("closure rate")
+                        : strcmp(r->rate_name, "dissuaded") == 0
+                            ? CLI_HEADING("dissuasion rate")
+                            : CLI_HEADING("closed on time rate");
         c[n++] = (column){r->rate_name, h};
     }
     if (r->rate2_name)
-        c[n++] = (column){r->rate2_name, _("closed on time rate")};
+        c[n++] = (column){r->rate2_name, CLI_HEADING("closed on time rate")};
     if (r->measures & PG_REPORT_M_POINTS) {
-        c[n++] = (column){"points", _("points")};
-        c[n++] = (column){"hours", _("hours")};
+        c[n++] = (column){"points", CLI_HEADING("points")};
+        c[n++] = (column){"hours", CLI_HEADING("hours")};
     }
     return n;
 }
@@ -181,9 +183,11 @@ static bool rate_of(const pg_report *r, const char *name,
     return false;
 }
 
-/* A cell's text: counts, amounts with 2 decimals, rates as percent. */
-static void cell_text(char *out, size_t cap, const pg_report *r,
-                      const column *c, const pg_report_stats *s)
+/* A cell's text: counts, amounts with 2 decimals, rates as percent
+ * with their counts ("-" when nothing to rate); for CSV (plain) the
+ * percent alone, empty when nothing to rate. */
+static void cell_text_as(char *out, size_t cap, const pg_report *r,
+                         const column *c, const pg_report_stats *s, bool plain)
 {
     int64_t num, den;
     if (strcmp(c->json, "count") == 0)
@@ -196,11 +200,19 @@ static void cell_text(char *out, size_t cap, const pg_report *r,
         snprintf(out, cap, "%" PRId64, s->points);
     else if (strcmp(c->json, "hours") == 0)
         snprintf(out, cap, "%" PRId64, s->hours);
+    else if (rate_of(r, c->json, s, &num, &den) && den > 0 && plain)
+        snprintf(out, cap, "%.2f", 100.0 * (double)num / (double)den);
     else if (rate_of(r, c->json, s, &num, &den) && den > 0)
         snprintf(out, cap, "%.2f%% (%" PRId64 "/%" PRId64 ")",
                  100.0 * (double)num / (double)den, num, den);
     else
-        snprintf(out, cap, "-");
+        snprintf(out, cap, "%s", plain ? "" : "-");
+}
+
+static void cell_text(char *out, size_t cap, const pg_report *r,
+                      const column *c, const pg_report_stats *s)
+{
+    cell_text_as(out, cap, r, c, s, false);
 }
 
 static json_t *stats_json(const pg_report *r, const column *cols, size_t n,
@@ -234,11 +246,11 @@ static const char *key_heading(const pg_report *r)
 {
     switch (r->by) {
     case PG_REPORT_BY_DIVISION:
-        return _("division");
+        return CLI_HEADING("division");
     case PG_REPORT_BY_STATUS:
-        return _("status");
+        return CLI_HEADING("status");
     case PG_REPORT_BY_MONTH:
-        return _("month");
+        return CLI_HEADING("month");
     case PG_REPORT_BY_CATEGORY: {
         const pg_field *f =
             pg_collection_field(r->coll, r->category_field, NULL);
@@ -300,8 +312,8 @@ static void print_csv(const pg_report *r)
     cli_csv csv;
     char text[128];
     cli_csv_begin(&csv, stdout);
-    cli_csv_field(&csv, zh ? _("row") : "row");
-    cli_csv_field(&csv, zh ? _("jurisdiction") : "group");
+    cli_csv_field(&csv, zh ? CLI_HEADING("row type") : "row");
+    cli_csv_field(&csv, zh ? CLI_HEADING("jurisdiction") : "group");
     cli_csv_field(&csv, zh ? key_heading(r) : pg_report_by_name(r->by));
     for (size_t i = 0; i < n; i++)
         cli_csv_field(&csv, zh ? cols[i].head : cols[i].json);
@@ -312,21 +324,24 @@ static void print_csv(const pg_report *r)
         for (; !total && c < r->ncells &&
                strcmp(r->cells[c].group, r->subtotals[g].group) == 0;
              c++) {
-            cli_csv_field(&csv, "row");
+            cli_csv_field(&csv, zh ? CLI_HEADING("row") : "row");
             cli_csv_field(&csv, r->cells[c].group);
             cli_csv_field(&csv, r->cells[c].key);
             for (size_t i = 0; i < n; i++) {
-                cell_text(text, sizeof(text), r, &cols[i], &r->cells[c].stats);
+                cell_text_as(text, sizeof(text), r, &cols[i],
+                             &r->cells[c].stats, true);
                 cli_csv_field(&csv, text);
             }
             cli_csv_end_row(&csv);
         }
         const pg_report_stats *s = total ? &r->total : &r->subtotals[g].stats;
-        cli_csv_field(&csv, total ? "total" : "subtotal");
+        cli_csv_field(&csv, !zh     ? (total ? "total" : "subtotal")
+                            : total ? CLI_HEADING("total")
+                                    : CLI_HEADING("subtotal"));
         cli_csv_field(&csv, total ? "" : r->subtotals[g].group);
         cli_csv_field(&csv, "");
         for (size_t i = 0; i < n; i++) {
-            cell_text(text, sizeof(text), r, &cols[i], s);
+            cell_text_as(text, sizeof(text), r, &cols[i], s, true);
             cli_csv_field(&csv, text);
         }
         cli_csv_end_row(&csv);
@@ -357,7 +372,8 @@ static void print_table(const pg_report *r, const pg_report_query *q,
     size_t n = columns(cols, r);
     size_t w[2 + MAX_COLS];
     char text[128], a[40], b[40];
-    const char *subtotal = _("subtotal"), *total = _("total");
+    const char *subtotal = CLI_HEADING("subtotal"),
+               *total = CLI_HEADING("total");
 
     printf(_("%s (%s) in the jurisdiction of %s %s, by %s"), r->coll->name,
            r->coll->title, r->node_code, pg_node_name(node), key_heading(r));
@@ -378,7 +394,7 @@ static void print_table(const pg_report *r, const pg_report_query *q,
                  "no %s records; no rates)\n"),
                day, r->coll->name);
     }
-    w[0] = cli_text_width(_("jurisdiction"));
+    w[0] = cli_text_width(CLI_HEADING("jurisdiction"));
     w[1] = cli_text_width(key_heading(r));
     if (cli_text_width(subtotal) > w[1])
         w[1] = cli_text_width(subtotal);
@@ -400,7 +416,7 @@ static void print_table(const pg_report *r, const pg_report_query *q,
         if (cli_text_width(text) > w[2 + i])
             w[2 + i] = cli_text_width(text);
     }
-    cli_print_padded(_("jurisdiction"), w[0]);
+    cli_print_padded(CLI_HEADING("jurisdiction"), w[0]);
     cli_print_padded(key_heading(r), w[1]);
     for (size_t i = 0; i < n; i++) {
         if (i + 1 < n)
@@ -489,7 +505,7 @@ int cmd_report(int argc, char **argv)
             char ex[PG_EXCERPT_SIZE];
             return cli_usage(
                 &report_cmd,
-                _("unknown collection '%s'; 'pingan schema' lists them"),
+                _("'%s' is not a collection; 'pingan schema' lists them"),
                 pg_excerpt(ex, q.collection, strlen(q.collection)));
         }
         return cli_usage(&report_cmd, "%s", pg_error_last()->message);

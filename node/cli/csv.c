@@ -53,11 +53,17 @@ void cli_csv_end_row(cli_csv *csv)
     csv->col = 0;
 }
 
+const char *cli_heading(const char *ctx_msgid)
+{
+    const char *t = gettext(ctx_msgid);
+    return t == ctx_msgid ? strchr(ctx_msgid, '\004') + 1 : t;
+}
+
 int cli_csv_record_header(cli_csv *csv, FILE *out, const pg_collection *coll)
 {
     bool titles = cli_i18n_chinese();
     cli_csv_begin(csv, out);
-    cli_csv_field(csv, titles ? _("record id") : "id");
+    cli_csv_field(csv, titles ? CLI_HEADING("record id") : "id");
     for (size_t f = 0; f <= coll->nfields; f++) {
         const pg_field *fd = pg_collection_field_at(coll, f);
         cli_csv_field(csv, titles ? fd->title : fd->name);

@@ -37,6 +37,15 @@ void cli_csv_field(cli_csv *csv, const char *s);
  * numbers as JSON writes them, true/false, null as an empty field. */
 void cli_csv_json(cli_csv *csv, const json_t *v);
 
+/*
+ * A heading of a table or sheet, translated in the message context
+ * "report" (msgctxt), so that a one-word heading ("count", "status") never
+ * meets the same word translated otherwise elsewhere in the catalog.  Use
+ * through CLI_HEADING("text").
+ */
+const char *cli_heading(const char *ctx_msgid);
+#define CLI_HEADING(s) cli_heading("report\004" s)
+
 /* Start CSV for the records of coll: the byte-order mark and the header
  * row (id, every field and _deleted, as in --json): field names, or the
  * fields' titles when messages are in Chinese.  Returns 0. */
