@@ -286,16 +286,19 @@ static void print_json(const pg_report *r, const pg_report_query *q)
     }
     json_t *rows = json_array(), *subs = json_array();
     for (size_t i = 0; i < r->ncells; i++) {
-        json_t *s = stats_json(r, cols, n, &r->cells[i].stats);
+        json_t *s = json_object();
         json_object_set_new(s, "group", json_string(r->cells[i].group));
         json_object_set_new(s, "key",
                             r->cells[i].key[0] ? json_string(r->cells[i].key)
                                                : json_null());
+        json_object_update_new(s, stats_json(r, cols, n, &r->cells[i].stats));
         json_array_append_new(rows, s);
     }
     for (size_t i = 0; i < r->nsubtotals; i++) {
-        json_t *s = stats_json(r, cols, n, &r->subtotals[i].stats);
+        json_t *s = json_object();
         json_object_set_new(s, "group", json_string(r->subtotals[i].group));
+        json_object_update_new(s,
+                               stats_json(r, cols, n, &r->subtotals[i].stats));
         json_array_append_new(subs, s);
     }
     json_object_set_new(o, "rows", rows);
