@@ -322,7 +322,7 @@ static int record_list(int argc, char **argv)
     if (!coll)
         return 2;
     if (o.json && o.csv)
-        return cli_usage(&list_cmd, "give --json or --csv, not both");
+        return cli_usage(&list_cmd, _("give --json or --csv, not both"));
     cli_csv csv;
     ls.json = o.json;
     ls.csv = o.csv ? &csv : NULL;

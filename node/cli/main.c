@@ -28,7 +28,7 @@ static const command commands[] = {
     {"peer", cmd_peer, "pin the cards of the parent, children and partners"},
     {"schema", cmd_schema, "show collections and fields"},
     {"record", cmd_record, "create, update, read, list, delete, import"},
-    {"report", cmd_report, "counts, amounts and rates; daily statistics"},
+    {"report", cmd_report, N_("counts, amounts and rates; daily statistics")},
     {"log", cmd_log, "list the change-log and check its signatures"},
     {"audit", cmd_audit, "the audit trail: list, verify, export heads"},
     {"status", cmd_status, "this node and who is behind, at a glance"},
