@@ -25,14 +25,12 @@ typedef struct report_opts {
 } report_opts;
 
 static const cli_option report_options[] = {
-    {"by", required_argument, 'b', "division|status|category|month",
-     N_("group by the record's division, status, category or month "
-        "(default\ndivision)")},
+    {"by", required_argument, 'b', "BY",
+     N_("group by division (default), status, category or month")},
     {"since", required_argument, 's', "DATE",
      N_("only records of DATE or later (inclusive)")},
     {"until", required_argument, 'u', "DATE",
-     N_("only records before the end of DATE (a day: inclusive; a time:\n"
-        "exclusive)")},
+     N_("only records before the end of DATE (a whole day: inclusive)")},
     {"csv", no_argument, 'c', NULL,
      N_("print CSV for Excel (UTF-8 with BOM, CRLF)")},
     {"json", no_argument, 'j', NULL, N_("print the report as JSON")},

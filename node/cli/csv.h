@@ -15,12 +15,13 @@
 #include "i18n.h"
 #include "pingan/record.h"
 
-/* The help of `--csv` of `pingan record list`. */
+/* The help of `--csv` of `pingan record list`.  The header row is the
+ * field names, or the fields' Chinese titles when messages are in Chinese:
+ * the sheet is read by people in the office's language; scripts use
+ * --json (or LANG=C), whose keys never change. */
 #define CLI_CSV_OPTION_HELP                                                    \
-    N_("print CSV for Excel (UTF-8 with BOM, CRLF); the header row is the "    \
-       "field\nnames, or the fields' Chinese titles when the locale is "       \
-       "Chinese (the\nsheet is read by people; scripts use --json or "         \
-       "LANG=C)")
+    N_("print CSV for Excel (UTF-8 with BOM); headings in Chinese in a "       \
+       "Chinese locale")
 
 typedef struct cli_csv {
     FILE *out;
