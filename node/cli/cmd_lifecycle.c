@@ -19,12 +19,13 @@ typedef struct lc_opts {
 } lc_opts;
 
 static const cli_option json_options[] = {
-    {"json", no_argument, 'j', NULL, N_("print JSON")},
+    {"json", no_argument, 'j', NULL,
+     N_("print JSON (keys and values as stored)")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command show_cmd = {
-    "lifecycle show", N_("COLLECTION [--json]"),
+    "lifecycle show", "COLLECTION [--json]",
     N_("Show the lifecycle of a collection's status: the states a new record "
        "may start\nin, and for each state the states allowed next (staying in "
        "a state is always\nallowed).  Local writes follow it; 'pingan "
@@ -36,7 +37,7 @@ static const cli_command show_cmd = {
     json_options};
 
 static const cli_command check_cmd = {
-    "lifecycle check", N_("[COLLECTION] [--json]"),
+    "lifecycle check", "[COLLECTION] [--json]",
     N_("List the records whose status history breaks their lifecycle.  Each "
        "record's\nstatus changes in the change-log are walked in version "
        "order (hlc, origin), as\nthe merge orders them; every step the "
@@ -55,15 +56,16 @@ static const cli_command check_cmd = {
     json_options};
 
 static const cli_command overdue_cmd = {
-    "overdue", N_("[--json]"),
+    "overdue", "[--json]",
     N_("List the supervision orders (deadline) and hazards (rectify_deadline) "
        "of this\nnode's jurisdiction that are past their deadline and not in "
        "a final state, most\noverdue first, with how long overdue and the "
-       "escalation level: 普通督办 when\noverdue by less than a day, 黄牌督办 "
-       "from one day, 红牌督办 when overdue by more\nthan the whole time limit "
-       "it was given (deadline - issued_at, deadline -\ndiscovered_at; 7 days "
-       "when the start is unknown); never below the level set on\nthe order. "
-       " Times are China Standard Time."),
+       "escalation level: ordinary when\noverdue by less than a day, yellow "
+       "card from one day, red card when overdue by\nmore than the whole time "
+       "limit it was given (deadline - issued_at, deadline -\ndiscovered_at; "
+       "7 days when the start is unknown); never below the level set on\nthe "
+       "order.  Levels are shown as stored on orders; times in China Standard "
+       "Time."),
     N_("With --json: [{\"collection\", \"id\", \"division\", \"status\", "
        "\"subject\", \"start\",\n\"deadline\", \"overdue_ms\", "
        "\"overdue_days\", \"overdue_hours\", \"limit_ms\", \"level\",\n"
@@ -86,9 +88,9 @@ static const pg_lifecycle *lifecycle_arg(const cli_command *cmd,
     if (!lc) {
         char ex[PG_EXCERPT_SIZE];
         cli_usage(cmd,
-                  "collection '%s' has no lifecycle; these have one: "
-                  "hazard, dispute, grid_event, supervision, volunteer, "
-                  "fraud_alert, drill",
+                  N_("collection '%s' has no lifecycle; these have one: "
+                     "hazard, dispute, grid_event, supervision, volunteer, "
+                     "fraud_alert, drill"),
                   pg_excerpt(ex, name, strlen(name)));
     }
     return lc;
@@ -122,7 +124,7 @@ static int lifecycle_show(int argc, char **argv)
     if ((rc = cli_parse(argc, argv, &show_cmd, lc_handle, &o)) != 0)
         return rc > 0 ? 0 : 2;
     if (optind >= argc)
-        return cli_usage(&show_cmd, "which collection? give COLLECTION");
+        return cli_usage(&show_cmd, N_("which collection? give COLLECTION"));
     if (optind + 1 < argc)
         return cli_unexpected(&show_cmd, argv[optind + 1]);
     const pg_lifecycle *lc = lifecycle_arg(&show_cmd, argv[optind]);
