@@ -24,6 +24,7 @@
 #include "store.h"
 #include "pingan/error.h"
 #include "pingan/hlc.h"
+#include "pingan/lifecycle.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,58 @@ int pg_write__check_operator(const char *op)
                             "--operator or set PINGAN_OPERATOR",
                             PG_OPERATOR_MAX);
     return 0;
+}
+
+/* A status value as a C string; false when it is absent or too long (an
+ * enum value never is). */
+static bool status_text(char out[PG_LIFECYCLE_STATE_MAX + 1], const pg_value *v)
+{
+    if (v->kind != PG_VALUE_TEXT || v->len > PG_LIFECYCLE_STATE_MAX)
+        return false;
+    memcpy(out, v->s, v->len);
+    out[v->len] = 0;
+    return true;
+}
+
+/* A new record starts in an initial state of its lifecycle, or without a
+ * status (pingan/lifecycle.h). */
+static int check_initial(const pg_collection *coll,
+                         const pg_field_value *values, const size_t *idx,
+                         size_t n)
+{
+    const pg_lifecycle *lc = pg_lifecycle_get(coll->name);
+    char to[PG_LIFECYCLE_STATE_MAX + 1];
+
+    for (size_t i = 0; lc && i < n; i++)
+        if (strcmp(pg_collection_field_at(coll, idx[i])->name, "status") == 0 &&
+            status_text(to, &values[i].value))
+            return pg_lifecycle_check_step(lc, NULL, NULL, to);
+    return 0;
+}
+
+/* An update moves the status only along its lifecycle: from the stored
+ * value `cur` (a column of the row) to the written one. */
+static int check_transition(const pg_collection *coll, const char *id,
+                            const pg_field *f, sqlite3_value *cur,
+                            const pg_value *v)
+{
+    const pg_lifecycle *lc = pg_lifecycle_get(coll->name);
+    char from[PG_LIFECYCLE_STATE_MAX + 1], to[PG_LIFECYCLE_STATE_MAX + 1];
+    bool has_from = false;
+
+    if (!lc || strcmp(f->name, "status") != 0)
+        return 0;
+    if (cur && sqlite3_value_type(cur) == SQLITE_TEXT) {
+        int len = sqlite3_value_bytes(cur);
+        if (len < 0 || len > PG_LIFECYCLE_STATE_MAX)
+            return 0;
+        memcpy(from, sqlite3_value_text(cur), (size_t)len);
+        from[len] = 0;
+        has_from = true;
+    }
+    bool has_to = status_text(to, v);
+    return pg_lifecycle_check_step(lc, id, has_from ? from : NULL,
+                                   has_to ? to : NULL);
 }
 
 /*
@@ -173,6 +226,8 @@ int pg_write__validate(size_t *idx, char division_out[PG_CODE_LEN + 1],
                                     coll->fields[f].title);
         }
     }
+    if (create && (error = check_initial(coll, values, idx, n)) < 0)
+        return error;
     memcpy(division_out, division, PG_CODE_LEN + 1);
     return 0;
 }
@@ -1248,6 +1303,12 @@ int pg_write__update(pg_node *node, const pg_collection *coll, const char *id,
                                eidx[i]);
         if (f->merge == PG_MERGE_COUNTER &&
             (error = check_counter(&row, f, eidx[i], effective[i].value.i)) < 0)
+            goto done;
+        /* A resolution picks one of the values written already: the
+         * lifecycle judged them when they were written. */
+        if (pg_version_is_zero(merged) &&
+            (error = check_transition(coll, id, f, row.cols[eidx[i]],
+                                      &effective[i].value)) < 0)
             goto done;
         if ((error = check_authority(node, f, &base)) < 0 ||
             (error = pg_txn_add_merged(txn, id, f->name, &effective[i].value,

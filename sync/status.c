@@ -11,6 +11,7 @@
 #include "pingan/conflict.h"
 #include "pingan/error.h"
 #include "pingan/exchange.h"
+#include "pingan/lifecycle.h"
 #include "pingan/value.h"
 
 #include <stdio.h>
@@ -209,6 +210,12 @@ int pg_status_get(pg_node *node, pg_status *out)
     if ((error = pg_conflict_list(node, false, count_conflict,
                                   &out->conflicts_open)) < 0)
         return error;
+    pg_overdue_item *overdue = NULL;
+    size_t noverdue = 0;
+    if ((error = pg_overdue_list(&overdue, &noverdue, node, out->now_ms)) < 0)
+        return error;
+    free(overdue);
+    out->overdue = noverdue;
 
     pg_buf_init(&buf, PG_BUF_DEFAULT_MAX);
     error = query(node,

@@ -15,6 +15,7 @@
  * |             | them (pg_bundle_export_plan), and the gap known in its  |
  * |             | log                                                     |
  * | conflicts   | open conflicts                                          |
+ * | overdue     | supervision orders and hazards past their deadline      |
  * | quarantine  | txns quarantined in the last 24 hours, by reason prefix |
  * |             | (the text before the first ':'), and the latest         |
  * |             | equivocations with both digests                         |
@@ -78,6 +79,10 @@ typedef struct pg_status {
     pg_status_peer *peers;
 
     uint64_t conflicts_open;
+
+    /** Supervision orders and hazards past their deadline
+     * (pg_overdue_list). */
+    uint64_t overdue;
 
     /* Quarantined since now_ms - PG_STATUS_RECENT_MS, by reason prefix
      * (most frequent first). */

@@ -152,6 +152,8 @@ int cmd_bundle(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_pseudonym(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_lifecycle(int argc, char **argv);
+int cmd_overdue(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_sync(int argc, char **argv);

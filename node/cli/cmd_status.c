@@ -4,6 +4,7 @@
  * this file prints them.
  */
 #include "cli.h"
+#include "i18n.h"
 #include "pingan/recovery.h"
 #include "pingan/error.h"
 #include "pingan/status.h"
@@ -47,7 +48,8 @@ static const cli_command status_cmd = {
     "\"rejected_last_day\": {\"total\", \"by_source\":\n{SOURCE: N}, "
     "\"last\"},\n"
     "\"pending\": {\"total\", \"signer_unknown\", \"clock_skew\", "
-    "\"max_ahead_min\",\n\"oldest_received\" (null: none)}}.",
+    "\"max_ahead_min\",\n\"oldest_received\" (null: none)}, \"overdue\" "
+    "(supervision orders and\nhazards past their deadline, 'pingan overdue')}.",
     status_options};
 
 static int status_handle(int val, const char *arg, void *payload)
@@ -243,6 +245,9 @@ static void print_status(const pg_status *s)
     printf("\nconflicts    %llu open%s\n",
            (unsigned long long)s->conflicts_open,
            s->conflicts_open ? " ('pingan conflicts list')" : "");
+    printf(_("overdue      %llu past their deadline%s\n"),
+           (unsigned long long)s->overdue,
+           s->overdue ? _(" ('pingan overdue')") : "");
     printf("quarantined  %llu in the last 24 h%s\n",
            (unsigned long long)s->quarantined_recent,
            s->quarantined_recent ? " ('pingan quarantine list'):" : "");
@@ -334,6 +339,7 @@ int cmd_status(int argc, char **argv)
                 pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory"));
             goto done;
         }
+        json_object_set_new(j, "overdue", json_integer((json_int_t)s.overdue));
         cli_print_json(j);
     } else {
         print_status(&s);

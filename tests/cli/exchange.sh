@@ -189,7 +189,7 @@ pg --dir county export --to $TOWN --out empty.pgb --json
 
 H1=$(put county hazard division=$VILLAGE category=公共安全风险 level=较大 \
 	status=发现登记 description='新合村燃气管道锈蚀')
-H2=$(put county hazard division=$TOWN category=社会治安风险 status=核实 \
+H2=$(put county hazard division=$TOWN category=社会治安风险 status=发现登记 \
 	description='镇中学周边流动摊贩聚集')
 pg --dir county export --to $TOWN --out b0.pgb
 expect_rc 0 "export (text) two hazards to 石潭镇"
@@ -270,7 +270,7 @@ expect_rc 0 "importing b1 again"
 # ---- the way up, acknowledgements, --resend, --ack-only -----------------------------
 
 G1=$(put town grid_event division=$VILLAGE category=城市管理 subject='村道路灯损坏')
-put town hazard --id "$H1" status=整改中 measures='更换燃气管道' >/dev/null
+put town hazard --id "$H1" status=核实 measures='更换燃气管道' >/dev/null
 pg --dir town export --to $COUNTY --out up1.pgb --json
 expect_rc 0 "石潭镇 exports to the county"
 [ "$(pyj "$T/out" 'd["files"][0]["txns"]')" = 2 ] &&
@@ -285,8 +285,8 @@ for k in file status error sender range txns new duplicates conflicts quarantine
 		fail "import --json lacks \"$k\""
 done
 pg --dir county record get hazard "$H1" --json
-[ "$(json_value status "$T/out")" = 整改中 ] && pass "the township's update reached the county" ||
-	fail "status of $H1 at the county is not 整改中"
+[ "$(json_value status "$T/out")" = 核实 ] && pass "the township's update reached the county" ||
+	fail "status of $H1 at the county is not 核实"
 pg --dir county record get grid_event "$G1" --json
 expect_rc 0 "the township's grid event reached the county"
 [ "$(cursor county $TOWN acked_upto)" = "$B1_LAST" ] &&
@@ -406,7 +406,7 @@ pg --dir county record put hazard --id "$H1" level=低
 pg --dir county export --to $TOWN --out new2.pgb
 pg --dir town import new1.pgb new2.pgb
 expect_rc 0 "two newer bundles"
-pg --dir town record put hazard --id "$H1" status=验收
+pg --dir town record put hazard --id "$H1" status=评估定级
 state town before
 pg --dir town import b1.pgb new1.pgb --json
 expect_rc 0 "b1 and new1 replayed after new2"
@@ -414,7 +414,7 @@ expect_rc 0 "b1 and new1 replayed after new2"
 	pass "replayed: applied, nothing new" || fail "replay: $(head -c 600 "$T/out")"
 same_state town before "replaying old bundles"
 pg --dir town record get hazard "$H1" --json
-[ "$(json_value level "$T/out")" = 低 ] && [ "$(json_value status "$T/out")" = 验收 ] &&
+[ "$(json_value level "$T/out")" = 低 ] && [ "$(json_value status "$T/out")" = 评估定级 ] &&
 	pass "the record keeps its newest values" || fail "the replay rolled $H1 back"
 
 # ---- refused files: exit 2, named, nothing changed -------------------------------------

@@ -146,11 +146,11 @@ put_ok "create a hazard" hazard division=430302001001 category=公共安全风�
 	affected_count=36 contact_name=王五 contact_phone=13907321234
 H1=$NEW_ID
 put_ok "create a second hazard" hazard division=430302002003 \
-	category=社会治安风险 subcategory=校园周边 level=重大 status=核实 \
+	category=社会治安风险 subcategory=校园周边 level=重大 status=发现登记 \
 	description='学校周边流动摊贩聚集，放学时段交通拥堵' discovered_by=群众举报
 H2=$NEW_ID
 put_ok "create a third hazard" hazard division=430302002003 \
-	category=公共安全风险 subcategory=消防安全 level=较大 status=整改中 \
+	category=公共安全风险 subcategory=消防安全 level=较大 status=发现登记 \
 	description='沿街门面“三合一”住人，消防通道堵塞'
 H3=$NEW_ID
 
@@ -411,7 +411,7 @@ pg --operator=赵六 record delete dispute "$D3"
 [ "$(last_operator)" = 赵六 ] && pass "--operator=NAME overrides PINGAN_OPERATOR" ||
 	fail "operator recorded as '$(last_operator)', not 赵六"
 unset PINGAN_OPERATOR
-pg record put dispute --id "$D1" status=终结 --operator 孙七
+pg record put dispute --id "$D1" status=结案 --operator 孙七
 [ "$(last_operator)" = 孙七 ] && pass "--operator after the operands" ||
 	fail "operator recorded as '$(last_operator)', not 孙七"
 if login=$(id -un 2>/dev/null) && [ -n "$login" ]; then

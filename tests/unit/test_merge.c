@@ -474,7 +474,7 @@ static void make_three(fixture *fx, three *t)
               test_text("调解中"));
     t->t[1] = last_body(fx->node[TOWNSHIP]);
     tick();
-    set_field(fx->node[COUNTY], "dispute", t->id, "status", test_text("结案"));
+    set_field(fx->node[COUNTY], "dispute", t->id, "status", test_text("终结"));
     t->t[2] = last_body(fx->node[COUNTY]);
 }
 
@@ -591,13 +591,13 @@ test_merge__concurrent_updates_open_one_conflict_alike_on_both(void **state)
     assert_string_equal(ct->b.origin, specs[COUNTY].code);
     assert_int_equal(ct->winner, 'b');
     assert_string_equal(ta, "调解中");
-    assert_string_equal(tb, "结案");
+    assert_string_equal(tb, "终结");
     assert_string_equal(c->texta[0], "调解中");
-    assert_string_equal(c->textb[0], "结案");
+    assert_string_equal(c->textb[0], "终结");
     assert_string_equal(get_text(fx->node[COUNTY], "dispute", t.id, "status"),
-                        "结案");
+                        "终结");
     assert_string_equal(get_text(fx->node[TOWNSHIP], "dispute", t.id, "status"),
-                        "结案");
+                        "终结");
 
     /* The id is the published formula. */
     char id[17];
@@ -668,7 +668,7 @@ test_merge__causally_ordered_writes_arriving_out_of_order_never_conflict(
     t[0] = last_body(fx->node[TOWNSHIP]);
     set_field(fx->node[TOWNSHIP], "dispute", id, "status", test_text("调解中"));
     t[1] = last_body(fx->node[TOWNSHIP]);
-    set_field(fx->node[TOWNSHIP], "dispute", id, "status", test_text("结案"));
+    set_field(fx->node[TOWNSHIP], "dispute", id, "status", test_text("终结"));
     t[2] = last_body(fx->node[TOWNSHIP]);
     /* The writer's own history is a chain. */
     assert_int_equal(list_conflicts(fx->node[TOWNSHIP], true)->n, 0);
@@ -683,7 +683,7 @@ test_merge__causally_ordered_writes_arriving_out_of_order_never_conflict(
                      PG_MERGED_APPLIED);
     assert_int_equal(res.conflicts, 0);
     assert_int_equal(list_conflicts(x, true)->n, 0);
-    assert_string_equal(get_text(x, "dispute", id, "status"), "结案");
+    assert_string_equal(get_text(x, "dispute", id, "status"), "终结");
     /* A row left by an earlier rule (a reported pair whose link then
      * arrives) is removed by the recomputation. */
     char cid[17];
@@ -707,7 +707,7 @@ test_merge__causally_ordered_writes_arriving_out_of_order_never_conflict(
              "INSERT INTO conflict(id, coll, record_id, field, a_hlc, "
              "a_origin, a_value, b_hlc, b_origin, b_value, winner, "
              "detected_ms) VALUES('%s', 'dispute', '%s', %zu, %lld, '%s', "
-             "'登记受理', %lld, '%s', '结案', 'b', 0)",
+             "'登记受理', %lld, '%s', '终结', 'b', 0)",
              cid, id, fstatus, (long long)va.hlc, va.origin, (long long)vc.hlc,
              vc.origin);
     assert_int_equal(sqlite3_exec(x->db, sql, NULL, NULL, NULL), SQLITE_OK);
@@ -716,7 +716,7 @@ test_merge__causally_ordered_writes_arriving_out_of_order_never_conflict(
                      PG_MERGED_APPLIED);
     assert_int_equal(res.conflicts, 0);
     assert_int_equal(list_conflicts(x, true)->n, 0);
-    assert_string_equal(get_text(x, "dispute", id, "status"), "结案");
+    assert_string_equal(get_text(x, "dispute", id, "status"), "终结");
     pg_node_free(x);
 
     /* Newest first: the record appears with its last state at once. */
@@ -725,7 +725,7 @@ test_merge__causally_ordered_writes_arriving_out_of_order_never_conflict(
         assert_int_equal(merge1(x, specs[TOWNSHIP].code, &t[k], NULL),
                          PG_MERGED_APPLIED);
     assert_int_equal(list_conflicts(x, true)->n, 0);
-    assert_string_equal(get_text(x, "dispute", id, "status"), "结案");
+    assert_string_equal(get_text(x, "dispute", id, "status"), "终结");
     assert_string_equal(get_text(x, "dispute", id, "summary"),
                         "两户因排水沟发生纠纷");
     char *want = dump(fx->node[TOWNSHIP], "SELECT * FROM dispute");
@@ -925,7 +925,7 @@ test_merge__a_bad_signature_is_quarantined_and_the_rest_applies(void **state)
 
     new_dispute(id1, fx->node[TOWNSHIP], specs[COMMUNITY].code, "登记受理");
     blob good1 = last_body(fx->node[TOWNSHIP]);
-    new_dispute(id2, fx->node[TOWNSHIP], specs[COMMUNITY].code, "调解中");
+    new_dispute(id2, fx->node[TOWNSHIP], specs[COMMUNITY].code, "登记受理");
     blob good2 = last_body(fx->node[TOWNSHIP]);
     assert_pg_ok(pg_txn_decode(&txn, good1.data, good1.len));
     txn->signature[7] ^= 0x20;
@@ -1053,7 +1053,7 @@ static void test_merge__equivocation_is_quarantined_wherever_seen(void **state)
     blob twin =
         signed_txn(fx->node[TOWNSHIP], seq, now_hlc(), specs[COMMUNITY].code,
                    "dispute", id, "summary", test_text("另一个版本"), NULL);
-    new_dispute(id2, fx->node[TOWNSHIP], specs[COMMUNITY].code, "调解中");
+    new_dispute(id2, fx->node[TOWNSHIP], specs[COMMUNITY].code, "登记受理");
     blob next = last_body(fx->node[TOWNSHIP]);
 
     assert_int_equal(
@@ -1094,7 +1094,7 @@ static void test_merge__an_invalid_value_is_quarantined(void **state)
         signed_txn(fx->node[TOWNSHIP], next_seq(fx->node[TOWNSHIP]) + 100,
                    now_hlc(), specs[COMMUNITY].code, "dispute", id, "status",
                    test_text("不存在的状态"), NULL);
-    new_dispute(id2, fx->node[TOWNSHIP], specs[COMMUNITY].code, "调解中");
+    new_dispute(id2, fx->node[TOWNSHIP], specs[COMMUNITY].code, "登记受理");
     blob next = last_body(fx->node[TOWNSHIP]);
     blob batch[2] = {bad, next};
     merge_from(fx->node[COUNTY], specs[TOWNSHIP].code, batch, 2, res);
@@ -1335,7 +1335,7 @@ test_merge__a_resolution_behind_a_newer_branch_is_refused(void **state)
         PG_MERGED_APPLIED);
     tick();
     set_field(fx->node[COMMUNITY], "dispute", t.id, "status",
-              test_text("中止"));
+              test_text("分流指派"));
     blob e = last_body(fx->node[COMMUNITY]);
     merge1(fx->node[TOWNSHIP], specs[COUNTY].code, &t.t[2], NULL);
     merge1(fx->node[TOWNSHIP], specs[COMMUNITY].code, &e, NULL);

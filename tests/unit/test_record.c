@@ -849,7 +849,7 @@ test_record__authority_field_of_a_higher_tier_is_refused(void **state)
         {"description", test_text("排水沟堵塞")},
     };
     pg_field_value level = {"level", test_text("重大")};
-    pg_field_value status = {"status", test_text("核实")};
+    pg_field_value status = {"status", test_text("发现登记")};
 
     assert_pg_ok(pg_record_put(id, fx->node, "hazard", NULL, v, 4, OPERATOR));
     /* Its own tier's assessment it may change. */

@@ -46,6 +46,7 @@
 
 #include "pingan/division.h"
 #include "pingan/error.h"
+#include "pingan/lifecycle.h"
 #include "pingan/schema.h"
 
 #include <jansson.h>
@@ -362,6 +363,7 @@ typedef struct gen {
     gen_division scope;               /* --division, as an anchor of its own */
     const gen_division **hunan; /* legal Hunan county codes, for ID numbers */
     size_t nhunan;
+    bool new_records; /* status: the lifecycle's first state */
 } gen;
 
 static int gen_div_cmp(const void *a, const void *b)
@@ -1057,6 +1059,11 @@ static void rec_text(gen *g, const char *name, const char *s)
     default:
         gen_die(1, "internal error: %s.%s is not text", g->coll->name, name);
     }
+    /* The state reached is picked all the same, so the random stream
+     * and every other field stay as they were. */
+    const pg_lifecycle *lc = pg_lifecycle_get(g->coll->name);
+    if (g->new_records && lc && strcmp(name, "status") == 0)
+        s = lc->initial[0];
     if (f->type == PG_TYPE_ENUM && !gen_enum_has(f, s))
         gen_die(1, "internal error: %s.%s has no value '%s'", g->coll->name,
                 name, s);
@@ -2900,6 +2907,11 @@ gen *gen_new(const char *csv_path)
         gen_die(1, "out of memory");
     gen_seed(g, 1, "");
     return g;
+}
+
+void gen_set_new_records(gen *g, bool on)
+{
+    g->new_records = on;
 }
 
 void gen_free(gen *g)

@@ -44,6 +44,12 @@ gen *gen_new(const char *csv_path);
 /* The divisions table, sorted by code (borrowed; @p n gets its rows). */
 const gen_division *gen_divisions(const gen *g, size_t *n);
 
+/* With @p on, every record is new: its status is the first initial state
+ * of its lifecycle (pingan/lifecycle.h), as a local write or an import
+ * needs, instead of the state the record's story reached.  Nothing else
+ * changes: the other fields, and the random stream, are the same. */
+void gen_set_new_records(gen *g, bool on);
+
 /* Free a generator.  NULL-safe. */
 void gen_free(gen *g);
 

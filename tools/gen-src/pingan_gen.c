@@ -51,7 +51,9 @@ static void gen_help(void)
            "Write N realistic synthetic records of COLLECTION to standard\n"
            "output as JSON lines (one object per line, keys are the schema's\n"
            "field names, times ISO 8601 in +08:00).  The output depends only\n"
-           "on the arguments: the same seed gives the same records.\n"
+           "on the arguments: the same seed gives the same records.  They\n"
+           "are new records, ready for 'pingan record import': a status\n"
+           "is the first state of its lifecycle ('pingan lifecycle show').\n"
            "\n"
            "  -s, --seed S         seed, a non-negative integer (default 1)\n"
            "  -d, --division CODE  only places inside CODE's jurisdiction\n"
@@ -158,6 +160,9 @@ int main(int argc, char **argv)
     char err[256];
     if (gen_scope(g, division, err, sizeof(err)) < 0)
         gen_die(2, "%s", err);
+    /* Lines for `pingan record import`: new records, in the first state of
+     * their lifecycle. */
+    gen_set_new_records(g, true);
     gen_seed(g, seed, name);
     /* 2026-11-30 minus (seed mod 28) days, through the calendar. */
     unsigned back = (unsigned)(seed % 28);

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "pingan/error.h"
+#include "pingan/lifecycle.h"
 #include "pingan/schema.h"
 #include "pingan/value.h"
 
@@ -202,6 +203,12 @@ static bool carried(const pg_policy *pol, const pg_collection *coll,
     return v && pg_value_equal(v, &want);
 }
 
+static pg_value text_value(const char *s)
+{
+    pg_value v = {.kind = PG_VALUE_TEXT, .s = s, .len = strlen(s)};
+    return v;
+}
+
 /* A new record of @p cname written at node @p ni. */
 static int write_new(sim_world *w, int ni, const char *cname, unsigned day,
                      unsigned round, unsigned k)
@@ -233,6 +240,22 @@ static int write_new(sim_world *w, int ni, const char *cname, unsigned day,
         pg_parsed_dispose(&p);
         return -1;
     }
+    /* The generator gives the state the record's story reached; a local
+     * write starts it in its lifecycle's initial state and walks there. */
+    const pg_lifecycle *lc = pg_lifecycle_get(cname);
+    pg_value *status = (pg_value *)value_of(&p, "status");
+    const char *path[16];
+    size_t npath = 0;
+    pg_value target = status ? *status : (pg_value){0};
+    char want[PG_LIFECYCLE_STATE_MAX + 1];
+    if (lc && status && status->kind == PG_VALUE_TEXT &&
+        status->len <= PG_LIFECYCLE_STATE_MAX) {
+        memcpy(want, status->s, status->len);
+        want[status->len] = '\0';
+        if (pg_lifecycle_path(path, &npath, 16, lc, NULL, want) == 0 &&
+            npath > 0)
+            *status = text_value(path[0]);
+    }
     char id[PG_RECORD_ID_LEN + 1];
     if (pg_record_put(id, n->node, cname, NULL, p.values, p.n, "simulate") <
         0) {
@@ -240,6 +263,16 @@ static int write_new(sim_world *w, int ni, const char *cname, unsigned day,
         pg_parsed_dispose(&p);
         return 0;
     }
+    for (size_t s = 1; s < npath; s++) {
+        pg_field_value fv = {"status", text_value(path[s])};
+        if (pg_record_put(NULL, n->node, cname, id, &fv, 1, "simulate") < 0) {
+            write_failed(w, n, "a status step");
+            break;
+        }
+        w->updates++;
+    }
+    if (status)
+        *status = target;
     bool crosses = carried(n->partner ? n->out_policy : w->agreement, coll, &p);
     sim_secrets_note(w, p.values, p.n, coll, n->partner, crosses);
     sim_record *r = sim_record_add(w);
@@ -306,12 +339,6 @@ static int put_one(sim_world *w, int ni, const sim_record *r, const char *field,
     }
     w->updates++;
     return 0;
-}
-
-static pg_value text_value(const char *s)
-{
-    pg_value v = {.kind = PG_VALUE_TEXT, .s = s, .len = strlen(s)};
-    return v;
 }
 
 /* An update of one of the node's own records: a key person's visit, a
@@ -402,6 +429,41 @@ static long pick_shared(sim_world *w, const char *cname)
     return -1;
 }
 
+/* Two different statuses the lower and the upper node may each write
+ * from the record's state (its lifecycle's next states, or staying put):
+ * local writes follow the lifecycle.  False when it has no next state. */
+static bool legal_pair(sim_world *w, const sim_record *r, const char *cname,
+                       const char **va, const char **vb)
+{
+    const pg_lifecycle *lc = pg_lifecycle_get(cname);
+    pg_record *rec = NULL;
+    char cur[PG_LIFECYCLE_STATE_MAX + 1] = "";
+    size_t f, n = 0;
+
+    if (!lc ||
+        pg_record_get(&rec, w->tree.nodes[r->origin].node, cname, r->id) < 0)
+        return false;
+    if (pg_collection_field(rec->coll, "status", &f) &&
+        rec->values[f].kind == PG_VALUE_TEXT &&
+        rec->values[f].len <= PG_LIFECYCLE_STATE_MAX) {
+        memcpy(cur, rec->values[f].s, rec->values[f].len);
+        cur[rec->values[f].len] = '\0';
+    }
+    pg_record_free(rec);
+    const pg_lifecycle_state *st = pg_lifecycle_state_get(lc, cur);
+    while (st && st->next[n])
+        n++;
+    if (n == 0)
+        return false;
+    size_t a = sim_rng_below(&w->rng, n);
+    size_t b = sim_rng_below(&w->rng, n); /* n: stay in the state */
+    if (b == a)
+        b = n;
+    *va = st->next[a];
+    *vb = b == n ? st->state : st->next[b];
+    return true;
+}
+
 static int edit_pair(sim_world *w, sim_edit_kind kind)
 {
     static const char *const lww_colls[] = {"grid_event", "hazard", "dispute"};
@@ -419,6 +481,9 @@ static int edit_pair(sim_world *w, sim_edit_kind kind)
                                                        : PG_TIER_TOWNSHIP);
     if (upper < 0)
         return 0;
+    const char *va = NULL, *vb = NULL;
+    if (kind == SIM_EDIT_LWW && !legal_pair(w, r, cname, &va, &vb))
+        return 0; /* a final state: no two legal moves from it */
     sim_edit *e = edit_add(w);
     if (!e)
         return -1;
@@ -435,8 +500,10 @@ static int edit_pair(sim_world *w, sim_edit_kind kind)
         return 0;
     }
     e->field = kind == SIM_EDIT_AUTHORITY ? "level" : "status";
-    const char *va = random_value(w, cname, e->field, NULL);
-    const char *vb = random_value(w, cname, e->field, va);
+    if (kind == SIM_EDIT_AUTHORITY) {
+        va = random_value(w, cname, e->field, NULL);
+        vb = random_value(w, cname, e->field, va);
+    }
     snprintf(e->winner, sizeof(e->winner), "%s", vb);
     put_one(w, lower, r, e->field, text_value(va));
     put_one(w, upper, r, e->field, text_value(vb));

@@ -223,6 +223,27 @@ class Run:
             return str(r.randrange(-5, 20))
         raise AssertionError(t)
 
+    def lifecycle(self, coll):
+        """The status lifecycle of coll ('pingan lifecycle show')."""
+        if not hasattr(self, "lifecycles"):
+            self.lifecycles = {}
+        if coll not in self.lifecycles:
+            lc = self.pg_json(None, ["lifecycle", "show", coll, "--json"])
+            self.lifecycles[coll] = (lc["initial"], {
+                s["state"]: s["next"] for s in lc["states"]})
+        return self.lifecycles[coll]
+
+    def status_step(self, node, coll, rid):
+        """A status the node may write now: local writes follow the
+        lifecycle (the merge does not), so read the node's current one."""
+        initial, nexts = self.lifecycle(coll)
+        rc, out, _ = self.pg(node, ["record", "get", coll, rid, "--json"],
+                             ok=(0, 1, 2))
+        cur = json.loads(out).get("status") if rc == 0 else None
+        if cur is None:
+            return self.rng.choice(initial)
+        return self.rng.choice(nexts.get(cur, []) + [cur])
+
     def editable(self, coll):
         """Fields a test writes: not division, id numbers or partner codes."""
         fields = self.schema.collections[coll]["fields"]
@@ -258,7 +279,9 @@ class Run:
                 args.append("%s=%s" % (name, self.value(coll, name)))
         optional = [n for n in self.editable(coll) if not fields[n].get("required")]
         for name in self.rng.sample(optional, self.rng.randint(1, 4)):
-            args.append("%s=%s" % (name, self.value(coll, name)))
+            value = self.rng.choice(self.lifecycle(coll)[0]) \
+                if name == "status" else self.value(coll, name)
+            args.append("%s=%s" % (name, value))
         _, out, _ = self.pg(node, ["--operator", self.operator(node), "record",
                                    "put", coll] + args)
         self.records.append((coll, out.strip()))
@@ -268,7 +291,10 @@ class Run:
         args = []
         req = self.schema.collections[coll]["fields"]
         for name in fields:
-            if not req[name].get("required") and req[name]["merge"] != "counter" \
+            if name == "status":
+                # A status moves along its lifecycle and is never cleared.
+                args.append("status=" + self.status_step(node, coll, rid))
+            elif not req[name].get("required") and req[name]["merge"] != "counter" \
                     and self.rng.random() < 0.1:
                 args.append(name + "=")  # clear it
             else:

@@ -348,8 +348,10 @@ class Fed(Checks):
                       discovered_by="网格员", **HAZARD)
         d1 = self.put("comm_a", "dispute", division=COMM_A, dispute_type="经济活动",
                       source="当事人申请", party_count=2, amount_involved=20000,
-                      mediation_org="石潭镇人民调解委员会", status="调解中",
+                      mediation_org="石潭镇人民调解委员会", status="登记受理",
                       cross_region="true", partner_city=CHANGSHA, **D1)
+        # A status moves along its lifecycle: registered, then mediated.
+        self.update("comm_a", "dispute", d1, status="调解中")
         d2 = self.put("comm_a", "dispute", division=COMM_A, dispute_type="邻里纠纷",
                       source="网格排查", status="登记受理", **D2)
         d3 = self.put("comm_a", "dispute", division=COMM_A, dispute_type="环境生态",
@@ -388,6 +390,8 @@ class Fed(Checks):
         # Next day: the city edits the hazard and addresses a supervision
         # to 石潭镇; the county's 联调 decision makes the third dispute
         # cross-region.
+        self.update("city", "hazard", hz, status="核实")
+        self.update("city", "hazard", hz, status="评估定级")
         self.update("city", "hazard", hz, level="重大", listing_level="市级挂牌",
                     status="管控中", measures="市应急局牵头更换燃气管道",
                     responsible_unit="湘潭县住建局")
@@ -477,7 +481,9 @@ class Fed(Checks):
             recs = self.records(n, "supervision")
             self.ok(sv not in recs, "4: the supervision is not at %s (%s)" % (n, why),
                     "absent", "present" if sv in recs else None)
-        # The township answers; the answer goes up.
+        # The township signs, rectifies and answers; the answer goes up.
+        self.update("town_a", "supervision", sv, status="已签收")
+        self.update("town_a", "supervision", sv, status="整改中")
         self.update("town_a", "supervision", sv, status="已整改",
                     response="已更换锈蚀管道120米", responded_at="2026-11-25T16:00:00+08:00")
         self.sync()
@@ -776,13 +782,14 @@ class Fed(Checks):
         # The community's PC is stolen; the thief writes.
         r1 = self.put("comm_a", "hazard", division=COMM_A, category="社会治安风险",
                       description="被盗设备写入的虚假隐患")
-        self.update("comm_a", "hazard", hz, status="销号", closed_at="2026-11-26T12:00:00+08:00")
+        # (A legal step from 管控中: the thief's writes pass the local checks.)
+        self.update("comm_a", "hazard", hz, status="验收", closed_at="2026-11-26T12:00:00+08:00")
         bad = {(COMM_A, n + 1), (COMM_A, n + 2)}
         self.transfer("comm_a", "town_a")
         self.ok(self.get("town_a", "hazard", r1) is not None
-                and (self.get("town_a", "hazard", hz) or {}).get("status") == "销号",
+                and (self.get("town_a", "hazard", hz) or {}).get("status") == "验收",
                 "9: 石潭镇 applied the community's txns %d and %d before any revocation"
-                % (n + 1, n + 2), "the new hazard and status 销号", "not applied")
+                % (n + 1, n + 2), "the new hazard and status 验收", "not applied")
         rc, out, err = self.pg("county", "peer", "revoke", COMM_A, "--after-seq", str(n),
                                "--json")
         self.touched("county")

@@ -411,7 +411,7 @@ class H(Checks):
                  summary="刘冬梅与邻居因宅前晒谷坪使用发生争执", status="登记受理")
         self.put("town", "dispute", division=TOWN, dispute_type="山林土地",
                  source="当事人申请", summary="两组村民因山林界址不清发生争议",
-                 party_count=14, status="调解中")
+                 party_count=14, status="登记受理")
         hz = self.put("town", "hazard", division=TOWN, category="公共安全风险",
                       subcategory="防汛防溺水", level="较大", status="发现登记",
                       description="石潭镇古城村山塘堤坝渗水")
@@ -779,7 +779,7 @@ class H(Checks):
         local = self.put("city", "dispute", division=CITY, dispute_type="邻里纠纷",
                          source="网格排查", status="登记受理", cross_region="false", **LOCAL)
         cross = self.put("city", "dispute", division=CITY, dispute_type="经济活动",
-                         source="当事人申请", status="调解中", cross_region="true",
+                         source="当事人申请", status="登记受理", cross_region="true",
                          partner_city=CHANGSHA, **CROSS)
         fa = self.put("city", "fraud_alert", division=CITY, alert_source="96110",
                       fraud_type="冒充公检法", channel="电话", loss_amount="38000.5",
