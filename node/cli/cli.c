@@ -36,7 +36,12 @@ void cli_help(const cli_command *cmd)
         char left[64];
         snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
                  o->arg ? cli_tr(o->arg) : "");
-        printf("  %-24s %s\n", left, cli_tr(o->help));
+        /* Padded by display width: a translated argument name may be
+         * CJK, two columns a character. */
+        printf("  %s", left);
+        for (size_t w = cli_text_width(left); w < 24; w++)
+            putchar(' ');
+        printf(" %s\n", cli_tr(o->help));
     }
     printf("  %-24s %s\n", "-h, --help", _("show this help"));
     printf("%s", _("\nglobal options:\n"

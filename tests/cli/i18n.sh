@@ -260,7 +260,10 @@ zh record put --help
 expect_rc 0 "record put --help in Chinese"
 expect_out "用法：pingan [--dir 目录] [--operator 姓名] record put 记录类型 [--id 编号] 字段=值..." \
 	"record put --help: the synopsis in Chinese"
-expect_line '^  --id 编号 +修改此记录，而不是新建$' "record put --help: the options in Chinese"
+# Option help starts in column 27 whatever the argument's name: 编号 takes
+# four columns in six bytes.
+expect_out "  --id 编号                修改此记录，而不是新建" \
+	"record put --help: the options in Chinese, aligned by display width"
 expect_out "显示本帮助" "record put --help: --help in Chinese"
 en record put --help
 expect_out "usage: pingan [--dir DIR] [--operator NAME] record put COLLECTION [--id ID] FIELD=VALUE..." \
