@@ -143,6 +143,24 @@ expect_line "^ +\\(纠纷类型, by $TOWN at [0-9-]{10}T[0-9:.]{12}\\+08:00\\)\$
 	"record get: the version in English, the time in CST"
 same_json "record get --json" record get dispute "$ID" --json
 
+# Times are shown in China Standard Time whatever form they were given in.
+en record put dispute --id "$ID" accepted_at=2026-11-26T02:00:00Z
+expect_rc 0 "a time given in UTC"
+zh record get dispute "$ID"
+expect_line '^  受理时间 +2026-11-26T10:00:00\+08:00$' "the UTC time shown in CST, in Chinese"
+en record get dispute "$ID"
+expect_line '^  accepted_at +2026-11-26T10:00:00\+08:00$' "the UTC time shown in CST, in English"
+for _t in 2026-11-26T10:00:00+08:00 1795658400000; do
+	zh record list dispute --where accepted_at=$_t
+	if [ "$RC" = 0 ] && [ "$(wc -l <"$T/out")" = 1 ]; then
+		pass "--where accepted_at=$_t finds the record"
+	else
+		fail "--where accepted_at=$_t: exit $RC, $(wc -l <"$T/out") records"
+	fi
+done
+same_rc "a time without its offset" 2 record list dispute \
+	--where accepted_at=2026-11-26T10:00:00
+
 zh record list dispute
 expect_out "纠纷类型=邻里纠纷" "record list: field titles in Chinese"
 expect_no_out "dispute_type=" "record list: no field names in Chinese"
