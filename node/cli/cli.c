@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "i18n.h"
 #include "pingan/error.h"
+#include "pingan/peer.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -35,7 +36,12 @@ void cli_help(const cli_command *cmd)
         char left[64];
         snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
                  o->arg ? cli_tr(o->arg) : "");
-        printf("  %-24s %s\n", left, cli_tr(o->help));
+        /* Padded by display width: a translated argument name may be
+         * CJK, two columns a character. */
+        printf("  %s", left);
+        for (size_t w = cli_text_width(left); w < 24; w++)
+            putchar(' ');
+        printf(" %s\n", cli_tr(o->help));
     }
     printf("  %-24s %s\n", "-h, --help", _("show this help"));
     printf("%s", _("\nglobal options:\n"
@@ -50,7 +56,7 @@ void cli_help(const cli_command *cmd)
 int cli_usage(const cli_command *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "pingan: ");
+    fputs(_("pingan: "), stderr);
     va_start(ap, fmt);
     vfprintf(stderr, _(fmt), ap);
     va_end(ap);
@@ -90,7 +96,7 @@ int cli_unexpected(const cli_command *cmd, const char *arg)
 int cli_set_once(const char **slot, const char *name, const char *arg)
 {
     if (*slot) {
-        fprintf(stderr, "pingan: %s given twice; give it once\n", name);
+        fprintf(stderr, _("pingan: %s given twice; give it once\n"), name);
         return -1;
     }
     *slot = arg;
@@ -156,8 +162,8 @@ int cli_parse_count(unsigned long long *out, const char *name, const char *arg,
     unsigned long long n = strtoull(arg, &end, 10);
     if (errno || *end || arg[0] < '0' || arg[0] > '9' || n < min || n > max) {
         fprintf(stderr,
-                "pingan: --%s needs a number from %llu to %llu, not "
-                "'%s'\n",
+                _("pingan: --%s needs a number from %llu to %llu, not "
+                  "'%s'\n"),
                 name, min, max, pg_excerpt(ex, arg, strlen(arg)));
         return -1;
     }
@@ -170,7 +176,7 @@ int cli_fail(int code)
     const pg_error *e = pg_error_last();
     if (code == 0)
         return 0;
-    fprintf(stderr, "pingan: %s\n",
+    fprintf(stderr, _("pingan: %s\n"),
             e->code && e->message[0] ? e->message : pg_error_name(code));
     return pg_error_exit_code(code);
 }
@@ -202,6 +208,41 @@ const char *cli_operator(void)
     }
     env = getenv("USER");
     return env && env[0] ? env : "unknown";
+}
+
+const char *cli_collection_label(const pg_collection *c)
+{
+    return cli_i18n_chinese() && c->title && c->title[0] ? c->title : c->name;
+}
+
+const char *cli_field_label(const pg_field *f)
+{
+    return cli_i18n_chinese() && f->title && f->title[0] ? f->title : f->name;
+}
+
+const char *cli_tier_label(pg_tier tier)
+{
+    static const char *const zh[] = {"省级", "市级", "县级", "乡镇级", "村级"};
+    if (cli_i18n_chinese() && tier >= PG_TIER_PROVINCE &&
+        tier <= PG_TIER_COMMUNITY)
+        return zh[tier - PG_TIER_PROVINCE];
+    return pg_tier_name(tier);
+}
+
+const char *cli_role_label(int role)
+{
+    if (cli_i18n_chinese())
+        switch (role) {
+        case PG_PEER_PARENT:
+            return "上级";
+        case PG_PEER_CHILD:
+            return "下级";
+        case PG_PEER_PARTNER:
+            return "协作城市";
+        default:
+            break;
+        }
+    return pg_peer_role_name((pg_peer_role)role);
 }
 
 void cli_print_json(json_t *j)
@@ -319,7 +360,7 @@ int cli_dispatch(const char *command, const char *intro, const cli_verb *verbs,
         if (strcmp(argv[1], v->name) == 0)
             return v->fn(argc - 1, argv + 1);
     char ex[PG_EXCERPT_SIZE];
-    fprintf(stderr, "pingan: unknown verb '%s %s'; known:", command,
+    fprintf(stderr, _("pingan: unknown verb '%s %s'; known:"), command,
             pg_excerpt(ex, argv[1], strlen(argv[1])));
     for (const cli_verb *v = verbs; v->name; v++)
         fprintf(stderr, " %s", v->name);
@@ -344,7 +385,7 @@ static int strip_globals(int *argcp, char **argv)
         if (strcmp(a, "--dir") == 0 || strcmp(a, "--operator") == 0) {
             slot = a[2] == 'd' ? &cli_g.dir : &cli_g.operator_name;
             if (i + 1 >= argc) {
-                fprintf(stderr, "pingan: option '%s' needs a value\n", a);
+                fprintf(stderr, _("pingan: option '%s' needs a value\n"), a);
                 return -1;
             }
             val = argv[++i];
@@ -357,7 +398,7 @@ static int strip_globals(int *argcp, char **argv)
         }
         if (slot) {
             if (!val[0]) {
-                fprintf(stderr, "pingan: option '%s' needs a value\n", a);
+                fprintf(stderr, _("pingan: option '%s' needs a value\n"), a);
                 return -1;
             }
             *slot = val;
@@ -390,7 +431,7 @@ int cli_net_path(char *out, size_t cap)
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     if (n <= 0) {
-        fprintf(stderr, "pingan: cannot find this program's directory: %s\n",
+        fprintf(stderr, _("pingan: cannot find this program's directory: %s\n"),
                 strerror(errno));
         return -1;
     }

@@ -94,6 +94,21 @@ int cli_open_node(pg_node **out);
 /* The operator: --operator, else $PINGAN_OPERATOR, else the login name. */
 const char *cli_operator(void);
 
+/*
+ * The name of a collection or field as human output shows it: its schema
+ * title (Chinese, e.g. 纠纷类型) when messages are shown in Chinese, else
+ * its name (dispute_type).  JSON output always uses names.
+ */
+const char *cli_collection_label(const pg_collection *c);
+const char *cli_field_label(const pg_field *f);
+
+/* A tier as human output shows it: 县级 in Chinese, else county. */
+const char *cli_tier_label(pg_tier tier);
+
+/* A peer's role (pingan/peer.h pg_peer_role) as human output shows it:
+ * 上级/下级/协作城市 in Chinese, else parent/child/partner. */
+const char *cli_role_label(int role);
+
 /* Print JSON (UTF-8, not escaped) followed by a newline; steals j. */
 void cli_print_json(json_t *j);
 

@@ -1,5 +1,6 @@
 /* pingan card [--out FILE] | pingan card verify FILE */
 #include "cli.h"
+#include "i18n.h"
 #include "pingan/error.h"
 
 #include <errno.h>
@@ -17,18 +18,19 @@ typedef struct card_opts {
 } card_opts;
 
 static const cli_option card_options[] = {
-    {"out", required_argument, 'o', "FILE", "write the card to FILE"},
-    {"json", no_argument, 'j', NULL, "with verify: print the result as JSON"},
+    {"out", required_argument, 'o', N_("FILE"), N_("write the card to FILE")},
+    {"json", no_argument, 'j', NULL,
+     N_("with verify: print the result as JSON")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command card_cmd = {
-    "card", "[--out FILE] | verify FILE [--json]",
-    "Print this node's card (code, name, tier, public keys, self-signature) "
-    "or\nwrite it to FILE; 'card verify FILE' checks a card from another "
-    "node.",
-    "A card holds no secret.  Give it to the administrators of the nodes "
-    "this node\nwill link to; they pin it with 'pingan peer add'.",
+    "card", N_("[--out FILE] | verify FILE [--json]"),
+    N_("Print this node's card (code, name, tier, public keys, "
+       "self-signature) or\nwrite it to FILE; 'card verify FILE' checks a card "
+       "from another node."),
+    N_("A card holds no secret.  Give it to the administrators of the nodes "
+       "this node\nwill link to; they pin it with 'pingan peer add'."),
     card_options};
 
 static int card_handle(int val, const char *arg, void *payload)
@@ -47,13 +49,14 @@ static int card_verify(const char *path, bool json)
     pg_card card;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "pingan: cannot read %s: %s\n", path, strerror(errno));
+        fprintf(stderr, _("pingan: cannot read %s: %s\n"), path,
+                strerror(errno));
         return 2;
     }
     size_t n = fread(buf, 1, sizeof(buf), f);
     fclose(f);
     if (n > CARD_FILE_MAX) {
-        fprintf(stderr, "pingan: %s is not a card (larger than %d bytes)\n",
+        fprintf(stderr, _("pingan: %s is not a card (larger than %d bytes)\n"),
                 path, CARD_FILE_MAX);
         return 2;
     }
@@ -62,7 +65,7 @@ static int card_verify(const char *path, bool json)
         if (json)
             cli_print_json(json_pack("{s:b, s:s}", "valid", 0, "error",
                                      pg_error_last()->message));
-        fprintf(stderr, "pingan: %s: %s\n", path, pg_error_last()->message);
+        fprintf(stderr, _("pingan: %s: %s\n"), path, pg_error_last()->message);
         return 2;
     }
     if (json)
@@ -70,8 +73,8 @@ static int card_verify(const char *path, bool json)
             "{s:b, s:s, s:s, s:s, s:s}", "valid", 1, "code", card.code, "name",
             card.name, "tier", pg_tier_name(card.tier), "key_id", card.key_id));
     else
-        printf("card OK: %s %s (%s), key id %s\n", card.code, card.name,
-               pg_tier_name(card.tier), card.key_id);
+        printf(_("card OK: %s %s (%s), key id %s\n"), card.code, card.name,
+               cli_tier_label(card.tier), card.key_id);
     return 0;
 }
 
@@ -105,12 +108,12 @@ int cmd_card(int argc, char **argv)
     int fd = open(o.out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     size_t len = strlen(json);
     if (fd < 0 || write(fd, json, len) != (ssize_t)len || close(fd) < 0) {
-        fprintf(stderr, "pingan: cannot write %s: %s\n", o.out,
+        fprintf(stderr, _("pingan: cannot write %s: %s\n"), o.out,
                 strerror(errno));
         status = 1;
         goto done;
     }
-    fprintf(stderr, "wrote the card of %s %s to %s\n", pg_node_code(node),
+    fprintf(stderr, _("wrote the card of %s %s to %s\n"), pg_node_code(node),
             pg_node_name(node), o.out);
 
 done:

@@ -5,6 +5,7 @@
  * replicates and closes the conflict on every node.
  */
 #include "cli.h"
+#include "i18n.h"
 #include "pingan/conflict.h"
 #include "pingan/error.h"
 #include "pingan/schema.h"
@@ -20,43 +21,44 @@ typedef struct conflicts_opts {
 } conflicts_opts;
 
 static const cli_option list_options[] = {
-    {"all", no_argument, 'a', NULL, "include resolved conflicts"},
-    {"json", no_argument, 'j', NULL, "print a JSON array"},
+    {"all", no_argument, 'a', NULL, N_("include resolved conflicts")},
+    {"json", no_argument, 'j', NULL, N_("print a JSON array")},
     {NULL, 0, 0, NULL, NULL},
 };
 static const cli_option show_options[] = {
-    {"json", no_argument, 'j', NULL, "print the conflict as a JSON object"},
+    {"json", no_argument, 'j', NULL, N_("print the conflict as a JSON object")},
     {NULL, 0, 0, NULL, NULL},
 };
 static const cli_option resolve_options[] = {
-    {"keep", required_argument, 'k', "a|b|HLC@ORIGIN",
-     "the version whose value is kept"},
-    {"json", no_argument, 'j', NULL, "print the outcome as JSON"},
+    {"keep", required_argument, 'k', N_("a|b|HLC@ORIGIN"),
+     N_("the version whose value is kept")},
+    {"json", no_argument, 'j', NULL, N_("print the outcome as JSON")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command list_cmd = {
-    "conflicts list", "[--all] [--json]",
-    "List the open conflicts: fields that two nodes changed without seeing "
-    "each\nother's change, with both values.  The winner (the later write, "
-    "or the higher\ntier's for authority fields) is what the field took; the "
-    "other value is kept\nhere for review.",
-    "Every node that holds both changes lists the conflict under the same "
-    "id.\n'pingan conflicts resolve ID --keep a|b' decides it.",
+    "conflicts list", N_("[--all] [--json]"),
+    N_("List the open conflicts: fields that two nodes changed without seeing "
+       "each\nother's change, with both values.  The winner (the later write, "
+       "or the higher\ntier's for authority fields) is what the field took; "
+       "the "
+       "other value is kept\nhere for review."),
+    N_("Every node that holds both changes lists the conflict under the same "
+       "id.\n'pingan conflicts resolve ID --keep a|b' decides it."),
     list_options};
 static const cli_command show_cmd = {
-    "conflicts show", "ID [--json]",
-    "Show one conflict: the record and field, both versions and values, "
-    "which one\nthe field holds, and whether it was resolved.",
+    "conflicts show", N_("ID [--json]"),
+    N_("Show one conflict: the record and field, both versions and values, "
+       "which one\nthe field holds, and whether it was resolved."),
     NULL, show_options};
 static const cli_command resolve_cmd = {
-    "conflicts resolve", "ID --keep a|b|HLC@ORIGIN",
-    "Resolve a conflict by keeping one of its two values.  This writes the "
-    "kept value\nas a new change that names both versions: it is signed by "
-    "this node,\nrecorded with the operator, and closes the conflict on "
-    "every node it reaches.",
-    "example:\n  pingan conflicts resolve 3fa2c9d0e1b24a67 --keep b "
-    "--operator 张三",
+    "conflicts resolve", N_("ID --keep a|b|HLC@ORIGIN"),
+    N_("Resolve a conflict by keeping one of its two values.  This writes the "
+       "kept value\nas a new change that names both versions: it is signed by "
+       "this node,\nrecorded with the operator, and closes the conflict on "
+       "every node it reaches."),
+    N_("example:\n  pingan conflicts resolve 3fa2c9d0e1b24a67 --keep b "
+       "--operator 张三"),
     resolve_options};
 
 static int conflicts_handle(int val, const char *arg, void *payload)
@@ -118,7 +120,7 @@ static void short_value(char *out, size_t outlen, const pg_field *f,
     char full[2 * PG_TEXT_MAX + 64];
     cli_value_text(full, sizeof(full), f, v);
     if (v->kind == PG_VALUE_ABSENT)
-        snprintf(full, sizeof(full), "(cleared)");
+        snprintf(full, sizeof(full), "%s", _("(cleared)"));
     size_t n = strlen(full), cut = 0, w = 0;
     while (cut < n && w < 24) {
         size_t len = 1;
@@ -177,26 +179,33 @@ static int list_one(const pg_conflict *c, void *payload)
     char detected[40];
     pg_time_format(detected, c->detected_ms);
     snprintf(r->col[0], sizeof(r->col[0]), "%s", c->id);
-    snprintf(r->col[1], sizeof(r->col[1]), "%s", c->collection);
+    const pg_collection *coll =
+        pg_schema_collection(pg_schema_current(), c->collection);
+    snprintf(r->col[1], sizeof(r->col[1]), "%s",
+             coll ? cli_collection_label(coll) : c->collection);
     snprintf(r->col[2], sizeof(r->col[2]), "%s", c->record_id);
-    snprintf(r->col[3], sizeof(r->col[3]), "%s", c->field);
+    snprintf(r->col[3], sizeof(r->col[3]), "%s",
+             f ? cli_field_label(f) : c->field);
     if (f) {
         short_value(r->col[4], sizeof(r->col[4]), f, &c->value_a);
         short_value(r->col[5], sizeof(r->col[5]), f, &c->value_b);
     }
     snprintf(r->col[6], sizeof(r->col[6]), "%c%s", c->winner,
-             c->resolved ? " (resolved)" : "");
+             c->resolved ? _(" (resolved)") : "");
     snprintf(r->col[7], sizeof(r->col[7]), "%s", detected);
     return 0;
 }
 
 static void print_table(const list_state *ls)
 {
-    static const char *const heads[NCOLS] = {
-        "ID", "COLLECTION", "RECORD", "FIELD", "A", "B", "WINNER", "DETECTED"};
+    static const char *const heads_en[NCOLS] = {
+        N_("ID"), N_("COLLECTION"), N_("RECORD"),  N_("FIELD"), "A",
+        "B",      N_("WINNER"),     N_("DETECTED")};
+    const char *heads[NCOLS];
     size_t width[NCOLS];
 
     for (size_t c = 0; c < NCOLS; c++) {
+        heads[c] = cli_tr(heads_en[c]);
         width[c] = cli_text_width(heads[c]);
         for (size_t i = 0; i < ls->n; i++) {
             size_t w = cli_text_width(ls->rows[i].col[c]);
@@ -241,7 +250,8 @@ static int conflicts_list(int argc, char **argv)
         cli_print_json(ls.array);
         ls.array = NULL;
     } else if (ls.n == 0) {
-        fprintf(stderr, "no %sconflicts\n", o.all ? "" : "open ");
+        fprintf(stderr, "%s",
+                o.all ? _("no conflicts\n") : _("no open conflicts\n"));
     } else {
         print_table(&ls);
     }
@@ -260,9 +270,10 @@ static void print_version(const char *label, const pg_version *v,
     cli_value_text(text, sizeof(text), f, value);
     pg_time_format(when, (int64_t)(v->hlc >> 16));
     pg_version_format(ver, v);
-    printf("  %s  %s%s\n     written by %s at %s (version %s)\n", label,
-           value->kind == PG_VALUE_ABSENT ? "(cleared)" : text,
-           winner ? "   <- winner" : "", v->origin, when, ver);
+    printf("  %s  %s%s\n", label,
+           value->kind == PG_VALUE_ABSENT ? _("(cleared)") : text,
+           winner ? _("   <- winner") : "");
+    printf(_("     written by %s at %s (version %s)\n"), v->origin, when, ver);
 }
 
 static int conflicts_show(int argc, char **argv)
@@ -283,9 +294,9 @@ static int conflicts_show(int argc, char **argv)
     }
     const pg_field *f = conflict_field(c);
     if (!f) {
-        status =
-            cli_fail(pg_error_set(PG_ECORRUPT, PG_ERRCLASS_STORE,
-                                  "conflict %s names an unknown field", c->id));
+        status = cli_fail(pg_error_set(PG_ECORRUPT, PG_ERRCLASS_STORE,
+                                       _("conflict %s names an unknown field"),
+                                       c->id));
         goto done;
     }
     if (o.json) {
@@ -293,20 +304,24 @@ static int conflicts_show(int argc, char **argv)
         goto done;
     }
     char when[40], by[PG_VERSION_TEXT_MAX];
-    printf("conflict %s\n  %s %s, field %s (%s)\n", c->id, c->collection,
-           c->record_id, c->field, f->title);
+    const pg_collection *coll =
+        pg_schema_collection(pg_schema_current(), c->collection);
+    const char *flabel = cli_field_label(f);
+    printf(_("conflict %s\n  %s %s, field %s (%s)\n"), c->id,
+           coll ? cli_collection_label(coll) : c->collection, c->record_id,
+           flabel, flabel == f->name ? f->title : f->name);
     print_version("a", &c->a, f, &c->value_a, c->winner == 'a');
     print_version("b", &c->b, f, &c->value_b, c->winner == 'b');
     pg_time_format(when, c->detected_ms);
-    printf("  detected %s\n", when);
+    printf(_("  detected %s\n"), when);
     if (c->resolved) {
         pg_version_format(by, &c->resolved_by);
         pg_time_format(when, (int64_t)(c->resolved_by.hlc >> 16));
-        printf("  resolved by %s (written by %s at %s)\n", by,
+        printf(_("  resolved by %s (written by %s at %s)\n"), by,
                c->resolved_by.origin, when);
     } else {
-        printf("  open: decide with 'pingan conflicts resolve %s --keep a' "
-               "(or b)\n",
+        printf(_("  open: decide with 'pingan conflicts resolve %s --keep a' "
+                 "(or b)\n"),
                c->id);
     }
 
@@ -361,9 +376,12 @@ static int conflicts_resolve(int argc, char **argv)
     const pg_value *v = letter == 'a' ? &c->value_a : &c->value_b;
     if (f)
         cli_value_text(text, sizeof(text), f, v);
-    printf("resolved conflict %s: %s %s %s keeps %c (%s), written as %s\n",
-           c->id, c->collection, c->record_id, c->field, letter,
-           v->kind == PG_VALUE_ABSENT ? "(cleared)" : text, wrote);
+    const pg_collection *coll =
+        pg_schema_collection(pg_schema_current(), c->collection);
+    printf(_("resolved conflict %s: %s %s %s keeps %c (%s), written as %s\n"),
+           c->id, coll ? cli_collection_label(coll) : c->collection,
+           c->record_id, f ? cli_field_label(f) : c->field, letter,
+           v->kind == PG_VALUE_ABSENT ? _("(cleared)") : text, wrote);
 
 done:
     pg_conflict_free(c);
@@ -372,9 +390,9 @@ done:
 }
 
 static const cli_verb verbs[] = {
-    {"list", conflicts_list, "list open (or all) conflicts"},
-    {"show", conflicts_show, "show one conflict"},
-    {"resolve", conflicts_resolve, "keep one value and close the conflict"},
+    {"list", conflicts_list, N_("list open (or all) conflicts")},
+    {"show", conflicts_show, N_("show one conflict")},
+    {"resolve", conflicts_resolve, N_("keep one value and close the conflict")},
     {NULL, NULL, NULL},
 };
 
@@ -382,8 +400,9 @@ int cmd_conflicts(int argc, char **argv)
 {
     return cli_dispatch(
         "conflicts",
-        "Fields that two nodes changed without seeing each other's change.  "
-        "The merge\nkeeps the winner's value and both versions; a resolution "
-        "closes the conflict\neverywhere.",
+        N_("Fields that two nodes changed without seeing each other's change.  "
+           "The merge\nkeeps the winner's value and both versions; a "
+           "resolution "
+           "closes the conflict\neverywhere."),
         verbs, argc, argv);
 }

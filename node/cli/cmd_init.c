@@ -1,5 +1,6 @@
 /* pingan init --code CODE --name NAME: create a node. */
 #include "cli.h"
+#include "i18n.h"
 #include "pingan/error.h"
 
 #include <stdio.h>
@@ -11,20 +12,22 @@ typedef struct init_opts {
 } init_opts;
 
 static const cli_option init_options[] = {
-    {"code", required_argument, 'c', "CODE",
-     "division code: 12 digits, or a 2/4/6/9-digit prefix (430302)"},
-    {"name", required_argument, 'n', "NAME", "the node's name, e.g. 雨湖区"},
-    {"json", no_argument, 'j', NULL, "print the result as JSON"},
+    {"code", required_argument, 'c', N_("CODE"),
+     N_("division code: 12 digits, or a 2/4/6/9-digit prefix (430302)")},
+    {"name", required_argument, 'n', N_("NAME"),
+     N_("the node's name, e.g. 雨湖区")},
+    {"json", no_argument, 'j', NULL, N_("print the result as JSON")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command init_cmd = {
-    "init", "--code CODE --name NAME [--json]",
-    "Create a node in --dir: its Ed25519 and X25519 keys (files mode 0600), "
-    "its card\nand its SQLite store.  Refuses a directory that is not empty.",
-    "The tier (province, city, county, township, community) follows from "
-    "the code:\n430300 is the city of Xiangtan, 430302 the county 雨湖区, "
-    "430302001 a township,\n430302001001 a community.",
+    "init", N_("--code CODE --name NAME [--json]"),
+    N_("Create a node in --dir: its Ed25519 and X25519 keys (files mode 0600), "
+       "its card\nand its SQLite store.  Refuses a directory that is not "
+       "empty."),
+    N_("The tier (province, city, county, township, community) follows from "
+       "the code:\n430300 is the city of Xiangtan, 430302 the county 雨湖区, "
+       "430302001 a township,\n430302001001 a community."),
     init_options};
 
 static int init_handle(int val, const char *arg, void *payload)
@@ -71,10 +74,10 @@ int cmd_init(int argc, char **argv)
                                  pg_tier_name(card->tier), "key_id",
                                  card->key_id));
     } else {
-        printf("created node %s %s (%s) in %s\nkey id %s\n", card->code,
-               card->name, pg_tier_name(card->tier), cli_g.dir, card->key_id);
-        printf("next: give 'pingan card --out FILE' to the administrators of "
-               "linked nodes\n");
+        printf(_("created node %s %s (%s) in %s\nkey id %s\n"), card->code,
+               card->name, cli_tier_label(card->tier), cli_g.dir, card->key_id);
+        printf("%s", _("next: give 'pingan card --out FILE' to the "
+                       "administrators of linked nodes\n"));
     }
     pg_node_free(node);
     return 0;

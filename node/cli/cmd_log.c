@@ -1,5 +1,6 @@
 /* pingan log [--since SEQ] [--limit N] [--json [--changes]] */
 #include "cli.h"
+#include "i18n.h"
 #include "pingan/changelog.h"
 #include "pingan/error.h"
 #include "pingan/hlc.h"
@@ -16,27 +17,27 @@ typedef struct log_opts {
 } log_opts;
 
 static const cli_option log_options[] = {
-    {"since", required_argument, 's', "SEQ",
-     "only entries after local sequence SEQ"},
-    {"limit", required_argument, 'l', "N", "at most N entries"},
-    {"json", no_argument, 'j', NULL, "print a JSON array"},
+    {"since", required_argument, 's', N_("SEQ"),
+     N_("only entries after local sequence SEQ")},
+    {"limit", required_argument, 'l', N_("N"), N_("at most N entries")},
+    {"json", no_argument, 'j', NULL, N_("print a JSON array")},
     {"changes", no_argument, 'c', NULL,
-     "with --json: each entry's changes and the peer it came from"},
+     N_("with --json: each entry's changes and the peer it came from")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command log_cmd = {
-    "log", "[--since SEQ] [--limit N] [--json [--changes]]",
-    "List the change-log: local sequence, origin and its sequence, hybrid "
-    "clock,\ncollection, division, operator, number of changes, digest, and "
-    "whether the\norigin's signature verifies.",
-    "With --json --changes each entry also has \"via\" (the peer it came "
-    "from, null\nwhen written here), and \"changes\" lists the changes "
-    "instead of counting them:\n[{\"record_id\", "
-    "\"field\", \"value\" (null when\ncleared or withheld), \"base\": "
-    "{\"hlc\", \"origin\"}, \"merged\": {\"hlc\", \"origin\"} or "
-    "null}].\nA redacted change also has \"form\" (committed, dropped) and "
-    "\"derived\".",
+    "log", N_("[--since SEQ] [--limit N] [--json [--changes]]"),
+    N_("List the change-log: local sequence, origin and its sequence, hybrid "
+       "clock,\ncollection, division, operator, number of changes, digest, and "
+       "whether the\norigin's signature verifies."),
+    N_("With --json --changes each entry also has \"via\" (the peer it came "
+       "from, null\nwhen written here), and \"changes\" lists the changes "
+       "instead of counting them:\n[{\"record_id\", "
+       "\"field\", \"value\" (null when\ncleared or withheld), \"base\": "
+       "{\"hlc\", \"origin\"}, \"merged\": {\"hlc\", \"origin\"} or "
+       "null}].\nA redacted change also has \"form\" (committed, dropped) and "
+       "\"derived\"."),
     log_options};
 
 static int log_handle(int val, const char *arg, void *payload)
@@ -118,6 +119,21 @@ static json_t *changes_json(const pg_txn *t)
     return a;
 }
 
+/* s and a space, in at least width columns (a CJK character takes two),
+ * left- or right-aligned. */
+static void log_cell(const char *s, size_t width, bool right)
+{
+    size_t w = cli_text_width(s);
+    if (right)
+        for (; w < width; w++)
+            putchar(' ');
+    fputs(s, stdout);
+    if (!right)
+        for (; w < width; w++)
+            putchar(' ');
+    putchar(' ');
+}
+
 static int log_one(const pg_log_entry *e, void *payload)
 {
     log_state *ls = payload;
@@ -148,10 +164,15 @@ static int log_one(const pg_log_entry *e, void *payload)
         return 0;
     }
     pg_time_format(when, PG_HLC_MS(t->hlc));
-    printf("%6lld  %s #%-6llu %-29s  %-11s %s  %-12s %4zu  %.16s  %s\n",
-           (long long)e->seq, t->origin, (unsigned long long)t->seq, when,
-           t->collection, t->division, t->operator_name, t->nchanges, digest,
-           e->signature_ok ? "signature ok" : "SIGNATURE NOT VERIFIED");
+    const pg_collection *coll =
+        pg_schema_collection(pg_schema_current(), t->collection);
+    printf("%6lld  %s #%-6llu %-29s  ", (long long)e->seq, t->origin,
+           (unsigned long long)t->seq, when);
+    log_cell(coll ? cli_collection_label(coll) : t->collection, 11, false);
+    printf("%s  ", t->division);
+    log_cell(t->operator_name, 12, false);
+    printf("%4zu  %.16s  %s\n", t->nchanges, digest,
+           e->signature_ok ? _("signature ok") : _("SIGNATURE NOT VERIFIED"));
     return 0;
 }
 
@@ -175,10 +196,22 @@ int cmd_log(int argc, char **argv)
         json_decref(ls.array);
         return cli_fail(error);
     }
-    if (!o.json)
-        printf("%6s  %-12s %-7s %-29s  %-11s %-12s  %-12s %4s  %-16s  %s\n",
-               "seq", "origin", "#seq", "clock (+08:00)", "collection",
-               "division", "operator", "chg", "digest", "signature");
+    if (!o.json) {
+        log_cell(_("seq"), 6, true);
+        putchar(' ');
+        log_cell(_("origin"), 12, false);
+        log_cell(_("#seq"), 7, false);
+        log_cell(_("clock (+08:00)"), 29, false);
+        putchar(' ');
+        log_cell(_("collection"), 11, false);
+        log_cell(_("division"), 12, false);
+        putchar(' ');
+        log_cell(_("operator"), 12, false);
+        log_cell(_("chg"), 4, true);
+        putchar(' ');
+        log_cell(_("digest"), 16, false);
+        printf(" %s\n", _("signature"));
+    }
     if ((error = pg_log_list(node, o.since, o.limit, log_one, &ls)) < 0) {
         status = cli_fail(error);
         json_decref(ls.array);

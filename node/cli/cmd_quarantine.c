@@ -5,6 +5,7 @@
  * would have changed.
  */
 #include "cli.h"
+#include "i18n.h"
 #include "pingan/error.h"
 #include "pingan/quarantine.h"
 #include "pingan/schema.h"
@@ -18,24 +19,24 @@ typedef struct quarantine_opts {
 } quarantine_opts;
 
 static const cli_option list_options[] = {
-    {"json", no_argument, 'j', NULL, "print a JSON array"},
+    {"json", no_argument, 'j', NULL, N_("print a JSON array")},
     {NULL, 0, 0, NULL, NULL},
 };
 static const cli_option show_options[] = {
-    {"json", no_argument, 'j', NULL, "print the entry as a JSON object"},
+    {"json", no_argument, 'j', NULL, N_("print the entry as a JSON object")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command list_cmd = {
-    "quarantine list", "[--json]",
-    "List the quarantined txns: received, acknowledged and not applied "
-    "because they\nfailed their own checks (signature, jurisdiction, "
-    "equivocation, schema).",
-    "The reason says which check failed.  The rest of each bundle applied.",
+    "quarantine list", N_("[--json]"),
+    N_("List the quarantined txns: received, acknowledged and not applied "
+       "because they\nfailed their own checks (signature, jurisdiction, "
+       "equivocation, schema)."),
+    N_("The reason says which check failed.  The rest of each bundle applied."),
     list_options};
 static const cli_command show_cmd = {
-    "quarantine show", "ID [--json]",
-    "Show one quarantined txn with the changes it carries (never applied).",
+    "quarantine show", N_("ID [--json]"),
+    N_("Show one quarantined txn with the changes it carries (never applied)."),
     NULL, show_options};
 
 static int quarantine_handle(int val, const char *arg, void *payload)
@@ -84,13 +85,17 @@ static const char *jstr(json_t *o, const char *key)
 
 static void print_table(json_t *entries)
 {
-    static const char *const heads[NCOLS] = {
-        "ID", "RECEIVED", "PEER", "ORIGIN/SEQ", "COLLECTION", "REASON"};
+    static const char *const heads_en[NCOLS] = {
+        N_("ID"),         N_("RECEIVED"),   N_("PEER"),
+        N_("ORIGIN/SEQ"), N_("COLLECTION"), N_("REASON")};
+    const char *heads[NCOLS];
     char cells[NCOLS][320];
     size_t width[NCOLS] = {0};
     size_t i;
     json_t *e;
 
+    for (size_t c = 0; c < NCOLS; c++)
+        heads[c] = cli_tr(heads_en[c]);
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1) {
             for (size_t c = 0; c < NCOLS; c++) {
@@ -110,7 +115,10 @@ static void print_table(json_t *entries)
             snprintf(cells[3], sizeof(cells[3]), "%s/%lld", jstr(e, "origin"),
                      (long long)json_integer_value(
                          json_object_get(e, "origin_seq")));
-            snprintf(cells[4], sizeof(cells[4]), "%s", jstr(e, "collection"));
+            const pg_collection *coll = pg_schema_collection(
+                pg_schema_current(), jstr(e, "collection"));
+            snprintf(cells[4], sizeof(cells[4]), "%s",
+                     coll ? cli_collection_label(coll) : jstr(e, "collection"));
             snprintf(cells[5], sizeof(cells[5]), "%s", jstr(e, "reason"));
             for (size_t c = 0; c < NCOLS; c++) {
                 size_t w = cli_text_width(cells[c]);
@@ -155,7 +163,7 @@ static int quarantine_list(int argc, char **argv)
         cli_print_json(ls.array);
         ls.array = NULL;
     } else if (json_array_size(ls.array) == 0) {
-        fprintf(stderr, "no quarantined txns\n");
+        fprintf(stderr, "%s", _("no quarantined txns\n"));
     } else {
         print_table(ls.array);
     }
@@ -235,6 +243,15 @@ static int parse_id(int64_t *out, const char *arg)
     return v > 0 ? 0 : -1;
 }
 
+/* "  LABEL      ": a label of `quarantine show`, in 10 columns. */
+static void show_label(const char *label)
+{
+    printf("  %s", label);
+    for (size_t w = cli_text_width(label); w < 10; w++)
+        putchar(' ');
+    putchar(' ');
+}
+
 static int quarantine_show(int argc, char **argv)
 {
     quarantine_opts o = {0};
@@ -281,27 +298,37 @@ static int quarantine_show(int argc, char **argv)
     }
     char received[40];
     pg_time_format(received, q.received_ms);
-    printf("quarantined txn %lld, received %s from %s\n", (long long)q.id,
+    printf(_("quarantined txn %lld, received %s from %s\n"), (long long)q.id,
            received, q.peer[0] ? q.peer : "-");
-    printf("  %-10s %s\n", "reason", q.reason);
-    if (q.origin[0])
-        printf("  %-10s %s seq %llu\n", "origin", q.origin,
-               (unsigned long long)q.origin_seq);
-    printf("  %-10s %s\n", "digest", q.digest);
-    if (q.other_digest[0])
-        printf("  %-10s %s (the same origin and seq, kept or seen first)\n",
-               "other", q.other_digest);
-    if (q.collection[0])
-        printf("  %-10s %s, division %s\n", "records", q.collection,
-               q.division);
+    show_label(_("reason"));
+    printf("%s\n", q.reason);
+    if (q.origin[0]) {
+        show_label(_("origin"));
+        printf(_("%s seq %llu\n"), q.origin, (unsigned long long)q.origin_seq);
+    }
+    show_label(_("digest"));
+    printf("%s\n", q.digest);
+    if (q.other_digest[0]) {
+        show_label(_("other"));
+        printf(_("%s (the same origin and seq, kept or seen first)\n"),
+               q.other_digest);
+    }
+    const pg_collection *coll =
+        pg_schema_collection(pg_schema_current(), q.collection);
+    if (q.collection[0]) {
+        show_label(_("records"));
+        printf(_("%s, division %s\n"),
+               coll ? cli_collection_label(coll) : q.collection, q.division);
+    }
     if (!txn) {
-        printf("  (the stored bytes do not decode: no changes to show)\n");
+        printf("%s", _("  (the stored bytes do not decode: no changes to "
+                       "show)\n"));
         goto done;
     }
-    printf("  %-10s %s\n", "operator", txn->operator_name);
-    printf("  changes (not applied):\n");
-    const pg_collection *coll =
-        pg_schema_collection(pg_schema_current(), txn->collection);
+    show_label(_("operator"));
+    printf("%s\n", txn->operator_name);
+    printf("%s", _("  changes (not applied):\n"));
+    coll = pg_schema_collection(pg_schema_current(), txn->collection);
     for (size_t i = 0; i < txn->nchanges; i++) {
         const pg_change *c = &txn->changes[i];
         const pg_field *f =
@@ -318,10 +345,11 @@ static int quarantine_show(int argc, char **argv)
             free(s);
             json_decref(j);
         }
-        printf("    %s %s = %s", c->record_id, c->field, text);
+        printf("    %s %s = %s", c->record_id,
+               f ? cli_field_label(f) : c->field, text);
         if (!pg_version_is_zero(&c->base)) {
             pg_version_format(base, &c->base);
-            printf("  (base %s)", base);
+            printf(_("  (base %s)"), base);
         }
         printf("\n");
     }
@@ -333,8 +361,8 @@ done:
 }
 
 static const cli_verb verbs[] = {
-    {"list", quarantine_list, "list quarantined txns and why"},
-    {"show", quarantine_show, "show one, with the changes it carries"},
+    {"list", quarantine_list, N_("list quarantined txns and why")},
+    {"show", quarantine_show, N_("show one, with the changes it carries")},
     {NULL, NULL, NULL},
 };
 
@@ -342,7 +370,7 @@ int cmd_quarantine(int argc, char **argv)
 {
     return cli_dispatch(
         "quarantine",
-        "Received txns that failed their own checks: kept as evidence, "
-        "acknowledged,\nnever applied.",
+        N_("Received txns that failed their own checks: kept as evidence, "
+           "acknowledged,\nnever applied."),
         verbs, argc, argv);
 }

@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 #include "csv.h"
+#include "i18n.h"
 #include "pingan/error.h"
 #include "pingan/record.h"
 
@@ -27,21 +28,21 @@ typedef struct record_opts {
 } record_opts;
 
 static const cli_option put_options[] = {
-    {"id", required_argument, 'i', "ID",
-     "update this record instead of creating one"},
-    {"json", no_argument, 'j', NULL, "print {\"id\": ...} as JSON"},
+    {"id", required_argument, 'i', N_("ID"),
+     N_("update this record instead of creating one")},
+    {"json", no_argument, 'j', NULL, N_("print {\"id\": ...} as JSON")},
     {NULL, 0, 0, NULL, NULL},
 };
 static const cli_option get_options[] = {
-    {"json", no_argument, 'j', NULL, "print the record as a JSON object"},
+    {"json", no_argument, 'j', NULL, N_("print the record as a JSON object")},
     {NULL, 0, 0, NULL, NULL},
 };
 static const cli_option list_options[] = {
-    {"where", required_argument, 'w', "FIELD=VALUE",
-     "only records whose FIELD equals VALUE (repeatable; empty = unset)"},
-    {"limit", required_argument, 'l', "N", "at most N records"},
-    {"deleted", no_argument, 'd', NULL, "include deleted records"},
-    {"json", no_argument, 'j', NULL, "print a JSON array"},
+    {"where", required_argument, 'w', N_("FIELD=VALUE"),
+     N_("only records whose FIELD equals VALUE (repeatable; empty = unset)")},
+    {"limit", required_argument, 'l', N_("N"), N_("at most N records")},
+    {"deleted", no_argument, 'd', NULL, N_("include deleted records")},
+    {"json", no_argument, 'j', NULL, N_("print a JSON array")},
     {"csv", no_argument, 'c', NULL, CLI_CSV_OPTION_HELP},
     {NULL, 0, 0, NULL, NULL},
 };
@@ -49,52 +50,53 @@ static const cli_option delete_options[] = {
     {NULL, 0, 0, NULL, NULL},
 };
 static const cli_option import_options[] = {
-    {"batch", required_argument, 'b', "N",
-     "records per txn (default 256, at most 4096)"},
-    {"json", no_argument, 'j', NULL, "print the summary as JSON"},
+    {"batch", required_argument, 'b', N_("N"),
+     N_("records per txn (default 256, at most 4096)")},
+    {"json", no_argument, 'j', NULL, N_("print the summary as JSON")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command put_cmd = {
-    "record put", "COLLECTION [--id ID] FIELD=VALUE...",
-    "Create a record (its new id is printed) or, with --id, change the "
-    "given fields\nof an existing one.  Each write is one signed txn in the "
-    "change-log.",
-    "Values: text as is; int and counter in decimal (a counter value is an "
-    "increment);\nreal in decimal; bool true/false; time as ISO 8601 with "
-    "offset\n(2026-11-26T10:00:00+08:00) or ms since the epoch; enum one of "
-    "its values\n('pingan schema COLLECTION' lists them); division 12 "
-    "digits.  An empty value\nclears the field.  A new record needs "
-    "division=CODE inside this node's\njurisdiction; division never "
-    "changes.\n\nexample:\n  pingan record put dispute division=430302001001 "
-    "dispute_type=邻里纠纷 \\\n      summary='两户因排水沟发生纠纷' "
-    "status=登记受理",
+    "record put", N_("COLLECTION [--id ID] FIELD=VALUE..."),
+    N_("Create a record (its new id is printed) or, with --id, change the "
+       "given fields\nof an existing one.  Each write is one signed txn in the "
+       "change-log."),
+    N_("Values: text as is; int and counter in decimal (a counter value is an "
+       "increment);\nreal in decimal; bool true/false; time as ISO 8601 with "
+       "offset\n(2026-11-26T10:00:00+08:00) or ms since the epoch; enum one of "
+       "its values\n('pingan schema COLLECTION' lists them); division 12 "
+       "digits.  An empty value\nclears the field.  A new record needs "
+       "division=CODE inside this node's\njurisdiction; division never "
+       "changes.\n\nexample:\n  pingan record put dispute "
+       "division=430302001001 "
+       "dispute_type=邻里纠纷 \\\n      summary='两户因排水沟发生纠纷' "
+       "status=登记受理"),
     put_options};
 static const cli_command get_cmd = {
-    "record get", "COLLECTION ID [--json]",
-    "Show one record with every field and its version (hlc and origin).", NULL,
-    get_options};
+    "record get", N_("COLLECTION ID [--json]"),
+    N_("Show one record with every field and its version (hlc and origin)."),
+    NULL, get_options};
 static const cli_command list_cmd = {
     "record list",
-    "COLLECTION [--where FIELD=VALUE]... [--limit N] [--json|--csv]",
-    "List records, oldest first, without deleted ones unless --deleted.",
-    "example:\n  pingan record list hazard --where level=重大 --limit 20",
+    N_("COLLECTION [--where FIELD=VALUE]... [--limit N] [--json|--csv]"),
+    N_("List records, oldest first, without deleted ones unless --deleted."),
+    N_("example:\n  pingan record list hazard --where level=重大 --limit 20"),
     list_options};
 static const cli_command delete_cmd = {
-    "record delete", "COLLECTION ID",
-    "Delete a record: a tombstone (_deleted=true) that replicates like any "
-    "change;\nthe change-log keeps its history.",
+    "record delete", N_("COLLECTION ID"),
+    N_("Delete a record: a tombstone (_deleted=true) that replicates like any "
+       "change;\nthe change-log keeps its history."),
     NULL, delete_options};
 static const cli_command import_cmd = {
-    "record import", "COLLECTION FILE.jsonl [--batch N] [--json]",
-    "Create records from JSON lines (one object per line, field names to "
-    "values;\nnumbers for int, real, counter and time in ms, strings "
-    "otherwise).  FILE '-'\nreads standard input.",
-    "Records are grouped into txns of at most N records of one division. "
-    "The whole\nimport is one SQLite transaction: a bad line (its number is "
-    "given) imports\nnothing.  Progress is shown on a terminal.\n\n"
-    "example:\n  tools/gen dispute 1000 --division 430302 > d.jsonl && "
-    "pingan record import dispute d.jsonl",
+    "record import", N_("COLLECTION FILE.jsonl [--batch N] [--json]"),
+    N_("Create records from JSON lines (one object per line, field names to "
+       "values;\nnumbers for int, real, counter and time in ms, strings "
+       "otherwise).  FILE '-'\nreads standard input."),
+    N_("Records are grouped into txns of at most N records of one division. "
+       "The whole\nimport is one SQLite transaction: a bad line (its number is "
+       "given) imports\nnothing.  Progress is shown on a terminal.\n\n"
+       "example:\n  tools/gen dispute 1000 --division 430302 > d.jsonl && "
+       "pingan record import dispute d.jsonl"),
     import_options};
 
 static int record_handle(int val, const char *arg, void *payload)
@@ -116,7 +118,7 @@ static int record_handle(int val, const char *arg, void *payload)
         break;
     case 'w':
         if (o->nwhere == MAX_ASSIGN) {
-            fprintf(stderr, "pingan: too many --where options\n");
+            fprintf(stderr, "%s", _("pingan: too many --where options\n"));
             return -1;
         }
         o->where[o->nwhere++] = arg;
@@ -147,14 +149,14 @@ static int parse_assignments(pg_field_value *out, char **texts,
         char ex[PG_EXCERPT_SIZE];
         if (!eq || eq == args[i])
             return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                                "'%s' is not FIELD=VALUE",
+                                _("'%s' is not FIELD=VALUE"),
                                 pg_excerpt(ex, args[i], strlen(args[i])));
         *eq = 0;
         const pg_field *f = pg_collection_field(coll, args[i], NULL);
         if (!f)
             return pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
-                                "collection '%s' has no field '%s'; 'pingan "
-                                "schema %s' lists its fields",
+                                _("collection '%s' has no field '%s'; "
+                                  "'pingan schema %s' lists its fields"),
                                 coll->name,
                                 pg_excerpt(ex, args[i], strlen(args[i])),
                                 coll->name);
@@ -253,7 +255,10 @@ static int record_get(int argc, char **argv)
         cli_print_json(record_json(rec));
         goto done;
     }
-    printf("%s %s (%s)\n", coll->name, rec->id, coll->title);
+    /* English shows names first, Chinese the titles: the other follows. */
+    const char *clabel = cli_collection_label(coll);
+    printf("%s %s (%s)\n", clabel, rec->id,
+           clabel == coll->name ? coll->title : coll->name);
     for (size_t f = 0; f < rec->nvalues; f++) {
         const pg_field *fd = pg_collection_field_at(coll, f);
         char text[2 * PG_TEXT_MAX + 64], when[40];
@@ -261,8 +266,14 @@ static int record_get(int argc, char **argv)
             continue; /* never written (and not deleted) */
         cli_value_text(text, sizeof(text), fd, &rec->values[f]);
         pg_time_format(when, (int64_t)(rec->versions[f].hlc >> 16));
-        printf("  %-22s %s\n  %-22s   (%s, by %s at %s)\n", fd->name, text, "",
-               fd->title, rec->versions[f].origin, when);
+        const char *flabel = cli_field_label(fd);
+        printf("  %s", flabel);
+        for (size_t w = cli_text_width(flabel); w < 22; w++)
+            putchar(' ');
+        printf(" %s\n  %-22s   ", text, "");
+        printf(_("(%s, by %s at %s)\n"),
+               flabel == fd->name ? fd->title : fd->name,
+               rec->versions[f].origin, when);
     }
 
 done:
@@ -299,7 +310,7 @@ static int list_one(const pg_record *rec, void *payload)
         if (f == rec->coll->nfields && !rec->values[f].b)
             continue;
         cli_value_text(text, sizeof(text), fd, &rec->values[f]);
-        printf("  %s=%s", fd->name, text);
+        printf("  %s=%s", cli_field_label(fd), text);
     }
     printf("\n");
     return 0;
@@ -340,8 +351,9 @@ static int record_list(int argc, char **argv)
     if (o.json)
         cli_print_json(ls.array);
     else if (cli_progress_enabled())
-        fprintf(stderr, "%zu %s record%s\n", ls.count, coll->name,
-                ls.count == 1 ? "" : "s");
+        fprintf(stderr,
+                ngettext("%zu %s record\n", "%zu %s records\n", ls.count),
+                ls.count, cli_collection_label(coll));
 
 done:
     for (size_t i = 0; i < o.nwhere; i++)
@@ -368,7 +380,7 @@ static int record_delete(int argc, char **argv)
                                   cli_operator())) < 0)
         status = cli_fail(error);
     else
-        printf("deleted %s\n", argv[optind + 1]);
+        printf(_("deleted %s\n"), argv[optind + 1]);
     pg_node_free(node);
     return status;
 }
@@ -376,7 +388,8 @@ static int record_delete(int argc, char **argv)
 static void import_progress(const pg_import_stats *s, void *payload)
 {
     (void)payload;
-    fprintf(stderr, "\rimporting: %llu lines, %llu records, %llu txns",
+    fputc('\r', stderr);
+    fprintf(stderr, _("importing: %llu lines, %llu records, %llu txns"),
             (unsigned long long)s->lines, (unsigned long long)s->records,
             (unsigned long long)s->txns);
 }
@@ -403,7 +416,8 @@ static int record_import(int argc, char **argv)
     const char *path = argv[optind + 1];
     in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!in) {
-        fprintf(stderr, "pingan: cannot read %s: %s\n", path, strerror(errno));
+        fprintf(stderr, _("pingan: cannot read %s: %s\n"), path,
+                strerror(errno));
         return 2;
     }
     bool progress = cli_progress_enabled();
@@ -423,8 +437,8 @@ static int record_import(int argc, char **argv)
             "{s:I, s:I, s:I}", "lines", (json_int_t)stats.lines, "records",
             (json_int_t)stats.records, "txns", (json_int_t)stats.txns));
     else
-        printf("imported %llu %s records in %llu txns\n",
-               (unsigned long long)stats.records, coll->name,
+        printf(_("imported %llu %s records in %llu txns\n"),
+               (unsigned long long)stats.records, cli_collection_label(coll),
                (unsigned long long)stats.txns);
 
 done:
@@ -435,11 +449,11 @@ done:
 }
 
 static const cli_verb verbs[] = {
-    {"put", record_put, "create or update a record"},
-    {"get", record_get, "show one record"},
-    {"list", record_list, "list records"},
-    {"delete", record_delete, "delete a record (tombstone)"},
-    {"import", record_import, "create records from JSON lines"},
+    {"put", record_put, N_("create or update a record")},
+    {"get", record_get, N_("show one record")},
+    {"list", record_list, N_("list records")},
+    {"delete", record_delete, N_("delete a record (tombstone)")},
+    {"import", record_import, N_("create records from JSON lines")},
     {NULL, NULL, NULL},
 };
 

@@ -1,5 +1,6 @@
 /* pingan schema [COLLECTION] [--json] */
 #include "cli.h"
+#include "i18n.h"
 #include "pingan/error.h"
 
 #include <stdio.h>
@@ -10,18 +11,19 @@ typedef struct schema_opts {
 } schema_opts;
 
 static const cli_option schema_options[] = {
-    {"json", no_argument, 'j', NULL, "print the schema as JSON"},
+    {"json", no_argument, 'j', NULL, N_("print the schema as JSON")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command schema_cmd = {
-    "schema", "[COLLECTION] [--json]",
-    "Show the compiled-in schema: collections with the articles of the "
-    "regulation\nthey serve, fields, types, privacy classes, merge kinds and "
-    "enumerations.",
-    "Privacy classes: public, internal, personal (PIPL personal information),"
-    "\nsensitive (PIPL Art. 28).  Merge kinds: lww (last writer wins), "
-    "counter\n(increments summed), authority (the higher tier wins).",
+    "schema", N_("[COLLECTION] [--json]"),
+    N_("Show the compiled-in schema: collections with the articles of the "
+       "regulation\nthey serve, fields, types, privacy classes, merge kinds "
+       "and enumerations."),
+    N_("Privacy classes: public, internal, personal (PIPL personal "
+       "information),\nsensitive (PIPL Art. 28).  Merge kinds: lww (last "
+       "writer wins), counter\n(increments summed), authority (the higher "
+       "tier wins)."),
     schema_options};
 
 static int schema_handle(int val, const char *arg, void *payload)
@@ -61,17 +63,27 @@ static json_t *collection_json(const pg_collection *c)
 
 static void collection_text(const pg_collection *c)
 {
-    printf("%s %s (Art. %s)%s%s%s\n", c->name, c->title, c->articles,
-           c->cap ? ", up to the " : "", c->cap ? pg_tier_name(c->cap) : "",
-           c->system ? ", system" : "");
+    /* English shows names first, Chinese the titles: the other follows. */
+    const char *label = cli_collection_label(c);
+    printf("%s %s", label, label == c->name ? c->title : c->name);
+    printf(_(" (Art. %s)"), c->articles);
+    if (c->cap)
+        printf(_(", up to the %s"), cli_tier_label(c->cap));
+    if (c->system)
+        printf("%s", _(", system"));
+    printf("\n");
     for (size_t i = 0; i <= c->nfields; i++) {
         const pg_field *f = pg_collection_field_at(c, i);
-        printf("  %-22s %-10s %-10s %-9s %s%s\n", f->name,
-               pg_type_name(f->type), pg_privacy_name(f->privacy),
-               pg_merge_name(f->merge), f->required ? "required " : "",
-               f->title);
+        const char *flabel = cli_field_label(f);
+        printf("  %s", flabel);
+        for (size_t w = cli_text_width(flabel); w < 22; w++)
+            putchar(' ');
+        printf(" %-10s %-10s %-9s %s%s\n", pg_type_name(f->type),
+               pg_privacy_name(f->privacy), pg_merge_name(f->merge),
+               f->required ? _("required ") : "",
+               flabel == f->name ? f->title : f->name);
         if (f->type == PG_TYPE_ENUM && f->values) {
-            printf("  %-22s values:", "");
+            printf("  %-22s %s", "", _("values:"));
             for (const char *const *v = f->values; *v; v++)
                 printf(" %s", *v);
             printf("\n");
@@ -94,7 +106,7 @@ int cmd_schema(int argc, char **argv)
     const pg_collection *one = NULL;
     if (only && !(one = pg_schema_collection(s, only))) {
         char ex[PG_EXCERPT_SIZE];
-        fprintf(stderr, "pingan: unknown collection '%s'; known:",
+        fprintf(stderr, _("pingan: unknown collection '%s'; known:"),
                 pg_excerpt(ex, only, strlen(only)));
         for (size_t i = 0; i < s->ncollections; i++)
             fprintf(stderr, " %s", s->collections[i]->name);
@@ -113,7 +125,7 @@ int cmd_schema(int argc, char **argv)
         return 0;
     }
     if (!one)
-        printf("schema version %u, hash %s\n\n", s->version, hash);
+        printf(_("schema version %u, hash %s\n\n"), s->version, hash);
     for (size_t i = 0; i < s->ncollections; i++)
         if (!one || s->collections[i] == one) {
             collection_text(s->collections[i]);

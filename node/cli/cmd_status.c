@@ -17,39 +17,41 @@ typedef struct status_opts {
 } status_opts;
 
 static const cli_option status_options[] = {
-    {"json", no_argument, 'j', NULL, "print one JSON object"},
+    {"json", no_argument, 'j', NULL, N_("print one JSON object")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command status_cmd = {
-    "status", "[--json]",
-    "Show this node and who is behind: for each peer, the last successful "
-    "exchange,\nhow many txns of this node's log it has not been sent "
-    "(UNSENT) or has not\nacknowledged (UNACKED), and the part of its log "
-    "known to be missing here (GAP);\nthen open conflicts, txns "
-    "quarantined in the last 24 hours by reason (and the\nlatest "
-    "equivocations, with the digest kept and the one quarantined), input\n"
-    "refused as a whole (bundles, HTTP requests) in the last 24 hours, "
-    "clocks\nmore than a minute off, and pending txns (waiting for a "
-    "signer's key or for\nthe clock).",
-    "UNSENT and UNACKED count what the link would carry, as 'pingan export "
-    "--dry-run'\nwould: 'pingan export --to CODE' sends the unsent, "
-    "'--resend' the unacknowledged.\nA GAP is filled by 'pingan export "
-    "--resend' on that peer.\n\nWith --json: {\"node\": {\"code\", \"name\", "
-    "\"tier\", \"key_id\", \"log_entries\",\n\"log_last_seq\", "
-    "\"schema_version\"}, \"peers\": [{\"code\", \"name\", \"role\", "
-    "\"url\"\n(null: files only), \"last_sync\" (null: never), \"unsent\", "
-    "\"unacked\" (null when\nthe link cannot be planned, with \"problem\"), "
-    "\"gap\": [first, last] or null,\n\"clock_skew_ms\" (its clock minus "
-    "this one's, last seen over HTTP; null:\nnever)}], \"conflicts_open\", "
-    "\"quarantined_last_day\": {\"total\",\n\"by_reason\": {PREFIX: N}, "
-    "\"equivocations\": [{\"origin\", \"origin_seq\", \"peer\",\n"
-    "\"digest\" (quarantined), \"other_digest\" (kept), \"received\"}]}, "
-    "\"rejected_last_day\": {\"total\", \"by_source\":\n{SOURCE: N}, "
-    "\"last\"},\n"
-    "\"pending\": {\"total\", \"signer_unknown\", \"clock_skew\", "
-    "\"max_ahead_min\",\n\"oldest_received\" (null: none)}, \"overdue\" "
-    "(supervision orders and\nhazards past their deadline, 'pingan overdue')}.",
+    "status", N_("[--json]"),
+    N_("Show this node and who is behind: for each peer, the last successful "
+       "exchange,\nhow many txns of this node's log it has not been sent "
+       "(UNSENT) or has not\nacknowledged (UNACKED), and the part of its log "
+       "known to be missing here (GAP);\nthen open conflicts, txns "
+       "quarantined in the last 24 hours by reason (and the\nlatest "
+       "equivocations, with the digest kept and the one quarantined), input\n"
+       "refused as a whole (bundles, HTTP requests) in the last 24 hours, "
+       "clocks\nmore than a minute off, and pending txns (waiting for a "
+       "signer's key or for\nthe clock)."),
+    N_("UNSENT and UNACKED count what the link would carry, as 'pingan export "
+       "--dry-run'\nwould: 'pingan export --to CODE' sends the unsent, "
+       "'--resend' the unacknowledged.\nA GAP is filled by 'pingan export "
+       "--resend' on that peer.\n\nWith --json: {\"node\": {\"code\", "
+       "\"name\", "
+       "\"tier\", \"key_id\", \"log_entries\",\n\"log_last_seq\", "
+       "\"schema_version\"}, \"peers\": [{\"code\", \"name\", \"role\", "
+       "\"url\"\n(null: files only), \"last_sync\" (null: never), \"unsent\", "
+       "\"unacked\" (null when\nthe link cannot be planned, with \"problem\"), "
+       "\"gap\": [first, last] or null,\n\"clock_skew_ms\" (its clock minus "
+       "this one's, last seen over HTTP; null:\nnever)}], \"conflicts_open\", "
+       "\"quarantined_last_day\": {\"total\",\n\"by_reason\": {PREFIX: N}, "
+       "\"equivocations\": [{\"origin\", \"origin_seq\", \"peer\",\n"
+       "\"digest\" (quarantined), \"other_digest\" (kept), \"received\"}]}, "
+       "\"rejected_last_day\": {\"total\", \"by_source\":\n{SOURCE: N}, "
+       "\"last\"},\n"
+       "\"pending\": {\"total\", \"signer_unknown\", \"clock_skew\", "
+       "\"max_ahead_min\",\n\"oldest_received\" (null: none)}, \"overdue\" "
+       "(supervision orders and\nhazards past their deadline, 'pingan "
+       "overdue')}."),
     status_options};
 
 static int status_handle(int val, const char *arg, void *payload)
@@ -169,13 +171,17 @@ enum { NCOLS = 8 };
 
 static void print_peers(const pg_status *s)
 {
-    static const char *const heads[NCOLS] = {
-        "CODE", "NAME", "ROLE", "URL", "LAST SYNC", "UNSENT", "UNACKED", "GAP"};
+    static const char *const heads_en[NCOLS] = {
+        N_("CODE"),      N_("NAME"),   N_("ROLE"),    N_("URL"),
+        N_("LAST SYNC"), N_("UNSENT"), N_("UNACKED"), N_("GAP")};
+    const char *heads[NCOLS];
     char cells[NCOLS][PG_PEER_URL_MAX + 1];
     size_t width[NCOLS];
 
-    for (size_t c = 0; c < NCOLS; c++)
+    for (size_t c = 0; c < NCOLS; c++) {
+        heads[c] = _(heads_en[c]);
         width[c] = cli_text_width(heads[c]);
+    }
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1) {
             for (size_t c = 0; c < NCOLS; c++) {
@@ -191,14 +197,13 @@ static void print_peers(const pg_status *s)
             const pg_peer *p = &sp->peer;
             snprintf(cells[0], sizeof(cells[0]), "%s", p->code);
             snprintf(cells[1], sizeof(cells[1]), "%s", p->name);
-            snprintf(cells[2], sizeof(cells[2]), "%s",
-                     pg_peer_role_name(p->role));
+            snprintf(cells[2], sizeof(cells[2]), "%s", cli_role_label(p->role));
             snprintf(cells[3], sizeof(cells[3]), "%s",
-                     p->url[0] ? p->url : "files only");
+                     p->url[0] ? p->url : _("files only"));
             if (p->last_sync_ms)
                 pg_time_format(cells[4], p->last_sync_ms);
             else
-                snprintf(cells[4], sizeof(cells[4]), "never");
+                snprintf(cells[4], sizeof(cells[4]), "%s", _("never"));
             snprintf(cells[5], sizeof(cells[5]), sp->unsent < 0 ? "?" : "%lld",
                      (long long)sp->unsent);
             snprintf(cells[6], sizeof(cells[6]), sp->unacked < 0 ? "?" : "%lld",
@@ -230,73 +235,73 @@ static void print_peers(const pg_status *s)
 
 static void print_status(const pg_status *s)
 {
-    printf("node         %s %s (%s), key %s\n", s->code, s->name,
-           pg_tier_name(s->tier), s->key_id);
-    printf("log          %llu entries, last seq %llu; schema version %u\n",
+    printf(_("node         %s %s (%s), key %s\n"), s->code, s->name,
+           cli_tier_label(s->tier), s->key_id);
+    printf(_("log          %llu entries, last seq %llu; schema version %u\n"),
            (unsigned long long)s->log_entries,
            (unsigned long long)s->log_last_seq, s->schema_version);
 
     printf("\n");
     if (s->npeers == 0)
-        printf("peers        none ('pingan peer add' pins one)\n");
+        printf("%s", _("peers        none ('pingan peer add' pins one)\n"));
     else
         print_peers(s);
 
-    printf("\nconflicts    %llu open%s\n",
+    printf(_("\nconflicts    %llu open%s\n"),
            (unsigned long long)s->conflicts_open,
-           s->conflicts_open ? " ('pingan conflicts list')" : "");
+           s->conflicts_open ? _(" ('pingan conflicts list')") : "");
     printf(_("overdue      %llu past their deadline%s\n"),
            (unsigned long long)s->overdue,
            s->overdue ? _(" ('pingan overdue')") : "");
-    printf("quarantined  %llu in the last 24 h%s\n",
+    printf(_("quarantined  %llu in the last 24 h%s\n"),
            (unsigned long long)s->quarantined_recent,
-           s->quarantined_recent ? " ('pingan quarantine list'):" : "");
+           s->quarantined_recent ? _(" ('pingan quarantine list'):") : "");
     for (size_t i = 0; i < s->nreasons; i++)
         printf("  %6llu  %s\n", (unsigned long long)s->reasons[i].count,
                s->reasons[i].reason);
     for (size_t i = 0; i < s->nequivocations; i++) {
         const pg_quarantined *q = &s->equivocations[i];
-        printf("  equivocation: %s seq %llu (from %s)\n", q->origin,
+        printf(_("  equivocation: %s seq %llu (from %s)\n"), q->origin,
                (unsigned long long)q->origin_seq, q->peer);
-        printf("    kept         %s\n",
-               q->other_digest[0] ? q->other_digest : "(gone)");
-        printf("    quarantined  %s\n", q->digest);
+        printf(_("    kept         %s\n"),
+               q->other_digest[0] ? q->other_digest : _("(gone)"));
+        printf(_("    quarantined  %s\n"), q->digest);
     }
-    printf("rejected     %llu in the last 24 h",
+    printf(_("rejected     %llu in the last 24 h"),
            (unsigned long long)s->rejected_recent);
     for (size_t i = 0; i < s->nrejected; i++)
         printf("%s%llu %s", i ? ", " : ": ",
                (unsigned long long)s->rejected[i].count, s->rejected[i].reason);
     if (s->rejected_last[0])
-        printf("\n  latest: %s", s->rejected_last);
+        printf(_("\n  latest: %s"), s->rejected_last);
     printf("\n");
     for (size_t i = 0; i < s->npeers; i++) {
         const pg_status_peer *sp = &s->peers[i];
         if (sp->skew_seen_ms && (sp->skew_ms > 60000 || sp->skew_ms < -60000))
-            printf("clock        %s is %+lld s from this node's clock\n",
+            printf(_("clock        %s is %+lld s from this node's clock\n"),
                    sp->peer.code, (long long)(sp->skew_ms / 1000));
     }
-    printf("pending      %llu", (unsigned long long)s->pending_total);
+    printf(_("pending      %llu"), (unsigned long long)s->pending_total);
     if (s->pending_total) {
         char oldest[40];
         pg_time_format(oldest, s->pending_oldest_ms);
-        printf(": %llu waiting for a signer's key, %llu for the clock",
+        printf(_(": %llu waiting for a signer's key, %llu for the clock"),
                (unsigned long long)s->pending_signer,
                (unsigned long long)s->pending_clock_skew);
         if (s->pending_clock_skew)
-            printf(" (up to %lld min ahead)",
+            printf(_(" (up to %lld min ahead)"),
                    (long long)s->pending_max_ahead_min);
-        printf("; oldest received %s (%lld min ago)", oldest,
+        printf(_("; oldest received %s (%lld min ago)"), oldest,
                (long long)((s->now_ms - s->pending_oldest_ms) / 60000));
     }
     printf("\n");
-    printf("audit        head seq %lld", (long long)s->audit_seq);
+    printf(_("audit        head seq %lld"), (long long)s->audit_seq);
     if (s->audit_parent_seq <= 0)
-        printf("; no parent has confirmed a head yet\n");
+        printf("%s", _("; no parent has confirmed a head yet\n"));
     else if (s->audit_parent_seq >= s->audit_seq)
-        printf("; seen by parent %s\n", s->audit_parent);
+        printf(_("; seen by parent %s\n"), s->audit_parent);
     else
-        printf("; parent %s has seen up to seq %lld\n", s->audit_parent,
+        printf(_("; parent %s has seen up to seq %lld\n"), s->audit_parent,
                (long long)s->audit_parent_seq);
 }
 
@@ -344,14 +349,14 @@ int cmd_status(int argc, char **argv)
     } else {
         print_status(&s);
         if (hold.held) {
-            printf("\nhold         restored from a backup: local writes "
-                   "refused until the parent\n             confirms; this "
-                   "node holds its own txns up to seq %lld",
+            printf(_("\nhold         restored from a backup: local writes "
+                     "refused until the parent\n             confirms; this "
+                     "node holds its own txns up to seq %lld"),
                    (long long)hold.held_upto);
             if (hold.confirmed >= 0)
-                printf(", the parent up to %lld", (long long)hold.confirmed);
-            printf("\n             ('pingan sync PARENT', or export to the "
-                   "parent and import its bundle)\n");
+                printf(_(", the parent up to %lld"), (long long)hold.confirmed);
+            printf("%s", _("\n             ('pingan sync PARENT', or export "
+                           "to the parent and import its bundle)\n"));
         }
     }
 

@@ -23,46 +23,48 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"init", cmd_init, "create a node: keys, card and store"},
-    {"card", cmd_card, "print, export or verify a node card"},
-    {"peer", cmd_peer, "pin the cards of the parent, children and partners"},
-    {"schema", cmd_schema, "show collections and fields"},
-    {"record", cmd_record, "create, update, read, list, delete, import"},
+    {"init", cmd_init, N_("create a node: keys, card and store")},
+    {"card", cmd_card, N_("print, export or verify a node card")},
+    {"peer", cmd_peer,
+     N_("pin the cards of the parent, children and partners")},
+    {"schema", cmd_schema, N_("show collections and fields")},
+    {"record", cmd_record, N_("create, update, read, list, delete, import")},
     {"report", cmd_report, N_("counts, amounts and rates; daily statistics")},
-    {"log", cmd_log, "list the change-log and check its signatures"},
-    {"audit", cmd_audit, "the audit trail: list, verify, export heads"},
-    {"status", cmd_status, "this node and who is behind, at a glance"},
+    {"log", cmd_log, N_("list the change-log and check its signatures")},
+    {"audit", cmd_audit, N_("the audit trail: list, verify, export heads")},
+    {"status", cmd_status, N_("this node and who is behind, at a glance")},
     {"lifecycle", cmd_lifecycle, N_("status lifecycles: show, check the log")},
     {"overdue", cmd_overdue,
      N_("supervision orders and hazards past their deadline")},
-    {"conflicts", cmd_conflicts, "list, show and resolve conflicting edits"},
-    {"quarantine", cmd_quarantine, "list and show txns refused on receipt"},
-    {"export", cmd_export, "write a peer's changes into a bundle file"},
-    {"import", cmd_import, "verify and apply bundle files"},
-    {"sync", NULL, "push then pull a peer's changes over HTTP"},
-    {"serve", NULL, "answer the peers' pulls and pushes over HTTP"},
-    {"bundle", cmd_bundle, "inspect a bundle file"},
-    {"policy", cmd_policy, "show what a link carries and how it redacts"},
-    {"pseudonym", cmd_pseudonym, "the pseudonym a partner link gives a value"},
-    {"backup", cmd_backup, "write an encrypted backup of the node"},
-    {"restore", cmd_restore, "restore a backup into a new node directory"},
-    {"rekey", cmd_rekey, "replace the node's keys; a card for the parent"},
+    {"conflicts", cmd_conflicts,
+     N_("list, show and resolve conflicting edits")},
+    {"quarantine", cmd_quarantine, N_("list and show txns refused on receipt")},
+    {"export", cmd_export, N_("write a peer's changes into a bundle file")},
+    {"import", cmd_import, N_("verify and apply bundle files")},
+    {"sync", NULL, N_("push then pull a peer's changes over HTTP")},
+    {"serve", NULL, N_("answer the peers' pulls and pushes over HTTP")},
+    {"bundle", cmd_bundle, N_("inspect a bundle file")},
+    {"policy", cmd_policy, N_("show what a link carries and how it redacts")},
+    {"pseudonym", cmd_pseudonym,
+     N_("the pseudonym a partner link gives a value")},
+    {"backup", cmd_backup, N_("write an encrypted backup of the node")},
+    {"restore", cmd_restore, N_("restore a backup into a new node directory")},
+    {"rekey", cmd_rekey, N_("replace the node's keys; a card for the parent")},
     {"release-hold", cmd_release_hold,
-     "let a restored city write again, after a seq"},
+     N_("let a restored city write again, after a seq")},
     {NULL, NULL, NULL},
 };
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: pingan [--dir DIR] [--operator NAME] COMMAND [ARGS]\n\n"
+    fputs(_("usage: pingan [--dir DIR] [--operator NAME] COMMAND [ARGS]\n\n"
             "pingan keeps a tier's public-safety records (Xiangtan Safe City "
             "Regulations)\nin a local store and records every change in a "
-            "signed change-log.\n\ncommands:\n");
+            "signed change-log.\n\ncommands:\n"),
+          out);
     for (const command *c = commands; c->name; c++)
-        fprintf(out, "  %-10s %s\n", c->name, c->summary);
-    fprintf(out,
-            "\nglobal options:\n"
+        fprintf(out, "  %-10s %s\n", c->name, _(c->summary));
+    fputs(_("\nglobal options:\n"
             "  --dir DIR        node directory (default: $PINGAN_DIR, else "
             "./pingan-node)\n"
             "  --operator NAME  who makes changes (default: "
@@ -71,7 +73,8 @@ static void usage(FILE *out)
             "  -h, --help       this help; 'pingan COMMAND --help' for a "
             "command\n"
             "\nexit codes: 0 ok, 1 runtime failure, 2 bad usage or rejected "
-            "input\n");
+            "input\n"),
+          out);
 }
 
 /* Run `pingan-net` from this program's directory with the command line as
@@ -84,8 +87,8 @@ static int run_net(char **argv)
     argv[0] = path;
     execv(path, argv);
     fprintf(stderr,
-            "pingan: cannot run %s: %s (it is built and installed beside "
-            "pingan)\n",
+            _("pingan: cannot run %s: %s (it is built and installed beside "
+              "pingan)\n"),
             path, strerror(errno));
     return 1;
 }
