@@ -6,6 +6,7 @@
  * a whole node; init refuses any directory that already holds a node.
  * Secret keys live in sodium-wiped memory and are never logged.
  */
+#include "error_internal.h"
 #include "node_internal.h"
 #include "memwatch.h"
 #include "audit_internal.h"
@@ -347,18 +348,18 @@ int pg_node_open(pg_node **out, const char *dir)
     if ((error = path_join(path, sizeof(path), dir, CARD_FILE)) < 0)
         goto done;
     if ((error = read_text_file(&json, &jlen, path, 8192)) < 0) {
-        char why[sizeof(pg_error_last()->message)];
-        snprintf(why, sizeof(why), "%s", pg_error_last()->message);
-        error =
-            pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE,
-                         "%s; restore the node directory from a backup", why);
+        pg_error__text why;
+        pg_error__text_last(&why);
+        error = pg_error__wrap(PG_ECORRUPT, PG_ERRCLASS_NODE, &why,
+                               "%s; restore the node directory from a backup",
+                               why.en);
         goto done;
     }
     if ((error = pg_card_from_json(&node->card, json, jlen)) < 0) {
-        char why[sizeof(pg_error_last()->message)];
-        snprintf(why, sizeof(why), "%s", pg_error_last()->message);
-        error = pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE, "%s is damaged: %s",
-                             path, why);
+        pg_error__text why;
+        pg_error__text_last(&why);
+        error = pg_error__wrap(PG_ECORRUPT, PG_ERRCLASS_NODE, &why,
+                               "%s is damaged: %s", path, why.en);
         goto done;
     }
     char code[PG_CODE_LEN + 1];

@@ -40,6 +40,7 @@
  * commits only when pg_bundle_read() returns 0.
  */
 #include "bundle.h"
+#include "error_internal.h"
 #include "memwatch.h"
 #include "pingan/buf.h"
 #include "pingan/error.h"
@@ -715,13 +716,12 @@ static int reader_bad(const char *fmt, ...)
 
 static int reader_bad(const char *fmt, ...)
 {
-    char msg[sizeof(((pg_error *)0)->message)];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int code = pg_error__vset(PG_EINVALID, PG_ERRCLASS_BUNDLE, fmt, ap);
     va_end(ap);
-    return pg_error_set(PG_EINVALID, PG_ERRCLASS_BUNDLE, "%s", msg);
+    return code;
 }
 
 /* Read exactly n bytes, feeding the trailer's hash when asked to. */
@@ -1040,14 +1040,14 @@ static int reader_card(bundle_reader *r, pg_card *out,
     int error = pg_card_verify(out);
     if (error < 0) {
         /* Say where the card was: verify's message cannot. */
-        char why[sizeof(((pg_error *)0)->message)];
-        snprintf(why, sizeof(why), "%s", pg_error_last()->message);
-        return pg_error_set(error, PG_ERRCLASS_BUNDLE,
-                            "card %llu (batch %llu, decompressed offset %llu): "
-                            "%s",
-                            (unsigned long long)r->cards_seen + 1,
-                            (unsigned long long)r->batch_no,
-                            (unsigned long long)r->batch_off, why);
+        pg_error__text why;
+        pg_error__text_last(&why);
+        return pg_error__wrap(error, PG_ERRCLASS_BUNDLE, &why,
+                              "card %llu (batch %llu, decompressed offset "
+                              "%llu): %s",
+                              (unsigned long long)r->cards_seen + 1,
+                              (unsigned long long)r->batch_no,
+                              (unsigned long long)r->batch_off, why.en);
     }
     return 0;
 }

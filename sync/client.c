@@ -363,9 +363,13 @@ static int http_failure(client *cl, exchange *x)
                                 "clocks right (NTP)",
                                 cl->peer.code, skew / 1000);
     }
+    if (x->upload)
+        return pg_error_set(code, PG_ERRCLASS_NET,
+                            "%s refused the push (HTTP %ld): %s", cl->peer.code,
+                            x->status, msg);
     return pg_error_set(code, PG_ERRCLASS_NET,
-                        "%s refused the %s (HTTP %ld): %s", cl->peer.code,
-                        x->upload ? "push" : "request", x->status, msg);
+                        "%s refused the request (HTTP %ld): %s", cl->peer.code,
+                        x->status, msg);
 }
 
 /* --- push -------------------------------------------------------------- */

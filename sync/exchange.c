@@ -1062,7 +1062,7 @@ void pg_exchange_reject(pg_node *node, const char *source, const char *peer,
 
 done:
     if (saved.code)
-        pg_error_set(saved.code, saved.klass, "%s", saved.message);
+        pg_error__restore(&saved);
     else
         pg_error_clear();
 }

@@ -171,7 +171,8 @@ int cli_fail(int code)
     if (code == 0)
         return 0;
     fprintf(stderr, "pingan: %s\n",
-            e->code && e->message[0] ? e->message : pg_error_name(code));
+            e->code && e->message[0] ? pg_error_last_localized()
+                                     : pg_error_name(code));
     return pg_error_exit_code(code);
 }
 
