@@ -204,6 +204,12 @@ void pg_error__textf(pg_error__text *out, const char *fmt, ...)
     va_end(ap);
 }
 
+void pg_error__text_word(pg_error__text *out, const char *word)
+{
+    snprintf(out->en, sizeof(out->en), "%s", word);
+    snprintf(out->loc, sizeof(out->loc), "%s", word[0] ? PG_(word) : word);
+}
+
 void pg_error__text_last(pg_error__text *out)
 {
     memcpy(out->en, last_error.message, sizeof(out->en));

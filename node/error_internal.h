@@ -31,6 +31,9 @@ void pg_error__textf(pg_error__text *out, const char *fmt, ...)
 void pg_error__vtextf(pg_error__text *out, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
+/* A word or phrase marked with PG_N_(): @p word and its translation. */
+void pg_error__text_word(pg_error__text *out, const char *word);
+
 /* The last error's message, both languages. */
 void pg_error__text_last(pg_error__text *out);
 

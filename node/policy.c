@@ -1060,10 +1060,15 @@ static int policy_read_key(uint8_t key[PG_PSEUDONYM_KEY_LEN], const char *path,
                 pg_memzero(hex, sizeof(hex));
             }
             if (!hex_ok || n != 2 * PG_PSEUDONYM_KEY_LEN)
-                error = pg_error_set(
-                    PG_ECORRUPT, PG_ERRCLASS_NODE,
-                    "pseudonym key file %s must hold 32 bytes%s", path,
-                    hex_ok ? " (raw, or as 64 hex digits)" : "");
+                error = hex_ok ? pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE,
+                                              "pseudonym key file %s must hold "
+                                              "32 bytes (raw, or as 64 hex "
+                                              "digits)",
+                                              path)
+                               : pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE,
+                                              "pseudonym key file %s must hold "
+                                              "32 bytes",
+                                              path);
         }
     }
     if (!error && policy_all_zero(key, PG_PSEUDONYM_KEY_LEN))

@@ -11,6 +11,7 @@
  * failures and a busy server are retried with a doubling wait.
  */
 #include "pingan/net.h"
+#include "error_internal.h"
 #include "keys.h"
 #include "netauth.h"
 #include "node_internal.h"
@@ -534,12 +535,25 @@ static int pull_one(client *cl, uint64_t *after, bool *done)
             error = pg_bundle_import(cl->node, path, &rep);
             unlock(cl);
         }
-        if (error < 0 && rep.message[0])
-            error = pg_error_set(
-                error, PG_ERRCLASS_NET, "the bundle pulled from %s was %s: %s",
-                cl->peer.code,
-                rep.status == PG_BUNDLE_REFUSED ? "refused" : "not applied",
-                rep.message);
+        if (error < 0 && rep.message[0]) {
+            /* The import's message, localized when it is the last error. */
+            pg_error__text why;
+            pg_error__text_last(&why);
+            if (strcmp(why.en, rep.message) != 0) {
+                snprintf(why.en, sizeof(why.en), "%s", rep.message);
+                snprintf(why.loc, sizeof(why.loc), "%s", rep.message);
+            }
+            if (rep.status == PG_BUNDLE_REFUSED)
+                error = pg_error__wrap(error, PG_ERRCLASS_NET, &why,
+                                       "the bundle pulled from %s was "
+                                       "refused: %s",
+                                       cl->peer.code, why.en);
+            else
+                error = pg_error__wrap(error, PG_ERRCLASS_NET, &why,
+                                       "the bundle pulled from %s was not "
+                                       "applied: %s",
+                                       cl->peer.code, why.en);
+        }
         if (error == 0) {
             cl->rep->pulled_bundles++;
             cl->rep->pulled_txns += rep.txns;
@@ -603,7 +617,7 @@ static void tmp_prepare(client *cl)
  * the node's lock). */
 static int client_begin(client *cl, pg_node *node, const char *code,
                         const pg_sync_opts *opts, pg_sync_report *report,
-                        const char *phase, const char *otherwise)
+                        const char *phase, bool files_too)
 {
     int error;
 
@@ -619,11 +633,16 @@ static int client_begin(client *cl, pg_node *node, const char *code,
     if (error == 0)
         error = pg_keys_card(&cl->card, node, cl->peer.code);
     unlock(cl);
-    if (error == 0 && !cl->peer.url[0])
+    if (error == 0 && !cl->peer.url[0] && files_too)
         error = pg_error_set(PG_EINVALID, PG_ERRCLASS_NET,
                              "peer %s has no URL: give one with 'pingan peer "
-                             "set %s --url URL'%s",
-                             code, code, otherwise);
+                             "set %s --url URL', or exchange files",
+                             code, code);
+    else if (error == 0 && !cl->peer.url[0])
+        error = pg_error_set(PG_EINVALID, PG_ERRCLASS_NET,
+                             "peer %s has no URL: give one with 'pingan peer "
+                             "set %s --url URL'",
+                             code, code);
     if (error == 0)
         snprintf(report->url, sizeof(report->url), "%s", cl->peer.url);
     return error;
@@ -636,8 +655,7 @@ int pg_sync(pg_node *node, const char *code, const pg_sync_opts *opts,
     int error;
     int64_t start = pg_time_now_ms();
 
-    error = client_begin(&cl, node, code, opts, report, "push",
-                         ", or exchange files");
+    error = client_begin(&cl, node, code, opts, report, "push", true);
     if (error == 0) {
         tmp_prepare(&cl);
         if (!(cl.curl = curl_easy_init()))
@@ -713,7 +731,7 @@ int pg_sync_audit_heads(pg_buf *out, pg_node *node, const char *code,
     PG_ASSERT_ARG(opts);
     PG_ASSERT_ARG(report);
     memset(&x, 0, sizeof(x));
-    error = client_begin(&cl, node, code, opts, report, "audit", "");
+    error = client_begin(&cl, node, code, opts, report, "audit", false);
     if (error == 0) {
         if (!(cl.curl = curl_easy_init()))
             error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
