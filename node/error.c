@@ -6,11 +6,64 @@
 #include "error_internal.h"
 #include "i18n_internal.h"
 
+#include <locale.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 static _Thread_local pg_error last_error;
+
+/* The last pg_error__oserr() of the thread, for its message's
+ * localized copy (format_pair). */
+static _Thread_local struct {
+    int err;
+    bool set;
+    char en[128];
+} os_text;
+
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void c_locale_init(void)
+{
+    c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+const char *pg_error__oserr(int err)
+{
+    const char *en = NULL;
+    pthread_once(&c_locale_once, c_locale_init);
+    if (c_locale)
+        en = strerror_l(err, c_locale);
+    snprintf(os_text.en, sizeof(os_text.en), "%s", en ? en : "system error");
+    os_text.err = err;
+    os_text.set = true;
+    return os_text.en;
+}
+
+/* In a localized message, the English OS reason pg_error__oserr() gave
+ * becomes the C library's text in the locale's language. */
+static void localize_oserr(char *loc, size_t cap)
+{
+    if (!os_text.set)
+        return;
+    os_text.set = false;
+    char local[128];
+    if (strerror_r(os_text.err, local, sizeof(local)) != 0 ||
+        strcmp(local, os_text.en) == 0)
+        return;
+    char *at = NULL;
+    for (char *p = strstr(loc, os_text.en); p; p = strstr(p + 1, os_text.en))
+        at = p;
+    if (!at)
+        return;
+    size_t head = (size_t)(at - loc), old = strlen(os_text.en);
+    char tail[sizeof(last_error.localized)];
+    snprintf(tail, sizeof(tail), "%s", at + old);
+    snprintf(at, cap - head, "%s%s", local, tail);
+    pg_error__clean_text(loc, true);
+}
 
 /* The length of the UTF-8 character at s (at most n bytes there), or 0
  * when the bytes there are not one (RFC 3629: no overlong form, no
@@ -166,6 +219,7 @@ static void format_pair(char *en, char *loc, size_t cap,
         pg_error__clean_text(loc, cut || at + 1 >= cap);
     }
     va_end(ap2);
+    localize_oserr(loc, cap);
 }
 
 int pg_error__vset(int code, pg_error_class klass, const char *fmt, va_list ap)

@@ -54,6 +54,15 @@ int pg_error__set_text(int code, pg_error_class klass,
 int pg_error__wrap(int code, pg_error_class klass, const pg_error__text *inner,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/*
+ * The C library's English text for errno value @p err, whatever the
+ * locale: the OS reason inside a message (which is English, pingan/error.h),
+ * where strerror() would give the locale's language.  The message's
+ * localized copy shows the locale's text in its place.  Valid until the
+ * thread's next call.
+ */
+const char *pg_error__oserr(int err);
+
 /* Put back an error saved with `pg_error saved = *pg_error_last()`. */
 int pg_error__restore(const pg_error *saved);
 

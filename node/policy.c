@@ -1012,9 +1012,10 @@ static int policy_read_key(uint8_t key[PG_PSEUDONYM_KEY_LEN], const char *path,
 
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
-        return pg_error_set(
-            errno == ENOENT ? PG_ENOTFOUND : PG_ERROR, PG_ERRCLASS_NODE,
-            "cannot read pseudonym key file %s: %s", path, strerror(errno));
+        return pg_error_set(errno == ENOENT ? PG_ENOTFOUND : PG_ERROR,
+                            PG_ERRCLASS_NODE,
+                            "cannot read pseudonym key file %s: %s", path,
+                            pg_error__oserr(errno));
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE,
@@ -1036,7 +1037,7 @@ static int policy_read_key(uint8_t key[PG_PSEUDONYM_KEY_LEN], const char *path,
         if (r < 0) {
             error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                                  "cannot read pseudonym key file %s: %s", path,
-                                 strerror(errno));
+                                 pg_error__oserr(errno));
             break;
         }
         if (r == 0 || (n += (size_t)r) == sizeof(buf))
@@ -1151,7 +1152,7 @@ static int policy_keep_key(const char *path,
     int fd = mkstemp(tmp);
     if (fd < 0)
         return pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot create %s: %s",
-                            tmp, strerror(errno));
+                            tmp, pg_error__oserr(errno));
     size_t done = 0;
     while (done < PG_PSEUDONYM_KEY_LEN) {
         ssize_t w = write(fd, key + done, PG_PSEUDONYM_KEY_LEN - done);
@@ -1163,13 +1164,13 @@ static int policy_keep_key(const char *path,
     }
     if (done != PG_PSEUDONYM_KEY_LEN || fchmod(fd, 0600) < 0 || fsync(fd) < 0)
         error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot write %s: %s",
-                             tmp, strerror(errno));
+                             tmp, pg_error__oserr(errno));
     if (close(fd) < 0 && !error)
         error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot write %s: %s",
-                             tmp, strerror(errno));
+                             tmp, pg_error__oserr(errno));
     if (!error && link(tmp, path) < 0 && errno != EEXIST)
         error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot create %s: %s",
-                             path, strerror(errno));
+                             path, pg_error__oserr(errno));
     unlink(tmp);
     return error;
 }

@@ -91,7 +91,7 @@ __attribute__((format(printf, 1, 2))) static int os_error(const char *fmt, ...)
     pg_error__vtextf(&what, fmt, ap);
     va_end(ap);
     return pg_error__wrap(PG_ERROR, PG_ERRCLASS_OS, &what, "%s: %s", what.en,
-                          strerror(err));
+                          pg_error__oserr(err));
 }
 
 /* dir/name into a PATH_MAX-sized buffer; false when too long. */
@@ -794,7 +794,7 @@ static int restore(const char *path, const char *dir, const char *pass,
     if (!(in = fopen(path, "rb")))
         return pg_error_set(errno == ENOENT ? PG_ENOTFOUND : PG_ERROR,
                             PG_ERRCLASS_OS, "cannot open %s: %s", path,
-                            strerror(errno));
+                            pg_error__oserr(errno));
     if (fread(header, 1, sizeof(header), in) != sizeof(header) ||
         memcmp(header, BK_MAGIC, 4) != 0) {
         fclose(in);
@@ -1130,7 +1130,7 @@ static int rk_write(const char *path, const void *data, size_t len, mode_t mode)
     if (fd < 0)
         return pg_error_set(errno == EEXIST ? PG_EEXISTS : PG_ERROR,
                             PG_ERRCLASS_OS, "cannot create %s: %s", path,
-                            strerror(errno));
+                            pg_error__oserr(errno));
     ssize_t w = write(fd, data, len);
     int bad = w != (ssize_t)len || fsync(fd) != 0;
     if (close(fd) != 0 || bad) {

@@ -149,11 +149,11 @@ static int writer_io_error(pg_bundle_writer *w, bool output)
 {
     w->failed = output ? pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                                       "cannot write the bundle's output: %s",
-                                      strerror(errno))
+                                      pg_error__oserr(errno))
                        : pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                                       "cannot write the bundle's temporary "
                                       "file: %s",
-                                      strerror(errno));
+                                      pg_error__oserr(errno));
     return w->failed;
 }
 
@@ -323,7 +323,7 @@ int pg_bundle_writer_new(pg_bundle_writer **out,
         error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                              "cannot create a temporary file for the "
                              "bundle: %s",
-                             strerror(errno));
+                             pg_error__oserr(errno));
         goto done;
     }
     *out = w;
@@ -741,7 +741,7 @@ static int reader_read(bundle_reader *r, void *p, size_t n, bool hash,
                                 "cannot read the bundle at byte offset %llu: "
                                 "%s",
                                 (unsigned long long)(r->off + got),
-                                strerror(errno));
+                                pg_error__oserr(errno));
         {
             /* what is a phrase marked PG_N_ by the caller. */
             pg_error__text in;
@@ -1374,7 +1374,7 @@ static int reader_trailer(bundle_reader *r)
     if (ferror(r->in))
         return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                             "cannot read the bundle at byte offset %llu: %s",
-                            (unsigned long long)r->off, strerror(errno));
+                            (unsigned long long)r->off, pg_error__oserr(errno));
     return 0;
 }
 

@@ -287,7 +287,7 @@ static int request(client *cl, exchange *x, FILE *upload, uint64_t upload_len,
         if (ftruncate(fileno(x->out), 0) != 0)
             return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                                 "cannot reuse a temporary file: %s",
-                                strerror(errno));
+                                pg_error__oserr(errno));
         error = attempt(cl, x, body_hash, upload, upload_len);
         bool retry = error == PG_ENET ||
                      (error == 0 && (x->status == 503 || x->status == 502 ||
@@ -424,7 +424,7 @@ static int push_one(client *cl, bool first, bool *done)
         return error < 0 ? error
                          : pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                                         "cannot read %s: %s", e.path,
-                                        strerror(errno));
+                                        pg_error__oserr(errno));
     }
     x.method = "POST";
     x.upload = e.path;
@@ -434,7 +434,7 @@ static int push_one(client *cl, bool first, bool *done)
         fclose(up);
         return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                             "cannot make a temporary file: %s",
-                            strerror(errno));
+                            pg_error__oserr(errno));
     }
     error = request(cl, &x, up, len, hash);
     fclose(up);
@@ -514,7 +514,7 @@ static int pull_one(client *cl, uint64_t *after, bool *done)
              (int)getpid(), ++cl->counter);
     if (!(x.out = fopen(path, "w+bx")))
         return pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot write %s: %s",
-                            path, strerror(errno));
+                            path, pg_error__oserr(errno));
     char empty[2 * PG_HASH_LEN + 1];
     pg_net_body_hash(empty, "", 0);
     error = request(cl, &x, NULL, 0, empty);
@@ -528,8 +528,9 @@ static int pull_one(client *cl, uint64_t *after, bool *done)
         /* No fsync: the import reads it back at once, and a crash before
          * it commits leaves nothing to keep (the pull is asked again). */
         if (fflush(x.out) != 0)
-            error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
-                                 "cannot write %s: %s", path, strerror(errno));
+            error =
+                pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot write %s: %s",
+                             path, pg_error__oserr(errno));
         if (error == 0) {
             lock(cl);
             error = pg_bundle_import(cl->node, path, &rep);
@@ -738,9 +739,9 @@ int pg_sync_audit_heads(pg_buf *out, pg_node *node, const char *code,
                                  "cannot start libcurl");
     }
     if (error == 0 && !(x.out = tmpfile()))
-        error =
-            pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
-                         "cannot make a temporary file: %s", strerror(errno));
+        error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
+                             "cannot make a temporary file: %s",
+                             pg_error__oserr(errno));
     if (error == 0) {
         char empty[2 * PG_HASH_LEN + 1];
         pg_net_body_hash(empty, "", 0);

@@ -313,7 +313,7 @@ int pg_net_fd_hash(char out[2 * PG_HASH_LEN + 1], uint64_t *len, int fd)
     *len = 0;
     if (lseek(fd, 0, SEEK_SET) != 0)
         return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
-                            "cannot read a bundle: %s", strerror(errno));
+                            "cannot read a bundle: %s", pg_error__oserr(errno));
     pg_hash_init(&st, PG_HASH_LEN);
     while ((n = read(fd, buf, sizeof(buf))) > 0) {
         pg_hash_update(&st, buf, (size_t)n);
@@ -323,6 +323,6 @@ int pg_net_fd_hash(char out[2 * PG_HASH_LEN + 1], uint64_t *len, int fd)
     pg_hex(out, h, sizeof(h));
     if (n < 0 || lseek(fd, 0, SEEK_SET) != 0)
         return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
-                            "cannot read a bundle: %s", strerror(errno));
+                            "cannot read a bundle: %s", pg_error__oserr(errno));
     return 0;
 }

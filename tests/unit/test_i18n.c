@@ -5,12 +5,14 @@
  * with the build's catalog (<build>/locale/zh_CN/LC_MESSAGES/libpingan.mo)
  * the display text is Chinese, including the inner message of one that
  * wraps another; a catalog whose translation would take other arguments is
- * not used; and a quarantine reason, stored in the node's database, stays
- * English whoever's locale the import ran in.
+ * not used; a quarantine reason, stored in the node's database, stays
+ * English whoever's locale the import ran in, and so does the C library's
+ * reason (strerror) inside a message.
  */
 #include "testutil.h"
 
 #include "pingan/error.h"
+#include "pingan/exchange.h"
 #include "pingan/hlc.h"
 #include "pingan/node.h"
 #include "pingan/peer.h"
@@ -24,6 +26,7 @@
 #include "node_internal.h"
 #include "store.h"
 
+#include <errno.h>
 #include <libintl.h>
 #include <locale.h>
 #include <stdio.h>
@@ -238,6 +241,26 @@ static void test_i18n__a_stored_quarantine_reason_stays_english(void **s)
         pg_value_check(pg_collection_field(coll, "phone", NULL), &v),
         PG_EINVALID);
     assert_non_null(strstr(pg_error_last_localized(), "应为 11 位数字"));
+
+    /* The C library's reason inside a message: English in the message
+     * and in the import's report, the locale's language for display. */
+    char missing[4096];
+    pg_bundle_report r;
+    testutil_path(missing, sizeof(missing), root, "missing.pgb");
+    assert_int_equal(pg_bundle_import(county, missing, &r), PG_ENOTFOUND);
+    if (!strstr(pg_error_last()->message, ": No such file or directory"))
+        print_error("English: %s\n", pg_error_last()->message);
+    assert_non_null(strstr(pg_error_last()->message, "cannot open "));
+    assert_non_null(
+        strstr(pg_error_last()->message, ": No such file or directory"));
+    assert_null(strstr(r.message, "没有"));
+    assert_non_null(strstr(pg_error_last_localized(), "无法打开 "));
+    /* With the C library's own Chinese (Debian: libc-l10n). */
+    if (strcmp(strerror(ENOENT), "No such file or directory") != 0)
+        assert_non_null(strstr(pg_error_last_localized(), strerror(ENOENT)));
+    else
+        assert_non_null(
+            strstr(pg_error_last_localized(), "No such file or directory"));
 
     test_nodes_free(nodes, cards, 2);
     testutil_rmtree(root);
