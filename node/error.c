@@ -32,11 +32,14 @@ static void c_locale_init(void)
 
 const char *pg_error__oserr(int err)
 {
-    const char *en = NULL;
     pthread_once(&c_locale_once, c_locale_init);
+    /* Without a C locale object (no memory for it): the process's text,
+     * English unless the program set a locale. */
     if (c_locale)
-        en = strerror_l(err, c_locale);
-    snprintf(os_text.en, sizeof(os_text.en), "%s", en ? en : "system error");
+        snprintf(os_text.en, sizeof(os_text.en), "%s",
+                 strerror_l(err, c_locale));
+    else if (strerror_r(err, os_text.en, sizeof(os_text.en)) != 0)
+        snprintf(os_text.en, sizeof(os_text.en), "error %d", err);
     os_text.err = err;
     os_text.set = true;
     return os_text.en;
