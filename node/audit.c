@@ -22,6 +22,7 @@
  * (audit_parent*) for status.
  */
 #include "audit_internal.h"
+#include "error_internal.h"
 #include "node_internal.h"
 #include "memwatch.h"
 #include "store.h"
@@ -300,15 +301,16 @@ static int audit_bad(pg_audit_check *out, int64_t seq, const char *fmt, ...)
 
 static int audit_bad(pg_audit_check *out, int64_t seq, const char *fmt, ...)
 {
-    char why[400];
+    pg_error__text why;
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(why, sizeof(why), fmt, ap);
+    pg_error__vtextf(&why, fmt, ap);
     va_end(ap);
     out->bad_seq = seq;
-    return pg_error_set(PG_ECORRUPT, PG_ERRCLASS_STORE,
-                        "audit entry %lld is bad: %s", (long long)seq, why);
+    return pg_error__wrap(PG_ECORRUPT, PG_ERRCLASS_STORE, &why,
+                          "audit entry %lld is bad: %s", (long long)seq,
+                          why.en);
 }
 
 int pg_audit_verify(pg_audit_check *out, pg_node *node,

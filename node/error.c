@@ -4,12 +4,69 @@
  */
 #include "pingan/error.h"
 #include "error_internal.h"
+#include "i18n_internal.h"
 
+#include <locale.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 static _Thread_local pg_error last_error;
+
+/* The last pg_error__oserr() of the thread, for its message's
+ * localized copy (format_pair). */
+static _Thread_local struct {
+    int err;
+    bool set;
+    char en[128];
+} os_text;
+
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void c_locale_init(void)
+{
+    c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+const char *pg_error__oserr(int err)
+{
+    pthread_once(&c_locale_once, c_locale_init);
+    /* Without a C locale object (no memory for it): the process's text,
+     * English unless the program set a locale. */
+    if (c_locale)
+        snprintf(os_text.en, sizeof(os_text.en), "%s",
+                 strerror_l(err, c_locale));
+    else if (strerror_r(err, os_text.en, sizeof(os_text.en)) != 0)
+        snprintf(os_text.en, sizeof(os_text.en), "error %d", err);
+    os_text.err = err;
+    os_text.set = true;
+    return os_text.en;
+}
+
+/* In a localized message, the English OS reason pg_error__oserr() gave
+ * becomes the C library's text in the locale's language. */
+static void localize_oserr(char *loc, size_t cap)
+{
+    if (!os_text.set)
+        return;
+    os_text.set = false;
+    char local[128];
+    if (strerror_r(os_text.err, local, sizeof(local)) != 0 ||
+        strcmp(local, os_text.en) == 0)
+        return;
+    char *at = NULL;
+    for (char *p = strstr(loc, os_text.en); p; p = strstr(p + 1, os_text.en))
+        at = p;
+    if (!at)
+        return;
+    size_t head = (size_t)(at - loc), old = strlen(os_text.en);
+    char tail[sizeof(last_error.localized)];
+    snprintf(tail, sizeof(tail), "%s", at + old);
+    snprintf(at, cap - head, "%s%s", local, tail);
+    pg_error__clean_text(loc, true);
+}
 
 /* The length of the UTF-8 character at s (at most n bytes there), or 0
  * when the bytes there are not one (RFC 3629: no overlong form, no
@@ -64,26 +121,198 @@ void pg_error__clean_text(char *s, bool truncated)
     }
 }
 
+/* The length of the printf conversion at s (s[0] == '%'), through its
+ * conversion character; 0 when it does not end. */
+static size_t directive_len(const char *s)
+{
+    size_t i = 1;
+    while (s[i] && !strchr("diouxXeEfFgGaAcspn%", s[i]))
+        i++;
+    return s[i] ? i + 1 : 0;
+}
+
+/*
+ * Whether two formats hold the same conversions in the same order, so
+ * either may be given the same arguments.  msgfmt --check ensures it for
+ * the catalogs built here; a catalog from elsewhere is checked anyway,
+ * and one that differs is not used.
+ */
+static bool same_directives(const char *a, const char *b)
+{
+    for (;;) {
+        size_t la = 0, lb = 0;
+        while ((a = strchr(a, '%')) && (la = directive_len(a)) &&
+               a[la - 1] == '%')
+            a += la;
+        while ((b = strchr(b, '%')) && (lb = directive_len(b)) &&
+               b[lb - 1] == '%')
+            b += lb;
+        if (!a || !b)
+            return !a && !b;
+        if (la == 0 || la != lb || memcmp(a, b, la) != 0)
+            return false;
+        a += la;
+        b += lb;
+    }
+}
+
+/* The format to localize @p fmt with: its translation, or itself. */
+static const char *translated(const char *fmt)
+{
+    if (!fmt[0])
+        return fmt; /* "" would give the catalog's header */
+    const char *tr = PG_(fmt);
+    return tr != fmt && same_directives(fmt, tr) ? tr : fmt;
+}
+
+/* vsnprintf into out, made one line of UTF-8 (see pg_error_set). */
+static void format_clean(char *out, size_t cap, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(out, cap, fmt, ap);
+    if (n < 0)
+        out[0] = 0;
+    pg_error__clean_text(out, n >= (int)cap);
+}
+
+/* Format @p fmt in both languages; with @p inner, the localized text holds
+ * inner's localized text at fmt's last directive (pg_error__wrap). */
+static void format_pair(char *en, char *loc, size_t cap,
+                        const pg_error__text *inner, const char *fmt,
+                        va_list ap)
+{
+    va_list ap2;
+    const char *tr = translated(fmt);
+
+    va_copy(ap2, ap);
+    format_clean(en, cap, fmt, ap);
+    const char *last = NULL;
+    if (inner)
+        for (const char *p = strchr(tr, '%'); p; p = strchr(p, '%')) {
+            size_t len = directive_len(p);
+            if (!len)
+                break;
+            if (p[len - 1] != '%')
+                last = p;
+            p += len;
+        }
+    if (tr == fmt && !inner) {
+        memcpy(loc, en, cap);
+    } else if (!last || strncmp(last, "%s", 2) != 0) {
+        format_clean(loc, cap, tr, ap2);
+    } else {
+        /* The translation up to inner, inner, and the rest (no
+         * conversion but "%%" there). */
+        char head[sizeof(((pg_error *)0)->localized)];
+        size_t hl = (size_t)(last - tr);
+        if (hl >= sizeof(head))
+            hl = sizeof(head) - 1;
+        memcpy(head, tr, hl);
+        head[hl] = 0;
+        int n = vsnprintf(loc, cap, head, ap2);
+        size_t at = n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+        bool cut = n >= (int)cap;
+        for (const char *q = inner->loc; *q && at + 1 < cap; q++)
+            loc[at++] = *q;
+        for (const char *q = last + 2; *q && at + 1 < cap; q++) {
+            loc[at++] = *q;
+            if (q[0] == '%' && q[1] == '%')
+                q++;
+        }
+        loc[at] = 0;
+        pg_error__clean_text(loc, cut || at + 1 >= cap);
+    }
+    va_end(ap2);
+    localize_oserr(loc, cap);
+}
+
+int pg_error__vset(int code, pg_error_class klass, const char *fmt, va_list ap)
+{
+    last_error.code = code;
+    last_error.klass = klass;
+    /* One line of UTF-8, whatever the values named hold (a SQLite message
+     * quoting a damaged file, a field from a peer) and wherever the
+     * buffer's end cut it: the message goes into JSON too. */
+    format_pair(last_error.message, last_error.localized,
+                sizeof(last_error.message), NULL, fmt, ap);
+    return code;
+}
+
 int pg_error_set(int code, pg_error_class klass, const char *fmt, ...)
 {
     va_list ap;
 
+    va_start(ap, fmt);
+    pg_error__vset(code, klass, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void pg_error__vtextf(pg_error__text *out, const char *fmt, va_list ap)
+{
+    format_pair(out->en, out->loc, sizeof(out->en), NULL, fmt, ap);
+}
+
+void pg_error__textf(pg_error__text *out, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    pg_error__vtextf(out, fmt, ap);
+    va_end(ap);
+}
+
+void pg_error__text_word(pg_error__text *out, const char *word)
+{
+    snprintf(out->en, sizeof(out->en), "%s", word);
+    snprintf(out->loc, sizeof(out->loc), "%s", word[0] ? PG_(word) : word);
+}
+
+void pg_error__text_last(pg_error__text *out)
+{
+    memcpy(out->en, last_error.message, sizeof(out->en));
+    memcpy(out->loc, last_error.localized, sizeof(out->loc));
+}
+
+int pg_error__set_text(int code, pg_error_class klass,
+                       const pg_error__text *text)
+{
+    last_error.code = code;
+    last_error.klass = klass;
+    memcpy(last_error.message, text->en, sizeof(last_error.message));
+    memcpy(last_error.localized, text->loc, sizeof(last_error.localized));
+    return code;
+}
+
+int pg_error__wrap(int code, pg_error_class klass, const pg_error__text *inner,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    /* inner may be a copy of the last error, or point into it. */
+    pg_error__text in = *inner;
+
     last_error.code = code;
     last_error.klass = klass;
     va_start(ap, fmt);
-    int n = vsnprintf(last_error.message, sizeof(last_error.message), fmt, ap);
+    format_pair(last_error.message, last_error.localized,
+                sizeof(last_error.message), &in, fmt, ap);
     va_end(ap);
-    /* One line of UTF-8, whatever the values named hold (a SQLite message
-     * quoting a damaged file, a field from a peer) and wherever the
-     * buffer's end cut it: the message goes into JSON too. */
-    pg_error__clean_text(last_error.message,
-                         n >= (int)sizeof(last_error.message));
     return code;
+}
+
+int pg_error__restore(const pg_error *saved)
+{
+    last_error = *saved;
+    return saved->code;
 }
 
 const pg_error *pg_error_last(void)
 {
     return &last_error;
+}
+
+const char *pg_error_last_localized(void)
+{
+    return last_error.localized[0] ? last_error.localized : last_error.message;
 }
 
 void pg_error_clear(void)

@@ -21,6 +21,7 @@
  *     sealer:                          seal, sign, encode txn k -> [sealed]
  *     importer: ... [sealed] -> log row of txn k
  */
+#include "error_internal.h"
 #include "write_internal.h"
 #include "node_internal.h"
 #include "store.h"
@@ -59,7 +60,7 @@ typedef struct seal_job {
     pg_txn *txn;
     pg_buf body;
     int error;
-    char message[sizeof(((pg_error *)0)->message)];
+    pg_error__text message; /* the seal's error, from the worker thread */
     job_state state;
     struct seal_job *next;
 } seal_job;
@@ -113,8 +114,7 @@ static void job_seal(seal_job *job, const uint8_t *sign_sk)
 {
     job->error = pg_write__seal(&job->body, job->txn, sign_sk);
     if (job->error < 0)
-        snprintf(job->message, sizeof(job->message), "%s",
-                 pg_error_last()->message);
+        pg_error__text_last(&job->message);
 }
 
 /* Claim the next unclaimed job (mutex held); NULL when there is none. */
@@ -207,8 +207,8 @@ static int import_drain(pg_import *imp, size_t keep)
             s->in_flight--;
             pthread_mutex_unlock(&s->mu);
             if (job->error < 0)
-                error = pg_error_set(job->error, PG_ERRCLASS_TXN, "%s",
-                                     job->message);
+                error = pg_error__set_text(job->error, PG_ERRCLASS_TXN,
+                                           &job->message);
             else if ((error = pg_write__log_insert(imp->node, job->txn,
                                                    &job->body)) == 0)
                 imp->stats.txns++;
@@ -672,11 +672,12 @@ int pg_record_import_jsonl(pg_import_stats *stats_out, pg_node *node,
         if (k == n)
             continue; /* blank line */
         if ((error = import_line(imp, parsed, line, n)) < 0) {
-            char msg[sizeof(pg_error_last()->message)];
-            snprintf(msg, sizeof(msg), "%s", pg_error_last()->message);
-            error = pg_error_set(error, PG_ERRCLASS_INVALID,
-                                 "line %llu: %s; nothing was imported",
-                                 (unsigned long long)imp->stats.lines, msg);
+            pg_error__text why;
+            pg_error__text_last(&why);
+            error =
+                pg_error__wrap(error, PG_ERRCLASS_INVALID, &why,
+                               "line %llu: %s; nothing was imported",
+                               (unsigned long long)imp->stats.lines, why.en);
             goto done;
         }
         if (progress && imp->stats.lines % 1000 == 0)

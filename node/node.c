@@ -6,6 +6,7 @@
  * a whole node; init refuses any directory that already holds a node.
  * Secret keys live in sodium-wiped memory and are never logged.
  */
+#include "error_internal.h"
 #include "node_internal.h"
 #include "memwatch.h"
 #include "audit_internal.h"
@@ -46,7 +47,7 @@ static int write_file(const char *path, const void *data, size_t len,
     if (fd < 0)
         return pg_error_set(errno == EEXIST ? PG_EEXISTS : PG_ERROR,
                             PG_ERRCLASS_OS, "cannot create %s: %s", path,
-                            strerror(errno));
+                            pg_error__oserr(errno));
     const uint8_t *p = data;
     size_t left = len;
     while (left) {
@@ -57,14 +58,14 @@ static int write_file(const char *path, const void *data, size_t len,
             int e = errno;
             close(fd);
             return pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot write %s: %s",
-                                path, strerror(e));
+                                path, pg_error__oserr(e));
         }
         p += w;
         left -= (size_t)w;
     }
     if (fsync(fd) < 0 || close(fd) < 0)
         return pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot write %s: %s",
-                            path, strerror(errno));
+                            path, pg_error__oserr(errno));
     return 0;
 }
 
@@ -79,7 +80,7 @@ static int read_key(uint8_t *out, size_t len, const char *path)
                             PG_ERRCLASS_NODE,
                             "cannot read key file %s: %s; restore the node "
                             "directory from a backup",
-                            path, strerror(errno));
+                            path, pg_error__oserr(errno));
     if (fstat(fd, &st) < 0 || (st.st_mode & 077)) {
         close(fd);
         return pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE,
@@ -221,7 +222,7 @@ static int node_init(const char *dir, const char *code, const char *name,
     } else if (mkdir(dir, 0700) < 0) {
         return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                             "cannot create directory %s: %s", dir,
-                            strerror(errno));
+                            pg_error__oserr(errno));
     }
 
     sk = malloc(PG_SIGN_SK_LEN);
@@ -295,7 +296,7 @@ static int read_text_file(char **out, size_t *len, const char *path, size_t max)
     if (!f)
         return pg_error_set(errno == ENOENT ? PG_ENOTFOUND : PG_ERROR,
                             PG_ERRCLASS_OS, "cannot read %s: %s", path,
-                            strerror(errno));
+                            pg_error__oserr(errno));
     pg_buf_init(&buf, max);
     while (!error && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         error = pg_buf_put(&buf, chunk, n);
@@ -347,18 +348,18 @@ int pg_node_open(pg_node **out, const char *dir)
     if ((error = path_join(path, sizeof(path), dir, CARD_FILE)) < 0)
         goto done;
     if ((error = read_text_file(&json, &jlen, path, 8192)) < 0) {
-        char why[sizeof(pg_error_last()->message)];
-        snprintf(why, sizeof(why), "%s", pg_error_last()->message);
-        error =
-            pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE,
-                         "%s; restore the node directory from a backup", why);
+        pg_error__text why;
+        pg_error__text_last(&why);
+        error = pg_error__wrap(PG_ECORRUPT, PG_ERRCLASS_NODE, &why,
+                               "%s; restore the node directory from a backup",
+                               why.en);
         goto done;
     }
     if ((error = pg_card_from_json(&node->card, json, jlen)) < 0) {
-        char why[sizeof(pg_error_last()->message)];
-        snprintf(why, sizeof(why), "%s", pg_error_last()->message);
-        error = pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE, "%s is damaged: %s",
-                             path, why);
+        pg_error__text why;
+        pg_error__text_last(&why);
+        error = pg_error__wrap(PG_ECORRUPT, PG_ERRCLASS_NODE, &why,
+                               "%s is damaged: %s", path, why.en);
         goto done;
     }
     char code[PG_CODE_LEN + 1];

@@ -22,6 +22,7 @@
 /* realpath() is XSI: glibc declares it only with _XOPEN_SOURCE. */
 #define _XOPEN_SOURCE 700
 #include "pingan/peer.h"
+#include "error_internal.h"
 #include "node_internal.h"
 #include "audit_internal.h"
 #include "store.h"
@@ -137,7 +138,7 @@ static int peer_resolve_ca(char out[PG_PEER_PATH_MAX + 1], const char *path)
     if (fd < 0)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_OS,
                             "cannot read CA file '%s': %s", ex,
-                            strerror(errno));
+                            pg_error__oserr(errno));
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
@@ -148,7 +149,7 @@ static int peer_resolve_ca(char out[PG_PEER_PATH_MAX + 1], const char *path)
     if (!abs)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_OS,
                             "cannot resolve CA file '%s': %s", ex,
-                            strerror(errno));
+                            pg_error__oserr(errno));
     size_t n = strlen(abs);
     if (n > PG_PEER_PATH_MAX)
         error = pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,

@@ -39,6 +39,7 @@
  * not hashed: the same rules give the same hash.
  */
 #include "pingan/policy.h"
+#include "error_internal.h"
 #include "node_internal.h"
 #include "store.h"
 #include "pingan/crypto.h"
@@ -351,7 +352,7 @@ typedef struct policy_parse {
     unsigned line; /* the line inih is on (the last one read) */
     int error;
     unsigned error_line;
-    char msg[480];
+    pg_error__text msg; /* the first error, "SOURCE:LINE: ..." */
     /* The current section: "" before the first, as inih has it. */
     char section[64];
     policy_coll *coll; /* the current section's collection, or NULL */
@@ -359,27 +360,49 @@ typedef struct policy_parse {
     bool id_set, purpose_set, key_file_set;
 } policy_parse;
 
-/* Record the first error, at the current line (0: none). */
-__attribute__((format(printf, 3, 4))) static int
-policy_fail(policy_parse *ps, int code, const char *fmt, ...)
+/* a then b into out, cut to fit (a whole character kept by the caller's
+ * pg_error__clean_text). */
+static void policy_join(char *out, size_t cap, const char *a, const char *b)
 {
-    va_list ap;
-    int n;
+    size_t la = strnlen(a, cap - 1);
+    size_t lb = strnlen(b, cap - 1 - la);
+    memcpy(out, a, la);
+    memcpy(out + la, b, lb);
+    out[la + lb] = 0;
+}
 
+/* Record the first error, at the current line (0: none). */
+static int policy_record(policy_parse *ps, int code, const pg_error__text *what)
+{
     if (ps->error)
         return ps->error;
     ps->error = code;
     ps->error_line = ps->line;
+    /* The place is no words: the same in every language. */
+    char at[300];
     if (ps->line)
-        n = snprintf(ps->msg, sizeof(ps->msg), "%s:%u: ", ps->source, ps->line);
+        snprintf(at, sizeof(at), "%s:%u: ", ps->source, ps->line);
     else
-        n = snprintf(ps->msg, sizeof(ps->msg), "%s: ", ps->source);
-    if (n < 0 || (size_t)n >= sizeof(ps->msg))
-        n = 0;
-    va_start(ap, fmt);
-    vsnprintf(ps->msg + n, sizeof(ps->msg) - (size_t)n, fmt, ap);
-    va_end(ap);
+        snprintf(at, sizeof(at), "%s: ", ps->source);
+    policy_join(ps->msg.en, sizeof(ps->msg.en), at, what->en);
+    policy_join(ps->msg.loc, sizeof(ps->msg.loc), at, what->loc);
+    pg_error__clean_text(ps->msg.en, true);
+    pg_error__clean_text(ps->msg.loc, true);
     return code;
+}
+
+__attribute__((format(printf, 3, 4))) static int
+policy_fail(policy_parse *ps, int code, const char *fmt, ...)
+{
+    va_list ap;
+    pg_error__text what;
+
+    if (ps->error)
+        return ps->error;
+    va_start(ap, fmt);
+    pg_error__vtextf(&what, fmt, ap);
+    va_end(ap);
+    return policy_record(ps, code, &what);
 }
 
 /* A key that would hold a secret: refused, secrets are named by file. */
@@ -630,10 +653,13 @@ static int policy_where(policy_parse *ps, policy_coll *pc, const char *value)
                            "not select records by it",
                            pc->coll->name, f->name);
     if ((error = policy_set_where(pc, f, vtext)) < 0) {
-        char inner[sizeof(pg_error_last()->message)];
-        policy_copy(inner, sizeof(inner), pg_error_last()->message);
+        /* "where" is the key's name, in no language. */
+        pg_error__text inner, what;
+        pg_error__text_last(&inner);
         pg_error_clear();
-        return policy_fail(ps, PG_EINVALID, "where: %s", inner);
+        policy_join(what.en, sizeof(what.en), "where: ", inner.en);
+        policy_join(what.loc, sizeof(what.loc), "where: ", inner.loc);
+        return policy_record(ps, PG_EINVALID, &what);
     }
     return 0;
 }
@@ -873,7 +899,7 @@ int pg_policy_parse(pg_policy **out, const char *text, size_t len,
         }
     }
     if (ps.error) {
-        error = pg_error_set(ps.error, PG_ERRCLASS_INVALID, "%s", ps.msg);
+        error = pg_error__set_text(ps.error, PG_ERRCLASS_INVALID, &ps.msg);
         goto done;
     }
     error = policy_compute_hash(p);
@@ -986,9 +1012,10 @@ static int policy_read_key(uint8_t key[PG_PSEUDONYM_KEY_LEN], const char *path,
 
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
-        return pg_error_set(
-            errno == ENOENT ? PG_ENOTFOUND : PG_ERROR, PG_ERRCLASS_NODE,
-            "cannot read pseudonym key file %s: %s", path, strerror(errno));
+        return pg_error_set(errno == ENOENT ? PG_ENOTFOUND : PG_ERROR,
+                            PG_ERRCLASS_NODE,
+                            "cannot read pseudonym key file %s: %s", path,
+                            pg_error__oserr(errno));
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE,
@@ -1010,7 +1037,7 @@ static int policy_read_key(uint8_t key[PG_PSEUDONYM_KEY_LEN], const char *path,
         if (r < 0) {
             error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                                  "cannot read pseudonym key file %s: %s", path,
-                                 strerror(errno));
+                                 pg_error__oserr(errno));
             break;
         }
         if (r == 0 || (n += (size_t)r) == sizeof(buf))
@@ -1034,10 +1061,15 @@ static int policy_read_key(uint8_t key[PG_PSEUDONYM_KEY_LEN], const char *path,
                 pg_memzero(hex, sizeof(hex));
             }
             if (!hex_ok || n != 2 * PG_PSEUDONYM_KEY_LEN)
-                error = pg_error_set(
-                    PG_ECORRUPT, PG_ERRCLASS_NODE,
-                    "pseudonym key file %s must hold 32 bytes%s", path,
-                    hex_ok ? " (raw, or as 64 hex digits)" : "");
+                error = hex_ok ? pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE,
+                                              "pseudonym key file %s must hold "
+                                              "32 bytes (raw, or as 64 hex "
+                                              "digits)",
+                                              path)
+                               : pg_error_set(PG_ECORRUPT, PG_ERRCLASS_NODE,
+                                              "pseudonym key file %s must hold "
+                                              "32 bytes",
+                                              path);
         }
     }
     if (!error && policy_all_zero(key, PG_PSEUDONYM_KEY_LEN))
@@ -1120,7 +1152,7 @@ static int policy_keep_key(const char *path,
     int fd = mkstemp(tmp);
     if (fd < 0)
         return pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot create %s: %s",
-                            tmp, strerror(errno));
+                            tmp, pg_error__oserr(errno));
     size_t done = 0;
     while (done < PG_PSEUDONYM_KEY_LEN) {
         ssize_t w = write(fd, key + done, PG_PSEUDONYM_KEY_LEN - done);
@@ -1132,13 +1164,13 @@ static int policy_keep_key(const char *path,
     }
     if (done != PG_PSEUDONYM_KEY_LEN || fchmod(fd, 0600) < 0 || fsync(fd) < 0)
         error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot write %s: %s",
-                             tmp, strerror(errno));
+                             tmp, pg_error__oserr(errno));
     if (close(fd) < 0 && !error)
         error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot write %s: %s",
-                             tmp, strerror(errno));
+                             tmp, pg_error__oserr(errno));
     if (!error && link(tmp, path) < 0 && errno != EEXIST)
         error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot create %s: %s",
-                             path, strerror(errno));
+                             path, pg_error__oserr(errno));
     unlink(tmp);
     return error;
 }

@@ -23,6 +23,7 @@
  * consistent snapshot even while `pingan serve` writes.
  */
 #include "pingan/recovery.h"
+#include "error_internal.h"
 #include "audit_internal.h"
 #include "node_internal.h"
 #include "store.h"
@@ -33,6 +34,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -78,10 +80,18 @@ static uint64_t get_u64(const uint8_t *p)
     return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
 }
 
-static int os_error(const char *what, const char *path)
+/* "cannot write PATH: why" from a format naming the path and errno. */
+__attribute__((format(printf, 1, 2))) static int os_error(const char *fmt, ...)
 {
-    return pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot %s %s: %s", what,
-                        path, strerror(errno));
+    int err = errno;
+    pg_error__text what;
+    va_list ap;
+
+    va_start(ap, fmt);
+    pg_error__vtextf(&what, fmt, ap);
+    va_end(ap);
+    return pg_error__wrap(PG_ERROR, PG_ERRCLASS_OS, &what, "%s: %s", what.en,
+                          pg_error__oserr(err));
 }
 
 /* dir/name into a PATH_MAX-sized buffer; false when too long. */
@@ -162,7 +172,7 @@ static void bk_push(bk_writer *w, const uint8_t *plain, size_t len, uint8_t tag)
     if (fwrite(len4, 1, 4, w->f) != 4 ||
         fwrite(w->msg, 1, len + PG_STREAM_ABYTES, w->f) !=
             len + PG_STREAM_ABYTES)
-        w->error = os_error("write", w->path);
+        w->error = os_error("cannot write %s", w->path);
     w->bytes += 4 + len + PG_STREAM_ABYTES;
 }
 
@@ -177,7 +187,7 @@ static void bk_file(bk_writer *w, const char *name, const char *path,
     if (w->error)
         return;
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
-        w->error = os_error("read", path);
+        w->error = os_error("cannot read %s", path);
         if (fd >= 0)
             close(fd);
         return;
@@ -197,7 +207,7 @@ static void bk_file(bk_writer *w, const char *name, const char *path,
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            w->error = n < 0 ? os_error("read", path)
+            w->error = n < 0 ? os_error("cannot read %s", path)
                              : pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                                             "%s shrank while being read", path);
             break;
@@ -331,7 +341,7 @@ int pg_recovery_backup(pg_node *node, const char *path, const char *pass,
     /* The snapshot first: the files that go with it are read after it. */
     int cfd = mkstemp(copy);
     if (cfd < 0) {
-        error = os_error("create a store copy in", node->dir);
+        error = os_error("cannot create a store copy in %s", node->dir);
         free(copy);
         copy = NULL;
         goto done;
@@ -343,7 +353,7 @@ int pg_recovery_backup(pg_node *node, const char *path, const char *pass,
 
     DIR *d = opendir(node->dir);
     if (!d) {
-        error = os_error("read", node->dir);
+        error = os_error("cannot read %s", node->dir);
         goto done;
     }
     struct dirent *e;
@@ -370,7 +380,7 @@ int pg_recovery_backup(pg_node *node, const char *path, const char *pass,
     pg_memzero(key, sizeof(key));
 
     if ((fd = mkstemp(tmp)) < 0 || !(w.f = fdopen(fd, "wb"))) {
-        error = os_error("create a file beside", path);
+        error = os_error("cannot create a file beside %s", path);
         if (fd >= 0)
             close(fd);
         fd = -1;
@@ -381,7 +391,7 @@ int pg_recovery_backup(pg_node *node, const char *path, const char *pass,
     fd = -1;
     w.path = tmp;
     if (fwrite(header, 1, sizeof(header), w.f) != sizeof(header)) {
-        error = os_error("write", tmp);
+        error = os_error("cannot write %s", tmp);
         goto done;
     }
     w.bytes = sizeof(header);
@@ -413,12 +423,12 @@ int pg_recovery_backup(pg_node *node, const char *path, const char *pass,
     if ((error = w.error) < 0)
         goto done;
     if (fflush(w.f) != 0 || fsync(fileno(w.f)) != 0) {
-        error = os_error("write", tmp);
+        error = os_error("cannot write %s", tmp);
         goto done;
     }
     if (fclose(w.f) != 0) {
         w.f = NULL;
-        error = os_error("write", tmp);
+        error = os_error("cannot write %s", tmp);
         goto done;
     }
     w.f = NULL;
@@ -438,19 +448,19 @@ int pg_recovery_backup(pg_node *node, const char *path, const char *pass,
         goto done;
     }
     if (rename(tmp, path) != 0) {
-        error = os_error("rename a file to", path);
+        error = os_error("cannot rename a file to %s", path);
         pg_store__rollback(node->db);
         goto done;
     }
     if ((error = pg_store__commit(node->db)) < 0) {
-        char why[sizeof(pg_error_last()->message)];
+        pg_error__text why;
         pg_error_class klass = pg_error_last()->klass;
-        snprintf(why, sizeof(why), "%s", pg_error_last()->message);
+        pg_error__text_last(&why);
         pg_store__rollback(node->db);
-        error = pg_error_set(error, klass,
-                             "the backup is written to %s, but its audit "
-                             "entry could not be stored: %s",
-                             path, why);
+        error = pg_error__wrap(error, klass, &why,
+                               "the backup is written to %s, but its audit "
+                               "entry could not be stored: %s",
+                               path, why.en);
         goto done;
     }
     free(tmp);
@@ -577,7 +587,7 @@ static int bk_restore_files(FILE *in, const char *tmpdir, pg_stream_state *st,
                 if (k < 0 && errno == EINTR)
                     continue;
                 if (k <= 0) {
-                    error = os_error("write", fpath);
+                    error = os_error("cannot write %s", fpath);
                     goto done;
                 }
                 p += k;
@@ -597,7 +607,7 @@ static int bk_restore_files(FILE *in, const char *tmpdir, pg_stream_state *st,
             }
             if (fsync(fd) != 0 || close(fd) != 0) {
                 fd = -1;
-                error = os_error("write", fpath);
+                error = os_error("cannot write %s", fpath);
                 goto done;
             }
             fd = -1;
@@ -635,7 +645,7 @@ static int bk_restore_files(FILE *in, const char *tmpdir, pg_stream_state *st,
             if (fd < 0) {
                 error = errno == EEXIST
                             ? bk_damaged(path, "it holds a file twice")
-                            : os_error("create", fpath);
+                            : os_error("cannot create %s", fpath);
                 goto done;
             }
             continue;
@@ -784,7 +794,7 @@ static int restore(const char *path, const char *dir, const char *pass,
     if (!(in = fopen(path, "rb")))
         return pg_error_set(errno == ENOENT ? PG_ENOTFOUND : PG_ERROR,
                             PG_ERRCLASS_OS, "cannot open %s: %s", path,
-                            strerror(errno));
+                            pg_error__oserr(errno));
     if (fread(header, 1, sizeof(header), in) != sizeof(header) ||
         memcmp(header, BK_MAGIC, 4) != 0) {
         fclose(in);
@@ -827,7 +837,7 @@ static int restore(const char *path, const char *dir, const char *pass,
         goto done;
     }
     if (!mkdtemp(tmpdir)) {
-        error = os_error("create a directory beside", dir);
+        error = os_error("cannot create a directory beside %s", dir);
         goto done;
     }
     made = true;
@@ -860,7 +870,7 @@ static int restore(const char *path, const char *dir, const char *pass,
     snprintf(inside, sizeof(inside), "%s/.", tmpdir);
     fsync_dir(inside);
     if (rename(tmpdir, dir) != 0) {
-        error = os_error("rename the restored node to", dir);
+        error = os_error("cannot rename the restored node to %s", dir);
         goto done;
     }
     made = false;
@@ -1120,12 +1130,12 @@ static int rk_write(const char *path, const void *data, size_t len, mode_t mode)
     if (fd < 0)
         return pg_error_set(errno == EEXIST ? PG_EEXISTS : PG_ERROR,
                             PG_ERRCLASS_OS, "cannot create %s: %s", path,
-                            strerror(errno));
+                            pg_error__oserr(errno));
     ssize_t w = write(fd, data, len);
     int bad = w != (ssize_t)len || fsync(fd) != 0;
     if (close(fd) != 0 || bad) {
         unlink(path);
-        return os_error("write", path);
+        return os_error("cannot write %s", path);
     }
     return 0;
 }
@@ -1250,14 +1260,14 @@ int pg_recovery_rekey(pg_node *node, const char *card_out,
         goto done;
     /* Keep the old keys, then swap in the new ones. */
     if (link(p_cur[0], p_old[0]) != 0 || link(p_cur[1], p_old[1]) != 0) {
-        error = os_error("keep the old key as", p_old[0]);
+        error = os_error("cannot keep the old key as %s", p_old[0]);
         unlink(p_old[0]);
         goto done;
     }
     made = 2;
     for (int i = 0; i < 3; i++)
         if (rename(p_new[i], p_cur[i]) != 0) {
-            error = os_error("replace", p_cur[i]);
+            error = os_error("cannot replace %s", p_cur[i]);
             /* Some files may be swapped already: keep every file, the old
              * keys included (sign.key.retired-ID), for the administrator. */
             if (i > 0)

@@ -14,6 +14,7 @@
  * that made it stays accountable for it through its note's derived_hash.
  */
 #include "pingan/error.h"
+#include "error_internal.h"
 #include "pingan/txn.h"
 #include "pingan/ulid.h"
 #include "txn_internal.h"
@@ -201,13 +202,13 @@ static int redact_invalid(const pg_txn *txn, const char *fmt, ...)
 
 static int redact_invalid(const pg_txn *txn, const char *fmt, ...)
 {
-    char msg[400];
+    pg_error__text msg;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    pg_error__vtextf(&msg, fmt, ap);
     va_end(ap);
-    return pg_error_set(PG_EINVALID, PG_ERRCLASS_TXN, "txn %s/%llu: %s",
-                        txn->origin, (unsigned long long)txn->seq, msg);
+    return pg_error__wrap(PG_EINVALID, PG_ERRCLASS_TXN, &msg, "txn %s/%llu: %s",
+                          txn->origin, (unsigned long long)txn->seq, msg.en);
 }
 
 static int nomem(void)

@@ -46,6 +46,7 @@
  * hostile input cannot break the one-line message.
  */
 #include "pingan/value.h"
+#include "error_internal.h"
 #include "pingan/division.h"
 #include "pingan/error.h"
 #include "pingan/schema.h"
@@ -281,12 +282,11 @@ static int value_field_error(const pg_field *field)
     const pg_error *last = pg_error_last();
     int code = last->code;
     pg_error_class klass = last->klass;
-    char msg[sizeof(last->message)];
+    pg_error__text msg;
 
-    memcpy(msg, last->message, sizeof(msg));
-    msg[sizeof(msg) - 1] = '\0';
-    return pg_error_set(code, klass, "field %s: %s", value_field_name(field),
-                        msg);
+    pg_error__text_last(&msg);
+    return pg_error__wrap(code, klass, &msg, "field %s: %s",
+                          value_field_name(field), msg.en);
 }
 
 /* ---- calendar ------------------------------------------------------- */

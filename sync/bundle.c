@@ -40,6 +40,8 @@
  * commits only when pg_bundle_read() returns 0.
  */
 #include "bundle.h"
+#include "error_internal.h"
+#include "i18n_internal.h"
 #include "memwatch.h"
 #include "pingan/buf.h"
 #include "pingan/error.h"
@@ -143,11 +145,15 @@ struct pg_bundle_writer {
     int failed; /* sticky error after a failed write */
 };
 
-static int writer_io_error(pg_bundle_writer *w, const char *what)
+static int writer_io_error(pg_bundle_writer *w, bool output)
 {
-    w->failed =
-        pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
-                     "cannot write the bundle's %s: %s", what, strerror(errno));
+    w->failed = output ? pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
+                                      "cannot write the bundle's output: %s",
+                                      pg_error__oserr(errno))
+                       : pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
+                                      "cannot write the bundle's temporary "
+                                      "file: %s",
+                                      pg_error__oserr(errno));
     return w->failed;
 }
 
@@ -161,7 +167,7 @@ static int writer_emit_frame(pg_bundle_writer *w, uint8_t tag)
     put_u32be(len, (uint32_t)clen);
     if (fwrite(len, 1, sizeof(len), w->tmp) != sizeof(len) ||
         fwrite(w->cipher, 1, clen, w->tmp) != clen)
-        return writer_io_error(w, "temporary file");
+        return writer_io_error(w, false);
     w->frames++;
     w->frame_bytes += sizeof(len) + clen;
     w->chunk_len = 0;
@@ -317,7 +323,7 @@ int pg_bundle_writer_new(pg_bundle_writer **out,
         error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                              "cannot create a temporary file for the "
                              "bundle: %s",
-                             strerror(errno));
+                             pg_error__oserr(errno));
         goto done;
     }
     *out = w;
@@ -452,7 +458,7 @@ static int writer_out(pg_bundle_writer *w, FILE *out, pg_hash_state *hs,
 {
     pg_hash_update(hs, p, n);
     if (n > 0 && fwrite(p, 1, n, out) != n)
-        return writer_io_error(w, "output");
+        return writer_io_error(w, true);
     return 0;
 }
 
@@ -494,7 +500,7 @@ int pg_bundle_writer_finish(pg_bundle_writer *w, pg_bundle_info *info,
     if ((error = writer_emit_frame(w, PG_STREAM_TAG_FINAL)) < 0)
         goto done;
     if (fflush(w->tmp) != 0) {
-        error = writer_io_error(w, "temporary file");
+        error = writer_io_error(w, false);
         goto done;
     }
 
@@ -616,14 +622,14 @@ int pg_bundle_writer_finish(pg_bundle_writer *w, pg_bundle_info *info,
 
     /* The frames, through zstd's output buffer (it is no longer needed). */
     if (fseek(w->tmp, 0, SEEK_SET) != 0) {
-        error = writer_io_error(w, "temporary file");
+        error = writer_io_error(w, false);
         goto done;
     }
     uint64_t left = w->frame_bytes;
     while (left > 0) {
         size_t n = left < w->zout_cap ? (size_t)left : w->zout_cap;
         if (fread(w->zout, 1, n, w->tmp) != n) {
-            error = writer_io_error(w, "temporary file");
+            error = writer_io_error(w, false);
             goto done;
         }
         if ((error = writer_out(w, out, &hs, w->zout, n)) < 0)
@@ -636,7 +642,7 @@ int pg_bundle_writer_finish(pg_bundle_writer *w, pg_bundle_info *info,
     pg_hash_final(&hs, digest);
     pg_sign(sig, digest, sizeof(digest), w->sign_sk);
     if (fwrite(sig, 1, sizeof(sig), out) != sizeof(sig) || fflush(out) != 0) {
-        error = writer_io_error(w, "output");
+        error = writer_io_error(w, true);
         goto done;
     }
 
@@ -715,13 +721,12 @@ static int reader_bad(const char *fmt, ...)
 
 static int reader_bad(const char *fmt, ...)
 {
-    char msg[sizeof(((pg_error *)0)->message)];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int code = pg_error__vset(PG_EINVALID, PG_ERRCLASS_BUNDLE, fmt, ap);
     va_end(ap);
-    return pg_error_set(PG_EINVALID, PG_ERRCLASS_BUNDLE, "%s", msg);
+    return code;
 }
 
 /* Read exactly n bytes, feeding the trailer's hash when asked to. */
@@ -736,9 +741,16 @@ static int reader_read(bundle_reader *r, void *p, size_t n, bool hash,
                                 "cannot read the bundle at byte offset %llu: "
                                 "%s",
                                 (unsigned long long)(r->off + got),
-                                strerror(errno));
-        return reader_bad("bundle truncated at byte offset %llu, inside %s",
-                          (unsigned long long)(r->off + got), what);
+                                pg_error__oserr(errno));
+        {
+            /* what is a phrase marked PG_N_ by the caller. */
+            pg_error__text in;
+            pg_error__text_word(&in, what);
+            return pg_error__wrap(
+                PG_EINVALID, PG_ERRCLASS_BUNDLE, &in,
+                "bundle truncated at byte offset %llu, inside %s",
+                (unsigned long long)(r->off + got), in.en);
+        }
     }
     if (hash)
         pg_hash_update(&r->hash, p, n);
@@ -964,12 +976,12 @@ static int reader_head(bundle_reader *r, uint8_t sealed_key[],
     uint8_t *head = NULL;
     int error;
 
-    if ((error = reader_read(r, pre, 4, true, "the preamble")) < 0)
+    if ((error = reader_read(r, pre, 4, true, PG_N_("the preamble"))) < 0)
         return error;
     if (memcmp(pre, PG_BUNDLE_MAGIC, 4) != 0)
         return reader_bad("not a pingan bundle: no \"PGNB\" at byte offset 0");
     if ((error = reader_read(r, pre + 4, sizeof(pre) - 4, true,
-                             "the preamble")) < 0)
+                             PG_N_("the preamble"))) < 0)
         return error;
     if (pre[4] > PG_BUNDLE_FORMAT)
         return pg_error_set(PG_EUPGRADE, PG_ERRCLASS_BUNDLE,
@@ -1002,9 +1014,9 @@ static int reader_head(bundle_reader *r, uint8_t sealed_key[],
         return bundle_nomem();
     memcpy(head, pre, PG_BUNDLE_PREAMBLE);
     if ((error = reader_read(r, head + PG_BUNDLE_PREAMBLE, hlen, true,
-                             "the header")) < 0 ||
+                             PG_N_("the header"))) < 0 ||
         (error = reader_read(r, sig, sizeof(sig), true,
-                             "the header signature")) < 0)
+                             PG_N_("the header signature"))) < 0)
         goto done;
     if (!r->unverified &&
         !pg_verify(sig, head, PG_BUNDLE_PREAMBLE + (size_t)hlen, r->sign_pk)) {
@@ -1040,14 +1052,14 @@ static int reader_card(bundle_reader *r, pg_card *out,
     int error = pg_card_verify(out);
     if (error < 0) {
         /* Say where the card was: verify's message cannot. */
-        char why[sizeof(((pg_error *)0)->message)];
-        snprintf(why, sizeof(why), "%s", pg_error_last()->message);
-        return pg_error_set(error, PG_ERRCLASS_BUNDLE,
-                            "card %llu (batch %llu, decompressed offset %llu): "
-                            "%s",
-                            (unsigned long long)r->cards_seen + 1,
-                            (unsigned long long)r->batch_no,
-                            (unsigned long long)r->batch_off, why);
+        pg_error__text why;
+        pg_error__text_last(&why);
+        return pg_error__wrap(error, PG_ERRCLASS_BUNDLE, &why,
+                              "card %llu (batch %llu, decompressed offset "
+                              "%llu): %s",
+                              (unsigned long long)r->cards_seen + 1,
+                              (unsigned long long)r->batch_no,
+                              (unsigned long long)r->batch_off, why.en);
     }
     return 0;
 }
@@ -1252,7 +1264,7 @@ static int reader_frames(bundle_reader *r, bool opened)
     for (;;) {
         r->frame_off = r->off;
         if ((error = reader_read(r, lenb, sizeof(lenb), true,
-                                 "a frame length")) < 0)
+                                 PG_N_("a frame length"))) < 0)
             return error;
         uint32_t len = get_u32be(lenb);
         if (len == 0)
@@ -1283,7 +1295,8 @@ static int reader_frames(bundle_reader *r, bool opened)
             return reader_bad("frame %llu at byte offset %llu is empty: only "
                               "the one frame of an empty bundle may be",
                               no, at);
-        if ((error = reader_read(r, r->cipher, len, true, "a frame")) < 0)
+        if ((error = reader_read(r, r->cipher, len, true, PG_N_("a frame"))) <
+            0)
             return error;
         r->info.frames++;
         short_seen = len < cmax;
@@ -1348,7 +1361,7 @@ static int reader_trailer(bundle_reader *r)
 
     pg_hash_final(&r->hash, digest);
     if ((error = reader_read(r, sig, sizeof(sig), false,
-                             "the trailer signature")) < 0)
+                             PG_N_("the trailer signature"))) < 0)
         return error;
     if (!r->unverified && !pg_verify(sig, digest, sizeof(digest), r->sign_pk))
         return pg_error_set(PG_EAUTH, PG_ERRCLASS_BUNDLE,
@@ -1361,7 +1374,7 @@ static int reader_trailer(bundle_reader *r)
     if (ferror(r->in))
         return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                             "cannot read the bundle at byte offset %llu: %s",
-                            (unsigned long long)r->off, strerror(errno));
+                            (unsigned long long)r->off, pg_error__oserr(errno));
     return 0;
 }
 

@@ -11,6 +11,7 @@
  * failures and a busy server are retried with a doubling wait.
  */
 #include "pingan/net.h"
+#include "error_internal.h"
 #include "keys.h"
 #include "netauth.h"
 #include "node_internal.h"
@@ -286,7 +287,7 @@ static int request(client *cl, exchange *x, FILE *upload, uint64_t upload_len,
         if (ftruncate(fileno(x->out), 0) != 0)
             return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                                 "cannot reuse a temporary file: %s",
-                                strerror(errno));
+                                pg_error__oserr(errno));
         error = attempt(cl, x, body_hash, upload, upload_len);
         bool retry = error == PG_ENET ||
                      (error == 0 && (x->status == 503 || x->status == 502 ||
@@ -363,9 +364,13 @@ static int http_failure(client *cl, exchange *x)
                                 "clocks right (NTP)",
                                 cl->peer.code, skew / 1000);
     }
+    if (x->upload)
+        return pg_error_set(code, PG_ERRCLASS_NET,
+                            "%s refused the push (HTTP %ld): %s", cl->peer.code,
+                            x->status, msg);
     return pg_error_set(code, PG_ERRCLASS_NET,
-                        "%s refused the %s (HTTP %ld): %s", cl->peer.code,
-                        x->upload ? "push" : "request", x->status, msg);
+                        "%s refused the request (HTTP %ld): %s", cl->peer.code,
+                        x->status, msg);
 }
 
 /* --- push -------------------------------------------------------------- */
@@ -419,7 +424,7 @@ static int push_one(client *cl, bool first, bool *done)
         return error < 0 ? error
                          : pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                                         "cannot read %s: %s", e.path,
-                                        strerror(errno));
+                                        pg_error__oserr(errno));
     }
     x.method = "POST";
     x.upload = e.path;
@@ -429,7 +434,7 @@ static int push_one(client *cl, bool first, bool *done)
         fclose(up);
         return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                             "cannot make a temporary file: %s",
-                            strerror(errno));
+                            pg_error__oserr(errno));
     }
     error = request(cl, &x, up, len, hash);
     fclose(up);
@@ -509,7 +514,7 @@ static int pull_one(client *cl, uint64_t *after, bool *done)
              (int)getpid(), ++cl->counter);
     if (!(x.out = fopen(path, "w+bx")))
         return pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot write %s: %s",
-                            path, strerror(errno));
+                            path, pg_error__oserr(errno));
     char empty[2 * PG_HASH_LEN + 1];
     pg_net_body_hash(empty, "", 0);
     error = request(cl, &x, NULL, 0, empty);
@@ -523,19 +528,33 @@ static int pull_one(client *cl, uint64_t *after, bool *done)
         /* No fsync: the import reads it back at once, and a crash before
          * it commits leaves nothing to keep (the pull is asked again). */
         if (fflush(x.out) != 0)
-            error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
-                                 "cannot write %s: %s", path, strerror(errno));
+            error =
+                pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot write %s: %s",
+                             path, pg_error__oserr(errno));
         if (error == 0) {
             lock(cl);
             error = pg_bundle_import(cl->node, path, &rep);
             unlock(cl);
         }
-        if (error < 0 && rep.message[0])
-            error = pg_error_set(
-                error, PG_ERRCLASS_NET, "the bundle pulled from %s was %s: %s",
-                cl->peer.code,
-                rep.status == PG_BUNDLE_REFUSED ? "refused" : "not applied",
-                rep.message);
+        if (error < 0 && rep.message[0]) {
+            /* The import's message, localized when it is the last error. */
+            pg_error__text why;
+            pg_error__text_last(&why);
+            if (strcmp(why.en, rep.message) != 0) {
+                snprintf(why.en, sizeof(why.en), "%s", rep.message);
+                snprintf(why.loc, sizeof(why.loc), "%s", rep.message);
+            }
+            if (rep.status == PG_BUNDLE_REFUSED)
+                error = pg_error__wrap(error, PG_ERRCLASS_NET, &why,
+                                       "the bundle pulled from %s was "
+                                       "refused: %s",
+                                       cl->peer.code, why.en);
+            else
+                error = pg_error__wrap(error, PG_ERRCLASS_NET, &why,
+                                       "the bundle pulled from %s was not "
+                                       "applied: %s",
+                                       cl->peer.code, why.en);
+        }
         if (error == 0) {
             cl->rep->pulled_bundles++;
             cl->rep->pulled_txns += rep.txns;
@@ -599,7 +618,7 @@ static void tmp_prepare(client *cl)
  * the node's lock). */
 static int client_begin(client *cl, pg_node *node, const char *code,
                         const pg_sync_opts *opts, pg_sync_report *report,
-                        const char *phase, const char *otherwise)
+                        const char *phase, bool files_too)
 {
     int error;
 
@@ -615,11 +634,16 @@ static int client_begin(client *cl, pg_node *node, const char *code,
     if (error == 0)
         error = pg_keys_card(&cl->card, node, cl->peer.code);
     unlock(cl);
-    if (error == 0 && !cl->peer.url[0])
+    if (error == 0 && !cl->peer.url[0] && files_too)
         error = pg_error_set(PG_EINVALID, PG_ERRCLASS_NET,
                              "peer %s has no URL: give one with 'pingan peer "
-                             "set %s --url URL'%s",
-                             code, code, otherwise);
+                             "set %s --url URL', or exchange files",
+                             code, code);
+    else if (error == 0 && !cl->peer.url[0])
+        error = pg_error_set(PG_EINVALID, PG_ERRCLASS_NET,
+                             "peer %s has no URL: give one with 'pingan peer "
+                             "set %s --url URL'",
+                             code, code);
     if (error == 0)
         snprintf(report->url, sizeof(report->url), "%s", cl->peer.url);
     return error;
@@ -632,8 +656,7 @@ int pg_sync(pg_node *node, const char *code, const pg_sync_opts *opts,
     int error;
     int64_t start = pg_time_now_ms();
 
-    error = client_begin(&cl, node, code, opts, report, "push",
-                         ", or exchange files");
+    error = client_begin(&cl, node, code, opts, report, "push", true);
     if (error == 0) {
         tmp_prepare(&cl);
         if (!(cl.curl = curl_easy_init()))
@@ -709,16 +732,16 @@ int pg_sync_audit_heads(pg_buf *out, pg_node *node, const char *code,
     PG_ASSERT_ARG(opts);
     PG_ASSERT_ARG(report);
     memset(&x, 0, sizeof(x));
-    error = client_begin(&cl, node, code, opts, report, "audit", "");
+    error = client_begin(&cl, node, code, opts, report, "audit", false);
     if (error == 0) {
         if (!(cl.curl = curl_easy_init()))
             error = pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY,
                                  "cannot start libcurl");
     }
     if (error == 0 && !(x.out = tmpfile()))
-        error =
-            pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
-                         "cannot make a temporary file: %s", strerror(errno));
+        error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
+                             "cannot make a temporary file: %s",
+                             pg_error__oserr(errno));
     if (error == 0) {
         char empty[2 * PG_HASH_LEN + 1];
         pg_net_body_hash(empty, "", 0);

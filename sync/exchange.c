@@ -414,7 +414,7 @@ static int export_finish(export_state *es)
     if ((fd = mkstemp(of->tmp)) < 0 || !(f = fdopen(fd, "wb"))) {
         error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                              "cannot write a bundle beside %s: %s",
-                             es->opts->out, strerror(errno));
+                             es->opts->out, pg_error__oserr(errno));
         if (fd >= 0)
             close(fd);
         free(of->tmp);
@@ -461,10 +461,10 @@ static int export_finish(export_state *es)
     if (!error &&
         (fflush(f) != 0 || (!es->opts->scratch && fsync(fileno(f)) != 0)))
         error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot write %s: %s",
-                             of->tmp, strerror(errno));
+                             of->tmp, pg_error__oserr(errno));
     if (fclose(f) != 0 && !error)
         error = pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot write %s: %s",
-                             of->tmp, strerror(errno));
+                             of->tmp, pg_error__oserr(errno));
     pg_bundle_writer_free(es->w);
     es->w = NULL;
     of->info.first = info.range_first;
@@ -824,7 +824,7 @@ static int export_rename(export_state *es)
         if (rename(of->tmp, of->path) != 0)
             return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
                                 "cannot rename %s to %s: %s", of->tmp, of->path,
-                                strerror(errno));
+                                pg_error__oserr(errno));
         free(of->tmp);
         of->tmp = NULL;
         of->info.path = of->path;
@@ -1062,7 +1062,7 @@ void pg_exchange_reject(pg_node *node, const char *source, const char *peer,
 
 done:
     if (saved.code)
-        pg_error_set(saved.code, saved.klass, "%s", saved.message);
+        pg_error__restore(&saved);
     else
         pg_error_clear();
 }
@@ -1512,7 +1512,7 @@ int pg_bundle_import(pg_node *node, const char *path, pg_bundle_report *report)
     if (!(in = fopen(path, "rb"))) {
         error = pg_error_set(errno == ENOENT ? PG_ENOTFOUND : PG_ERROR,
                              PG_ERRCLASS_OS, "cannot open %s: %s", path,
-                             strerror(errno));
+                             pg_error__oserr(errno));
         goto done;
     }
     if ((error = pg_store__begin(node->db)) < 0) {
@@ -1693,7 +1693,7 @@ int pg_bundle_inspect(pg_node *node, const char *path, pg_bundle_summary *s,
     if (!(in = fopen(path, "rb")))
         return pg_error_set(errno == ENOENT ? PG_ENOTFOUND : PG_ERROR,
                             PG_ERRCLASS_OS, "cannot open %s: %s", path,
-                            strerror(errno));
+                            pg_error__oserr(errno));
     /* Only the recipient can open the frames; peek at the header first. */
     if (node)
         box_sk = node->box_sk;

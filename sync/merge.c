@@ -1070,12 +1070,12 @@ static int apply_txn(bool *outside, merge_ctx *c, const pg_collection *coll)
         if (!error)
             error = e2;
         else if (e2 < 0)
-            pg_error_set(first.code, first.klass, "%s", first.message);
+            pg_error__restore(&first);
     }
     pg_error first = *pg_error_last();
     int e3 = savepoint(node, "RELEASE pg_merge");
     if (error && e3 < 0)
-        pg_error_set(first.code, first.klass, "%s", first.message);
+        pg_error__restore(&first);
     return error ? error : e3;
 }
 

@@ -2,6 +2,7 @@
  * Signed HTTP requests and responses (sync/netauth.h, DESIGN §8).
  */
 #include "netauth.h"
+#include "error_internal.h"
 #include "keys.h"
 #include "node_internal.h"
 #include "store.h"
@@ -13,6 +14,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -75,9 +77,15 @@ static bool all_hex(const char *s, size_t len)
     return true;
 }
 
-static int bad_header(const char *name, const char *what)
+/* @p fmt names the header with its one "%s". */
+__attribute__((format(printf, 1, 2))) static int bad_header(const char *fmt,
+                                                            ...)
 {
-    return pg_error_set(PG_EAUTH, PG_ERRCLASS_NET, "header %s %s", name, what);
+    va_list ap;
+    va_start(ap, fmt);
+    int code = pg_error__vset(PG_EAUTH, PG_ERRCLASS_NET, fmt, ap);
+    va_end(ap);
+    return code;
 }
 
 int pg_net_auth_parse(pg_net_auth *a, const char *from, const char *key,
@@ -92,19 +100,23 @@ int pg_net_auth_parse(pg_net_auth *a, const char *from, const char *key,
                             PG_NET_H_FROM, PG_NET_H_KEY, PG_NET_H_TIME,
                             PG_NET_H_NONCE, PG_NET_H_BODY, PG_NET_H_SIG);
     if (!pg_division_valid(from))
-        return bad_header(PG_NET_H_FROM, "is not a 12-digit division code");
+        return bad_header("header %s is not a 12-digit division code",
+                          PG_NET_H_FROM);
     if (!all_hex(key, PG_KEY_ID_LEN))
-        return bad_header(PG_NET_H_KEY, "is not a key id");
+        return bad_header("header %s is not a key id", PG_NET_H_KEY);
     if (!all_hex(nonce, PG_NET_NONCE_HEX))
-        return bad_header(PG_NET_H_NONCE, "is not 32 lower-case hex digits");
+        return bad_header("header %s is not 32 lower-case hex digits",
+                          PG_NET_H_NONCE);
     if (!all_hex(body, 2 * PG_HASH_LEN))
-        return bad_header(PG_NET_H_BODY, "is not a BLAKE2b-256 hash in hex");
+        return bad_header("header %s is not a BLAKE2b-256 hash in hex",
+                          PG_NET_H_BODY);
     if (!all_hex(sig, 2 * PG_SIG_LEN))
-        return bad_header(PG_NET_H_SIG, "is not a signature in hex");
+        return bad_header("header %s is not a signature in hex", PG_NET_H_SIG);
     char *end = NULL;
     size_t tlen = strlen(time);
     if (tlen == 0 || tlen > 15 || strspn(time, "0123456789") != tlen)
-        return bad_header(PG_NET_H_TIME, "is not milliseconds since 1970");
+        return bad_header("header %s is not milliseconds since 1970",
+                          PG_NET_H_TIME);
     a->time_ms = (int64_t)strtoll(time, &end, 10);
     memcpy(a->from, from, PG_CODE_LEN + 1);
     memcpy(a->key_id, key, PG_KEY_ID_LEN + 1);
@@ -301,7 +313,7 @@ int pg_net_fd_hash(char out[2 * PG_HASH_LEN + 1], uint64_t *len, int fd)
     *len = 0;
     if (lseek(fd, 0, SEEK_SET) != 0)
         return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
-                            "cannot read a bundle: %s", strerror(errno));
+                            "cannot read a bundle: %s", pg_error__oserr(errno));
     pg_hash_init(&st, PG_HASH_LEN);
     while ((n = read(fd, buf, sizeof(buf))) > 0) {
         pg_hash_update(&st, buf, (size_t)n);
@@ -311,6 +323,6 @@ int pg_net_fd_hash(char out[2 * PG_HASH_LEN + 1], uint64_t *len, int fd)
     pg_hex(out, h, sizeof(h));
     if (n < 0 || lseek(fd, 0, SEEK_SET) != 0)
         return pg_error_set(PG_ERROR, PG_ERRCLASS_OS,
-                            "cannot read a bundle: %s", strerror(errno));
+                            "cannot read a bundle: %s", pg_error__oserr(errno));
     return 0;
 }

@@ -11,6 +11,7 @@
  * and nothing else.
  */
 #include "pingan/net.h"
+#include "error_internal.h"
 #include "netauth.h"
 #include "node_internal.h"
 #include "pingan/audit.h"
@@ -971,7 +972,7 @@ static char *read_pem(const char *path)
 fail:
     free(buf);
     pg_error_set(PG_EINVALID, PG_ERRCLASS_NET, "cannot read %s: %s", path,
-                 strerror(errno ? errno : EIO));
+                 pg_error__oserr(errno ? errno : EIO));
     return NULL;
 }
 
@@ -981,7 +982,7 @@ static int tmp_prepare(server *srv)
     snprintf(srv->tmp_dir, sizeof(srv->tmp_dir), "%s/http-tmp", srv->opts->dir);
     if (mkdir(srv->tmp_dir, 0700) != 0 && errno != EEXIST)
         return pg_error_set(PG_ERROR, PG_ERRCLASS_OS, "cannot create %s: %s",
-                            srv->tmp_dir, strerror(errno));
+                            srv->tmp_dir, pg_error__oserr(errno));
     DIR *d = opendir(srv->tmp_dir);
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL) {

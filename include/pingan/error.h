@@ -7,6 +7,13 @@
  * one-line message with pg_error_set(); callers propagate the code
  * unchanged and read the message with pg_error_last().  Codes are
  * append-only: never renumber, never reuse.
+ *
+ * A message exists twice: in English (pg_error.message), the text that is
+ * stored (quarantine reasons, rejected bundles, the audit trail) and sent
+ * to peers, which is the same whoever ran the command in whatever locale;
+ * and in the language of the calling process's locale
+ * (pg_error_last_localized()), formatted from the translated format
+ * (text domain "libpingan"), for display only.
  */
 #ifndef PINGAN_ERROR_H
 #define PINGAN_ERROR_H
@@ -51,7 +58,10 @@ typedef enum pg_error_class {
 typedef struct pg_error {
     int code;             /**< a pg_error_code */
     pg_error_class klass; /**< where it was detected */
-    char message[512];    /**< one line, never key material */
+    char message[512];    /**< one line in English, never key material:
+                               the text to store or send */
+    char localized[512];  /**< the same message in the locale's language,
+                               for display only (English when untranslated) */
 } pg_error;
 
 /**
@@ -73,6 +83,18 @@ int pg_error_set(int code, pg_error_class klass, const char *fmt, ...)
  * call; its code is PG_OK when no error was recorded.
  */
 const pg_error *pg_error_last(void);
+
+/**
+ * The calling thread's last error message in the language of the locale
+ * (LC_MESSAGES; catalog of text domain "libpingan", bound by the program),
+ * for showing to the person who ran the command.  Never store or send it:
+ * use pg_error_last()->message, which is English.
+ *
+ * @return a borrowed string, valid until the thread's next pg_error_* call;
+ * the English message when there is no translation; "" when no error was
+ * recorded.
+ */
+const char *pg_error_last_localized(void);
 
 /** Forget the calling thread's last error. */
 void pg_error_clear(void);
