@@ -176,8 +176,7 @@ int cli_fail(int code)
     const pg_error *e = pg_error_last();
     if (code == 0)
         return 0;
-    fprintf(stderr, _("pingan: %s
-"),
+    fprintf(stderr, _("pingan: %s\n"),
             e->code && e->message[0] ? pg_error_last_localized()
                                      : pg_error_name(code));
     return pg_error_exit_code(code);
