@@ -43,6 +43,7 @@ static const command commands[] = {
     {"backup", cmd_backup, "write an encrypted backup of the node"},
     {"restore", cmd_restore, "restore a backup into a new node directory"},
     {"rekey", cmd_rekey, "replace the node's keys; a card for the parent"},
+    {"purge", cmd_purge, N_("erase personal data no longer needed (PIPL)")},
     {"release-hold", cmd_release_hold,
      "let a restored city write again, after a seq"},
     {NULL, NULL, NULL},
