@@ -862,9 +862,10 @@ int pg_purge_run(pg_node *node, const pg_purge_request *req, pg_purge_cb cb,
                             PG_PURGE_BASIS_MAX);
     if (req->id && !pg_record_id_valid(req->id, NULL)) {
         char ex[PG_EXCERPT_SIZE];
-        return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                            PG_("'%s' is not a record id (CODE-ULID)"),
-                            pg_excerpt(ex, req->id, strlen(req->id)));
+        return pg_error_set(
+            PG_EINVALID, PG_ERRCLASS_INVALID,
+            PG_("cannot purge '%s': it is not a record id (CODE-ULID)"),
+            pg_excerpt(ex, req->id, strlen(req->id)));
     }
     if (!req->id && req->before_ms > now)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,

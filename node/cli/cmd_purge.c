@@ -90,6 +90,7 @@ static int parse_date(int64_t *ms, const char *s)
 typedef struct purge_state {
     bool json;
     bool dry_run;
+    bool heading;
     json_t *records;
 } purge_state;
 
@@ -100,6 +101,15 @@ static int purge_one(const pg_purge_target *t, void *payload)
 
     if (t->ended_ms > 0)
         pg_time_format(when, t->ended_ms);
+    if (!ps->json && !ps->heading) {
+        /* Once a target is known: a refusal prints nothing on stdout. */
+        cli_print_padded(_("record to purge"), 39);
+        cli_print_padded(_("its collection"), 13);
+        cli_print_padded(_("its division"), 12);
+        cli_print_padded(_("lifecycle ended (+08:00)"), 29);
+        printf("%s\n", _("personal values"));
+        ps->heading = true;
+    }
     if (ps->json) {
         json_array_append_new(
             ps->records,
@@ -147,9 +157,6 @@ int cmd_purge(int argc, char **argv)
     ps.json = o.json;
     ps.dry_run = o.dry_run;
     ps.records = json_array();
-    if (!o.json)
-        printf("%-39s  %-13s %-12s  %-29s  %s\n", _("record"), _("collection"),
-               _("division"), _("lifecycle ended (+08:00)"), _("values"));
     error = pg_purge_run(node, &req, purge_one, &ps, &res);
     if (error < 0) {
         status = cli_fail(error);
