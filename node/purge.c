@@ -208,6 +208,31 @@ int pg_purge__scrub(pg_node *node, pg_txn *txn, bool *changed, pg_buf *values)
     return 0;
 }
 
+int pg_purge__check_write(pg_node *node, const pg_collection *coll,
+                          const char *id, const pg_field_value *values,
+                          const size_t *idx, size_t n)
+{
+    char by[PG_RECORD_ID_LEN + 1];
+    bool purged = false;
+    int error;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!erased_field(coll, idx[i]) ||
+            values[i].value.kind == PG_VALUE_ABSENT)
+            continue;
+        if (!purged && (error = purged_by(node, id, &purged, by)) < 0)
+            return error;
+        if (purged)
+            return pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
+                                PG_("record %s was purged (by %s): its "
+                                    "personal and sensitive fields are not "
+                                    "written again; field '%s' is one"),
+                                id, by, values[i].field);
+        return 0;
+    }
+    return 0;
+}
+
 /* --- finding the targets ------------------------------------------------ */
 
 static int targets_add(targets *t, const target *x)

@@ -10,6 +10,8 @@
 #include "pingan/buf.h"
 #include "pingan/node.h"
 #include "pingan/purge.h"
+#include "pingan/record.h"
+#include "pingan/schema.h"
 #include "pingan/txn.h"
 
 /*
@@ -33,5 +35,14 @@ int pg_purge__scrub(pg_node *node, pg_txn *txn, bool *changed, pg_buf *values);
  * records erased here.
  */
 int pg_purge__received(pg_node *node, const pg_txn *txn, size_t *erased);
+
+/*
+ * A local write to an existing record (node/write.c): PG_EPOLICY when the
+ * record was purged and the write gives a personal or sensitive field a
+ * value again (values[i] is field idx[i]).  Other fields may be written.
+ */
+int pg_purge__check_write(pg_node *node, const pg_collection *coll,
+                          const char *id, const pg_field_value *values,
+                          const size_t *idx, size_t n);
 
 #endif

@@ -150,6 +150,8 @@ refuse 2 "$DSP" "a record purged already" --dir town purge dispute --id $DSP
 [ -n "$(found town | grep "^$LNAME@")" ] && pass "the open case keeps its values" ||
 	fail "the open case lost its values"
 
+refuse 2 "applicant_phone" "a purged record's personal field is not written again" \
+	--dir town record put dispute --id $DSP applicant_phone=$PHONE
 # A purged record can still be worked on (its other fields).
 "$PINGAN" --dir town record put dispute --id $DSP mediation_org=石潭镇调委会 >/dev/null 2>&1 ||
 	bail "cannot write the purged dispute"
