@@ -1482,8 +1482,13 @@ static int merge_one(merge_ctx *c)
 
     /* Apply. */
     bool outside;
-    if ((error = purge_scrub(c)) < 0 ||
-        (error = apply_txn(&outside, c, coll)) < 0)
+    if ((error = purge_scrub(c)) == PG_ECONFLICT) {
+        /* Its values cannot be erased: it is not kept. */
+        set_reason(res, "purged: %s", pg_error_last()->message);
+        pg_error_clear();
+        return quarantine(c);
+    }
+    if (error < 0 || (error = apply_txn(&outside, c, coll)) < 0)
         return error;
     if (outside)
         return quarantine(c);
