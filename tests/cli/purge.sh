@@ -37,7 +37,9 @@ LNAME=上官丽华
 LPHONE=15807329876
 MNAME=慕容晓燕
 MPHONE=18907321111
-VALUES="$MNAME $MPHONE $NAME $PHONE $IDNO $PNAME $PPHONE $KNAME $KPHONE $KIDNO $LNAME $LPHONE"
+HNAME=东方红梅
+HPHONE=18607324444
+VALUES="$HNAME $HPHONE $MNAME $MPHONE $NAME $PHONE $IDNO $PNAME $PPHONE $KNAME $KPHONE $KIDNO $LNAME $LPHONE"
 
 put() {
 	_d=$1
@@ -213,5 +215,38 @@ move county $CITY city
 pg --dir city quarantine list --json
 [ "$(json_count origin "$T/out")" = 0 ] && pass "the city verifies the purged txns it receives" ||
 	fail "txns quarantined at the city: $(cat "$T/out")"
+
+# Over HTTP: 湘潭县 pulls from 石潭镇's server a dispute purged before it
+# ever left the township.
+D3=$(put town dispute division=$TOWN dispute_type=邻里纠纷 summary=${HNAME}的纠纷 \
+	applicant_name=$HNAME applicant_phone=$HPHONE status=结案 closed_at=2026-03-03T10:00:00+08:00)
+pg --dir town purge dispute --id $D3
+expect_rc 0 "the third dispute is purged before it leaves the township"
+"$PINGAN" --dir town serve --listen 127.0.0.1:0 >"$T/serve.out" 2>"$T/serve.err" &
+SPID=$!
+i=0
+while ! grep -q 'listening on port' "$T/serve.out" 2>/dev/null && [ $i -lt 300 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+PORT=$(sed -n 's/^listening on port \([0-9]*\) (http)$/\1/p' "$T/serve.out")
+if [ -n "$PORT" ]; then
+	pg --dir county peer set $TOWN --url "http://127.0.0.1:$PORT"
+	expect_rc 0 "the county sets the township's address"
+	pg --dir county sync $TOWN
+	expect_rc 0 "the county syncs with the township over HTTP"
+else
+	fail "pingan serve did not start: $(cat "$T/serve.err")"
+fi
+kill $SPID 2>/dev/null || true
+wait $SPID 2>/dev/null || true
+pg --dir county record list dispute --json
+grep -q "\"id\": \"$D3\"" "$T/out" && pass "the purged dispute arrived over HTTP" ||
+	fail "the county did not get the third dispute"
+[ -z "$(found county | grep "^$HNAME@\|^$HPHONE@")" ] && pass "it arrived purged" ||
+	fail "the county holds values of the dispute pulled over HTTP"
+pg --dir county quarantine list --json
+[ "$(json_count origin "$T/out")" = 0 ] && pass "the pulled purged txns verify at the county" ||
+	fail "txns quarantined after the pull: $(cat "$T/out")"
 
 finish
