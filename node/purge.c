@@ -954,6 +954,7 @@ done:
 int pg_purge__received(pg_node *node, const pg_txn *txn, size_t *erased)
 {
     const pg_schema *schema = pg_schema_current();
+    targets held = TARGETS_INIT;
     pg_purge_result res;
     int error = 0;
 
@@ -986,7 +987,8 @@ int pg_purge__received(pg_node *node, const pg_txn *txn, size_t *erased)
         if ((error = purged_set(node, rid, txn->division, pid, txn->origin,
                                 at)) < 0)
             break;
-        /* This node's copy, if it holds the record under that division. */
+        /* This node's copy, if it holds the record under that division:
+         * every copy found is erased together, one scan of the log. */
         for (size_t c = 0; !error && c < schema->ncollections; c++) {
             const pg_collection *coll = schema->collections[c];
             targets t = TARGETS_INIT;
@@ -995,13 +997,14 @@ int pg_purge__received(pg_node *node, const pg_txn *txn, size_t *erased)
             error =
                 load_targets(&t, node, coll, "WHERE t.id = ?1", rid, true, 0);
             if (!error && t.n == 1 &&
-                strcmp(t.v[0].division, txn->division) == 0) {
-                error = erase_targets(node, t.v, 1, &res);
-                if (!error)
-                    (*erased)++;
-            }
+                strcmp(t.v[0].division, txn->division) == 0)
+                error = targets_add(&held, &t.v[0]);
             pg_buf_dispose(&t.buf);
         }
     }
+    if (!error && held.n &&
+        (error = erase_targets(node, held.v, held.n, &res)) == 0)
+        *erased = held.n;
+    pg_buf_dispose(&held.buf);
     return error;
 }
