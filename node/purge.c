@@ -87,9 +87,12 @@ static void note_policy(char id[sizeof(PURGE_POLICY_PREFIX) + PG_RECORD_ID_LEN],
     pg_hash_final(&st, hash);
 }
 
-/* The purge that purged record_id here: *found false when none. */
-static int purged_by(pg_node *node, const char *record_id, bool *found,
-                     char purge_id[PG_RECORD_ID_LEN + 1])
+/* The purge that purged record_id of division here (division NULL: of
+ * any division): *found false when none.  A purge counts only under the
+ * division it was filed in, which its origin's jurisdiction covers: a
+ * node cannot have another division's record erased by naming its id. */
+static int purged_by(pg_node *node, const char *record_id, const char *division,
+                     bool *found, char purge_id[PG_RECORD_ID_LEN + 1])
 {
     sqlite3_stmt *st;
     bool owned;
@@ -98,9 +101,12 @@ static int purged_by(pg_node *node, const char *record_id, bool *found,
     *found = false;
     if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
                                   "SELECT purge_id FROM purged WHERE "
-                                  "record_id = ?")) < 0)
+                                  "record_id = ?1 AND (?2 IS NULL OR "
+                                  "division = ?2)")) < 0)
         return error;
     sqlite3_bind_text(st, 1, record_id, -1, SQLITE_STATIC);
+    if (division)
+        sqlite3_bind_text(st, 2, division, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         const char *p = (const char *)sqlite3_column_text(st, 0);
@@ -117,7 +123,7 @@ static int purged_by(pg_node *node, const char *record_id, bool *found,
 int pg_purge_is_purged(pg_node *node, const char *record_id, bool *out)
 {
     PG_ASSERT_ARG(node && record_id && out);
-    return purged_by(node, record_id, out, NULL);
+    return purged_by(node, record_id, NULL, out, NULL);
 }
 
 static int put_value(pg_buf *values, const char *s, size_t n)
@@ -150,7 +156,8 @@ int pg_purge__scrub(pg_node *node, pg_txn *txn, bool *changed, pg_buf *values)
         size_t fidx;
         if (strcmp(ch->record_id, last_rid) != 0) {
             snprintf(last_rid, sizeof(last_rid), "%s", ch->record_id);
-            if ((error = purged_by(node, ch->record_id, &purged, NULL)) < 0)
+            if ((error = purged_by(node, ch->record_id, txn->division, &purged,
+                                   NULL)) < 0)
                 return error;
         }
         if (purged && ch->form != PG_CHANGE_DROPPED &&
@@ -180,7 +187,8 @@ int pg_purge__scrub(pg_node *node, pg_txn *txn, bool *changed, pg_buf *values)
         size_t fidx;
         if (strcmp(ch->record_id, last_rid) != 0) {
             snprintf(last_rid, sizeof(last_rid), "%s", ch->record_id);
-            if ((error = purged_by(node, ch->record_id, &purged, purge_id)) < 0)
+            if ((error = purged_by(node, ch->record_id, txn->division, &purged,
+                                   purge_id)) < 0)
                 return error;
         }
         if (!purged || ch->form == PG_CHANGE_DROPPED ||
@@ -208,6 +216,10 @@ int pg_purge__scrub(pg_node *node, pg_txn *txn, bool *changed, pg_buf *values)
     return 0;
 }
 
+static int load_targets(targets *t, pg_node *node, const pg_collection *coll,
+                        const char *where, const char *arg, bool all,
+                        int64_t before_ms);
+
 int pg_purge__check_write(pg_node *node, const pg_collection *coll,
                           const char *id, const pg_field_value *values,
                           const size_t *idx, size_t n)
@@ -220,7 +232,12 @@ int pg_purge__check_write(pg_node *node, const pg_collection *coll,
         if (!erased_field(coll, idx[i]) ||
             values[i].value.kind == PG_VALUE_ABSENT)
             continue;
-        if (!purged && (error = purged_by(node, id, &purged, by)) < 0)
+        targets t = TARGETS_INIT;
+        error = load_targets(&t, node, coll, "WHERE t.id = ?1", id, true, 0);
+        if (!error && t.n == 1)
+            error = purged_by(node, id, t.v[0].division, &purged, by);
+        pg_buf_dispose(&t.buf);
+        if (error < 0)
             return error;
         if (purged)
             return pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
@@ -322,7 +339,7 @@ static int load_targets(targets *t, pg_node *node, const pg_collection *coll,
             if (!pg_division_contains(node->card.code, x.division) ||
                 x.ended_ms <= 0 || x.ended_ms >= before_ms)
                 continue;
-            if ((error = purged_by(node, x.id, &purged, NULL)) < 0)
+            if ((error = purged_by(node, x.id, x.division, &purged, NULL)) < 0)
                 goto done;
             if (purged)
                 continue;
@@ -375,7 +392,7 @@ static int find_targets(targets *t, pg_node *node, const pg_collection *coll,
                             req->id, t->v[0].division, node->card.code);
     bool purged;
     char by[PG_RECORD_ID_LEN + 1];
-    if ((error = purged_by(node, req->id, &purged, by)) < 0)
+    if ((error = purged_by(node, req->id, t->v[0].division, &purged, by)) < 0)
         return error;
     if (purged)
         return pg_error_set(PG_EEXISTS, PG_ERRCLASS_INVALID,
@@ -388,7 +405,8 @@ static int find_targets(targets *t, pg_node *node, const pg_collection *coll,
         if (pc && (error = load_targets(t, node, pc,
                                         "WHERE t.dispute_id = ?1 AND NOT "
                                         "EXISTS (SELECT 1 FROM purged p "
-                                        "WHERE p.record_id = t.id)",
+                                        "WHERE p.record_id = t.id AND "
+                                        "p.division = t.division)",
                                         req->id, true, 0)) < 0)
             return error;
         for (size_t i = from; i < t->n; i++)
@@ -696,15 +714,10 @@ static int erase_targets(pg_node *node, const target *t, size_t n,
     pg_buf values;
     int error = 0;
 
+    /* Every target is in `purged` already (purged_set): the txns are
+     * rewritten by what that table says. */
     pg_buf_init(&values, 64 * 1024 * 1024);
     for (size_t i = 0; !error && i < n; i++) {
-        if ((error = exec_bind(node,
-                               "INSERT OR IGNORE INTO purged(record_id, "
-                               "division, purge_id, origin, purged_at) "
-                               "VALUES(?1, ?2, '', '', 0)",
-                               t[i].id, t[i].division,
-                               "remembering a purged record")) < 0)
-            break;
         if ((error = erase_row(node, &t[i], &values)) == 0) {
             res->records++;
             res->values += t[i].values;
@@ -719,6 +732,7 @@ static int erase_targets(pg_node *node, const target *t, size_t n,
     return error;
 }
 
+/* Remember a purged record; the first purge of it is the one kept. */
 static int purged_set(pg_node *node, const char *record_id,
                       const char *division, const char *purge_id,
                       const char *origin, int64_t at)
@@ -726,10 +740,8 @@ static int purged_set(pg_node *node, const char *record_id,
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(
         node->db,
-        "INSERT INTO purged(record_id, division, purge_id, origin, "
-        "purged_at) VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(record_id) DO "
-        "UPDATE SET purge_id = excluded.purge_id, origin = excluded.origin, "
-        "purged_at = excluded.purged_at WHERE purged.purge_id = ''",
+        "INSERT OR IGNORE INTO purged(record_id, division, purge_id, "
+        "origin, purged_at) VALUES(?1, ?2, ?3, ?4, ?5)",
         -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, record_id, -1, SQLITE_STATIC);

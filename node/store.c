@@ -376,14 +376,16 @@ int pg_store__create_sync_tables(sqlite3 *db)
         "append-only'); END;"
         /* Records whose personal and sensitive values were purged
          * (pingan/purge.h): by the purge record `purge_id` of the `purge`
-         * collection, issued by `origin`.  A txn for one of them arriving
-         * later is stored with those values erased. */
+         * collection, issued by `origin` for `division`.  A txn of that
+         * division for one of them arriving later is stored with those
+         * values erased. */
         "CREATE TABLE IF NOT EXISTS purged("
-        "record_id TEXT PRIMARY KEY,"
+        "record_id TEXT NOT NULL,"
         "division TEXT NOT NULL,"
         "purge_id TEXT NOT NULL,"
         "origin TEXT NOT NULL,"
-        "purged_at INTEGER NOT NULL) WITHOUT ROWID;"
+        "purged_at INTEGER NOT NULL,"
+        "PRIMARY KEY(record_id, division)) WITHOUT ROWID;"
         /* Every chain head received from each child, one per seq: a
          * child that rewrote its chain and wrote on cannot replace the
          * heads it sent before. */

@@ -20,7 +20,9 @@
 #include "pingan/value.h"
 
 #include "node_internal.h"
+#include "store.h"
 #include "txn_internal.h"
+#include "write_internal.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -347,6 +349,52 @@ static void test_purge__received_purge_erases_the_copy_held(void **state)
     test_blob_free(&got);
 }
 
+/* A purge filed under the township's division that names a record of the
+ * county's own division: accepted (the township covers its division) but
+ * it erases nothing there, and later txns of that record keep their
+ * values. */
+static void test_purge__a_purge_reaches_only_its_division(void **state)
+{
+    fixture *fx = *state;
+    pg_node *town = fx->node[SHITAN], *county = fx->node[COUNTY];
+    char cid[PG_RECORD_ID_LEN + 1], pid[PG_RECORD_ID_LEN + 1], path[4096];
+    pg_field_value v[] = {
+        {"division", test_text("430321000000")},
+        {"dispute_type", test_text("邻里纠纷")},
+        {"summary", test_text("县级纠纷")},
+        {"applicant_phone", test_text(PHONE)},
+    };
+    assert_pg_ok(pg_record_put(cid, county, "dispute", NULL, v, 4, OP));
+
+    const pg_collection *pc =
+        pg_schema_collection(pg_schema_current(), "purge");
+    pg_field_value pv[] = {
+        {"division", test_text("430321112000")},
+        {"record_id", test_text(cid)},
+        {"purged_at", test_integer(pg_time_now_ms())},
+    };
+    size_t idx[3];
+    char division[PG_CODE_LEN + 1];
+    assert_pg_ok(pg_store__begin(town->db));
+    assert_pg_ok(pg_write__validate(idx, division, town, pc, pv, 3, true));
+    assert_pg_ok(pg_write__create(pid, town, pc, division, pv, idx, 3, OP));
+    assert_pg_ok(pg_store__commit(town->db));
+    testutil_path(path, sizeof(path), fx->root, "bogus.pgb");
+    export_to(fx, SHITAN, COUNTY, path);
+    import_ok(county, path);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM purged WHERE "
+                                          "division = '430321112000'"),
+                     1);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM dispute WHERE "
+                                          "applicant_phone IS NOT NULL"),
+                     1);
+    pg_field_value w = {"applicant_phone", test_text("13807321234")};
+    assert_pg_ok(pg_record_put(NULL, county, "dispute", cid, &w, 1, OP));
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM dispute WHERE "
+                                          "applicant_phone = '13807321234'"),
+                     1);
+}
+
 typedef struct seen {
     char ids[8][PG_RECORD_ID_LEN + 1];
     size_t n;
@@ -452,6 +500,8 @@ int main(void)
             test_purge__a_later_full_copy_is_stored_purged, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_purge__received_purge_erases_the_copy_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_purge__a_purge_reaches_only_its_division, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge__refusals_change_nothing,
                                         setup, teardown),
     };
