@@ -38,8 +38,9 @@
  * `purge` (one record per purged record: record_id, purged_at, basis),
  * routed like certificates.  A node receiving one erases its own copy of
  * the record (when it holds it under the purge's division) and remembers
- * the id.  The origin of a purge is accepted, as for every txn, only when
- * its jurisdiction covers the division (DESIGN §6).
+ * the id with that division; a purge naming another division's record
+ * erases nothing.  The origin of a purge is accepted, as for every txn, only
+ * when its jurisdiction covers the division (DESIGN §6).
  *
  * Out of reach: bundle files already written (USB sticks), backups taken
  * before the purge, and what a partner or a node not yet reached holds
@@ -124,7 +125,8 @@ int pg_purge_run(pg_node *node, const pg_purge_request *req, pg_purge_cb cb,
 int pg_purge_wipe(pg_node *node, bool *done);
 
 /**
- * Is the record purged here?  *out false when not.
+ * Is the record purged here (by a purge of any division)?  *out false
+ * when not.
  *
  * @return 0, PG_ERROR
  */
