@@ -20,6 +20,7 @@
  * since node/ never reaches into sync/.
  */
 #include "write_internal.h"
+#include "purge_internal.h"
 #include "node_internal.h"
 #include "store.h"
 #include "pingan/error.h"
@@ -1430,7 +1431,9 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
         goto done;
     began = true;
     if (!create) {
-        if ((error = pg_write__update(node, coll, id, values, nvalues,
+        if ((error = pg_purge__check_write(node, coll, id, values, idx,
+                                           nvalues)) < 0 ||
+            (error = pg_write__update(node, coll, id, values, nvalues,
                                       operator_name, NULL)) < 0 ||
             (error = pg_store__commit(node->db)) < 0)
             goto done;

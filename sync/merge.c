@@ -52,6 +52,7 @@
 #include "pingan/policy.h"
 #include "node_internal.h"
 #include "audit_internal.h"
+#include "purge_internal.h"
 #include "store.h"
 #include "txn_internal.h"
 #include "write_internal.h"
@@ -80,10 +81,13 @@ struct pg_merger {
     uint64_t hlc;
     bool any_pending;    /* `pending` may hold rows */
     bool any_quarantine; /* `quarantine` may hold rows */
+    bool any_purged;     /* `purged` may hold rows */
+    bool erased;         /* a received purge erased values here */
     signer signers[SIGNER_CACHE];
     size_t nsigners, next_signer;
     pg_write_row row;
     pg_buf vblob;
+    pg_buf scrubbed; /* a txn rewritten in purged form */
 };
 
 /* What a txn's journey so far says about it. */
@@ -166,12 +170,15 @@ int pg_merger_new(pg_merger **out, pg_node *node)
     m->node = node;
     pg_write__row_init(&m->row);
     pg_buf_init(&m->vblob, 64 * 1024);
+    pg_buf_init(&m->scrubbed, 8 * 1024 * 1024);
     if ((error = pg_store__meta_get_int(node->db, &node->stmts, "hlc", &hlc)) <
             0 ||
         (error = table_nonempty(&m->any_pending, node,
                                 "SELECT 1 FROM pending LIMIT 1")) < 0 ||
         (error = table_nonempty(&m->any_quarantine, node,
-                                "SELECT 1 FROM quarantine LIMIT 1")) < 0) {
+                                "SELECT 1 FROM quarantine LIMIT 1")) < 0 ||
+        (error = table_nonempty(&m->any_purged, node,
+                                "SELECT 1 FROM purged LIMIT 1")) < 0) {
         pg_merger_free(m);
         return error;
     }
@@ -186,6 +193,14 @@ void pg_merger_free(pg_merger *m)
         return;
     pg_write__row_dispose(&m->row);
     pg_buf_dispose(&m->vblob);
+    pg_buf_dispose(&m->scrubbed);
+    /* A received purge erased values: once the import committed (or
+     * rolled back), overwrite what the files may still hold of them.  At
+     * worst a reader elsewhere keeps the log from being truncated; the
+     * next purge or import that erases tries again. */
+    if (m->erased && sqlite3_get_autocommit(m->node->db) &&
+        pg_purge_wipe(m->node, NULL) < 0)
+        pg_error_clear();
     free(m);
 }
 
@@ -247,6 +262,47 @@ static int quarantine_audit(merge_ctx *c)
         (json_int_t)c->res->origin_seq, "digest", digest, "reason", kind);
 }
 
+/*
+ * A txn of a record purged here is kept only in purged form (pingan/
+ * purge.h): its personal and sensitive values are dropped before it is
+ * stored anywhere, and c->body becomes the purged encoding.  The digest
+ * does not change.
+ */
+static int purge_scrub(merge_ctx *c)
+{
+    pg_merger *m = c->m;
+    bool changed;
+    int error;
+
+    if (!m->any_purged || !c->txn)
+        return 0;
+    if ((error = pg_purge__scrub(m->node, c->txn, &changed, NULL)) < 0 ||
+        !changed)
+        return error;
+    pg_buf_clear(&m->scrubbed);
+    if ((error = pg_txn_encode(&m->scrubbed, c->txn)) < 0)
+        return error;
+    c->body = m->scrubbed.data;
+    c->len = m->scrubbed.len;
+    return 0;
+}
+
+/* The same where the txn is only held (pending, quarantine): one that
+ * cannot be rewritten is held without its bytes rather than with the
+ * values. */
+static int purge_scrub_held(merge_ctx *c)
+{
+    int error = purge_scrub(c);
+    if (error == PG_ENOMEM || error == PG_ERROR)
+        return error;
+    if (error < 0) {
+        pg_error_clear();
+        c->body = (const uint8_t *)"";
+        c->len = 0;
+    }
+    return 0;
+}
+
 static int quarantine(merge_ctx *c)
 {
     pg_node *node = c->m->node;
@@ -256,6 +312,8 @@ static int quarantine(merge_ctx *c)
 
     c->res->outcome = PG_MERGED_QUARANTINED;
     c->res->changes = c->res->conflicts = 0;
+    if ((error = purge_scrub_held(c)) < 0)
+        return error;
     if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
                                   SQL_QUARANTINE_ADD)) < 0)
         return error;
@@ -287,6 +345,8 @@ static int pending(merge_ctx *c)
     int error;
 
     c->res->outcome = PG_MERGED_PENDING;
+    if ((error = purge_scrub_held(c)) < 0)
+        return error;
     if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
                                   SQL_PENDING_ADD)) < 0)
         return error;
@@ -593,6 +653,41 @@ static bool is_certificates(const pg_collection *coll)
     return strcmp(coll->name, "node") == 0;
 }
 
+/* The system collection of purges (pingan/purge.h). */
+static bool is_purges(const pg_collection *coll)
+{
+    return strcmp(coll->name, "purge") == 0;
+}
+
+/* A `purge` txn: every record names, as record_id, a record id.  Who may
+ * purge is the rule of every txn (within_jurisdiction): an origin whose
+ * jurisdiction covers the division, that is the division's own node or
+ * an ancestor; the erasure then reaches only a record of that division
+ * (pg_purge__received). */
+static bool valid_purge(merge_ctx *c)
+{
+    const pg_txn *txn = c->txn;
+
+    for (size_t i = 0; i < txn->nchanges; i++) {
+        const pg_change *ch = &txn->changes[i];
+        char rid[PG_RECORD_ID_LEN + 1];
+        if (strcmp(ch->field, "record_id") != 0 || !applicable(ch))
+            continue;
+        size_t n = ch->value.kind == PG_VALUE_TEXT ? ch->value.len : 0;
+        if (n > PG_RECORD_ID_LEN)
+            n = 0;
+        memcpy(rid, n ? ch->value.s : "", n);
+        rid[n] = 0;
+        if (!pg_record_id_valid(rid, NULL)) {
+            set_reason(c->res,
+                       "invalid: purge %s names no record id (CODE-ULID)",
+                       ch->record_id);
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool valid_certificate(merge_ctx *c, const pg_collection *coll)
 {
     const pg_txn *txn = c->txn;
@@ -764,6 +859,8 @@ static bool valid_by_schema(merge_ctx *c, const pg_collection *coll)
         return false;
     }
     if (is_certificates(coll) && !valid_certificate(c, coll))
+        return false;
+    if (is_purges(coll) && !valid_purge(c))
         return false;
     for (size_t i = 0; i < txn->nchanges; i++) {
         const pg_change *ch = &txn->changes[i];
@@ -1145,6 +1242,13 @@ static int merge_fuller(bool *fuller, merge_ctx *c)
     int rc, error = 0;
 
     *fuller = false;
+    /* A copy of a purged record's txn reveals nothing purged here. */
+    if ((error = purge_scrub(c)) == PG_EINVALID || error == PG_ECONFLICT) {
+        pg_error_clear();
+        return 0; /* the stored copy stands */
+    }
+    if (error < 0)
+        return error;
     rc = sqlite3_prepare_v2(node->db,
                             "SELECT body FROM log WHERE origin = ? AND "
                             "origin_seq = ?",
@@ -1218,6 +1322,28 @@ done:
     pg_txn_free(old);
     pg_buf_dispose(&ids);
     return error;
+}
+
+/* A `purge` txn applied: erase this node's copies, audited. */
+static int merge_purge(merge_ctx *c)
+{
+    pg_merger *m = c->m;
+    const pg_txn *txn = c->txn;
+    char subject[PG_CODE_LEN + 24];
+    size_t erased;
+    int error;
+
+    if ((error = pg_purge__received(m->node, txn, &erased)) < 0)
+        return error;
+    m->any_purged = true;
+    if (!erased)
+        return 0;
+    m->erased = true;
+    snprintf(subject, sizeof(subject), "%s:%llu", txn->origin,
+             (unsigned long long)txn->seq);
+    return pg_audit__record(m->node, "purge", subject, "{s:s, s:s, s:I}", "by",
+                            "received", "origin", txn->origin, "records",
+                            (json_int_t)erased);
 }
 
 /* --- the journey of one txn -------------------------------------------- */
@@ -1356,7 +1482,13 @@ static int merge_one(merge_ctx *c)
 
     /* Apply. */
     bool outside;
-    if ((error = apply_txn(&outside, c, coll)) < 0)
+    if ((error = purge_scrub(c)) == PG_ECONFLICT) {
+        /* Its values cannot be erased: it is not kept. */
+        set_reason(res, "purged: %s", pg_error_last()->message);
+        pg_error_clear();
+        return quarantine(c);
+    }
+    if (error < 0 || (error = apply_txn(&outside, c, coll)) < 0)
         return error;
     if (outside)
         return quarantine(c);
@@ -1367,6 +1499,8 @@ static int merge_one(merge_ctx *c)
         if ((error = merge_revocation(c)) < 0)
             return error;
     }
+    if (is_purges(coll) && (error = merge_purge(c)) < 0)
+        return error;
     return pending_drop(c);
 }
 

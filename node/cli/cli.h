@@ -164,6 +164,7 @@ int cmd_quarantine(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_bundle(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_pseudonym(int argc, char **argv);
 int cmd_status(int argc, char **argv);

@@ -50,6 +50,7 @@ static const command commands[] = {
     {"backup", cmd_backup, N_("write an encrypted backup of the node")},
     {"restore", cmd_restore, N_("restore a backup into a new node directory")},
     {"rekey", cmd_rekey, N_("replace the node's keys; a card for the parent")},
+    {"purge", cmd_purge, N_("erase personal data no longer needed (PIPL)")},
     {"release-hold", cmd_release_hold,
      N_("let a restored city write again, after a seq")},
     {NULL, NULL, NULL},

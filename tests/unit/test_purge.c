@@ -1,0 +1,509 @@
+/*
+ * Purge (pingan/purge.h): the county 湘潭县 and its township 石潭镇.
+ *
+ * A purged txn keeps its digest and its origin's signature, carries a
+ * redaction note by the purging node that names the purge, and holds
+ * neither the values nor their salts nor the seed (the bytes are searched
+ * for each).  A full copy of a purged record's txn arriving later (before
+ * or after the purge record, or again) is stored purged, its signature
+ * checked first.  Refusals leave the log, the records and the audit trail
+ * as they were; --before never takes an open case.
+ */
+#include "testutil.h"
+
+#include "pingan/crypto.h"
+#include "pingan/exchange.h"
+#include "pingan/node.h"
+#include "pingan/purge.h"
+#include "pingan/record.h"
+#include "pingan/txn.h"
+#include "pingan/value.h"
+
+#include "node_internal.h"
+#include "store.h"
+#include "txn_internal.h"
+#include "write_internal.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OP    "测试员"
+#define NAME  "欧阳秀英"
+#define PHONE "13807320000"
+#define IDNO  "43032119800101002X"
+
+enum { COUNTY, SHITAN, NNODES };
+
+static const test_node_spec specs[NNODES] = {
+    {"430321000000", "湘潭县"},
+    {"430321112000", "石潭镇"},
+};
+
+typedef struct fixture {
+    char *root;
+    pg_node *node[NNODES];
+    char *card[NNODES];
+} fixture;
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    test_nodes_free(fx->node, fx->card, NNODES);
+    testutil_rmtree(fx->root);
+    free(fx->root);
+    free(fx);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof(*fx));
+    if (!fx)
+        return -1;
+    fx->root = testutil_mkdtemp();
+    if (test_nodes_setup(fx->node, fx->card, fx->root, specs, NNODES) < 0) {
+        teardown((void **)&fx);
+        return -1;
+    }
+    test_pin(fx->node[COUNTY], fx->card[SHITAN], PG_PEER_CHILD);
+    test_pin(fx->node[SHITAN], fx->card[COUNTY], PG_PEER_PARENT);
+    *state = fx;
+    return 0;
+}
+
+static bool has_bytes(const void *hay, size_t n, const void *needle, size_t k)
+{
+    const uint8_t *h = hay;
+    for (size_t i = 0; k && n >= k && i <= n - k; i++)
+        if (memcmp(h + i, needle, k) == 0)
+            return true;
+    return false;
+}
+
+/* A closed dispute with a name, phone and ID number; its id. */
+static void put_dispute(char id[PG_RECORD_ID_LEN + 1], pg_node *node,
+                        const char *closed_at)
+{
+    int64_t ms = 0;
+    pg_field_value v[] = {
+        {"division", test_text("430321112000")},
+        {"dispute_type", test_text("邻里纠纷")},
+        {"summary", test_text(NAME "与邻居因排水沟发生纠纷")},
+        {"applicant_name", test_text(NAME)},
+        {"applicant_phone", test_text(PHONE)},
+        {"applicant_id_number", test_text(IDNO)},
+        {"status", test_text("结案")},
+        {"closed_at", test_integer(0)},
+    };
+    size_t n = sizeof(v) / sizeof(v[0]);
+    if (closed_at) {
+        assert_int_equal(pg_time_parse(&ms, closed_at), 0);
+        v[n - 1].value = test_integer(ms);
+    } else {
+        n--;
+    }
+    assert_pg_ok(pg_record_put(id, node, "dispute", NULL, v, n, OP));
+}
+
+/* The bytes of the log entry of (origin, origin seq). */
+static test_blob log_body(pg_node *node, const char *origin, uint64_t seq)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(node->db,
+                                        "SELECT body FROM log WHERE origin = ? "
+                                        "AND origin_seq = ?",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    test_blob b = test_blob_copy(sqlite3_column_blob(st, 0),
+                                 (size_t)sqlite3_column_bytes(st, 0));
+    sqlite3_finalize(st);
+    return b;
+}
+
+typedef struct keys {
+    fixture *fx;
+} keys;
+
+static int key_of(void *ctx, const char *hop, const char *key_id,
+                  uint8_t pk[PG_SIGN_PK_LEN])
+{
+    keys *k = ctx;
+    for (int i = 0; i < NNODES; i++) {
+        const pg_card *c = pg_node_card(k->fx->node[i]);
+        if (strcmp(c->code, hop) == 0 && strcmp(c->key_id, key_id) == 0) {
+            memcpy(pk, c->sign_pk, PG_SIGN_PK_LEN);
+            return 0;
+        }
+    }
+    return PG_ENOTFOUND;
+}
+
+/* The txn in body verifies: origin signature, digest as logged, notes. */
+static void assert_verifies(fixture *fx, const test_blob *body,
+                            const pg_card *origin, const uint8_t *digest)
+{
+    pg_txn *txn = NULL;
+    keys k = {fx};
+    assert_pg_ok(pg_txn_decode(&txn, body->data, body->len));
+    assert_pg_ok(pg_txn_verify(txn, origin->sign_pk));
+    if (digest)
+        assert_memory_equal(txn->digest, digest, PG_HASH_LEN);
+    assert_pg_ok(pg_txn_verify_notes(txn, key_of, &k));
+    pg_txn_free(txn);
+}
+
+static void
+test_purge__the_purged_txn_verifies_and_holds_no_value_or_salt(void **state)
+{
+    fixture *fx = *state;
+    pg_node *town = fx->node[SHITAN];
+    const pg_card *card = pg_node_card(town);
+    char id[PG_RECORD_ID_LEN + 1];
+    pg_purge_result res;
+    uint8_t salts[8][PG_SALT_LEN];
+    size_t nsalts = 0;
+
+    put_dispute(id, town, "2026-03-01T10:00:00+08:00");
+    test_blob before = log_body(town, card->code, 1);
+    assert_true(has_bytes(before.data, before.len, PHONE, strlen(PHONE)));
+    pg_txn *orig = NULL;
+    assert_pg_ok(pg_txn_decode(&orig, before.data, before.len));
+    assert_pg_ok(pg_txn_digest(orig));
+    for (size_t i = 0; i < orig->nchanges; i++) {
+        const char *f = orig->changes[i].field;
+        if (strcmp(f, "applicant_name") == 0 ||
+            strcmp(f, "applicant_phone") == 0 ||
+            strcmp(f, "applicant_id_number") == 0 || strcmp(f, "summary") == 0)
+            assert_pg_ok(
+                pg_txn__salt(salts[nsalts++], orig, &orig->changes[i]));
+    }
+    assert_int_equal(nsalts, 4);
+
+    pg_purge_request req = {
+        .collection = "dispute", .id = id, .operator_name = OP};
+    assert_pg_ok(pg_purge_run(town, &req, NULL, NULL, &res));
+    assert_int_equal(res.records, 1);
+    assert_int_equal(res.values, 4);
+    assert_int_equal(res.txns, 1);
+    assert_int_equal(res.purge_txns, 1);
+    assert_true(res.wiped);
+
+    test_blob after = log_body(town, card->code, 1);
+    assert_verifies(fx, &after, card, orig->digest);
+    static const char *const gone[] = {NAME, PHONE, IDNO, "排水沟"};
+    for (size_t i = 0; i < 4; i++)
+        assert_false(
+            has_bytes(after.data, after.len, gone[i], strlen(gone[i])));
+    for (size_t i = 0; i < nsalts; i++)
+        assert_false(has_bytes(after.data, after.len, salts[i], PG_SALT_LEN));
+    assert_false(has_bytes(after.data, after.len, orig->seed, PG_SEED_LEN));
+
+    pg_txn *txn = NULL;
+    assert_pg_ok(pg_txn_decode(&txn, after.data, after.len));
+    assert_false(txn->has_seed);
+    size_t dropped = 0;
+    for (size_t i = 0; i < txn->nchanges; i++) {
+        const pg_change *c = &txn->changes[i];
+        if (c->form == PG_CHANGE_DROPPED)
+            dropped++;
+        else
+            assert_int_equal(c->form, PG_CHANGE_SALTED);
+    }
+    assert_int_equal(dropped, 4);
+    assert_int_equal(txn->nnotes, 4);
+    assert_string_equal(txn->notes[0].hop, card->code);
+    assert_string_equal(txn->notes[0].transform, "drop");
+    assert_true(strncmp(txn->notes[0].policy_id, "purge:", 6) == 0);
+    assert_int_equal(txn->nhop_sigs, 1);
+    pg_txn_free(txn);
+
+    /* The row keeps what is not personal; the record still counts. */
+    assert_int_equal(test_sql_int(town, "SELECT count(*) FROM dispute WHERE "
+                                        "applicant_phone IS NULL AND summary "
+                                        "IS NULL AND status = '结案'"),
+                     1);
+    assert_int_equal(test_sql_int(town,
+                                  "SELECT count(*) FROM purge WHERE basis = "
+                                  "'" PG_PURGE_BASIS_DEFAULT "'"),
+                     1);
+    assert_int_equal(test_sql_int(town, "SELECT count(*) FROM audit WHERE "
+                                        "action = 'purge'"),
+                     1);
+    pg_txn_free(orig);
+    test_blob_free(&before);
+    test_blob_free(&after);
+}
+
+static int on_export(const pg_export_file *file, void *payload)
+{
+    (void)file;
+    (*(int *)payload)++;
+    return 0;
+}
+
+static void export_to(fixture *fx, int from, int to, const char *path)
+{
+    int files = 0;
+    pg_export_opts o = {.to = specs[to].code, .out = path};
+    assert_pg_ok(pg_bundle_export(fx->node[from], &o, on_export, &files));
+    assert_int_equal(files, 1);
+}
+
+static void import_ok(pg_node *node, const char *path)
+{
+    pg_bundle_report r;
+    int rc = pg_bundle_import(node, path, &r);
+    if (rc != 0)
+        print_error("importing %s: %d %s\n", path, rc, r.message);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.quarantined, 0);
+    assert_int_equal(r.pending, 0);
+}
+
+static void test_purge__a_later_full_copy_is_stored_purged(void **state)
+{
+    fixture *fx = *state;
+    pg_node *town = fx->node[SHITAN], *county = fx->node[COUNTY];
+    const pg_card *card = pg_node_card(town);
+    char id[PG_RECORD_ID_LEN + 1], early[4096], late[4096];
+    pg_purge_result res;
+
+    put_dispute(id, town, "2026-03-01T10:00:00+08:00");
+    testutil_path(early, sizeof(early), fx->root, "early.pgb");
+    testutil_path(late, sizeof(late), fx->root, "late.pgb");
+    export_to(fx, SHITAN, COUNTY, early);
+
+    pg_purge_request req = {
+        .collection = "dispute", .id = id, .operator_name = OP};
+    assert_pg_ok(pg_purge_run(town, &req, NULL, NULL, &res));
+    export_to(fx, SHITAN, COUNTY, late);
+
+    import_ok(county, late); /* the purge first: nothing to erase yet */
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM purged"), 1);
+    import_ok(county, early); /* then the full txn: stored purged */
+    test_blob got = log_body(county, card->code, 1);
+    assert_false(has_bytes(got.data, got.len, PHONE, strlen(PHONE)));
+    assert_false(has_bytes(got.data, got.len, NAME, strlen(NAME)));
+    assert_verifies(fx, &got, card, NULL);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM dispute WHERE "
+                                          "applicant_phone IS NULL AND "
+                                          "status = '结案'"),
+                     1);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM hist WHERE "
+                                          "value IS NOT NULL AND value LIKE "
+                                          "'%" PHONE "%'"),
+                     0);
+
+    /* Again, as a fuller copy of a txn held: it stays purged. */
+    import_ok(county, early);
+    test_blob again = log_body(county, card->code, 1);
+    assert_int_equal(again.len, got.len);
+    assert_memory_equal(again.data, got.data, got.len);
+    test_blob_free(&got);
+    test_blob_free(&again);
+}
+
+static void test_purge__received_purge_erases_the_copy_held(void **state)
+{
+    fixture *fx = *state;
+    pg_node *town = fx->node[SHITAN], *county = fx->node[COUNTY];
+    const pg_card *card = pg_node_card(town);
+    char id[PG_RECORD_ID_LEN + 1], b1[4096], b2[4096];
+    pg_purge_result res;
+
+    put_dispute(id, town, "2026-03-01T10:00:00+08:00");
+    testutil_path(b1, sizeof(b1), fx->root, "b1.pgb");
+    testutil_path(b2, sizeof(b2), fx->root, "b2.pgb");
+    export_to(fx, SHITAN, COUNTY, b1);
+    import_ok(county, b1);
+    test_blob full = log_body(county, card->code, 1);
+    assert_true(has_bytes(full.data, full.len, PHONE, strlen(PHONE)));
+
+    pg_purge_request req = {.collection = "dispute",
+                            .before_ms = pg_time_now_ms(),
+                            .operator_name = OP};
+    assert_pg_ok(pg_purge_run(town, &req, NULL, NULL, &res));
+    assert_int_equal(res.records, 1);
+    export_to(fx, SHITAN, COUNTY, b2);
+    import_ok(county, b2);
+    test_blob got = log_body(county, card->code, 1);
+    assert_false(has_bytes(got.data, got.len, PHONE, strlen(PHONE)));
+    assert_verifies(fx, &got, card, NULL);
+    /* The county's own note: it purged its copy itself. */
+    pg_txn *txn = NULL;
+    assert_pg_ok(pg_txn_decode(&txn, got.data, got.len));
+    assert_string_equal(txn->notes[0].hop, specs[COUNTY].code);
+    pg_txn_free(txn);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM dispute WHERE "
+                                          "applicant_name IS NULL"),
+                     1);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM audit WHERE "
+                                          "action = 'purge'"),
+                     1);
+    test_blob_free(&full);
+    test_blob_free(&got);
+}
+
+/* A purge filed under the township's division that names a record of the
+ * county's own division: accepted (the township covers its division) but
+ * it erases nothing there, and later txns of that record keep their
+ * values. */
+static void test_purge__a_purge_reaches_only_its_division(void **state)
+{
+    fixture *fx = *state;
+    pg_node *town = fx->node[SHITAN], *county = fx->node[COUNTY];
+    char cid[PG_RECORD_ID_LEN + 1], pid[PG_RECORD_ID_LEN + 1], path[4096];
+    pg_field_value v[] = {
+        {"division", test_text("430321000000")},
+        {"dispute_type", test_text("邻里纠纷")},
+        {"summary", test_text("县级纠纷")},
+        {"applicant_phone", test_text(PHONE)},
+    };
+    assert_pg_ok(pg_record_put(cid, county, "dispute", NULL, v, 4, OP));
+
+    const pg_collection *pc =
+        pg_schema_collection(pg_schema_current(), "purge");
+    pg_field_value pv[] = {
+        {"division", test_text("430321112000")},
+        {"record_id", test_text(cid)},
+        {"purged_at", test_integer(pg_time_now_ms())},
+    };
+    size_t idx[3];
+    char division[PG_CODE_LEN + 1];
+    assert_pg_ok(pg_store__begin(town->db));
+    assert_pg_ok(pg_write__validate(idx, division, town, pc, pv, 3, true));
+    assert_pg_ok(pg_write__create(pid, town, pc, division, pv, idx, 3, OP));
+    assert_pg_ok(pg_store__commit(town->db));
+    testutil_path(path, sizeof(path), fx->root, "bogus.pgb");
+    export_to(fx, SHITAN, COUNTY, path);
+    import_ok(county, path);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM purged WHERE "
+                                          "division = '430321112000'"),
+                     1);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM dispute WHERE "
+                                          "applicant_phone IS NOT NULL"),
+                     1);
+    pg_field_value w = {"applicant_phone", test_text("13807321234")};
+    assert_pg_ok(pg_record_put(NULL, county, "dispute", cid, &w, 1, OP));
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM dispute WHERE "
+                                          "applicant_phone = '13807321234'"),
+                     1);
+}
+
+typedef struct seen {
+    char ids[8][PG_RECORD_ID_LEN + 1];
+    size_t n;
+} seen;
+
+static int on_target(const pg_purge_target *t, void *payload)
+{
+    seen *s = payload;
+    if (s->n < 8)
+        snprintf(s->ids[s->n++], PG_RECORD_ID_LEN + 1, "%s", t->record_id);
+    return 0;
+}
+
+static int64_t state_sum(pg_node *node)
+{
+    return test_sql_int(node, "SELECT (SELECT count(*) FROM log) * 1000000 + "
+                              "(SELECT count(*) FROM audit) * 1000 + "
+                              "(SELECT count(*) FROM dispute WHERE "
+                              "applicant_phone IS NOT NULL)");
+}
+
+static void test_purge__refusals_change_nothing(void **state)
+{
+    fixture *fx = *state;
+    pg_node *town = fx->node[SHITAN];
+    char id[PG_RECORD_ID_LEN + 1], open_id[PG_RECORD_ID_LEN + 1];
+    pg_purge_result res;
+    seen s = {0};
+
+    put_dispute(id, town, "2026-03-01T10:00:00+08:00");
+    put_dispute(open_id, town, NULL);
+    /* A record this node holds but whose division is not its own (as a
+     * partner's would be). */
+    assert_int_equal(
+        sqlite3_exec(town->db,
+                     "INSERT INTO dispute(id, division, dispute_type, summary, "
+                     "applicant_phone, _v) VALUES('430302000000-"
+                     "01ARZ3NDEKTSV4RRFFQ69G5FAV', '430302000000', "
+                     "'邻里纠纷', 'x', '13807321111', x'')",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    int64_t before = state_sum(town);
+    pg_purge_request r = {.collection = "dispute", .operator_name = OP};
+
+    r.collection = "nosuch";
+    r.id = id;
+    assert_pg_fails(PG_EINVALID, pg_purge_run(town, &r, NULL, NULL, &res));
+    r.collection = "purge";
+    assert_pg_fails(PG_EINVALID, pg_purge_run(town, &r, NULL, NULL, &res));
+    r.collection = "node";
+    assert_pg_fails(PG_EINVALID, pg_purge_run(town, &r, NULL, NULL, &res));
+    r.collection = "dispute";
+    r.id = "430321112000-01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    assert_pg_fails(PG_ENOTFOUND, pg_purge_run(town, &r, NULL, NULL, &res));
+    r.id = "not-an-id";
+    assert_pg_fails(PG_EINVALID, pg_purge_run(town, &r, NULL, NULL, &res));
+    r.id = "430302000000-01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    assert_pg_fails(PG_EPOLICY, pg_purge_run(town, &r, NULL, NULL, &res));
+    r.id = NULL;
+    r.before_ms = pg_time_now_ms() + 86400000;
+    assert_pg_fails(PG_EINVALID, pg_purge_run(town, &r, NULL, NULL, &res));
+    r.basis = "two\nlines";
+    r.id = id;
+    assert_pg_fails(PG_EINVALID, pg_purge_run(town, &r, NULL, NULL, &res));
+    r.basis = NULL;
+    assert_int_equal(state_sum(town), before);
+
+    /* By date: only what ended; never the open case nor a record outside
+     * the jurisdiction; a dry run changes nothing. */
+    r.id = NULL;
+    r.before_ms = pg_time_now_ms();
+    r.dry_run = true;
+    assert_pg_ok(pg_purge_run(town, &r, on_target, &s, &res));
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.ids[0], id);
+    assert_int_equal(state_sum(town), before);
+
+    r.dry_run = false;
+    r.before_ms = 0; /* nothing ended before 1970 */
+    assert_pg_ok(pg_purge_run(town, &r, NULL, NULL, &res));
+    assert_int_equal(res.records, 0);
+    assert_int_equal(state_sum(town), before);
+
+    r.id = id;
+    assert_pg_ok(pg_purge_run(town, &r, NULL, NULL, &res));
+    int64_t after = state_sum(town);
+    assert_pg_fails(PG_EEXISTS, pg_purge_run(town, &r, NULL, NULL, &res));
+    assert_int_equal(state_sum(town), after);
+    bool purged = false;
+    assert_pg_ok(pg_purge_is_purged(town, id, &purged));
+    assert_true(purged);
+    assert_pg_ok(pg_purge_is_purged(town, open_id, &purged));
+    assert_false(purged);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_purge__the_purged_txn_verifies_and_holds_no_value_or_salt,
+            setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_purge__a_later_full_copy_is_stored_purged, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_purge__received_purge_erases_the_copy_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_purge__a_purge_reaches_only_its_division, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_purge__refusals_change_nothing,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
