@@ -9,6 +9,7 @@
 #include "node_internal.h"
 #include "memwatch.h"
 #include "audit_internal.h"
+#include "remap_internal.h"
 #include "write_internal.h"
 #include "store.h"
 #include "pingan/error.h"
@@ -442,6 +443,7 @@ void pg_node_free(pg_node *node)
 {
     if (!node)
         return;
+    pg_remap__cache_free(node);
     pg_store__cache_clear(&node->stmts);
     for (size_t i = 0; i < node->ninsert; i++)
         sqlite3_finalize(node->insert_st[i]);

@@ -45,6 +45,9 @@ static const command commands[] = {
     {"rekey", cmd_rekey, "replace the node's keys; a card for the parent"},
     {"release-hold", cmd_release_hold,
      "let a restored city write again, after a seq"},
+    {"division", cmd_division,
+     N_("division remaps: retired codes and their "
+        "replacements")},
     {NULL, NULL, NULL},
 };
 
