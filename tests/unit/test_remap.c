@@ -108,10 +108,10 @@ static void test_remap__a_remap_is_one_txn_and_an_audit_entry(void **state)
     pg_remap r;
 
     memset(&r, 0, sizeof(r));
-    strcpy(r.old_code, "430302100000");
-    strcpy(r.new_code, "430302009000");
-    strcpy(r.new_name, "鹤岭街道");
-    strcpy(r.reason, "撤镇设街道");
+    snprintf(r.old_code, sizeof(r.old_code), "%s", "430302100000");
+    snprintf(r.new_code, sizeof(r.new_code), "%s", "430302009000");
+    snprintf(r.new_name, sizeof(r.new_name), "%s", "鹤岭街道");
+    snprintf(r.reason, sizeof(r.reason), "%s", "撤镇设街道");
     assert_pg_ok(pg_remap_put(county, &r, false));
     assert_string_equal(r.issuer, "430302000000");
     assert_int_equal(strncmp(r.id, "430302000000-", 13), 0);
