@@ -220,7 +220,8 @@ static int check_code(const char *code)
     if (!code || strlen(code) != PG_CODE_LEN || !pg_division_valid(code))
         return pg_error_set(
             PG_EINVALID, PG_ERRCLASS_INVALID,
-            PG_("'%s' is not a 12-digit division code"),
+            PG_("'%s' is not a 12-digit division code; a remap names two "
+                "12-digit codes"),
             pg_excerpt(ex, code ? code : "", code ? strlen(code) : 0));
     return 0;
 }
@@ -361,12 +362,12 @@ static int check_new(const pg_node *node, const pg_remap *r)
     if (!pg_division_contains(self, r->old_code))
         return pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
                             PG_("%s lies outside this node's jurisdiction "
-                                "(%s %s)"),
+                                "(%s %s); a remap stays inside it"),
                             r->old_code, self, node->card.name);
     if (!pg_division_contains(self, r->new_code))
         return pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
                             PG_("%s lies outside this node's jurisdiction "
-                                "(%s %s)"),
+                                "(%s %s); a remap stays inside it"),
                             r->new_code, self, node->card.name);
     if (pg_division_tier(r->old_code) != pg_division_tier(r->new_code))
         return pg_error_set(

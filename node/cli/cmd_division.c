@@ -23,15 +23,15 @@ typedef struct division_opts {
 } division_opts;
 
 static const cli_option remap_options[] = {
-    {"name", required_argument, 'n', N_("NAME"),
+    {"name", required_argument, 'n', "NAME",
      N_("the name under the new code (e.g. 鹤岭街道)")},
-    {"reason", required_argument, 'r', N_("REASON"),
+    {"reason", required_argument, 'r', "REASON",
      N_("撤并 (merged), 更名 (renamed), 撤乡设镇, 撤镇设街道, 代码调整 or "
         "其他")},
-    {"effective", required_argument, 'e', N_("DATE"),
+    {"effective", required_argument, 'e', "DATE",
      N_("when it takes effect: YYYY-MM-DD (00:00 China time) or an ISO 8601\n"
         "time (default: now)")},
-    {"document-no", required_argument, 'd', N_("NO"),
+    {"document-no", required_argument, 'd', "NO",
      N_("the approving document's number (批准文号)")},
     {"correct", no_argument, 'c', NULL,
      N_("replace a remap of OLD this node issued before (the new one takes\n"
@@ -40,18 +40,19 @@ static const cli_option remap_options[] = {
     {NULL, 0, 0, NULL, NULL},
 };
 static const cli_option list_options[] = {
-    {"json", no_argument, 'j', NULL, N_("print a JSON array")},
+    {"json", no_argument, 'j', NULL, N_("print the remaps as a JSON array")},
     {NULL, 0, 0, NULL, NULL},
 };
 static const cli_option show_options[] = {
-    {"json", no_argument, 'j', NULL, N_("print a JSON object")},
+    {"json", no_argument, 'j', NULL,
+     N_("print the resolution as a JSON object")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command remap_cmd = {
     "division remap",
-    N_("OLD NEW [--name NAME] [--reason REASON] [--effective DATE] "
-       "[--document-no NO] [--correct] [--json]"),
+    ("OLD NEW [--name NAME] [--reason REASON] [--effective DATE] "
+     "[--document-no NO] [--correct] [--json]"),
     N_("Record that division code OLD is retired and NEW replaces it (merged "
        "villages,\na town turned subdistrict).  Records keep the code they "
        "were written with; they\nare reported and routed under the new one "
@@ -69,12 +70,12 @@ static const cli_command remap_cmd = {
        "鹤岭街道 \\\n      --reason 撤镇设街道 --effective 2023-06-30"),
     remap_options};
 static const cli_command list_cmd = {
-    "division list", N_("[--json]"),
+    "division list", "[--json]",
     N_("List the division remaps known here: the retired code, the new one, "
        "its name,\nthe reason, when it takes effect and who issued it."),
     NULL, list_options};
 static const cli_command show_cmd = {
-    "division show", N_("CODE [--json]"),
+    "division show", "CODE [--json]",
     N_("Show what CODE resolves to by the remaps known here, and which "
        "remaps led\nthere (a chain is followed; a township's remap covers "
        "its villages)."),
@@ -217,7 +218,7 @@ static void print_table(json_t *rows)
     static const char *const cols[] = {"old_code", "new_code",     "new_name",
                                        "reason",   "effective_at", "issuer"};
     static const char *const heads[] = {N_("OLD"),       N_("NEW"),
-                                        N_("NAME"),      N_("REASON"),
+                                        N_("NEW NAME"),  N_("REASON"),
                                         N_("EFFECTIVE"), N_("ISSUER")};
     enum { NCOLS = sizeof(cols) / sizeof(cols[0]) };
     size_t width[NCOLS], i;

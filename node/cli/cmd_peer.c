@@ -417,8 +417,8 @@ static void print_table(json_t *peers)
 {
     static const char *const cols[] = {"code", "resolved_code", "name", "tier",
                                        "role", "key_id",        "url"};
-    static const char *const heads[] = {"CODE", N_("NOW"), "NAME", "TIER",
-                                        "ROLE", "KEY ID",  "URL"};
+    static const char *const heads[] = {
+        "CODE", N_("REMAPPED TO"), "NAME", "TIER", "ROLE", "KEY ID", "URL"};
     enum { NCOLS = sizeof(cols) / sizeof(cols[0]) };
     size_t width[NCOLS];
     size_t i;
@@ -540,7 +540,7 @@ static int peer_show(int argc, char **argv)
     if (strcmp(peer->resolved, peer->code) != 0)
         printf(_("  %-10s %s (a division remap retired %s; 'pingan division "
                  "show %s')\n"),
-               _("now"), peer->resolved, peer->code, peer->code);
+               _("remapped"), peer->resolved, peer->code, peer->code);
     printf("  %-10s %s\n", "role", pg_peer_role_name(peer->role));
     printf("  %-10s %s\n", "key id", peer->key_id);
     printf("  %-10s %s\n", "url",
