@@ -535,24 +535,22 @@ static int peer_by_resolved(char out[PG_CODE_LEN + 1], pg_node *node,
     return 0;
 }
 
-static int peer_get_exact(pg_peer *out, pg_node *node, const char *code);
-
-int pg_peer_get(pg_peer *out, pg_node *node, const char *code)
+int pg_peer_find(pg_peer *out, pg_node *node, const char *code)
 {
     char other[PG_CODE_LEN + 1];
-    int error = peer_get_exact(out, node, code);
+    int error = pg_peer_get(out, node, code);
 
     if (error != PG_ENOTFOUND)
         return error;
     if (peer_by_resolved(other, node, code) < 0 || !other[0]) {
         pg_error_clear();
-        return peer_get_exact(out, node, code); /* its message */
+        return pg_peer_get(out, node, code); /* its message */
     }
     pg_error_clear();
-    return peer_get_exact(out, node, other);
+    return pg_peer_get(out, node, other);
 }
 
-static int peer_get_exact(pg_peer *out, pg_node *node, const char *code)
+int pg_peer_get(pg_peer *out, pg_node *node, const char *code)
 {
     sqlite3_stmt *st = NULL;
     int rc, error = 0;

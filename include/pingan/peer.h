@@ -149,16 +149,23 @@ int pg_peer_set(pg_node *node, const char *code, const char *url,
 int pg_peer_remove(pg_node *node, const char *code);
 
 /**
- * Read one peer.  @p code is the peer's card code or, when no peer has
- * that code, the code exactly one peer's code resolves to by the division
- * remaps known here (a township pinned before it became a subdistrict is
- * found by its new code too).
+ * Read one peer, by the code of its pinned card.
  *
  * @param out [out] the peer; zeroed on failure
  * @return 0, PG_EINVALID (bad code), PG_ENOTFOUND, PG_ECORRUPT (the stored
  *         row is damaged), PG_ERROR
  */
 int pg_peer_get(pg_peer *out, pg_node *node, const char *code);
+
+/**
+ * pg_peer_get() for a code an administrator gives: when no peer has
+ * @p code, the one peer whose code resolves to it by the division remaps
+ * known here (pingan/remap.h; a township pinned before it became a
+ * subdistrict is found by its new code too).  Authentication never uses
+ * this: a peer speaks under its card's code.
+ * @return as pg_peer_get()
+ */
+int pg_peer_find(pg_peer *out, pg_node *node, const char *code);
 
 /** Called for each peer listed; a non-zero return stops the listing. */
 typedef int (*pg_peer_cb)(const pg_peer *peer, void *payload);

@@ -527,7 +527,7 @@ static int peer_show(int argc, char **argv)
         return cli_fail(
             pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory"));
     if ((error = cli_open_node(&node)) < 0 ||
-        (error = pg_peer_get(peer, node, code)) < 0) {
+        (error = pg_peer_find(peer, node, code)) < 0) {
         status = cli_fail(error);
         goto done;
     }
