@@ -342,7 +342,8 @@ int pg_node_open(pg_node **out, const char *dir)
         goto done;
     }
     memcpy(node->dir, dir, strlen(dir) + 1);
-    if ((error = pg_store__open(&node->db, path, false)) < 0)
+    if ((error = pg_store__open(&node->db, path, false)) < 0 ||
+        (error = pg_remap__register(node)) < 0)
         goto done;
 
     if ((error = path_join(path, sizeof(path), dir, CARD_FILE)) < 0)

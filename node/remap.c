@@ -305,6 +305,33 @@ bool pg_division__within(const pg_node *node, const char *outer,
     return pg_division_contains(ro, ri);
 }
 
+static void sql_resolve(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const pg_node *node = sqlite3_user_data(ctx);
+    const char *code = (const char *)sqlite3_value_text(argv[0]);
+    char out[PG_CODE_LEN + 1];
+    remap_cache *c;
+
+    (void)argc;
+    if (!code || !pg_division_valid(code) || cache_load(&c, node) < 0) {
+        pg_error_clear();
+        sqlite3_result_value(ctx, argv[0]);
+        return;
+    }
+    resolve_fast(out, c, code);
+    sqlite3_result_text(ctx, out, PG_CODE_LEN, SQLITE_TRANSIENT);
+}
+
+int pg_remap__register(pg_node *node)
+{
+    int rc = sqlite3_create_function(node->db, "pingan_resolve", 1,
+                                     SQLITE_UTF8 | SQLITE_DIRECTONLY, node,
+                                     sql_resolve, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(node->db, rc, "registering pingan_resolve");
+    return 0;
+}
+
 /* --- receipt ------------------------------------------------------------ */
 
 const char *pg_remap__check_txn(const char *origin, const char *division,

@@ -32,6 +32,14 @@ void pg_remap__invalidate(const pg_node *node);
 void pg_remap__cache_free(pg_node *node);
 
 /*
+ * Register the SQL function pingan_resolve(code) on the node's store
+ * connection: the code resolved by the remaps (pingan/remap.h), the code
+ * itself when it is not a well-formed 12-digit code or the remaps cannot
+ * be read.  Reports group by it, so they count exactly as routing does.
+ */
+int pg_remap__register(pg_node *node);
+
+/*
  * The receipt check of a `division_remap` txn (sync/merge.c): NULL when
  * it is acceptable, else why not (a static English text, "invalid: ...").
  * A remap is issued whole, never redacted, in one record, filed under its

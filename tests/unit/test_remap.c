@@ -233,6 +233,12 @@ static void test_remap__resolution_follows_chains_and_prefixes(void **state)
     assert_pg_ok(remap(xx, "430381005000", "430381006000", 0, false));
     assert_string_equal(resolved(xx, "430381104002"), "430381006004");
     assert_string_equal(resolved(xx, "430381104000"), "430381006000");
+    /* The same in SQL, for reports. */
+    assert_int_equal(
+        test_sql_int(xx, "SELECT pingan_resolve('430381104002') = "
+                         "'430381006004' AND pingan_resolve('430381105001') = "
+                         "'430381105001' AND pingan_resolve('x') = 'x'"),
+        1);
     /* A code outside every remap, a malformed one. */
     assert_string_equal(resolved(xx, "430381105001"), "430381105001");
     char out[PG_CODE_LEN + 1];
