@@ -250,6 +250,7 @@ int pg_division_resolve(pg_node *node, const char *code,
     int error;
 
     PG_ASSERT_ARG(out);
+    out[0] = 0;
     if (code && strlen(code) == PG_CODE_LEN)
         memcpy(out, code, PG_CODE_LEN + 1);
     if (!res)

@@ -92,7 +92,8 @@ typedef struct pg_resolution {
 /**
  * Resolve a code by the remaps known here (the rule above).
  * @param out  [out] the resolved code; @p code itself when no remap
- *             applies (also on failure)
+ *             applies or the remaps cannot be read; "" for a malformed
+ *             code
  * @param code a well-formed 12-digit code
  * @return 0, PG_EINVALID (malformed code), PG_ERROR, PG_ENOMEM
  */

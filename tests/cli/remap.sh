@@ -179,6 +179,18 @@ else
 	fail "the zh_CN.UTF-8 locale is not installed (tools/setup generates it)"
 fi
 
+# ---- a remap and a record under the new code in one bundle -------------------
+new_node town2 430302101000 楠竹山镇
+link_nodes county town2
+pg --dir county division remap 430302101000 430302010000 --reason 撤镇设街道
+expect_rc 0 "the county remaps 楠竹山镇"
+hazard county 430302010001 same-bundle
+xfer county town2 430302101000
+pg --dir town2 quarantine list --json
+[ "$(json_count reason "$T/out")" = 0 ] && [ "$(descriptions town2)" = "same-bundle " ] &&
+	pass "a record under the new code applies after the remap in the same bundle" ||
+	fail "楠竹山镇 holds: $(descriptions town2); quarantined: $(tr -d '\n' <"$T/out")"
+
 pg division remap --help
 expect_rc 0 "division remap --help"
 expect_out "--document-no" "the help names the options"
