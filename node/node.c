@@ -10,6 +10,7 @@
 #include "node_internal.h"
 #include "memwatch.h"
 #include "audit_internal.h"
+#include "remap_internal.h"
 #include "write_internal.h"
 #include "store.h"
 #include "pingan/error.h"
@@ -342,7 +343,8 @@ int pg_node_open(pg_node **out, const char *dir)
         goto done;
     }
     memcpy(node->dir, dir, strlen(dir) + 1);
-    if ((error = pg_store__open(&node->db, path, false)) < 0)
+    if ((error = pg_store__open(&node->db, path, false)) < 0 ||
+        (error = pg_remap__register(node)) < 0)
         goto done;
 
     if ((error = path_join(path, sizeof(path), dir, CARD_FILE)) < 0)
@@ -443,6 +445,7 @@ void pg_node_free(pg_node *node)
 {
     if (!node)
         return;
+    pg_remap__cache_free(node);
     pg_store__cache_clear(&node->stmts);
     for (size_t i = 0; i < node->ninsert; i++)
         sqlite3_finalize(node->insert_st[i]);

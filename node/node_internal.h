@@ -24,6 +24,7 @@ struct pg_node {
     size_t ninsert;
     char operator_name[PG_AUDIT_OPERATOR_MAX + 1]; /* for the audit trail */
     bool operator_bad; /* the last one set was refused: record nothing */
+    struct remap_cache *remap; /* division remaps (node/remap.c) */
 };
 
 /* The secret signing key (borrowed). */

@@ -29,6 +29,7 @@
 #include "write_internal.h"
 #include "pingan/cert.h"
 #include "pingan/error.h"
+#include "pingan/remap.h"
 #include "pingan/value.h"
 
 #include <errno.h>
@@ -492,6 +493,64 @@ static int peer_from_row(pg_peer *out, sqlite3_stmt *st)
     return 0;
 }
 
+/* The peer's code resolved by the division remaps (pingan/remap.h); its
+ * own code when they cannot be read. */
+static void peer_resolve(pg_node *node, pg_peer *p)
+{
+    if (pg_division_resolve(node, p->code, p->resolved) < 0) {
+        pg_error_clear();
+        memcpy(p->resolved, p->code, sizeof(p->resolved));
+    }
+}
+
+/* The one peer whose code resolves to @p code ("" when none or several). */
+static int peer_by_resolved(char out[PG_CODE_LEN + 1], pg_node *node,
+                            const char *code)
+{
+    sqlite3_stmt *st = NULL;
+    size_t found = 0;
+    int rc;
+
+    out[0] = 0;
+    rc = sqlite3_prepare_v2(node->db, "SELECT code FROM peer ORDER BY code", -1,
+                            &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(node->db, rc, "reading peers");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *c = (const char *)sqlite3_column_text(st, 0);
+        char r[PG_CODE_LEN + 1];
+        if (!c || !pg_division_valid(c) || strcmp(c, code) == 0)
+            continue;
+        if (pg_division_resolve(node, c, r) < 0) {
+            pg_error_clear();
+            continue;
+        }
+        if (strcmp(r, code) == 0 && found++ == 0)
+            memcpy(out, c, PG_CODE_LEN + 1);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return pg_store__error(node->db, rc, "reading peers");
+    if (found != 1)
+        out[0] = 0;
+    return 0;
+}
+
+int pg_peer_find(pg_peer *out, pg_node *node, const char *code)
+{
+    char other[PG_CODE_LEN + 1];
+    int error = pg_peer_get(out, node, code);
+
+    if (error != PG_ENOTFOUND)
+        return error;
+    if (peer_by_resolved(other, node, code) < 0 || !other[0]) {
+        pg_error_clear();
+        return pg_peer_get(out, node, code); /* its message */
+    }
+    pg_error_clear();
+    return pg_peer_get(out, node, other);
+}
+
 int pg_peer_get(pg_peer *out, pg_node *node, const char *code)
 {
     sqlite3_stmt *st = NULL;
@@ -511,9 +570,10 @@ int pg_peer_get(pg_peer *out, pg_node *node, const char *code)
         return pg_store__error(node->db, rc, "reading peers");
     sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        error = peer_from_row(out, st);
-    else if (rc == SQLITE_DONE)
+    if (rc == SQLITE_ROW) {
+        if ((error = peer_from_row(out, st)) == 0)
+            peer_resolve(node, out);
+    } else if (rc == SQLITE_DONE)
         error = pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_NODE,
                              "%s is not a peer of this node; 'pingan peer "
                              "list' shows the peers",
@@ -545,8 +605,10 @@ int pg_peer_list(pg_node *node, pg_peer_cb cb, void *payload)
         goto done;
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((error = peer_from_row(peer, st)) < 0 ||
-            (error = cb(peer, payload)) != 0)
+        if ((error = peer_from_row(peer, st)) < 0)
+            goto done;
+        peer_resolve(node, peer);
+        if ((error = cb(peer, payload)) != 0)
             goto done;
     }
     if (rc != SQLITE_DONE)

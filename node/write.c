@@ -22,6 +22,7 @@
 #include "write_internal.h"
 #include "purge_internal.h"
 #include "node_internal.h"
+#include "remap_internal.h"
 #include "store.h"
 #include "pingan/error.h"
 #include "pingan/hlc.h"
@@ -202,7 +203,7 @@ int pg_write__validate(size_t *idx, char division_out[PG_CODE_LEN + 1],
                                 "a new %s record needs division=CODE (12 "
                                 "digits)",
                                 coll->name);
-        if (!pg_division_contains(node->card.code, division))
+        if (!pg_division__within(node, node->card.code, division))
             return pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
                                 "division %s lies outside this node's "
                                 "jurisdiction (%s %s)",
@@ -1280,7 +1281,7 @@ int pg_write__update(pg_node *node, const pg_collection *coll, const char *id,
                              pg_excerpt(ex, id, strlen(id)));
         goto done;
     }
-    if (!pg_division_contains(node->card.code, row.division)) {
+    if (!pg_division__within(node, node->card.code, row.division)) {
         error = pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
                              "record %s (division %s) lies outside this "
                              "node's jurisdiction",

@@ -865,7 +865,7 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
     if (!opts->out || !opts->out[0])
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                             "no output file given");
-    if ((error = pg_peer_get(&es.peer, node, opts->to)) < 0)
+    if ((error = pg_peer_find(&es.peer, node, opts->to)) < 0)
         return error;
     if ((error = pg_keys_card(&es.peer_card, node, es.peer.code)) < 0 ||
         (error = pg_policy_load(&es.policy, node, &es.peer)) < 0 ||
@@ -1569,7 +1569,7 @@ int pg_bundle_export_plan(pg_node *node, const char *to, bool resend,
     pg_buf_init(&es.forced, PG_BUF_DEFAULT_MAX);
     es.node = node;
     es.opts = &opts;
-    if ((error = pg_peer_get(&es.peer, node, to)) < 0 ||
+    if ((error = pg_peer_find(&es.peer, node, to)) < 0 ||
         (error = pg_policy_load(&es.policy, node, &es.peer)) < 0 ||
         (error = pg_redactor_new(&es.redactor, node, &es.peer, es.policy)) < 0)
         goto done;

@@ -53,6 +53,7 @@
 #include "node_internal.h"
 #include "audit_internal.h"
 #include "purge_internal.h"
+#include "remap_internal.h"
 #include "store.h"
 #include "txn_internal.h"
 #include "write_internal.h"
@@ -168,6 +169,7 @@ int pg_merger_new(pg_merger **out, pg_node *node)
     if (!(m = calloc(1, sizeof(*m))))
         return merge_nomem();
     m->node = node;
+    pg_remap__invalidate(node);
     pg_write__row_init(&m->row);
     pg_buf_init(&m->vblob, 64 * 1024);
     pg_buf_init(&m->scrubbed, 8 * 1024 * 1024);
@@ -191,6 +193,8 @@ void pg_merger_free(pg_merger *m)
 {
     if (!m)
         return;
+    /* The caller may roll back remaps applied since. */
+    pg_remap__invalidate(m->node);
     pg_write__row_dispose(&m->row);
     pg_buf_dispose(&m->vblob);
     pg_buf_dispose(&m->scrubbed);
@@ -541,6 +545,19 @@ static int equivocates(bool *out, uint8_t digest_out[PG_HASH_LEN], merge_ctx *c,
 
 /* --- jurisdiction and schema ----------------------------------------- */
 
+/* Containment for the receipt checks: records by their divisions
+ * resolved through the division remaps known here (node/remap.c), so a
+ * record filed under a retired code is accepted where its new code is;
+ * system records (certificates, remaps, purges) by their codes as they
+ * are. */
+static bool inside(const merge_ctx *c, const pg_collection *coll,
+                   const char *outer, const char *inner)
+{
+    if (!coll || coll->system)
+        return pg_division_contains(outer, inner);
+    return pg_division__within(c->m->node, outer, inner);
+}
+
 /* DESIGN §6; false with the reason set when the txn is outside. */
 static bool within_jurisdiction(merge_ctx *c, const pg_collection *coll)
 {
@@ -556,7 +573,7 @@ static bool within_jurisdiction(merge_ctx *c, const pg_collection *coll)
     switch (from->role) {
     case PG_PEER_CHILD:
     case PG_PEER_PARTNER:
-        if (!pg_division_contains(from->code, div)) {
+        if (!inside(c, coll, from->code, div)) {
             set_reason(c->res,
                        "outside: division %s lies outside the subtree of "
                        "the sender, %s %s",
@@ -565,7 +582,7 @@ static bool within_jurisdiction(merge_ctx *c, const pg_collection *coll)
         }
         break;
     case PG_PEER_PARENT:
-        if (!cert_down && !pg_division_contains(node->card.code, div)) {
+        if (!cert_down && !inside(c, coll, node->card.code, div)) {
             set_reason(c->res,
                        "outside: division %s lies outside this node's "
                        "jurisdiction (%s)",
@@ -578,7 +595,7 @@ static bool within_jurisdiction(merge_ctx *c, const pg_collection *coll)
                    from->code);
         return false;
     }
-    if (!pg_division_contains(txn->origin, div)) {
+    if (!inside(c, coll, txn->origin, div)) {
         set_reason(c->res,
                    "outside: origin %s is not on the path of division %s "
                    "(its jurisdiction does not cover it)",
@@ -616,7 +633,7 @@ static bool within_jurisdiction(merge_ctx *c, const pg_collection *coll)
             continue;
         char creator[PG_CODE_LEN + 1];
         if (!pg_record_id_valid(rid, creator) ||
-            !pg_division_contains(creator, div)) {
+            !inside(c, coll, creator, div)) {
             set_reason(c->res,
                        "outside: record %s was created by a node whose "
                        "jurisdiction does not cover division %s",
@@ -805,6 +822,50 @@ static bool valid_certificate(merge_ctx *c, const pg_collection *coll)
     return true;
 }
 
+/* The system collection of division remaps (pingan/remap.h). */
+static bool is_division_remap(const pg_collection *coll)
+{
+    return strcmp(coll->name, "division_remap") == 0;
+}
+
+/* A `division_remap` txn is accepted only from an issuer whose
+ * jurisdiction covers both codes (node/remap.c pg_remap__check_txn); it
+ * is issued whole, in one record, and never redacted. */
+static bool valid_remap(merge_ctx *c)
+{
+    const pg_txn *txn = c->txn;
+    char old_code[PG_CODE_LEN + 2] = "", new_code[PG_CODE_LEN + 2] = "";
+    bool have_old = false, have_new = false;
+
+    for (size_t i = 0; i < txn->nchanges; i++) {
+        const pg_change *ch = &txn->changes[i];
+        if (ch->form != PG_CHANGE_WHOLE) {
+            set_reason(c->res, "invalid: a division remap is never redacted");
+            return false;
+        }
+        if (strcmp(ch->record_id, txn->changes[0].record_id) != 0) {
+            set_reason(c->res, "invalid: a division remap txn touches one "
+                               "record");
+            return false;
+        }
+        if (strcmp(ch->field, "old_code") == 0) {
+            change_text(old_code, sizeof(old_code), ch);
+            have_old = true;
+        } else if (strcmp(ch->field, "new_code") == 0) {
+            change_text(new_code, sizeof(new_code), ch);
+            have_new = true;
+        }
+    }
+    const char *why = pg_remap__check_txn(txn->origin, txn->division,
+                                          have_old ? old_code : NULL,
+                                          have_new ? new_code : NULL);
+    if (!why)
+        return true;
+    set_reason(c->res, "%s (issuer %s, %s -> %s)", why, txn->origin,
+               have_old ? old_code : "-", have_new ? new_code : "-");
+    return false;
+}
+
 /* What a hop may have done to a change (the notes' signatures say who did
  * it; this says whether it was allowed): withhold or transform a personal
  * field — never the division or the tombstone — into a derived text of
@@ -861,6 +922,8 @@ static bool valid_by_schema(merge_ctx *c, const pg_collection *coll)
     if (is_certificates(coll) && !valid_certificate(c, coll))
         return false;
     if (is_purges(coll) && !valid_purge(c))
+        return false;
+    if (is_division_remap(coll) && !valid_remap(c))
         return false;
     for (size_t i = 0; i < txn->nchanges; i++) {
         const pg_change *ch = &txn->changes[i];
@@ -1494,6 +1557,8 @@ static int merge_one(merge_ctx *c)
         return quarantine(c);
     pg_hlc_receive(&m->hlc, m->hlc, txn->hlc, c->now);
     res->outcome = PG_MERGED_APPLIED;
+    if (is_division_remap(coll))
+        pg_remap__invalidate(m->node);
     if (is_certificates(coll)) {
         signers_forget(m);
         if ((error = merge_revocation(c)) < 0)

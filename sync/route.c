@@ -5,6 +5,7 @@
  * is a test on the division code alone.
  */
 #include "route.h"
+#include "remap_internal.h"
 #include "pingan/policy.h"
 #include "pingan/schema.h"
 
@@ -36,20 +37,23 @@ bool pg_route_select(const pg_node *node, const pg_peer *peer,
             return false;
         }
     }
+    /* Non-system records by their division resolved (node/remap.c): a
+     * record filed under a retired code travels where its new code does,
+     * and a peer whose code was retired receives what its new code would. */
     switch (peer->role) {
     case PG_PEER_PARENT:
-        if (!pg_division_contains(pg_node_code(node), e->division))
+        if (!pg_division__within(node, pg_node_code(node), e->division))
             return false;
         /* Tiers count down from the province: a parent whose tier number
          * is below the cap sits above it. */
         return coll->cap == PG_TIER_NONE || peer->tier >= coll->cap;
     case PG_PEER_CHILD:
-        return pg_division_contains(peer->code, e->division);
+        return pg_division__within(node, peer->code, e->division);
     case PG_PEER_PARTNER:
         /* What the agreement names, of this city's own records: what a
          * partner sent lies outside this city and never goes on. */
         return policy &&
-               pg_division_contains(pg_node_code(node), e->division) &&
+               pg_division__within(node, pg_node_code(node), e->division) &&
                pg_policy_carries(policy, coll);
     default:
         return false;

@@ -63,6 +63,11 @@ typedef struct pg_peer {
     int64_t last_sync_ms; /**< 0 when never synced */
     int64_t gap_first;    /**< first entry of the peer's log missing here */
     int64_t gap_last;     /**< before entries that did arrive (0, 0: none) */
+    /** The code the peer's code resolves to by the division remaps known
+     * here (pingan/remap.h); equal to code when none applies.  A peer is
+     * pinned and stored under its card's code, which a remap never
+     * changes: its cursors and history stay with it. */
+    char resolved[PG_CODE_LEN + 1];
 } pg_peer;
 
 /** "parent", "child", "partner"; "?" otherwise. */
@@ -144,13 +149,23 @@ int pg_peer_set(pg_node *node, const char *code, const char *url,
 int pg_peer_remove(pg_node *node, const char *code);
 
 /**
- * Read one peer.
+ * Read one peer, by the code of its pinned card.
  *
  * @param out [out] the peer; zeroed on failure
  * @return 0, PG_EINVALID (bad code), PG_ENOTFOUND, PG_ECORRUPT (the stored
  *         row is damaged), PG_ERROR
  */
 int pg_peer_get(pg_peer *out, pg_node *node, const char *code);
+
+/**
+ * pg_peer_get() for a code an administrator gives: when no peer has
+ * @p code, the one peer whose code resolves to it by the division remaps
+ * known here (pingan/remap.h; a township pinned before it became a
+ * subdistrict is found by its new code too).  Authentication never uses
+ * this: a peer speaks under its card's code.
+ * @return as pg_peer_get()
+ */
+int pg_peer_find(pg_peer *out, pg_node *node, const char *code);
 
 /** Called for each peer listed; a non-zero return stops the listing. */
 typedef int (*pg_peer_cb)(const pg_peer *peer, void *payload);

@@ -181,5 +181,6 @@ int cmd_restore(int argc, char **argv);
 int cmd_rekey(int argc, char **argv);
 int cmd_release_hold(int argc, char **argv);
 int cmd_peer_rekey(int argc, char **argv);
+int cmd_division(int argc, char **argv);
 
 #endif

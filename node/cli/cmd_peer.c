@@ -6,6 +6,7 @@
  * prints.
  */
 #include "cli.h"
+#include "i18n.h"
 #include "pingan/error.h"
 #include "pingan/exchange.h"
 #include "pingan/peer.h"
@@ -178,7 +179,7 @@ static json_t *peer_json(const pg_peer *p)
     json_t *gap = p->gap_first ? json_pack("[I, I]", (json_int_t)p->gap_first,
                                            (json_int_t)p->gap_last)
                                : json_null();
-    return json_pack(
+    json_t *o = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:o, s:s}", "code",
         p->code, "name", p->name, "tier", pg_tier_name(p->tier), "role",
         pg_peer_role_name(p->role), "key_id", p->key_id, "url",
@@ -187,6 +188,12 @@ static json_t *peer_json(const pg_peer *p)
         (json_int_t)p->sent_upto, "acked_upto", (json_int_t)p->acked_upto,
         "received_upto", (json_int_t)p->received_upto, "gap", gap, "added",
         added);
+    /* A code retired by a division remap: the code it resolves to. */
+    if (o && p->resolved[0] && strcmp(p->resolved, p->code) != 0)
+        json_object_set_new(o, "resolved_code", json_string(p->resolved));
+    else if (o)
+        json_object_set_new(o, "resolved_code", json_null());
+    return o;
 }
 
 /* Read a card file: at most CARD_FILE_MAX bytes.  0 or an exit code. */
@@ -408,17 +415,24 @@ static const char *jstr(json_t *o, const char *key, const char *none)
 /* The human table of `peer list`, from the JSON objects. */
 static void print_table(json_t *peers)
 {
-    static const char *const cols[] = {"code", "name",   "tier",
-                                       "role", "key_id", "url"};
-    static const char *const heads[] = {"CODE", "NAME",   "TIER",
-                                        "ROLE", "KEY ID", "URL"};
+    static const char *const cols[] = {"code", "resolved_code", "name", "tier",
+                                       "role", "key_id",        "url"};
+    static const char *const heads[] = {
+        "CODE", N_("REMAPPED TO"), "NAME", "TIER", "ROLE", "KEY ID", "URL"};
     enum { NCOLS = sizeof(cols) / sizeof(cols[0]) };
     size_t width[NCOLS];
     size_t i;
     json_t *p;
 
+    /* The column of new codes only when a remap retired a peer's code. */
+    bool remapped = false;
+    json_array_foreach(peers, i, p)
+    {
+        if (json_is_string(json_object_get(p, "resolved_code")))
+            remapped = true;
+    }
     for (size_t c = 0; c < NCOLS; c++) {
-        width[c] = cli_text_width(heads[c]);
+        width[c] = cli_text_width(cli_tr(heads[c]));
         json_array_foreach(peers, i, p)
         {
             size_t w = cli_text_width(jstr(p, cols[c], "-"));
@@ -427,12 +441,14 @@ static void print_table(json_t *peers)
         }
     }
     for (size_t c = 0; c < NCOLS; c++)
-        cli_print_padded(heads[c], width[c]);
+        if (c != 1 || remapped)
+            cli_print_padded(cli_tr(heads[c]), width[c]);
     printf("%8s %8s %8s  %s\n", "SENT", "ACKED", "RECEIVED", "GAP");
     json_array_foreach(peers, i, p)
     {
         for (size_t c = 0; c < NCOLS; c++)
-            cli_print_padded(jstr(p, cols[c], "-"), width[c]);
+            if (c != 1 || remapped)
+                cli_print_padded(jstr(p, cols[c], "-"), width[c]);
         json_t *gap = json_object_get(p, "gap");
         printf(
             "%8lld %8lld %8lld  ",
@@ -511,7 +527,7 @@ static int peer_show(int argc, char **argv)
         return cli_fail(
             pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory"));
     if ((error = cli_open_node(&node)) < 0 ||
-        (error = pg_peer_get(peer, node, code)) < 0) {
+        (error = pg_peer_find(peer, node, code)) < 0) {
         status = cli_fail(error);
         goto done;
     }
@@ -521,6 +537,10 @@ static int peer_show(int argc, char **argv)
     }
     printf("peer %s %s (%s)\n", peer->code, peer->name,
            pg_tier_name(peer->tier));
+    if (strcmp(peer->resolved, peer->code) != 0)
+        printf(_("  %-10s %s (a division remap retired %s; 'pingan division "
+                 "show %s')\n"),
+               _("remapped"), peer->resolved, peer->code, peer->code);
     printf("  %-10s %s\n", "role", pg_peer_role_name(peer->role));
     printf("  %-10s %s\n", "key id", peer->key_id);
     printf("  %-10s %s\n", "url",

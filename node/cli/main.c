@@ -53,6 +53,8 @@ static const command commands[] = {
     {"purge", cmd_purge, N_("erase personal data no longer needed (PIPL)")},
     {"release-hold", cmd_release_hold,
      N_("let a restored city write again, after a seq")},
+    {"division", cmd_division,
+     N_("division remaps: retired codes and their replacements")},
     {NULL, NULL, NULL},
 };
 
