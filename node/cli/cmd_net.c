@@ -291,7 +291,8 @@ static void report_text(const pg_sync_report *r)
             printf(_(", %llu already there"), (ull)r->server_duplicates);
         if (r->server_quarantined)
             printf(_(", %llu quarantined there"), (ull)r->server_quarantined);
-        printf(")");
+        /* TRANSLATORS: closes " (%llu bytes; ..." */
+        fputs(_(")"), stdout);
     }
     printf(_(", pulled %llu txns"), (ull)r->pulled_txns);
     if (r->pulled_txns) {
@@ -305,7 +306,8 @@ static void report_text(const pg_sync_report *r)
             printf(_(", %llu quarantined"), (ull)r->quarantined);
         if (r->pending)
             printf(_(", %llu pending"), (ull)r->pending);
-        printf(")");
+        /* TRANSLATORS: closes " (%llu bytes; ..." */
+        fputs(_(")"), stdout);
     }
     printf(_("; %u requests"), r->requests);
     if (r->retries)
