@@ -348,6 +348,16 @@ expect_rc 2 "en: sync without a CODE"
 expect_err "give a peer's CODE, or --all" "en: sync's usage error in English"
 stop_all
 
+# ---- rekey (the translations reorder their arguments) ----------------------
+zh --dir town rekey --card-out town.rekey
+expect_rc 0 "zh: rekey"
+expect_out_re '^新密钥 [0-9a-f]{16}（旧密钥 [0-9a-f]{16} 在序号 [0-9]+ 之后停用）$' "zh: rekey in Chinese"
+expect_out "下一步：把 town.rekey 交给上级的管理员" "zh: rekey's next step in Chinese"
+zh --dir county peer rekey --card town.rekey
+expect_rc 0 "zh: peer rekey"
+expect_out_re "^已为 $TOWN 的密钥 [0-9a-f]{16} 签发证书；密钥 [0-9a-f]{16} 在序号 [0-9]+ 之后吊销（本节点隔离 0 条变更）\$" \
+	"zh: peer rekey in Chinese, the code before the key"
+
 # ---- help -----------------------------------------------------------------
 zh peer add --help
 expect_rc 0 "zh: peer add --help"
