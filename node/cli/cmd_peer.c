@@ -500,10 +500,20 @@ static void print_table(json_t *peers)
     }
     for (size_t c = 0; c < NCOLS; c++)
         cli_print_padded(_(heads[c]), width[c]);
-    print_right(_("SENT"), 8);
-    print_right(_("ACKED"), 9);
-    print_right(_("RECEIVED"), 9);
-    printf("  %s\n", _("GAP"));
+    /* The cursors' headings, translated as one message: "RECEIVED"
+     * alone is a time elsewhere (audit heads, quarantine list). */
+    char cursors[160];
+    snprintf(cursors, sizeof(cursors), "%s", _("SENT|ACKED|RECEIVED|GAP"));
+    char *h[4] = {cursors, NULL, NULL, NULL};
+    for (int k = 1; k < 4 && h[k - 1]; k++) {
+        h[k] = strchr(h[k - 1], '|');
+        if (h[k])
+            *h[k]++ = '\0';
+    }
+    print_right(h[0], 8);
+    print_right(h[1] ? h[1] : "", 9);
+    print_right(h[2] ? h[2] : "", 9);
+    printf("  %s\n", h[3] ? h[3] : "");
     json_array_foreach(peers, i, p)
     {
         for (size_t c = 0; c < NCOLS; c++)

@@ -89,7 +89,7 @@ expect_out "with --role child" "en: the next step names the option value"
 
 zh --dir town peer list
 expect_rc 0 "zh: peer list"
-expect_out_re '^代码 +名称 +层级 +角色 +密钥 ID +URL +已发送 +已确认 +已接收 +缺口$' \
+expect_out_re '^代码 +名称 +层级 +关系 +密钥 ID +地址 +已发送 +已确认 +已接收 +缺口$' \
 	"zh: peer list headings in Chinese"
 expect_out_re "^$COUNTY +湘潭县 +县级 +上级 +[0-9a-f]{16} +- +0 +0 +0 +-\$" \
 	"zh: peer list shows tier and role in Chinese"
@@ -106,9 +106,9 @@ import sys, unicodedata
 rows = open(sys.argv[1], encoding="utf-8").read().splitlines()
 def width(s):
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
-# the column of "URL" in the heading and of "-" (no URL) in the row
+# the column of "地址" (URL) in the heading and of "-" (no URL) in the row
 h, r = rows[0], rows[1]
-print(width(h[:h.index("URL")]) == width(r[:r.index(" - ") + 1]))
+print(width(h[:h.index("地址")]) == width(r[:r.index(" - ") + 1]))
 EOF
 [ "$(cat cols)" = True ] && pass "zh: peer list columns aligned by display width" ||
 	fail "zh: peer list columns misaligned: $(cat "$T/out")"
@@ -254,7 +254,7 @@ save zhverify
 same_json "audit verify --json" enverify zhverify
 zh --dir county audit heads
 expect_rc 0 "zh: audit heads"
-expect_out_re '^下级 +序号 +已接收 +哈希$' "zh: audit heads headings in Chinese"
+expect_out_re '^下级 +序号 +接收时间 +哈希$' "zh: audit heads headings in Chinese"
 zh --dir county audit list --since yesterday
 expect_rc 2 "zh: audit list --since with a bad date"
 expect_err "--since 需要日期" "zh: the bad date is explained in Chinese"
