@@ -12,6 +12,7 @@
  */
 #include "pingan/net.h"
 #include "error_internal.h"
+#include "i18n_internal.h"
 #include "netauth.h"
 #include "node_internal.h"
 #include "pingan/audit.h"
@@ -112,7 +113,9 @@ static void log_line(server *srv, const char *fmt, ...)
 {
     char when[40];
     va_list ap;
-    pg_time_format(when, pg_time_now_ms());
+    int64_t now = pg_time_now_ms();
+    /* China Standard Time, to the second: read by a person. */
+    pg_time_format(when, now - now % 1000);
     pthread_mutex_lock(&srv->log_lock);
     fprintf(srv->log, "%s ", when);
     va_start(ap, fmt);
@@ -247,7 +250,7 @@ static bool refusal_noted(server *srv)
         srv->refusals_dropped++;
     pthread_mutex_unlock(&srv->log_lock);
     if (dropped)
-        log_line(srv, "%lu more refused requests in a second, not logged",
+        log_line(srv, PG_("%lu more refused requests in a second, not logged"),
                  dropped);
     return note;
 }
@@ -282,7 +285,7 @@ static void note_refusal(server *srv, struct MHD_Connection *c, request *r,
         pg_exchange_reject(srv->node, "http", peer, reason);
         act_as_node(srv);
         pthread_mutex_unlock(&srv->lock);
-        snprintf(what, sizeof(what), "refused (%s): %s",
+        snprintf(what, sizeof(what), PG_("refused (%s): %s"),
                  peer && peer[0] ? peer : "?", message);
         log_request(srv, c, r, method, status, what);
     }
@@ -426,7 +429,8 @@ static enum MHD_Result answer_pull(server *srv, struct MHD_Connection *c,
         if (!resp)
             return MHD_NO;
         sign_headers(srv, resp, r, MHD_HTTP_NO_CONTENT, hash, NULL);
-        log_request(srv, c, r, "GET", MHD_HTTP_NO_CONTENT, "nothing to send");
+        log_request(srv, c, r, "GET", MHD_HTTP_NO_CONTENT,
+                    PG_("nothing to send"));
         enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_NO_CONTENT, resp);
         MHD_destroy_response(resp);
         r->responded = true;
@@ -452,10 +456,10 @@ static enum MHD_Result answer_pull(server *srv, struct MHD_Connection *c,
     sign_headers(srv, resp, r, MHD_HTTP_OK, hash, token);
     char what[160];
     snprintf(what, sizeof(what),
-             "sent %" PRIu64 " txns, seq %" PRIu64 "-%" PRIu64 ", %" PRIu64
-             " bytes%s",
-             p.info.txns, p.info.first, p.info.last, p.info.bytes,
-             p.info.more ? ", more to come" : "");
+             PG_("sent %llu txns, seq %llu-%llu, %llu bytes%s"),
+             (unsigned long long)p.info.txns, (unsigned long long)p.info.first,
+             (unsigned long long)p.info.last, (unsigned long long)p.info.bytes,
+             p.info.more ? PG_(", more to come") : "");
     log_request(srv, c, r, "GET", MHD_HTTP_OK, what);
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
@@ -517,7 +521,8 @@ static enum MHD_Result answer_audit_heads(server *srv, struct MHD_Connection *c,
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", "application/json");
     sign_headers(srv, resp, r, MHD_HTTP_OK, hash, NULL);
-    log_request(srv, c, r, "GET", MHD_HTTP_OK, "sent the caller's audit head");
+    log_request(srv, c, r, "GET", MHD_HTTP_OK,
+                PG_("sent the caller's audit head"));
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     r->responded = true;
@@ -609,10 +614,12 @@ static enum MHD_Result answer_push(server *srv, struct MHD_Connection *c,
     }
     char what[200];
     snprintf(what, sizeof(what),
-             "received %" PRIu64 " txns: %" PRIu64 " applied, %" PRIu64
-             " duplicate, %" PRIu64 " quarantined, %" PRIu64 " pending",
-             rep.txns, rep.applied, rep.duplicates, rep.quarantined,
-             rep.pending);
+             PG_("received %llu txns: %llu applied, %llu duplicate, %llu "
+                 "quarantined, %llu pending"),
+             (unsigned long long)rep.txns, (unsigned long long)rep.applied,
+             (unsigned long long)rep.duplicates,
+             (unsigned long long)rep.quarantined,
+             (unsigned long long)rep.pending);
     log_request(srv, c, r, "POST", MHD_HTTP_OK, what);
     json_t *j = json_pack(
         "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "sender",
@@ -680,9 +687,13 @@ static void conn_cut_slow(server *srv)
     pthread_mutex_unlock(&srv->conn_lock);
     if (cut)
         log_line(srv,
-                 "cut %u connection%s: a request took longer than %u s "
-                 "(serve --request-max)",
-                 cut, cut == 1 ? "" : "s", srv->request_max_s);
+                 dngettext(PG_TEXTDOMAIN,
+                           "cut %u connection: a request took longer than "
+                           "%u s (serve --request-max)",
+                           "cut %u connections: a request took longer than "
+                           "%u s (serve --request-max)",
+                           cut),
+                 cut, srv->request_max_s);
 }
 
 /* --- dispatch -------------------------------------------------------- */
@@ -880,7 +891,7 @@ static void *syncer(void *arg)
         int error = pg_peer_list(srv->node, collect_peer, &l);
         node_unlock(srv);
         if (error < 0)
-            log_line(srv, "sync: cannot list the peers: %s",
+            log_line(srv, PG_("sync: cannot list the peers: %s"),
                      pg_error_last()->message);
         const peer_code *codes = (const peer_code *)(const void *)l.data;
         for (size_t i = 0; i < l.len / sizeof(peer_code) && !*srv->opts->stop;
@@ -888,14 +899,16 @@ static void *syncer(void *arg)
             pg_sync_report rep;
             pg_sync(srv->node, codes[i], &so, &rep);
             if (rep.error)
-                log_line(srv, "sync %s: failed (%s); retried in %u s", codes[i],
-                         rep.message, srv->opts->sync_every_s);
+                log_line(srv, PG_("sync %s: failed (%s); retried in %u s"),
+                         codes[i], rep.message, srv->opts->sync_every_s);
             else if (rep.pushed_txns || rep.pulled_txns)
                 log_line(srv,
-                         "sync %s: pushed %" PRIu64 " txns, pulled %" PRIu64
-                         " (%" PRIu64 " applied) in %" PRId64 " ms",
-                         codes[i], rep.pushed_txns, rep.pulled_txns,
-                         rep.applied, rep.elapsed_ms);
+                         PG_("sync %s: pushed %llu txns, pulled %llu (%llu "
+                             "applied) in %lld ms"),
+                         codes[i], (unsigned long long)rep.pushed_txns,
+                         (unsigned long long)rep.pulled_txns,
+                         (unsigned long long)rep.applied,
+                         (long long)rep.elapsed_ms);
         }
         pg_buf_dispose(&l);
         next = pg_time_now_ms() + every;
@@ -1074,8 +1087,9 @@ int pg_serve(const pg_serve_opts *opts)
     const union MHD_DaemonInfo *di =
         MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     unsigned port = di ? di->port : 0;
-    log_line(&srv, "serving %s %s on %s://%s (port %u)", pg_node_code(srv.node),
-             pg_node_name(srv.node), cert ? "https" : "http",
+    log_line(&srv, PG_("serving %s %s on %s://%s (port %u)"),
+             pg_node_code(srv.node), pg_node_name(srv.node),
+             cert ? "https" : "http",
              opts->listen ? opts->listen : PG_NET_DEFAULT_LISTEN, port);
     if (opts->ready)
         opts->ready(port, cert != NULL, opts->ready_payload);
@@ -1090,7 +1104,7 @@ int pg_serve(const pg_serve_opts *opts)
     if (srv.syncing)
         pthread_join(srv.syncer, NULL);
     MHD_stop_daemon(d);
-    log_line(&srv, "stopped");
+    log_line(&srv, "%s", PG_("stopped"));
     error = 0;
 out_mutex:
     pthread_mutex_destroy(&srv.lock);

@@ -5,6 +5,7 @@
  * `heads` exports, signed, the heads this node holds of its children.
  */
 #include "cli.h"
+#include "i18n.h"
 #include "pingan/audit.h"
 #include "pingan/buf.h"
 #include "pingan/error.h"
@@ -30,70 +31,74 @@ typedef struct audit_opts {
 } audit_opts;
 
 static const cli_option list_options[] = {
-    {"since", required_argument, 's', "DATE",
-     "only entries from DATE on: 2026-11-26 (China Standard Time), "
-     "2026-11-26T10:00:00+08:00 or ms since the epoch"},
-    {"action", required_argument, 'a', "ACTION",
-     "only entries of this action (peer.add, bundle.accept, refuse, ...)"},
-    {"json", no_argument, 'j', NULL, "print a JSON array"},
+    {"since", required_argument, 's', N_("DATE"),
+     N_("only entries from DATE on: 2026-11-26 (China Standard Time), "
+        "2026-11-26T10:00:00+08:00 or ms since the epoch")},
+    {"action", required_argument, 'a', N_("ACTION"),
+     N_("only entries of this action (peer.add, bundle.accept, refuse, ...)")},
+    {"json", no_argument, 'j', NULL, N_("print a JSON array")},
     {NULL, 0, 0, NULL, NULL},
 };
 static const cli_option verify_options[] = {
     {"against-parent", no_argument, 'p', NULL,
-     "also prove that no entry up to the head the parent recorded was "
-     "changed: the head from --heads FILE; else, when the parent has a URL, "
-     "from its signed heads file fetched over HTTP; else the one the parent "
-     "last sent back in a signed bundle, kept here"},
-    {"heads", required_argument, 'H', "FILE",
-     "the parent's heads file ('pingan audit heads --out FILE' on the "
-     "parent); implies --against-parent"},
+     N_("also prove that no entry up to the head the parent recorded was "
+        "changed: the head from --heads FILE; else, when the parent has a URL, "
+        "from its signed heads file fetched over HTTP; else the one the parent "
+        "last sent back in a signed bundle, kept here")},
+    {"heads", required_argument, 'H', N_("FILE"),
+     N_("the parent's heads file ('pingan audit heads --out FILE' on the "
+        "parent); implies --against-parent")},
     {"offline", no_argument, 'O', NULL,
-     "with --against-parent, do not ask the parent: use the head kept "
-     "here"},
-    {"json", no_argument, 'j', NULL, "print the result as a JSON object"},
+     N_("with --against-parent, do not ask the parent: use the head kept "
+        "here")},
+    {"json", no_argument, 'j', NULL, N_("print the result as a JSON object")},
     {NULL, 0, 0, NULL, NULL},
 };
 static const cli_option heads_options[] = {
-    {"out", required_argument, 'o', "FILE",
-     "write the signed heads file to FILE (mode 0644) instead of stdout"},
+    {"out", required_argument, 'o', N_("FILE"),
+     N_("write the signed heads file to FILE (mode 0644) instead of stdout")},
     {"json", no_argument, 'j', NULL,
-     "print the signed heads file (the default with --out) instead of a "
-     "table"},
+     N_("print the signed heads file (the default with --out) instead of a "
+        "table")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command list_cmd = {
-    "audit list", "[--since DATE] [--action ACTION] [--json]",
-    "List the audit trail: every administrative action, with its operator, "
-    "and every\nbundle or request accepted or refused.",
-    "Entries hold codes, ids, counts, digests and reasons, never a personal "
-    "value.\nTimes are shown in China Standard Time.",
+    "audit list", N_("[--since DATE] [--action ACTION] [--json]"),
+    N_("List the audit trail: every administrative action, with its operator, "
+       "and every\nbundle or request accepted or refused."),
+    N_("Entries hold codes, ids, counts, digests and reasons, never a personal "
+       "value.\nTimes are shown in China Standard Time."),
     list_options};
 static const cli_command verify_cmd = {
-    "audit verify", "[--against-parent [--offline]] [--heads FILE] [--json]",
-    "Check the audit trail's hash chain; exit 1 naming the first bad entry.",
-    "Each entry's hash covers the one before it: a changed, removed or "
-    "reordered\nentry breaks the chain from there on.  Someone who can write "
-    "the store could\nstill rewrite the whole chain with fresh hashes; "
-    "--against-parent catches that:\nbundles to the parent carry the chain's "
-    "head, and the parent keeps the latest\none, so the chain must still "
-    "hold it.\n\nWhere that head comes from, in this order (the output "
-    "says which):\n  --heads FILE   the parent's signed heads file, "
-    "given by its administrator;\n  over HTTP      the same file fetched "
-    "from the parent at its URL ('pingan peer\n                 set CODE "
-    "--url URL'), unless --offline;\n  kept here      the head the parent "
-    "last sent back in a bundle.  It sits in\n                 this node's "
-    "store, so whoever can rewrite the chain can rewrite\n                 "
-    "it too: it proves less.\n\nExit status: 0 intact; 1 a bad entry, or "
-    "the parent cannot be reached (give\n--heads FILE or --offline); 2 the "
-    "parent refused, or a heads file is refused.",
+    "audit verify",
+    N_("[--against-parent [--offline]] [--heads FILE] [--json]"),
+    N_("Check the audit trail's hash chain; exit 1 naming the first bad "
+       "entry."),
+    N_("Each entry's hash covers the one before it: a changed, removed or "
+       "reordered\nentry breaks the chain from there on.  Someone who can "
+       "write "
+       "the store could\nstill rewrite the whole chain with fresh hashes; "
+       "--against-parent catches that:\nbundles to the parent carry the "
+       "chain's "
+       "head, and the parent keeps the latest\none, so the chain must still "
+       "hold it.\n\nWhere that head comes from, in this order (the output "
+       "says which):\n  --heads FILE   the parent's signed heads file, "
+       "given by its administrator;\n  over HTTP      the same file fetched "
+       "from the parent at its URL ('pingan peer\n                 set CODE "
+       "--url URL'), unless --offline;\n  kept here      the head the parent "
+       "last sent back in a bundle.  It sits in\n                 this node's "
+       "store, so whoever can rewrite the chain can rewrite\n                 "
+       "it too: it proves less.\n\nExit status: 0 intact; 1 a bad entry, or "
+       "the parent cannot be reached (give\n--heads FILE or --offline); 2 the "
+       "parent refused, or a heads file is refused."),
     verify_options};
 static const cli_command heads_cmd = {
-    "audit heads", "[--json] [--out FILE]",
-    "Show the audit chain heads this node received from its children, or "
-    "export them\nas a heads file signed with this node's key.",
-    "A child checks its chain against the file with 'pingan audit verify "
-    "--heads FILE'.",
+    "audit heads", N_("[--json] [--out FILE]"),
+    N_("Show the audit chain heads this node received from its children, or "
+       "export them\nas a heads file signed with this node's key."),
+    N_("A child checks its chain against the file with 'pingan audit verify "
+       "--heads FILE'."),
     heads_options};
 
 static int audit_handle(int val, const char *arg, void *payload)
@@ -135,6 +140,12 @@ static int parse_since(int64_t *out, const char *s)
     return pg_time_parse(out, s);
 }
 
+/* A time as a person reads it: China Standard Time, to the second. */
+static void human_time(char out[40], int64_t ms)
+{
+    pg_time_format(out, ms - ((ms % 1000) + 1000) % 1000);
+}
+
 static json_t *entry_json(const pg_audit_entry *e)
 {
     char at[40], prev[2 * PG_HASH_LEN + 1], hash[2 * PG_HASH_LEN + 1];
@@ -160,7 +171,7 @@ static int list_one(const pg_audit_entry *e, void *payload)
         return 0;
     }
     char at[40];
-    pg_time_format(at, e->at_ms);
+    human_time(at, e->at_ms);
     printf("%-6lld %s  %s  %s %s %s\n", (long long)e->seq, at, e->operator_name,
            e->action, e->subject[0] ? e->subject : "-", e->detail);
     return 0;
@@ -253,13 +264,14 @@ static int fetch_heads(pg_buf *out, const char *parent)
     if (cli_net_path(path, sizeof(path)) < 0)
         return 1;
     if (pipe(fds) != 0) {
-        fprintf(stderr, "pingan: cannot make a pipe: %s\n", strerror(errno));
+        fprintf(stderr, _("pingan: cannot make a pipe: %s\n"), strerror(errno));
         return 1;
     }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
-        fprintf(stderr, "pingan: cannot start %s: %s\n", path, strerror(errno));
+        fprintf(stderr, _("pingan: cannot start %s: %s\n"), path,
+                strerror(errno));
         close(fds[0]);
         close(fds[1]);
         return 1;
@@ -273,8 +285,8 @@ static int fetch_heads(pg_buf *out, const char *parent)
         close(fds[1]);
         execv(path, args);
         fprintf(stderr,
-                "pingan: cannot run %s: %s (it is built and installed beside "
-                "pingan)\n",
+                _("pingan: cannot run %s: %s (it is built and installed beside "
+                  "pingan)\n"),
                 path, strerror(errno));
         _exit(1);
     }
@@ -292,19 +304,20 @@ static int fetch_heads(pg_buf *out, const char *parent)
     while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
     if (w < 0 || !WIFEXITED(status)) {
-        fprintf(stderr,
-                "pingan: fetching the parent's heads failed: pingan-net %s\n",
-                w < 0                 ? "could not be waited for"
-                : WIFSIGNALED(status) ? strsignal(WTERMSIG(status))
-                                      : "stopped");
+        fprintf(
+            stderr,
+            _("pingan: fetching the parent's heads failed: pingan-net %s\n"),
+            w < 0                 ? _("could not be waited for")
+            : WIFSIGNALED(status) ? strsignal(WTERMSIG(status))
+                                  : _("stopped"));
         return 1;
     }
     if (WEXITSTATUS(status) != 0)
         return WEXITSTATUS(status);
     if (error < 0) {
         fprintf(stderr,
-                "pingan: the parent's heads file is larger than %zu "
-                "bytes: refused\n",
+                _("pingan: the parent's heads file is larger than %zu "
+                  "bytes: refused\n"),
                 out->max);
         return 2;
     }
@@ -352,7 +365,7 @@ static int audit_verify(int argc, char **argv)
         against_p = &against;
         proof_kind = "http";
         snprintf(proof, sizeof(proof),
-                 "from its signed heads file, fetched over HTTP from %s",
+                 _("from its signed heads file, fetched over HTTP from %s"),
                  up.url);
     } else if (o.heads) {
         if ((error = read_file(&text, o.heads)) < 0 ||
@@ -364,7 +377,7 @@ static int audit_verify(int argc, char **argv)
         }
         against_p = &against;
         proof_kind = "heads-file";
-        snprintf(proof, sizeof(proof), "from its signed heads file %s",
+        snprintf(proof, sizeof(proof), _("from its signed heads file %s"),
                  o.heads);
     } else if (o.against_parent) {
         if ((error = pg_audit_parent_seen(&against, parent, node)) < 0) {
@@ -372,22 +385,23 @@ static int audit_verify(int argc, char **argv)
             goto done;
         }
         if (against.seq <= 0) {
-            fprintf(stderr, "pingan: no parent has confirmed a head of this "
-                            "node's audit chain yet; sync with the parent, or "
-                            "give --heads FILE from it\n");
+            fprintf(stderr,
+                    _("pingan: no parent has confirmed a head of this "
+                      "node's audit chain yet; sync with the parent, or "
+                      "give --heads FILE from it\n"));
             status = 1;
             goto done;
         }
         against_p = &against;
         proof_kind = "local";
         snprintf(proof, sizeof(proof),
-                 "as it last sent it back, kept in this node's store (a "
-                 "weaker proof: whoever can rewrite the chain can rewrite "
-                 "that copy; %s)",
-                 o.offline ? "without --offline the parent is asked when it "
-                             "has a URL"
-                           : "the parent has no URL: give --heads FILE for "
-                             "the proof");
+                 _("as it last sent it back, kept in this node's store (a "
+                   "weaker proof: whoever can rewrite the chain can rewrite "
+                   "that copy; %s)"),
+                 o.offline ? _("without --offline the parent is asked when "
+                               "it has a URL")
+                           : _("the parent has no URL: give --heads FILE for "
+                               "the proof"));
     }
     error = pg_audit_verify(&check, node, against_p);
     if (o.json) {
@@ -411,16 +425,16 @@ static int audit_verify(int argc, char **argv)
         status = cli_fail(error);
         if (against_p)
             fprintf(stderr,
-                    "pingan: checked against the head the parent %s "
-                    "recorded (seq %lld), %s\n",
+                    _("pingan: checked against the head the parent %s "
+                      "recorded (seq %lld), %s\n"),
                     parent, (long long)against.seq, proof);
         goto done;
     }
-    printf("audit trail intact: %lld entries, head seq %lld",
+    printf(_("audit trail intact: %lld entries, head seq %lld"),
            (long long)check.entries, (long long)check.head.seq);
     if (against_p)
-        printf("; holds the head the parent %s recorded (seq %lld), %s", parent,
-               (long long)against.seq, proof);
+        printf(_("; holds the head the parent %s recorded (seq %lld), %s"),
+               parent, (long long)against.seq, proof);
     printf("\n");
 
 done:
@@ -433,7 +447,7 @@ static int heads_row(const pg_audit_child_head *h, void *payload)
 {
     char at[40], hash[2 * PG_HASH_LEN + 1];
     (void)payload;
-    pg_time_format(at, h->received_ms);
+    human_time(at, h->received_ms);
     pg_hex(hash, h->head.hash, PG_HASH_LEN);
     printf("%s  %-8lld  %s  %s\n", h->code, (long long)h->head.seq, at, hash);
     return 0;
@@ -456,7 +470,10 @@ static int audit_heads(int argc, char **argv)
     if ((error = cli_open_node(&node)) < 0)
         return cli_fail(error);
     if (!o.json && !o.out) {
-        printf("CHILD         SEQ       RECEIVED                   HASH\n");
+        cli_print_padded(_("CHILD"), 12);
+        cli_print_padded(_("SEQ"), 8);
+        cli_print_padded(_("RECEIVED"), 25);
+        printf("%s\n", _("HASH"));
         if ((error = pg_audit_child_heads(node, heads_row, NULL)) < 0)
             status = cli_fail(error);
         goto done;
@@ -476,8 +493,8 @@ static int audit_heads(int argc, char **argv)
         }
         f = NULL;
         fprintf(stderr,
-                "wrote %s: give it to each child's administrator for "
-                "'pingan audit verify --heads FILE'\n",
+                _("wrote %s: give it to each child's administrator for "
+                  "'pingan audit verify --heads FILE'\n"),
                 o.out);
     } else {
         fwrite(text.data, 1, text.len, stdout);
@@ -492,16 +509,18 @@ done:
 }
 
 static const cli_verb audit_verbs[] = {
-    {"list", audit_list, "list the audit trail's entries"},
-    {"verify", audit_verify, "check the hash chain (and against the parent)"},
-    {"heads", audit_heads, "show or export the heads received from children"},
+    {"list", audit_list, N_("list the audit trail's entries")},
+    {"verify", audit_verify,
+     N_("check the hash chain (and against the parent)")},
+    {"heads", audit_heads,
+     N_("show or export the heads received from children")},
     {NULL, NULL, NULL},
 };
 
 int cmd_audit(int argc, char **argv)
 {
     return cli_dispatch("audit",
-                        "The audit trail: who did what on this node, "
-                        "hash-chained and append-only.",
+                        N_("The audit trail: who did what on this node, "
+                           "hash-chained and append-only."),
                         audit_verbs, argc, argv);
 }

@@ -10,6 +10,7 @@
  *   1  runtime failure (I/O, busy, disk full): that file was rolled back
  */
 #include "cli.h"
+#include "i18n.h"
 #include "pingan/error.h"
 #include "pingan/exchange.h"
 #include "pingan/hlc.h"
@@ -29,41 +30,42 @@ typedef struct export_cli {
 } export_cli;
 
 static const cli_option export_options[] = {
-    {"to", required_argument, 't', "CODE", "the peer to write for (its code)"},
-    {"out", required_argument, 'o', "FILE", "the bundle file to write"},
-    {"max-bytes", required_argument, 'm', "N",
-     "split into FILE.1, FILE.2 ... of at most about N bytes each"},
+    {"to", required_argument, 't', N_("CODE"),
+     N_("the peer to write for (its code)")},
+    {"out", required_argument, 'o', N_("FILE"), N_("the bundle file to write")},
+    {"max-bytes", required_argument, 'm', N_("N"),
+     N_("split into FILE.1, FILE.2 ... of at most about N bytes each")},
     {"resend", no_argument, 'r', NULL,
-     "start after what the peer acknowledged, not after what was sent "
-     "(after a lost or damaged file)"},
+     N_("start after what the peer acknowledged, not after what was sent "
+        "(after a lost or damaged file)")},
     {"ack-only", no_argument, 'a', NULL,
-     "write only this node's acknowledgement of the peer's log"},
+     N_("write only this node's acknowledgement of the peer's log")},
     {"dry-run", no_argument, 'n', NULL,
-     "write nothing: list what would be sent, withheld or transformed, "
-     "field by\nfield, without values"},
-    {"json", no_argument, 'j', NULL, "print what was written as JSON"},
+     N_("write nothing: list what would be sent, withheld or transformed, "
+        "field by\nfield, without values")},
+    {"json", no_argument, 'j', NULL, N_("print what was written as JSON")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command export_cmd = {
     "export",
-    "--to CODE --out FILE [--max-bytes N] [--resend] [--ack-only] [--json]\n"
-    "       pingan export --to CODE --dry-run [--resend] [--json]",
-    "Write the changes a pinned peer may receive into a bundle file: signed "
-    "by this\nnode, readable only by the peer, compressed.  What a peer "
-    "receives follows the\npath rule: a parent gets the records of this "
-    "node's jurisdiction (up to each\ncollection's cap), a child the "
-    "records inside its own jurisdiction.  Nothing\nis sent back to the "
-    "node it came from.  A partner city gets only what its Art. 8 agreement "
-    "names.\nPersonal and sensitive fields are kept, masked, pseudonymized, "
-    "generalized or\ndropped by the link's policy ('pingan policy show "
-    "CODE') before they leave.",
-    "An export starts where the last one to this peer ended; --resend "
-    "starts again\nafter what the peer has acknowledged (its bundles carry "
-    "its acknowledgement).\nWith nothing to send no file is written.  Carry "
-    "the file to the peer and run\n'pingan import FILE' there.\n\n"
-    "example:\n  pingan export --to 430302001000 --out /media/usb/"
-    "to-430302001000.pgb",
+    N_("--to CODE --out FILE [--max-bytes N] [--resend] [--ack-only] [--json]\n"
+       "       pingan export --to CODE --dry-run [--resend] [--json]"),
+    N_("Write the changes a pinned peer may receive into a bundle file: signed "
+       "by this\nnode, readable only by the peer, compressed.  What a peer "
+       "receives follows the\npath rule: a parent gets the records of this "
+       "node's jurisdiction (up to each\ncollection's cap), a child the "
+       "records inside its own jurisdiction.  Nothing\nis sent back to the "
+       "node it came from.  A partner city gets only what its Art. 8 agreement "
+       "names.\nPersonal and sensitive fields are kept, masked, pseudonymized, "
+       "generalized or\ndropped by the link's policy ('pingan policy show "
+       "CODE') before they leave."),
+    N_("An export starts where the last one to this peer ended; --resend "
+       "starts again\nafter what the peer has acknowledged (its bundles carry "
+       "its acknowledgement).\nWith nothing to send no file is written.  Carry "
+       "the file to the peer and run\n'pingan import FILE' there.\n\n"
+       "example:\n  pingan export --to 430302001000 --out /media/usb/"
+       "to-430302001000.pgb"),
     export_options};
 
 static int export_handle(int val, const char *arg, void *payload)
@@ -114,19 +116,47 @@ static int export_file(const pg_export_file *f, void *payload)
         return 0;
     }
     if (f->first)
-        printf("wrote %s: %llu txns (log %llu-%llu), %llu cards, %llu "
-               "bytes\n",
+        printf(_("wrote %s: %llu txns (log %llu-%llu), %llu cards, %llu "
+                 "bytes\n"),
                f->path, (unsigned long long)f->txns,
                (unsigned long long)f->first, (unsigned long long)f->last,
                (unsigned long long)f->cards, (unsigned long long)f->bytes);
     else
-        printf("wrote %s: acknowledgement only, %llu bytes\n", f->path,
+        printf(_("wrote %s: acknowledgement only, %llu bytes\n"), f->path,
                (unsigned long long)f->bytes);
     return 0;
 }
 
 static const char *const transform_names[5] = {"kept", "dropped", "masked",
                                                "hashed", "generalized"};
+
+/* s and spaces to width columns; s right-aligned when right (a CJK
+ * character takes two columns). */
+static void print_col(const char *s, size_t width, bool right)
+{
+    size_t w = cli_text_width(s);
+    for (; right && w < width; w++)
+        putchar(' ');
+    fputs(s, stdout);
+    for (; w < width; w++)
+        putchar(' ');
+}
+
+/* The heading of export --dry-run's field table. */
+static void plan_heading(void)
+{
+    static const char *const counts[5] = {
+        N_("KEPT"), N_("DROPPED"), N_("MASKED"), N_("HASHED"), N_("GENERAL")};
+    printf("  ");
+    print_col(_("COLLECTION"), 14, false);
+    putchar(' ');
+    print_col(_("FIELD"), 22, false);
+    for (int t = 0; t < 5; t++) {
+        putchar(' ');
+        print_col(_(counts[t]), 8, true);
+    }
+    putchar('\n');
+}
 
 /* export --dry-run: what would leave, field by field, without values. */
 static int export_plan(export_cli *c, pg_node *node)
@@ -155,16 +185,15 @@ static int export_plan(export_cli *c, pg_node *node)
             (json_int_t)plan.withheld, "not_meeting_agreement",
             (json_int_t)plan.skipped, "fields", fields));
     } else {
-        printf("dry run: export to %s under policy %s (log %llu-%llu)\n",
+        printf(_("dry run: export to %s under policy %s (log %llu-%llu)\n"),
                c->o.to, plan.policy_id, (unsigned long long)plan.first,
                (unsigned long long)plan.last);
-        printf("  %llu txns would be sent; %llu withheld (%llu of them: no "
-               "record meets the agreement)\n",
+        printf(_("  %llu txns would be sent; %llu withheld (%llu of them: no "
+                 "record meets the agreement)\n"),
                (unsigned long long)plan.txns, (unsigned long long)plan.withheld,
                (unsigned long long)plan.skipped);
         if (plan.nfields)
-            printf("  %-14s %-22s %8s %8s %8s %8s %8s\n", "COLLECTION", "FIELD",
-                   "KEPT", "DROPPED", "MASKED", "HASHED", "GENERAL");
+            plan_heading();
         for (size_t i = 0; i < plan.nfields; i++) {
             const pg_export_field *f = &plan.fields[i];
             printf("  %-14s %-22s", f->collection, f->field);
@@ -173,7 +202,7 @@ static int export_plan(export_cli *c, pg_node *node)
             printf("\n");
         }
         if (!plan.nfields && plan.txns)
-            printf("  every field passes unchanged on this link\n");
+            printf(_("  every field passes unchanged on this link\n"));
     }
     pg_export_plan_dispose(&plan);
     return 0;
@@ -222,8 +251,8 @@ int cmd_export(int argc, char **argv)
             json_pack("{s:o, s:b}", "files", c.files, "nothing", nothing));
     } else {
         if (c.nfiles == 0)
-            printf("nothing to send to %s: its copy is up to date (use "
-                   "--resend to send again what it has not acknowledged)\n",
+            printf(_("nothing to send to %s: its copy is up to date (use "
+                     "--resend to send again what it has not acknowledged)\n"),
                    code);
         json_decref(c.files);
     }
@@ -233,23 +262,23 @@ int cmd_export(int argc, char **argv)
 /* --- import ------------------------------------------------------------ */
 
 static const cli_option import_options[] = {
-    {"json", no_argument, 'j', NULL, "print a JSON report for every file"},
+    {"json", no_argument, 'j', NULL, N_("print a JSON report for every file")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command import_cmd = {
-    "import", "FILE... [--json]",
-    "Verify and apply bundle files from pinned peers.  Each file is checked "
-    "whole\n(signatures, encryption, framing) and applied in one "
-    "transaction: all of it or\nnothing.  Inside a good file, a txn that "
-    "fails its own checks is quarantined\n('pingan quarantine list') while "
-    "the rest applies; a txn whose signer is not\nknown yet or whose clock "
-    "is far ahead waits as pending.",
-    "exit status:\n  0  every file applied (duplicates, stale files and "
-    "conflicts are normal)\n  3  every file applied, but some txn was "
-    "quarantined or is pending\n  2  some file was refused whole; the "
-    "others were still applied\n  1  runtime failure (I/O, busy, disk "
-    "full); that file was rolled back",
+    "import", N_("FILE... [--json]"),
+    N_("Verify and apply bundle files from pinned peers.  Each file is checked "
+       "whole\n(signatures, encryption, framing) and applied in one "
+       "transaction: all of it or\nnothing.  Inside a good file, a txn that "
+       "fails its own checks is quarantined\n('pingan quarantine list') while "
+       "the rest applies; a txn whose signer is not\nknown yet or whose clock "
+       "is far ahead waits as pending."),
+    N_("exit status:\n  0  every file applied (duplicates, stale files and "
+       "conflicts are normal)\n  3  every file applied, but some txn was "
+       "quarantined or is pending\n  2  some file was refused whole; the "
+       "others were still applied\n  1  runtime failure (I/O, busy, disk "
+       "full); that file was rolled back"),
     import_options};
 
 static int import_handle(int val, const char *arg, void *payload)
@@ -298,35 +327,36 @@ static json_t *report_json(const pg_bundle_report *r)
 static void report_text(const pg_bundle_report *r)
 {
     if (r->status != PG_BUNDLE_APPLIED) {
-        fprintf(stderr, "pingan: %s %s: %s\n", r->file,
-                r->status == PG_BUNDLE_REFUSED ? "refused" : "failed",
-                r->message);
+        if (r->status == PG_BUNDLE_REFUSED)
+            fprintf(stderr, _("pingan: %s refused: %s\n"), r->file, r->message);
+        else
+            fprintf(stderr, _("pingan: %s failed: %s\n"), r->file, r->message);
         return;
     }
-    printf("%s: from %s", r->file, r->sender);
+    printf(_("%s: from %s"), r->file, r->sender);
     if (r->first)
-        printf(", log %llu-%llu", (unsigned long long)r->first,
+        printf(_(", log %llu-%llu"), (unsigned long long)r->first,
                (unsigned long long)r->last);
-    printf(": %llu new, %llu duplicates, %llu conflicts, %llu quarantined, "
-           "%llu pending\n",
+    printf(_(": %llu new, %llu duplicates, %llu conflicts, %llu quarantined, "
+             "%llu pending\n"),
            (unsigned long long)r->applied, (unsigned long long)r->duplicates,
            (unsigned long long)r->conflicts, (unsigned long long)r->quarantined,
            (unsigned long long)r->pending);
     if (r->gap_first)
-        printf("  gap: %s's log %llu-%llu has not arrived (a lost file?); "
-               "ask for 'pingan export --resend' there\n",
+        printf(_("  gap: %s's log %llu-%llu has not arrived (a lost file?); "
+                 "ask for 'pingan export --resend' there\n"),
                r->sender, (unsigned long long)r->gap_first,
                (unsigned long long)r->gap_last);
     if (r->pending_resolved)
-        printf("  %llu earlier pending txns applied\n",
+        printf(_("  %llu earlier pending txns applied\n"),
                (unsigned long long)r->pending_resolved);
     for (size_t i = 0; i < r->nnotes; i++)
-        printf("  %s %s #%llu: %s\n",
-               r->notes[i].pending ? "pending" : "quarantined",
+        printf(r->notes[i].pending ? _("  pending %s #%llu: %s\n")
+                                   : _("  quarantined %s #%llu: %s\n"),
                r->notes[i].origin, (unsigned long long)r->notes[i].origin_seq,
                r->notes[i].reason);
     if (r->quarantined + r->pending > r->nnotes)
-        printf("  ... see 'pingan quarantine list'\n");
+        printf(_("  ... see 'pingan quarantine list'\n"));
 }
 
 int cmd_import(int argc, char **argv)
@@ -378,20 +408,20 @@ typedef struct inspect_cli {
 } inspect_cli;
 
 static const cli_option inspect_options[] = {
-    {"json", no_argument, 'j', NULL, "print a JSON object"},
+    {"json", no_argument, 'j', NULL, N_("print a JSON object")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command inspect_cmd = {
-    "bundle inspect", "FILE [--json]",
-    "Show a bundle file without applying it: its preamble and header "
-    "(sender,\nrecipient, schema, range of the sender's log, "
-    "acknowledgement), counts, sizes\nand whether its signatures verify.  "
-    "On the recipient's node the txns are\nlisted too; elsewhere their "
-    "content stays encrypted.",
-    "The signatures can be checked only where the sender's card is known "
-    "(the\nsender's own node or a node that pinned it).  Exit status: 0 "
-    "for a good\nbundle, 2 for a damaged or unverifiable one.",
+    "bundle inspect", N_("FILE [--json]"),
+    N_("Show a bundle file without applying it: its preamble and header "
+       "(sender,\nrecipient, schema, range of the sender's log, "
+       "acknowledgement), counts, sizes\nand whether its signatures verify.  "
+       "On the recipient's node the txns are\nlisted too; elsewhere their "
+       "content stays encrypted."),
+    N_("The signatures can be checked only where the sender's card is known "
+       "(the\nsender's own node or a node that pinned it).  Exit status: 0 "
+       "for a good\nbundle, 2 for a damaged or unverifiable one."),
     inspect_options};
 
 static int inspect_txn(const pg_inspect_txn *e, void *payload)
@@ -411,6 +441,17 @@ static int inspect_txn(const pg_inspect_txn *e, void *payload)
     return 0;
 }
 
+/* A time of pg_time_format as a person reads it: to the second, without
+ * the milliseconds (still China Standard Time). */
+static void human_clock(char out[40], const char *iso)
+{
+    snprintf(out, 40, "%s", iso ? iso : "");
+    char *dot = strchr(out, '.');
+    char *plus = dot ? strpbrk(dot, "+-Z") : NULL;
+    if (dot && plus)
+        memmove(dot, plus, strlen(plus) + 1);
+}
+
 static void print_txns(json_t *txns)
 {
     size_t i;
@@ -418,24 +459,28 @@ static void print_txns(json_t *txns)
 
     if (json_array_size(txns) == 0)
         return;
-    printf("  txns:\n");
+    printf(_("  txns:\n"));
     json_array_foreach(txns, i, t)
     {
-        printf("  %6lld  %s #%-6lld %-29s %-11s %s %-12s %4lld\n",
+        char clock[40];
+        human_clock(clock, json_string_value(json_object_get(t, "clock")));
+        printf("  %6lld  %s #%-6lld %-25s %-11s %s ",
                (long long)json_integer_value(json_object_get(t, "seq")),
                json_string_value(json_object_get(t, "origin")),
                (long long)json_integer_value(json_object_get(t, "origin_seq")),
-               json_string_value(json_object_get(t, "clock")),
-               json_string_value(json_object_get(t, "collection")),
-               json_string_value(json_object_get(t, "division")),
-               json_string_value(json_object_get(t, "operator")),
+               clock, json_string_value(json_object_get(t, "collection")),
+               json_string_value(json_object_get(t, "division")));
+        print_col(json_string_value(json_object_get(t, "operator")), 12, false);
+        printf(" %4lld\n",
                (long long)json_integer_value(json_object_get(t, "changes")));
     }
 }
 
 static const char *yesno(bool known, bool ok)
 {
-    return !known ? "not checked (sender unknown here)" : ok ? "ok" : "BAD";
+    return !known ? _("not checked (sender unknown here)")
+           : ok   ? _("ok")
+                  : _("BAD");
 }
 
 static int bundle_inspect(int argc, char **argv)
@@ -482,35 +527,37 @@ static int bundle_inspect(int argc, char **argv)
         json_object_set_new(o, "txn_list", c.txns);
         cli_print_json(o);
     } else {
-        printf("bundle %s\n", argv[optind]);
-        printf("  format %u, suite %u, %llu bytes (header %llu)\n", s.format,
+        char made[40];
+        human_clock(made, created);
+        printf(_("bundle %s\n"), argv[optind]);
+        printf(_("  format %u, suite %u, %llu bytes (header %llu)\n"), s.format,
                s.suite, (unsigned long long)s.bytes,
                (unsigned long long)s.header_bytes);
-        printf("  from %s (key %s) to %s (key %s)\n", s.sender, s.sender_key_id,
-               s.recipient, s.recipient_key_id);
-        printf("  made %s under schema %u (%.16s…)\n", created,
+        printf(_("  from %s (key %s) to %s (key %s)\n"), s.sender,
+               s.sender_key_id, s.recipient, s.recipient_key_id);
+        printf(_("  made %s under schema %u (%.16s…)\n"), made,
                s.schema_version, s.schema_hash);
         if (s.first)
-            printf("  covers %s's log %llu-%llu\n", s.sender,
+            printf(_("  covers %s's log %llu-%llu\n"), s.sender,
                    (unsigned long long)s.first, (unsigned long long)s.last);
         else
-            printf("  covers no log entries (acknowledgement only)\n");
-        printf("  acknowledges %s's log up to %llu\n", s.recipient,
+            printf(_("  covers no log entries (acknowledgement only)\n"));
+        printf(_("  acknowledges %s's log up to %llu\n"), s.recipient,
                (unsigned long long)s.ack_upto);
-        printf("  %llu txns, %llu cards in %llu frames of at most %llu "
-               "bytes",
+        printf(_("  %llu txns, %llu cards in %llu frames of at most %llu "
+                 "bytes"),
                (unsigned long long)s.txns, (unsigned long long)s.cards,
                (unsigned long long)s.frames, (unsigned long long)s.frame_max);
         if (s.opened)
-            printf(", %llu bytes uncompressed",
+            printf(_(", %llu bytes uncompressed"),
                    (unsigned long long)s.plain_bytes);
-        printf("\n  header signature: %s\n  trailer signature: %s\n",
+        printf(_("\n  header signature: %s\n  trailer signature: %s\n"),
                yesno(s.signer_known, s.header_ok),
                yesno(s.signer_known, s.trailer_ok));
         if (!s.opened)
-            printf("  content: encrypted for %s\n", s.recipient);
+            printf(_("  content: encrypted for %s\n"), s.recipient);
         if (s.problem[0])
-            printf("  PROBLEM: %s\n", s.problem);
+            printf(_("  PROBLEM: %s\n"), s.problem);
         print_txns(c.txns);
         json_decref(c.txns);
     }
@@ -520,7 +567,8 @@ static int bundle_inspect(int argc, char **argv)
 int cmd_bundle(int argc, char **argv)
 {
     static const cli_verb verbs[] = {
-        {"inspect", bundle_inspect, "show a bundle file without applying it"},
+        {"inspect", bundle_inspect,
+         N_("show a bundle file without applying it")},
         {NULL, NULL, NULL},
     };
     return cli_dispatch("bundle", NULL, verbs, argc, argv);

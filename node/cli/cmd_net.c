@@ -5,6 +5,7 @@
  * progress and prints what moved.
  */
 #include "cli.h"
+#include "i18n.h"
 #include "pingan/buf.h"
 #include "pingan/error.h"
 #include "pingan/net.h"
@@ -26,44 +27,47 @@ typedef struct serve_opts {
 } serve_opts;
 
 static const cli_option serve_options[] = {
-    {"listen", required_argument, 'l', "ADDR:PORT",
-     "where to listen (default 127.0.0.1:7420; port 0: any free port)"},
-    {"tls-cert", required_argument, 'c', "FILE",
-     "serve https with this PEM certificate (chain)"},
-    {"tls-key", required_argument, 'k', "FILE", "and this PEM private key"},
-    {"sync-every", required_argument, 's', "SECONDS",
-     "also sync with every peer that has a URL this often"},
-    {"max-body", required_argument, 'b', "BYTES",
-     "refuse pushes larger than this (default 67108864)"},
-    {"max-connections", required_argument, 'n', "N",
-     "serve at most N connections at once (default 32)"},
-    {"timeout", required_argument, 't', "SECONDS",
-     "close a connection idle this long (default 30)"},
-    {"request-max", required_argument, 'r', "SECONDS",
-     "cut a request that takes longer than this to arrive (default 300)"},
-    {"bundle-max", required_argument, 'm', "BYTES",
-     "bytes per bundle in periodic syncs (default 4194304)"},
+    {"listen", required_argument, 'l', N_("ADDR:PORT"),
+     N_("where to listen (default 127.0.0.1:7420; port 0: any free port)")},
+    {"tls-cert", required_argument, 'c', N_("FILE"),
+     N_("serve https with this PEM certificate (chain)")},
+    {"tls-key", required_argument, 'k', N_("FILE"),
+     N_("and this PEM private key")},
+    {"sync-every", required_argument, 's', N_("SECONDS"),
+     N_("also sync with every peer that has a URL this often")},
+    {"max-body", required_argument, 'b', N_("BYTES"),
+     N_("refuse pushes larger than this (default 67108864)")},
+    {"max-connections", required_argument, 'n', N_("N"),
+     N_("serve at most N connections at once (default 32)")},
+    {"timeout", required_argument, 't', N_("SECONDS"),
+     N_("close a connection idle this long (default 30)")},
+    {"request-max", required_argument, 'r', N_("SECONDS"),
+     N_("cut a request that takes longer than this to arrive (default 300)")},
+    {"bundle-max", required_argument, 'm', N_("BYTES"),
+     N_("bytes per bundle in periodic syncs (default 4194304)")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command serve_cmd = {
     "serve",
-    "[--listen ADDR:PORT] [--tls-cert FILE --tls-key FILE] "
-    "[--sync-every SECONDS]",
-    "Answer the pulls and pushes of this node's peers over HTTP until "
-    "stopped\n(Ctrl-C or SIGTERM).  Every request must be signed by a "
-    "pinned peer's key,\nwithin 10 minutes of this machine's clock, and "
-    "never replayed; others get 401\nor 403 and nothing else, and are "
-    "logged and counted in 'pingan status'.\nBundles stay end-to-end "
-    "encrypted and signed, so plain HTTP on an intranet\nleaks nothing; "
-    "with --tls-cert and --tls-key the server speaks https.",
-    "Endpoints, signed: GET /v1/pull, POST /v1/push, GET /v1/audit/heads "
-    "(a child's\nown audit head, for 'pingan audit verify --against-parent'; "
-    "other peers get\n403).  Open: GET /v1/health (code, name, tier and time "
-    "of this node).  One line per "
-    "request goes to stderr.\n\nWith --sync-every, the server also syncs "
-    "with each peer that has a URL, as\n'pingan sync --all' would; a peer "
-    "that is down is tried again next time.",
+    N_("[--listen ADDR:PORT] [--tls-cert FILE --tls-key FILE] "
+       "[--sync-every SECONDS]"),
+    N_("Answer the pulls and pushes of this node's peers over HTTP until "
+       "stopped\n(Ctrl-C or SIGTERM).  Every request must be signed by a "
+       "pinned peer's key,\nwithin 10 minutes of this machine's clock, and "
+       "never replayed; others get 401\nor 403 and nothing else, and are "
+       "logged and counted in 'pingan status'.\nBundles stay end-to-end "
+       "encrypted and signed, so plain HTTP on an intranet\nleaks nothing; "
+       "with --tls-cert and --tls-key the server speaks https."),
+    N_("Endpoints, signed: GET /v1/pull, POST /v1/push, GET /v1/audit/heads "
+       "(a child's\nown audit head, for 'pingan audit verify "
+       "--against-parent'; "
+       "other peers get\n403).  Open: GET /v1/health (code, name, tier and "
+       "time "
+       "of this node).  One line per "
+       "request goes to stderr.\n\nWith --sync-every, the server also syncs "
+       "with each peer that has a URL, as\n'pingan sync --all' would; a peer "
+       "that is down is tried again next time."),
     serve_options};
 
 static volatile sig_atomic_t serve_stop;
@@ -106,7 +110,8 @@ static int serve_handle(int val, const char *arg, void *payload)
 static void serve_ready(unsigned port, bool tls, void *payload)
 {
     (void)payload;
-    /* One line on stdout that scripts can wait for. */
+    /* One line on stdout that scripts can wait for: the same in every
+     * language, never translated. */
     printf("listening on port %u (%s)\n", port, tls ? "https" : "http");
     fflush(stdout);
 }
@@ -161,38 +166,39 @@ typedef struct sync_opts {
 } sync_opts;
 
 static const cli_option sync_options[] = {
-    {"all", no_argument, 'a', NULL, "sync every peer that has a URL"},
-    {"json", no_argument, 'j', NULL, "print a JSON summary"},
-    {"retries", required_argument, 'r', "N",
-     "retry a failed request N times, waiting longer each time (default "
-     "5)"},
-    {"bundle-max", required_argument, 'm', "BYTES",
-     "bytes per bundle pushed or pulled (default 4194304)"},
-    {"timeout", required_argument, 't', "SECONDS",
-     "give up on one request after this long (default 300)"},
+    {"all", no_argument, 'a', NULL, N_("sync every peer that has a URL")},
+    {"json", no_argument, 'j', NULL, N_("print a JSON summary")},
+    {"retries", required_argument, 'r', N_("N"),
+     N_("retry a failed request N times, waiting longer each time (default "
+        "5)")},
+    {"bundle-max", required_argument, 'm', N_("BYTES"),
+     N_("bytes per bundle pushed or pulled (default 4194304)")},
+    {"timeout", required_argument, 't', N_("SECONDS"),
+     N_("give up on one request after this long (default 300)")},
     {"from-start", no_argument, 'f', NULL,
-     "push and pull both logs from the start (after a restore)"},
+     N_("push and pull both logs from the start (after a restore)")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command sync_cmd = {
     "sync",
-    "CODE | --all [--json] [--retries N] [--bundle-max BYTES] [--from-start]",
-    "Sync with a peer over HTTP(S) at the URL pinned for it ('pingan peer "
-    "set CODE\n--url URL'): push this node's changes for it, then pull its "
-    "changes for this\nnode, in bounded bundles, until both sides are "
-    "caught up.  A sync cut at any\nmoment resumes where it stopped when "
-    "run again: nothing is lost and nothing\napplied twice.  Network "
-    "failures are retried with a growing wait.",
-    "Exit status: 0 when every peer synced; 1 when one failed at runtime "
-    "(network,\nbusy store); 2 when one refused (authentication, a bundle "
-    "refused, no URL).\n\nWith --json: an array of {\"peer\", \"url\", "
-    "\"ok\", \"error\" (null when ok),\n\"http_status\", \"pushed\": "
-    "{\"bundles\", \"txns\", \"bytes\", \"applied\",\n\"duplicates\", "
-    "\"quarantined\"}, \"pulled\": {\"bundles\", \"txns\", \"bytes\",\n"
-    "\"applied\", \"duplicates\", \"conflicts\", \"quarantined\", "
-    "\"pending\"},\n\"requests\", \"retries\", \"clock_skew_ms\" (null: "
-    "unknown), \"elapsed_ms\"}.",
+    N_("CODE | --all [--json] [--retries N] [--bundle-max BYTES] "
+       "[--from-start]"),
+    N_("Sync with a peer over HTTP(S) at the URL pinned for it ('pingan peer "
+       "set CODE\n--url URL'): push this node's changes for it, then pull its "
+       "changes for this\nnode, in bounded bundles, until both sides are "
+       "caught up.  A sync cut at any\nmoment resumes where it stopped when "
+       "run again: nothing is lost and nothing\napplied twice.  Network "
+       "failures are retried with a growing wait."),
+    N_("Exit status: 0 when every peer synced; 1 when one failed at runtime "
+       "(network,\nbusy store); 2 when one refused (authentication, a bundle "
+       "refused, no URL).\n\nWith --json: an array of {\"peer\", \"url\", "
+       "\"ok\", \"error\" (null when ok),\n\"http_status\", \"pushed\": "
+       "{\"bundles\", \"txns\", \"bytes\", \"applied\",\n\"duplicates\", "
+       "\"quarantined\"}, \"pulled\": {\"bundles\", \"txns\", \"bytes\",\n"
+       "\"applied\", \"duplicates\", \"conflicts\", \"quarantined\", "
+       "\"pending\"},\n\"requests\", \"retries\", \"clock_skew_ms\" (null: "
+       "unknown), \"elapsed_ms\"}."),
     sync_options};
 
 static int sync_handle(int val, const char *arg, void *payload)
@@ -221,15 +227,28 @@ static int sync_handle(int val, const char *arg, void *payload)
     }
 }
 
+/* The phase of a sync as a person reads it. */
+static const char *phase_label(const char *phase)
+{
+    if (strcmp(phase, "push") == 0)
+        return _("pushing");
+    if (strcmp(phase, "pull") == 0)
+        return _("pulling");
+    if (strcmp(phase, "done") == 0)
+        return _("done");
+    return phase;
+}
+
 static void sync_progress(const pg_sync_report *r, void *payload)
 {
     (void)payload;
+    fputc('\r', stderr);
     fprintf(stderr,
-            "\r%s: %s; pushed %" PRIu64 " txns (%.1f MB), pulled %" PRIu64
-            " txns (%.1f MB)%s",
-            r->peer, r->phase, r->pushed_txns, (double)r->pushed_bytes / 1e6,
-            r->pulled_txns, (double)r->pulled_bytes / 1e6,
-            r->retries ? ", retrying" : "");
+            _("%s: %s; pushed %llu txns (%.1f MB), pulled %llu txns "
+              "(%.1f MB)%s"),
+            r->peer, phase_label(r->phase), (unsigned long long)r->pushed_txns,
+            (double)r->pushed_bytes / 1e6, (unsigned long long)r->pulled_txns,
+            (double)r->pulled_bytes / 1e6, r->retries ? _(", retrying") : "");
     fflush(stderr);
 }
 
@@ -255,47 +274,50 @@ static json_t *report_json(const pg_sync_report *r)
         "elapsed_ms", (json_int_t)r->elapsed_ms);
 }
 
-/* ", N WHAT" when N is not 0. */
-static void count_part(uint64_t n, const char *what)
-{
-    if (n)
-        printf(", %" PRIu64 " %s", n, what);
-}
-
 static void report_text(const pg_sync_report *r)
 {
+    typedef unsigned long long ull;
+
     if (r->error) {
-        printf("%s: failed after pushing %" PRIu64 " and pulling %" PRIu64
-               " txns: %s\n",
-               r->peer, r->pushed_txns, r->pulled_txns, r->message);
+        printf(_("%s: failed after pushing %llu and pulling %llu txns: %s\n"),
+               r->peer, (ull)r->pushed_txns, (ull)r->pulled_txns, r->message);
         return;
     }
-    printf("%s: pushed %" PRIu64 " txns", r->peer, r->pushed_txns);
+    printf(_("%s: pushed %llu txns"), r->peer, (ull)r->pushed_txns);
     if (r->pushed_txns) {
-        printf(" (%" PRIu64 " bytes; %" PRIu64 " applied there",
-               r->pushed_bytes, r->server_applied);
-        count_part(r->server_duplicates, "already there");
-        count_part(r->server_quarantined, "quarantined there");
-        printf(")");
+        printf(_(" (%llu bytes; %llu applied there"), (ull)r->pushed_bytes,
+               (ull)r->server_applied);
+        if (r->server_duplicates)
+            printf(_(", %llu already there"), (ull)r->server_duplicates);
+        if (r->server_quarantined)
+            printf(_(", %llu quarantined there"), (ull)r->server_quarantined);
+        /* TRANSLATORS: closes " (%llu bytes; ..." */
+        fputs(_(")"), stdout);
     }
-    printf(", pulled %" PRIu64 " txns", r->pulled_txns);
+    printf(_(", pulled %llu txns"), (ull)r->pulled_txns);
     if (r->pulled_txns) {
-        printf(" (%" PRIu64 " bytes; %" PRIu64 " applied", r->pulled_bytes,
-               r->applied);
-        count_part(r->duplicates, "already here");
-        count_part(r->conflicts, "conflicts");
-        count_part(r->quarantined, "quarantined");
-        count_part(r->pending, "pending");
-        printf(")");
+        printf(_(" (%llu bytes; %llu applied"), (ull)r->pulled_bytes,
+               (ull)r->applied);
+        if (r->duplicates)
+            printf(_(", %llu already here"), (ull)r->duplicates);
+        if (r->conflicts)
+            printf(_(", %llu conflicts"), (ull)r->conflicts);
+        if (r->quarantined)
+            printf(_(", %llu quarantined"), (ull)r->quarantined);
+        if (r->pending)
+            printf(_(", %llu pending"), (ull)r->pending);
+        /* TRANSLATORS: closes " (%llu bytes; ..." */
+        fputs(_(")"), stdout);
     }
-    printf("; %u requests", r->requests);
-    count_part(r->retries, "retries");
-    printf(", %" PRId64 " ms%s\n", r->elapsed_ms,
-           r->pushed_txns || r->pulled_txns ? "" : ": already in step");
+    printf(_("; %u requests"), r->requests);
+    if (r->retries)
+        printf(_(", %u retries"), (unsigned)r->retries);
+    printf(_(", %lld ms"), (long long)r->elapsed_ms);
+    printf("%s\n",
+           r->pushed_txns || r->pulled_txns ? "" : _(": already in step"));
     if (r->skew_known && (r->skew_ms > 60000 || r->skew_ms < -60000))
-        printf("%s: warning: its clock differs from this one by %+" PRId64
-               " s\n",
-               r->peer, r->skew_ms / 1000);
+        printf(_("%s: warning: its clock differs from this one by %+lld s\n"),
+               r->peer, (long long)(r->skew_ms / 1000));
 }
 
 typedef char peer_code[PG_CODE_LEN + 1];
@@ -333,8 +355,8 @@ int cmd_sync(int argc, char **argv)
             return cli_fail(rc);
         }
         if (peers.len == 0 && !o.json)
-            printf("no peer has a URL: nothing to sync ('pingan peer set "
-                   "CODE --url URL')\n");
+            printf(_("no peer has a URL: nothing to sync ('pingan peer set "
+                     "CODE --url URL')\n"));
     } else {
         char code[PG_CODE_LEN + 1];
         if (pg_division_parse(code, argv[optind]) < 0) {
@@ -369,7 +391,7 @@ int cmd_sync(int argc, char **argv)
         if (rc < 0) {
             int code = pg_error_exit_code(rc);
             if (!o.json && !o.all)
-                fprintf(stderr, "pingan: %s\n", r.message);
+                fprintf(stderr, _("pingan: %s\n"), r.message);
             if (code > worst)
                 worst = code;
         }
@@ -399,8 +421,8 @@ int cmd_audit_fetch(int argc, char **argv)
     int rc;
 
     if (argc != 2 || pg_division_parse(code, argv[1]) < 0) {
-        fprintf(stderr, "pingan-net: audit-fetch-heads needs the parent's "
-                        "code (it is run by 'pingan audit verify')\n");
+        fprintf(stderr, _("pingan-net: audit-fetch-heads needs the parent's "
+                          "code (it is run by 'pingan audit verify')\n"));
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -416,17 +438,17 @@ int cmd_audit_fetch(int argc, char **argv)
         int exit_code = pg_error_exit_code(rc);
         if (rc == PG_ENET)
             fprintf(stderr,
-                    "pingan: cannot reach the parent %s at %s to fetch its "
-                    "heads file: %s\npingan: ask its administrator for "
-                    "one ('pingan audit heads --out FILE') and give it with "
-                    "--heads FILE, or check the weaker local copy with "
-                    "--offline\n",
+                    _("pingan: cannot reach the parent %s at %s to fetch its "
+                      "heads file: %s\npingan: ask its administrator for "
+                      "one ('pingan audit heads --out FILE') and give it with "
+                      "--heads FILE, or check the weaker local copy with "
+                      "--offline\n"),
                     code, r.url, r.message);
         else
             fprintf(stderr,
-                    "pingan: the parent %s (%s) refused to give its heads "
-                    "file: %s\n",
-                    code, r.url[0] ? r.url : "no URL", r.message);
+                    _("pingan: the parent %s (%s) refused to give its heads "
+                      "file: %s\n"),
+                    code, r.url[0] ? r.url : _("no URL"), r.message);
         pg_buf_dispose(&text);
         return exit_code;
     }
@@ -434,7 +456,7 @@ int cmd_audit_fetch(int argc, char **argv)
               fflush(stdout) == 0;
     pg_buf_dispose(&text);
     if (!ok) {
-        fprintf(stderr, "pingan-net: cannot write the heads file\n");
+        fprintf(stderr, _("pingan-net: cannot write the heads file\n"));
         return 1;
     }
     return 0;

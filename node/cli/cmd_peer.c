@@ -31,40 +31,40 @@ typedef struct peer_opts {
 } peer_opts;
 
 static const cli_option add_options[] = {
-    {"card", required_argument, 'c', "FILE",
-     "the other node's card ('pingan card --out FILE' there)"},
-    {"role", required_argument, 'r', "ROLE",
-     "parent, child or partner: what the other node is to this one"},
-    {"url", required_argument, 'u', "URL",
-     "where it serves (http:// or https://); omit for files only"},
-    {"ca", required_argument, 'a', "FILE",
-     "CA certificates to check an https URL with (default: the system's)"},
-    {"policy", required_argument, 'p', "FILE",
-     "the link's policy: a partner's Art. 8 agreement, or a tightening of "
-     "the\ndefault redaction of a parent or child link ('pingan policy "
-     "show CODE')"},
-    {"json", no_argument, 'j', NULL, "print the pinned peer as JSON"},
+    {"card", required_argument, 'c', N_("FILE"),
+     N_("the other node's card ('pingan card --out FILE' there)")},
+    {"role", required_argument, 'r', N_("ROLE"),
+     N_("parent, child or partner: what the other node is to this one")},
+    {"url", required_argument, 'u', N_("URL"),
+     N_("where it serves (http:// or https://); omit for files only")},
+    {"ca", required_argument, 'a', N_("FILE"),
+     N_("CA certificates to check an https URL with (default: the system's)")},
+    {"policy", required_argument, 'p', N_("FILE"),
+     N_("the link's policy: a partner's Art. 8 agreement, or a tightening of "
+        "the\ndefault redaction of a parent or child link ('pingan policy "
+        "show CODE')")},
+    {"json", no_argument, 'j', NULL, N_("print the pinned peer as JSON")},
     {NULL, 0, 0, NULL, NULL},
 };
 static const cli_option revoke_options[] = {
-    {"after-seq", required_argument, 's', "N",
-     "the last sequence number still accepted from the key"},
-    {"json", no_argument, 'j', NULL, "print the result as JSON"},
+    {"after-seq", required_argument, 's', N_("N"),
+     N_("the last sequence number still accepted from the key")},
+    {"json", no_argument, 'j', NULL, N_("print the result as JSON")},
     {NULL, 0, 0, NULL, NULL},
 };
 static const cli_option set_options[] = {
-    {"url", required_argument, 'u', "URL",
-     "the new URL (http:// or https://); '' clears it"},
-    {"ca", required_argument, 'a', "FILE",
-     "the new CA file for an https URL; '' clears it"},
+    {"url", required_argument, 'u', N_("URL"),
+     N_("the new URL (http:// or https://); '' clears it")},
+    {"ca", required_argument, 'a', N_("FILE"),
+     N_("the new CA file for an https URL; '' clears it")},
     {NULL, 0, 0, NULL, NULL},
 };
 static const cli_option list_options[] = {
-    {"json", no_argument, 'j', NULL, "print a JSON array"},
+    {"json", no_argument, 'j', NULL, N_("print a JSON array")},
     {NULL, 0, 0, NULL, NULL},
 };
 static const cli_option show_options[] = {
-    {"json", no_argument, 'j', NULL, "print the peer as a JSON object"},
+    {"json", no_argument, 'j', NULL, N_("print the peer as a JSON object")},
     {NULL, 0, 0, NULL, NULL},
 };
 static const cli_option remove_options[] = {
@@ -73,56 +73,57 @@ static const cli_option remove_options[] = {
 
 static const cli_command add_cmd = {
     "peer add",
-    "--card FILE --role parent|child|partner [--url URL] "
-    "[--ca FILE] [--policy FILE] [--json]",
-    "Pin another node's card: its code, name, tier and public keys.  The "
-    "card must\nverify, and its code must fit the role: a parent is the "
-    "next tier up by code\n(at most one), a child is exactly one tier down "
-    "inside this node's\njurisdiction, a partner is another city (and this "
-    "node is a city).",
-    "A link is configured on both sides: the other node's administrator "
-    "adds this\nnode's card with the opposite role (parent <-> child, "
-    "partner <-> partner).\nA code is pinned once; to pin a new card for it, "
-    "'pingan peer remove' it first.\nAdding a child certifies it: a "
-    "certificate (a record of the system collection\n`node`, signed by this "
-    "node) travels with the records so that every node on\nthe child's "
-    "path can verify what it writes.\nA partner without --policy gets the "
-    "built-in agreement: fraud alerts and\ncross-region disputes, names "
-    "masked, ID numbers and phones dropped, addresses\ngeneralized, "
-    "sensitive fields never.\n\nexample:\n  pingan peer add --card "
-    "430300-湘潭市.card.json --role parent \\\n      --url "
-    "https://pingan.xiangtan.gov.cn:8443/",
+    N_("--card FILE --role parent|child|partner [--url URL] "
+       "[--ca FILE] [--policy FILE] [--json]"),
+    N_("Pin another node's card: its code, name, tier and public keys.  The "
+       "card must\nverify, and its code must fit the role: a parent is the "
+       "next tier up by code\n(at most one), a child is exactly one tier down "
+       "inside this node's\njurisdiction, a partner is another city (and this "
+       "node is a city)."),
+    N_("A link is configured on both sides: the other node's administrator "
+       "adds this\nnode's card with the opposite role (parent <-> child, "
+       "partner <-> partner).\nA code is pinned once; to pin a new card for "
+       "it, "
+       "'pingan peer remove' it first.\nAdding a child certifies it: a "
+       "certificate (a record of the system collection\n`node`, signed by this "
+       "node) travels with the records so that every node on\nthe child's "
+       "path can verify what it writes.\nA partner without --policy gets the "
+       "built-in agreement: fraud alerts and\ncross-region disputes, names "
+       "masked, ID numbers and phones dropped, addresses\ngeneralized, "
+       "sensitive fields never.\n\nexample:\n  pingan peer add --card "
+       "430300-湘潭市.card.json --role parent \\\n      --url "
+       "https://pingan.xiangtan.gov.cn:8443/"),
     add_options};
 static const cli_command revoke_cmd = {
-    "peer revoke", "CODE --after-seq N [--json]",
-    "Revoke the key of a node inside this node's jurisdiction (a lost or "
-    "stolen PC):\nits certificate is marked revoked after seq N.  Txns that "
-    "key signed after N\nare quarantined on every node the revocation "
-    "reaches, this one first, and\nthe records they had changed are "
-    "rebuilt from the rest of the log.  The\nrevocation travels with the "
-    "next export to the parent and the children.",
-    "The node then needs a new key: 'pingan init' on a new machine, and its "
-    "parent\nadds the new card.",
+    "peer revoke", N_("CODE --after-seq N [--json]"),
+    N_("Revoke the key of a node inside this node's jurisdiction (a lost or "
+       "stolen PC):\nits certificate is marked revoked after seq N.  Txns that "
+       "key signed after N\nare quarantined on every node the revocation "
+       "reaches, this one first, and\nthe records they had changed are "
+       "rebuilt from the rest of the log.  The\nrevocation travels with the "
+       "next export to the parent and the children."),
+    N_("The node then needs a new key: 'pingan init' on a new machine, and its "
+       "parent\nadds the new card."),
     revoke_options};
 static const cli_command set_cmd = {
-    "peer set", "CODE [--url URL] [--ca FILE]",
-    "Change where a peer is reached.  Its card and cursors are kept.", NULL,
+    "peer set", N_("CODE [--url URL] [--ca FILE]"),
+    N_("Change where a peer is reached.  Its card and cursors are kept."), NULL,
     set_options};
 static const cli_command list_cmd = {
-    "peer list", "[--json]",
-    "List the peers: code, name, tier, role, key id, URL and the cursors "
-    "(how far\nthis node's log was sent and acknowledged, how far the "
-    "peer's was received).",
+    "peer list", N_("[--json]"),
+    N_("List the peers: code, name, tier, role, key id, URL and the cursors "
+       "(how far\nthis node's log was sent and acknowledged, how far the "
+       "peer's was received)."),
     NULL, list_options};
 static const cli_command show_cmd = {
-    "peer show", "CODE [--json]",
-    "Show one peer: its card's code, name, tier and key id, its address "
-    "and cursors.",
+    "peer show", N_("CODE [--json]"),
+    N_("Show one peer: its card's code, name, tier and key id, its address "
+       "and cursors."),
     NULL, show_options};
 static const cli_command remove_cmd = {
-    "peer remove", "CODE",
-    "Forget a peer: its pinned card, address and cursors.  Nothing is "
-    "exchanged\nwith it until its card is added again.",
+    "peer remove", N_("CODE"),
+    N_("Forget a peer: its pinned card, address and cursors.  Nothing is "
+       "exchanged\nwith it until its card is added again."),
     NULL, remove_options};
 
 static int peer_handle(int val, const char *arg, void *payload)
@@ -204,7 +205,7 @@ static int read_card(char *buf, size_t *len, const char *path)
 
     pg_excerpt(ex, path, strlen(path));
     if (!f) {
-        fprintf(stderr, "pingan: cannot read card %s: %s\n", ex,
+        fprintf(stderr, _("pingan: cannot read card %s: %s\n"), ex,
                 strerror(errno));
         return 2;
     }
@@ -212,12 +213,13 @@ static int read_card(char *buf, size_t *len, const char *path)
     int e = ferror(f) ? errno : 0;
     fclose(f);
     if (e) {
-        fprintf(stderr, "pingan: cannot read card %s: %s\n", ex, strerror(e));
+        fprintf(stderr, _("pingan: cannot read card %s: %s\n"), ex,
+                strerror(e));
         return 2;
     }
     if (n > CARD_FILE_MAX) {
-        fprintf(stderr, "pingan: %s is not a card (larger than %d bytes)\n", ex,
-                CARD_FILE_MAX);
+        fprintf(stderr, _("pingan: %s is not a card (larger than %d bytes)\n"),
+                ex, CARD_FILE_MAX);
         return 2;
     }
     *len = n;
@@ -237,7 +239,7 @@ static int read_policy(char **text, size_t *len, const char *path,
 
     pg_excerpt(ex, path, strlen(path));
     if (!f) {
-        fprintf(stderr, "pingan: cannot read policy %s: %s\n", ex,
+        fprintf(stderr, _("pingan: cannot read policy %s: %s\n"), ex,
                 strerror(errno));
         return 2;
     }
@@ -251,12 +253,12 @@ static int read_policy(char **text, size_t *len, const char *path,
     fclose(f);
     if (e || *len > POLICY_FILE_MAX) {
         if (e)
-            fprintf(stderr, "pingan: cannot read policy %s: %s\n", ex,
+            fprintf(stderr, _("pingan: cannot read policy %s: %s\n"), ex,
                     strerror(e));
         else
             fprintf(stderr,
-                    "pingan: %s is not a policy (larger than %d "
-                    "bytes)\n",
+                    _("pingan: %s is not a policy (larger than %d "
+                      "bytes)\n"),
                     ex, POLICY_FILE_MAX);
         return 2;
     }
@@ -269,7 +271,7 @@ static int read_policy(char **text, size_t *len, const char *path,
     memcpy(stub.key_id, card->key_id, sizeof(stub.key_id));
     if ((error = pg_policy_parse(&pol, *text, *len, path, pg_node_card(node),
                                  &stub)) < 0) {
-        fprintf(stderr, "pingan: %s\n", pg_error_last()->message);
+        fprintf(stderr, _("pingan: %s\n"), pg_error_last()->message);
         return pg_error_exit_code(error);
     }
     pg_policy_free(pol);
@@ -286,6 +288,47 @@ static const char *opposite_role(pg_peer_role role)
     default:
         return "partner";
     }
+}
+
+/* A role and a tier as a person reads them (translated); the names
+ * stored and given to options stay as pg_peer_role_name and
+ * pg_tier_name say. */
+static const char *role_label(pg_peer_role role)
+{
+    switch (role) {
+    case PG_PEER_PARENT:
+        return _("parent");
+    case PG_PEER_CHILD:
+        return _("child");
+    case PG_PEER_PARTNER:
+        return _("partner");
+    default:
+        return "?";
+    }
+}
+
+static const char *tier_label(pg_tier tier)
+{
+    switch (tier) {
+    case PG_TIER_PROVINCE:
+        return _("province");
+    case PG_TIER_CITY:
+        return _("city");
+    case PG_TIER_COUNTY:
+        return _("county");
+    case PG_TIER_TOWNSHIP:
+        return _("township");
+    case PG_TIER_COMMUNITY:
+        return _("community");
+    default:
+        return "?";
+    }
+}
+
+/* A time as a person reads it: China Standard Time, to the second. */
+static void human_time(char out[40], int64_t ms)
+{
+    pg_time_format(out, ms - ((ms % 1000) + 1000) % 1000);
 }
 
 static int peer_add(int argc, char **argv)
@@ -318,7 +361,7 @@ static int peer_add(int argc, char **argv)
     /* Verify here too, so that the error names the file. */
     if ((error = pg_card_from_json(&card, buf, len)) < 0) {
         char ex[PG_EXCERPT_SIZE];
-        fprintf(stderr, "pingan: %s: %s\n",
+        fprintf(stderr, _("pingan: %s: %s\n"),
                 pg_excerpt(ex, o.card, strlen(o.card)),
                 pg_error_last()->message);
         return pg_error_exit_code(error);
@@ -344,22 +387,24 @@ static int peer_add(int argc, char **argv)
         cli_print_json(peer_json(peer));
         goto done;
     }
-    printf("pinned %s %s (%s) as %s, key id %s\n", peer->code, peer->name,
-           pg_tier_name(peer->tier), pg_peer_role_name(peer->role),
-           peer->key_id);
-    if (peer->url[0])
-        printf("url %s%s%s\n", peer->url, peer->ca_file[0] ? ", CA file " : "",
-               peer->ca_file);
+    printf(_("pinned %s %s (%s) as %s, key id %s\n"), peer->code, peer->name,
+           tier_label(peer->tier), role_label(peer->role), peer->key_id);
+    if (peer->url[0]) {
+        if (peer->ca_file[0])
+            printf(_("url %s, CA file %s\n"), peer->url, peer->ca_file);
+        else
+            printf(_("url %s\n"), peer->url);
+    }
     if (o.policy)
-        printf("policy %s ('pingan policy show %s' prints what it lets "
-               "through)\n",
+        printf(_("policy %s ('pingan policy show %s' prints what it lets "
+                 "through)\n"),
                o.policy, peer->code);
     if (peer->role == PG_PEER_CHILD)
-        printf("certified %s: its certificate travels with the next "
-               "exports\n",
+        printf(_("certified %s: its certificate travels with the next "
+                 "exports\n"),
                peer->code);
-    printf("next: the administrator of %s adds this node's card ('pingan "
-           "card --out FILE')\nwith --role %s\n",
+    printf(_("next: the administrator of %s adds this node's card ('pingan "
+             "card --out FILE')\nwith --role %s\n"),
            peer->code, opposite_role(peer->role));
 
 done:
@@ -396,9 +441,9 @@ static int peer_set(int argc, char **argv)
         status = cli_fail(error);
         goto done;
     }
-    printf("peer %s %s: url %s, CA file %s\n", peer->code, peer->name,
-           peer->url[0] ? peer->url : "(none: files only)",
-           peer->ca_file[0] ? peer->ca_file : "(none)");
+    printf(_("peer %s %s: url %s, CA file %s\n"), peer->code, peer->name,
+           peer->url[0] ? peer->url : _("(none: files only)"),
+           peer->ca_file[0] ? peer->ca_file : _("(none)"));
 
 done:
     free(peer);
@@ -412,13 +457,40 @@ static const char *jstr(json_t *o, const char *key, const char *none)
     return s ? s : none;
 }
 
+/* A cell of the `peer list` table: the tier and the role translated. */
+static const char *cell(json_t *p, const char *col)
+{
+    const char *v = jstr(p, col, "-");
+    if (strcmp(col, "tier") == 0 && pg_tier_from_name(v) != PG_TIER_NONE)
+        return tier_label(pg_tier_from_name(v));
+    if (strcmp(col, "role") == 0 && pg_peer_role_from_name(v) != PG_PEER_NONE)
+        return role_label(pg_peer_role_from_name(v));
+    return v;
+}
+
+/* s right-aligned in width columns (CJK characters take two). */
+static void print_right(const char *s, size_t width)
+{
+    for (size_t w = cli_text_width(s); w < width; w++)
+        putchar(' ');
+    fputs(s, stdout);
+}
+
+/* "  LABEL      " of `peer show`: the label padded to 11 columns. */
+static void show_label(const char *label)
+{
+    printf("  ");
+    cli_print_padded(label, 9);
+}
+
 /* The human table of `peer list`, from the JSON objects. */
 static void print_table(json_t *peers)
 {
     static const char *const cols[] = {"code", "resolved_code", "name", "tier",
                                        "role", "key_id",        "url"};
     static const char *const heads[] = {
-        "CODE", N_("REMAPPED TO"), "NAME", "TIER", "ROLE", "KEY ID", "URL"};
+        N_("CODE"), N_("REMAPPED TO"), N_("NAME"), N_("TIER"),
+        N_("ROLE"), N_("KEY ID"),      N_("URL")};
     enum { NCOLS = sizeof(cols) / sizeof(cols[0]) };
     size_t width[NCOLS];
     size_t i;
@@ -435,7 +507,7 @@ static void print_table(json_t *peers)
         width[c] = cli_text_width(cli_tr(heads[c]));
         json_array_foreach(peers, i, p)
         {
-            size_t w = cli_text_width(jstr(p, cols[c], "-"));
+            size_t w = cli_text_width(cell(p, cols[c]));
             if (w > width[c])
                 width[c] = w;
         }
@@ -443,12 +515,25 @@ static void print_table(json_t *peers)
     for (size_t c = 0; c < NCOLS; c++)
         if (c != 1 || remapped)
             cli_print_padded(cli_tr(heads[c]), width[c]);
-    printf("%8s %8s %8s  %s\n", "SENT", "ACKED", "RECEIVED", "GAP");
+    /* The cursors' headings, translated as one message: "RECEIVED"
+     * alone is a time elsewhere (audit heads, quarantine list). */
+    char cursors[160];
+    snprintf(cursors, sizeof(cursors), "%s", _("SENT|ACKED|RECEIVED|GAP"));
+    char *h[4] = {cursors, NULL, NULL, NULL};
+    for (int k = 1; k < 4 && h[k - 1]; k++) {
+        h[k] = strchr(h[k - 1], '|');
+        if (h[k])
+            *h[k]++ = '\0';
+    }
+    print_right(h[0], 8);
+    print_right(h[1] ? h[1] : "", 9);
+    print_right(h[2] ? h[2] : "", 9);
+    printf("  %s\n", h[3] ? h[3] : "");
     json_array_foreach(peers, i, p)
     {
         for (size_t c = 0; c < NCOLS; c++)
             if (c != 1 || remapped)
-                cli_print_padded(jstr(p, cols[c], "-"), width[c]);
+                cli_print_padded(cell(p, cols[c]), width[c]);
         json_t *gap = json_object_get(p, "gap");
         printf(
             "%8lld %8lld %8lld  ",
@@ -456,7 +541,7 @@ static void print_table(json_t *peers)
             (long long)json_integer_value(json_object_get(p, "acked_upto")),
             (long long)json_integer_value(json_object_get(p, "received_upto")));
         if (json_is_array(gap))
-            printf("missing %lld-%lld\n",
+            printf(_("missing %lld-%lld\n"),
                    (long long)json_integer_value(json_array_get(gap, 0)),
                    (long long)json_integer_value(json_array_get(gap, 1)));
         else
@@ -496,8 +581,8 @@ static int peer_list(int argc, char **argv)
         cli_print_json(peers);
         peers = NULL;
     } else if (json_array_size(peers) == 0) {
-        fprintf(stderr, "no peers; pin one with 'pingan peer add --card FILE "
-                        "--role ROLE'\n");
+        fprintf(stderr, _("no peers; pin one with 'pingan peer add --card FILE "
+                          "--role ROLE'\n"));
     } else {
         print_table(peers);
     }
@@ -535,31 +620,40 @@ static int peer_show(int argc, char **argv)
         cli_print_json(peer_json(peer));
         goto done;
     }
-    printf("peer %s %s (%s)\n", peer->code, peer->name,
-           pg_tier_name(peer->tier));
-    if (strcmp(peer->resolved, peer->code) != 0)
-        printf(_("  %-10s %s (a division remap retired %s; 'pingan division "
+    printf(_("peer %s %s (%s)\n"), peer->code, peer->name,
+           tier_label(peer->tier));
+    if (strcmp(peer->resolved, peer->code) != 0) {
+        show_label(_("remapped"));
+        printf(_("%s (a division remap retired %s; 'pingan division "
                  "show %s')\n"),
-               _("remapped"), peer->resolved, peer->code, peer->code);
-    printf("  %-10s %s\n", "role", pg_peer_role_name(peer->role));
-    printf("  %-10s %s\n", "key id", peer->key_id);
-    printf("  %-10s %s\n", "url",
-           peer->url[0] ? peer->url : "(none: files only)");
-    printf("  %-10s %s\n", "CA file",
-           peer->ca_file[0] ? peer->ca_file : "(none)");
-    printf("  %-10s sent %lld, acked %lld, received %lld\n", "cursors",
+               peer->resolved, peer->code, peer->code);
+    }
+    show_label(_("role"));
+    printf("%s\n", role_label(peer->role));
+    show_label(_("key id"));
+    printf("%s\n", peer->key_id);
+    show_label(_("url"));
+    printf("%s\n", peer->url[0] ? peer->url : _("(none: files only)"));
+    show_label(_("CA file"));
+    printf("%s\n", peer->ca_file[0] ? peer->ca_file : _("(none)"));
+    show_label(_("cursors"));
+    printf(_("sent %lld, acked %lld, received %lld\n"),
            (long long)peer->sent_upto, (long long)peer->acked_upto,
            (long long)peer->received_upto);
-    if (peer->gap_first)
-        printf("  %-10s its log %lld-%lld has not arrived here; run "
-               "'pingan export --to %s --resend' on %s\n",
-               "gap", (long long)peer->gap_first, (long long)peer->gap_last,
+    if (peer->gap_first) {
+        show_label(_("gap"));
+        printf(_("its log %lld-%lld has not arrived here; run "
+                 "'pingan export --to %s --resend' on %s\n"),
+               (long long)peer->gap_first, (long long)peer->gap_last,
                pg_node_code(node), peer->code);
-    pg_time_format(when, peer->added_ms);
-    printf("  %-10s %s\n", "added", when);
+    }
+    human_time(when, peer->added_ms);
+    show_label(_("added"));
+    printf("%s\n", when);
     if (peer->last_sync_ms)
-        pg_time_format(when, peer->last_sync_ms);
-    printf("  %-10s %s\n", "last sync", peer->last_sync_ms ? when : "never");
+        human_time(when, peer->last_sync_ms);
+    show_label(_("last sync"));
+    printf("%s\n", peer->last_sync_ms ? when : _("never"));
 
 done:
     free(peer);
@@ -591,8 +685,8 @@ static int peer_remove(int argc, char **argv)
         status = cli_fail(error);
         goto done;
     }
-    printf("removed peer %s %s (%s, key id %s)\n", peer->code, peer->name,
-           pg_peer_role_name(peer->role), peer->key_id);
+    printf(_("removed peer %s %s (%s, key id %s)\n"), peer->code, peer->name,
+           role_label(peer->role), peer->key_id);
 
 done:
     free(peer);
@@ -634,11 +728,11 @@ static int peer_revoke(int argc, char **argv)
                                  "quarantined", (json_int_t)res.quarantined));
         goto done;
     }
-    printf("revoked key %s of %s after seq %llu; %zu txn(s) it signed later "
-           "were taken back here\n",
+    printf(_("revoked key %s of %s after seq %llu; %zu txn(s) it signed later "
+             "were taken back here\n"),
            res.key_id, code, after, res.quarantined);
-    printf("next: export to the parent and the children so that the "
-           "revocation reaches them\n");
+    printf(_("next: export to the parent and the children so that the "
+             "revocation reaches them\n"));
 
 done:
     pg_node_free(node);
@@ -646,14 +740,15 @@ done:
 }
 
 static const cli_verb verbs[] = {
-    {"add", peer_add, "pin a parent's, child's or partner's card"},
-    {"set", peer_set, "change a peer's URL or CA file"},
-    {"list", peer_list, "list the peers and their cursors"},
-    {"show", peer_show, "show one peer"},
-    {"remove", peer_remove, "forget a peer"},
-    {"rekey", cmd_peer_rekey, "accept a peer's new key from its rekey card"},
+    {"add", peer_add, N_("pin a parent's, child's or partner's card")},
+    {"set", peer_set, N_("change a peer's URL or CA file")},
+    {"list", peer_list, N_("list the peers and their cursors")},
+    {"show", peer_show, N_("show one peer")},
+    {"remove", peer_remove, N_("forget a peer")},
+    {"rekey", cmd_peer_rekey,
+     N_("accept a peer's new key from its rekey card")},
     {"revoke", peer_revoke,
-     "revoke a descendant's key after a sequence number"},
+     N_("revoke a descendant's key after a sequence number")},
     {NULL, NULL, NULL},
 };
 
@@ -661,7 +756,8 @@ int cmd_peer(int argc, char **argv)
 {
     return cli_dispatch(
         "peer",
-        "The nodes this node exchanges records with: its parent, its children "
-        "and\n(cities only) its partners, each pinned by its card.",
+        N_("The nodes this node exchanges records with: its parent, its "
+           "children "
+           "and\n(cities only) its partners, each pinned by its card."),
         verbs, argc, argv);
 }

@@ -11,6 +11,7 @@
  * and process lists.  Neither command ever prints key material.
  */
 #include "cli.h"
+#include "i18n.h"
 #include "pingan/crypto.h"
 #include "pingan/error.h"
 #include "pingan/peer.h"
@@ -28,28 +29,30 @@ typedef struct show_opts {
 } show_opts;
 
 static const cli_option show_options[] = {
-    {"json", no_argument, 'j', NULL, "print the policy as a JSON object"},
+    {"json", no_argument, 'j', NULL, N_("print the policy as a JSON object")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command show_cmd = {
-    "policy show", "CODE [--json]",
-    "Show the effective policy of the link to peer CODE: its id and hash, "
-    "the\ncollections it carries (and which of their records), and what "
-    "happens to\nevery field: keep, drop, mask, hash or generalize.",
-    "Without a policy file a link follows the defaults: a parent gets "
-    "everything\nbut sensitive fields when it is above the county; a child "
-    "gets everything; a\npartner city gets fraud alerts and disputes marked "
-    "cross_region, with names\nmasked, addresses generalized to the "
-    "division, ID and phone numbers and\nother personal fields dropped, and "
-    "never a sensitive field.  For a partner\nthe id of the pseudonym key "
-    "is shown (never the key): both cities should\nshow the same id.  CODE "
-    "may be a prefix, as for 'pingan peer show'.\n\nJSON: {\"id\", \"hash\", "
-    "\"role\", \"peer\", \"peer_tier\", \"source\", \"purpose\",\n"
-    "\"pseudonym_key\": {\"id\", \"source\"} or null, \"collections\": "
-    "[{\"name\", \"where\":\n{\"field\", \"value\"} or null, \"fields\": "
-    "[{\"name\", \"type\", \"privacy\",\n\"transform\"}]}], \"not_carried\": "
-    "[names]}.",
+    "policy show", N_("CODE [--json]"),
+    N_("Show the effective policy of the link to peer CODE: its id and hash, "
+       "the\ncollections it carries (and which of their records), and what "
+       "happens to\nevery field: keep, drop, mask, hash or generalize."),
+    N_("Without a policy file a link follows the defaults: a parent gets "
+       "everything\nbut sensitive fields when it is above the county; a child "
+       "gets everything; a\npartner city gets fraud alerts and disputes marked "
+       "cross_region, with names\nmasked, addresses generalized to the "
+       "division, ID and phone numbers and\nother personal fields dropped, and "
+       "never a sensitive field.  For a partner\nthe id of the pseudonym key "
+       "is shown (never the key): both cities should\nshow the same id.  CODE "
+       "may be a prefix, as for 'pingan peer show'.\n\nJSON: {\"id\", "
+       "\"hash\", "
+       "\"role\", \"peer\", \"peer_tier\", \"source\", \"purpose\",\n"
+       "\"pseudonym_key\": {\"id\", \"source\"} or null, \"collections\": "
+       "[{\"name\", \"where\":\n{\"field\", \"value\"} or null, \"fields\": "
+       "[{\"name\", \"type\", \"privacy\",\n\"transform\"}]}], "
+       "\"not_carried\": "
+       "[names]}."),
     show_options};
 
 static int show_handle(int val, const char *arg, void *payload)
@@ -109,7 +112,7 @@ done:
 }
 
 static const cli_verb policy_verbs[] = {
-    {"show", policy_show, "show what the link to a peer carries and how"},
+    {"show", policy_show, N_("show what the link to a peer carries and how")},
     {NULL, NULL, NULL},
 };
 
@@ -117,9 +120,9 @@ int cmd_policy(int argc, char **argv)
 {
     return cli_dispatch(
         "policy",
-        "Link policies (Art. 41): which collections and records a link "
-        "carries, and\nwhether each field is kept, dropped, masked, hashed "
-        "or generalized.",
+        N_("Link policies (Art. 41): which collections and records a link "
+           "carries, and\nwhether each field is kept, dropped, masked, hashed "
+           "or generalized."),
         policy_verbs, argc, argv);
 }
 
@@ -133,27 +136,28 @@ typedef struct pseudonym_opts {
 } pseudonym_opts;
 
 static const cli_option pseudonym_options[] = {
-    {"partner", required_argument, 'p', "CODE", "the partner city's code"},
-    {"type", required_argument, 't', "TYPE",
-     "id_number, phone, name or text (default: guessed)"},
-    {"json", no_argument, 'j', NULL, "print a JSON object"},
+    {"partner", required_argument, 'p', N_("CODE"),
+     N_("the partner city's code")},
+    {"type", required_argument, 't', N_("TYPE"),
+     N_("id_number, phone, name or text (default: guessed)")},
+    {"json", no_argument, 'j', NULL, N_("print a JSON object")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command pseudonym_cmd = {
-    "pseudonym", "--partner CODE [--type TYPE] VALUE|- [--json]",
-    "Print the pseudonym that the link to partner CODE gives VALUE: what "
-    "the\npartner receives for a field its agreement hashes.  Both cities "
-    "print the\nsame pseudonym for the same value.",
-    "The value is normalised first, so every spelling of one person's "
-    "number gives\none pseudonym: an ID number is upper-cased and a "
-    "15-digit one converted to\n18 digits; a phone number loses spaces, "
-    "dashes and +86 or 0086.  VALUE - reads\none line from standard input, "
-    "which keeps the value out of shell history.\nThe pseudonym is 32 hex "
-    "characters: the first 16 bytes of keyed BLAKE2b-256\nof the normalised "
-    "value.  Whoever holds the key can test guesses, so treat a\npseudonym "
-    "of an ID or phone number as personal information.\n\nJSON: "
-    "{\"partner\", \"type\", \"pseudonym\", \"key_id\"}.",
+    "pseudonym", N_("--partner CODE [--type TYPE] VALUE|- [--json]"),
+    N_("Print the pseudonym that the link to partner CODE gives VALUE: what "
+       "the\npartner receives for a field its agreement hashes.  Both cities "
+       "print the\nsame pseudonym for the same value."),
+    N_("The value is normalised first, so every spelling of one person's "
+       "number gives\none pseudonym: an ID number is upper-cased and a "
+       "15-digit one converted to\n18 digits; a phone number loses spaces, "
+       "dashes and +86 or 0086.  VALUE - reads\none line from standard input, "
+       "which keeps the value out of shell history.\nThe pseudonym is 32 hex "
+       "characters: the first 16 bytes of keyed BLAKE2b-256\nof the normalised "
+       "value.  Whoever holds the key can test guesses, so treat a\npseudonym "
+       "of an ID or phone number as personal information.\n\nJSON: "
+       "{\"partner\", \"type\", \"pseudonym\", \"key_id\"}."),
     pseudonym_options};
 
 static int pseudonym_handle(int val, const char *arg, void *payload)

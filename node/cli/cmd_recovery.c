@@ -4,6 +4,7 @@
  * confirms (pingan/recovery.h).
  */
 #include "cli.h"
+#include "i18n.h"
 #include "pingan/error.h"
 #include "pingan/recovery.h"
 
@@ -24,31 +25,31 @@ typedef struct rec_opts {
 } rec_opts;
 
 static const cli_option backup_options[] = {
-    {"passphrase-file", required_argument, 'p', "FILE",
-     "read the passphrase from the first line of FILE (for scripts)"},
-    {"json", no_argument, 'j', NULL, "print the result as JSON"},
+    {"passphrase-file", required_argument, 'p', N_("FILE"),
+     N_("read the passphrase from the first line of FILE (for scripts)")},
+    {"json", no_argument, 'j', NULL, N_("print the result as JSON")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command backup_cmd = {
-    "backup", "FILE [--passphrase-file FILE] [--json]",
-    "Write an encrypted backup of this node to FILE (mode 0600): a "
-    "consistent copy of\nthe store, taken while the node may be serving, "
-    "its keys and its card.",
-    "The passphrase is asked twice on the terminal without echo, or read "
-    "from\n--passphrase-file.  Keep it apart from the backup: without it "
-    "the backup cannot be\nread, by anyone.  FILE is replaced whole or "
-    "not at all.  Restore with\n'pingan restore FILE --dir NEWDIR'.",
+    "backup", N_("FILE [--passphrase-file FILE] [--json]"),
+    N_("Write an encrypted backup of this node to FILE (mode 0600): a "
+       "consistent copy of\nthe store, taken while the node may be serving, "
+       "its keys and its card."),
+    N_("The passphrase is asked twice on the terminal without echo, or read "
+       "from\n--passphrase-file.  Keep it apart from the backup: without it "
+       "the backup cannot be\nread, by anyone.  FILE is replaced whole or "
+       "not at all.  Restore with\n'pingan restore FILE --dir NEWDIR'."),
     backup_options};
 
 static const cli_command restore_cmd = {
-    "restore", "FILE --dir DIR [--passphrase-file FILE] [--json]",
-    "Restore a backup into DIR, a new or empty directory (an existing node "
-    "is never\noverwritten).",
-    "The restored node refuses local writes until its parent has confirmed "
-    "the last\nsequence number it holds from this node and sent back "
-    "anything newer: run\n'pingan sync PARENT', or export a bundle to the "
-    "parent and import its bundle\nback.  'pingan status' shows the hold.",
+    "restore", N_("FILE --dir DIR [--passphrase-file FILE] [--json]"),
+    N_("Restore a backup into DIR, a new or empty directory (an existing node "
+       "is never\noverwritten)."),
+    N_("The restored node refuses local writes until its parent has confirmed "
+       "the last\nsequence number it holds from this node and sent back "
+       "anything newer: run\n'pingan sync PARENT', or export a bundle to the "
+       "parent and import its bundle\nback.  'pingan status' shows the hold."),
     backup_options};
 
 static int rec_handle(int val, const char *arg, void *payload)
@@ -160,12 +161,12 @@ static int pass_get(char *out, size_t *len, const rec_opts *o, bool twice)
 {
     if (o->pass_file)
         return pass_from_file(out, len, o->pass_file);
-    int error = pass_ask(out, len, "passphrase: ");
+    int error = pass_ask(out, len, _("passphrase: "));
     if (error < 0 || !twice)
         return error;
     char again[PASS_MAX];
     size_t alen = 0;
-    error = pass_ask(again, &alen, "passphrase again: ");
+    error = pass_ask(again, &alen, _("passphrase again: "));
     bool same = error == 0 && alen == *len && memcmp(again, out, alen) == 0;
     pg_memzero(again, sizeof(again));
     if (error < 0)
@@ -205,19 +206,19 @@ static void rec_print(const pg_recovery_result *r, const char *action,
         return;
     }
     if (!dir) {
-        printf("backed up node %s %s to %s: %u files, %llu log entries, own "
-               "seq %lld, %llu bytes (encrypted)\n",
+        printf(_("backed up node %s %s to %s: %u files, %llu log entries, own "
+                 "seq %lld, %llu bytes (encrypted)\n"),
                r->code, r->name, file, r->files,
                (unsigned long long)r->log_entries, (long long)r->last_seq,
                (unsigned long long)r->bytes);
         return;
     }
-    printf("restored node %s %s into %s: %llu log entries, own seq %lld\n",
+    printf(_("restored node %s %s into %s: %llu log entries, own seq %lld\n"),
            r->code, r->name, dir, (unsigned long long)r->log_entries,
            (long long)r->last_seq);
-    printf("on hold: local writes are refused until the parent confirms "
-           "this node's last\nsequence number; run 'pingan sync PARENT', or "
-           "export a bundle to the parent\nand import its bundle back\n");
+    printf(_("on hold: local writes are refused until the parent confirms "
+             "this node's last\nsequence number; run 'pingan sync PARENT', or "
+             "export a bundle to the parent\nand import its bundle back\n"));
 }
 
 static int rec_run(int argc, char **argv, bool backup)
@@ -242,7 +243,7 @@ static int rec_run(int argc, char **argv, bool backup)
     const char *file = argv[optind];
     if (cli_progress_enabled()) {
         ro.progress = rec_progress;
-        ro.payload = (void *)(backup ? "backup" : "restore");
+        ro.payload = (void *)(backup ? _("backup") : _("restore"));
     }
     if (backup && (error = cli_open_node(&node)) < 0)
         return cli_fail(error);
@@ -280,42 +281,42 @@ typedef struct rekey_opts {
 } rekey_opts;
 
 static const cli_option rekey_options[] = {
-    {"card-out", required_argument, 'c', "FILE",
-     "where to write the rekey card for the parent"},
-    {"json", no_argument, 'j', NULL, "print the result as JSON"},
+    {"card-out", required_argument, 'c', N_("FILE"),
+     N_("where to write the rekey card for the parent")},
+    {"json", no_argument, 'j', NULL, N_("print the result as JSON")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command rekey_cmd = {
-    "rekey", "--card-out FILE [--json]",
-    "Replace this node's signing and sealing keys with new ones (files "
-    "mode 0600),\nkeeping the old ones as sign.key.retired-KEYID and "
-    "box.key.retired-KEYID.",
-    "FILE gets a rekey card: the new card and a statement signed by the old "
-    "key naming\nthe new key and the last sequence number signed by the old "
-    "one.  Give it to the\nparent's administrator, who runs 'pingan peer "
-    "rekey --card FILE': the parent\ncertifies the new key and revokes the "
-    "old one after that number.  Until then the\nparent refuses this node's "
-    "bundles.  Refused while the node is on restore hold.",
+    "rekey", N_("--card-out FILE [--json]"),
+    N_("Replace this node's signing and sealing keys with new ones (files "
+       "mode 0600),\nkeeping the old ones as sign.key.retired-KEYID and "
+       "box.key.retired-KEYID."),
+    N_("FILE gets a rekey card: the new card and a statement signed by the old "
+       "key naming\nthe new key and the last sequence number signed by the old "
+       "one.  Give it to the\nparent's administrator, who runs 'pingan peer "
+       "rekey --card FILE': the parent\ncertifies the new key and revokes the "
+       "old one after that number.  Until then the\nparent refuses this node's "
+       "bundles.  Refused while the node is on restore hold."),
     rekey_options};
 
 static const cli_option peer_rekey_options[] = {
-    {"card", required_argument, 'c', "FILE",
-     "the rekey card the peer's 'pingan rekey' wrote"},
-    {"json", no_argument, 'j', NULL, "print the result as JSON"},
+    {"card", required_argument, 'c', N_("FILE"),
+     N_("the rekey card the peer's 'pingan rekey' wrote")},
+    {"json", no_argument, 'j', NULL, N_("print the result as JSON")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command peer_rekey_cmd = {
-    "peer rekey", "--card FILE [--json]",
-    "Accept a peer's new key: check the rekey card's statement against "
-    "the key pinned\nfor the peer.  For a child: revoke the old key after "
-    "the sequence number it\nnames, and pin and certify the new card.  For "
-    "the parent or a partner: pin the\nnew card.",
-    "Txns signed by the old key after that number are quarantined here and "
-    "wherever\nthe revocation travels; the new certificate travels up the "
-    "path with the next\nsync, so the grandparent verifies the child's new "
-    "writes too.",
+    "peer rekey", N_("--card FILE [--json]"),
+    N_("Accept a peer's new key: check the rekey card's statement against "
+       "the key pinned\nfor the peer.  For a child: revoke the old key after "
+       "the sequence number it\nnames, and pin and certify the new card.  For "
+       "the parent or a partner: pin the\nnew card."),
+    N_("Txns signed by the old key after that number are quarantined here and "
+       "wherever\nthe revocation travels; the new certificate travels up the "
+       "path with the next\nsync, so the grandparent verifies the child's new "
+       "writes too."),
     peer_rekey_options};
 
 static int rekey_handle(int val, const char *arg, void *payload)
@@ -357,10 +358,10 @@ int cmd_rekey(int argc, char **argv)
                                  "key_id", key_id, "last_seq", (json_int_t)last,
                                  "card", o.card));
     } else {
-        printf("new key %s (old key %s retired after seq %lld)\n", key_id,
+        printf(_("new key %s (old key %s retired after seq %lld)\n"), key_id,
                old_id, (long long)last);
-        printf("next: give %s to the parent's administrator for 'pingan peer "
-               "rekey --card FILE'\n",
+        printf(_("next: give %s to the parent's administrator for 'pingan peer "
+                 "rekey --card FILE'\n"),
                o.card);
     }
     return 0;
@@ -383,7 +384,7 @@ int cmd_peer_rekey(int argc, char **argv)
         return cli_usage(&peer_rekey_cmd, "peer rekey needs --card FILE");
     FILE *f = fopen(o.card, "rb");
     if (!f) {
-        fprintf(stderr, "pingan: cannot read %s: %s\n", o.card,
+        fprintf(stderr, _("pingan: cannot read %s: %s\n"), o.card,
                 strerror(errno));
         return 2;
     }
@@ -407,13 +408,13 @@ int cmd_peer_rekey(int argc, char **argv)
             (json_int_t)res.last_seq, "quarantined",
             (json_int_t)res.quarantined, "revoked", (int)res.revoked));
     } else if (res.revoked) {
-        printf("certified key %s of %s; key %s revoked after seq %lld (%llu "
-               "txns quarantined here)\n",
+        printf(_("certified key %s of %s; key %s revoked after seq %lld (%llu "
+                 "txns quarantined here)\n"),
                res.new_key_id, res.code, res.old_key_id,
                (long long)res.last_seq, (unsigned long long)res.quarantined);
     } else {
-        printf("pinned key %s of %s in place of key %s (its parent revokes "
-               "the old key after seq %lld)\n",
+        printf(_("pinned key %s of %s in place of key %s (its parent revokes "
+                 "the old key after seq %lld)\n"),
                res.new_key_id, res.code, res.old_key_id,
                (long long)res.last_seq);
     }
@@ -428,22 +429,22 @@ typedef struct release_opts {
 } release_opts;
 
 static const cli_option release_options[] = {
-    {"after-seq", required_argument, 's', "N",
-     "the highest of this node's own seqs that any peer holds"},
-    {"json", no_argument, 'j', NULL, "print the result as JSON"},
+    {"after-seq", required_argument, 's', N_("N"),
+     N_("the highest of this node's own seqs that any peer holds")},
+    {"json", no_argument, 'j', NULL, N_("print the result as JSON")},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const cli_command release_cmd = {
-    "release-hold", "--after-seq N [--json]",
-    "Release a restored node that has no parent (the city) from its write "
-    "hold: its\nnext write takes seq N+1.",
-    "A node with a parent is released by the parent's bundle instead "
-    "('pingan sync\nPARENT').  Without a parent nobody can confirm how far "
-    "this node had written\nbefore its disk died: ask each child and "
-    "partner for the highest seq of this\nnode in its log ('pingan log "
-    "--json', origin = this node's code) and give the\nlargest as N, so no "
-    "peer ever sees a seq issued twice.  Recorded in the audit\ntrail.",
+    "release-hold", N_("--after-seq N [--json]"),
+    N_("Release a restored node that has no parent (the city) from its write "
+       "hold: its\nnext write takes seq N+1."),
+    N_("A node with a parent is released by the parent's bundle instead "
+       "('pingan sync\nPARENT').  Without a parent nobody can confirm how far "
+       "this node had written\nbefore its disk died: ask each child and "
+       "partner for the highest seq of this\nnode in its log ('pingan log "
+       "--json', origin = this node's code) and give the\nlargest as N, so no "
+       "peer ever sees a seq issued twice.  Recorded in the audit\ntrail."),
     release_options};
 
 static int release_handle(int val, const char *arg, void *payload)
@@ -483,6 +484,6 @@ int cmd_release_hold(int argc, char **argv)
         cli_print_json(
             json_pack("{s:b, s:I}", "held", 0, "next_seq", (json_int_t)next));
     else
-        printf("released: the next write takes seq %lld\n", (long long)next);
+        printf(_("released: the next write takes seq %lld\n"), (long long)next);
     return 0;
 }
