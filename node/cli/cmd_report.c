@@ -141,26 +141,27 @@ typedef struct column {
 static size_t columns(column *c, const pg_report *r)
 {
     size_t n = 0;
-    c[n++] = (column){"count", CLI_HEADING("count")};
+    c[n++] = (column){"count", CLI_HEADING("report", "count")};
     if (r->measures & PG_REPORT_M_OVERDUE)
-        c[n++] = (column){"overdue", CLI_HEADING("overdue")};
+        c[n++] = (column){"overdue", CLI_HEADING("report", "overdue")};
     if (r->measures & PG_REPORT_M_AMOUNT)
-        c[n++] = (column){"amount", CLI_HEADING("amount (yuan)")};
+        c[n++] = (column){"amount", CLI_HEADING("report", "amount (yuan)")};
     if (r->rate_name) {
         const char *h = strcmp(r->rate_name, "mediation_success") == 0
-                            ? CLI_HEADING("mediation success rate")
+                            ? CLI_HEADING("report", "mediation success rate")
                         : strcmp(r->rate_name, "closure") == 0
-                            ? CLI_HEADING("closure rate")
+                            ? CLI_HEADING("report", "closure rate")
                         : strcmp(r->rate_name, "dissuaded") == 0
-                            ? CLI_HEADING("dissuasion rate")
-                            : CLI_HEADING("closed on time rate");
+                            ? CLI_HEADING("report", "dissuasion rate")
+                            : CLI_HEADING("report", "closed on time rate");
         c[n++] = (column){r->rate_name, h};
     }
     if (r->rate2_name)
-        c[n++] = (column){r->rate2_name, CLI_HEADING("closed on time rate")};
+        c[n++] = (column){r->rate2_name,
+                          CLI_HEADING("report", "closed on time rate")};
     if (r->measures & PG_REPORT_M_POINTS) {
-        c[n++] = (column){"points", CLI_HEADING("points")};
-        c[n++] = (column){"hours", CLI_HEADING("hours")};
+        c[n++] = (column){"points", CLI_HEADING("report", "points")};
+        c[n++] = (column){"hours", CLI_HEADING("report", "hours")};
     }
     return n;
 }
@@ -244,11 +245,11 @@ static const char *key_heading(const pg_report *r)
 {
     switch (r->by) {
     case PG_REPORT_BY_DIVISION:
-        return CLI_HEADING("division");
+        return CLI_HEADING("report", "division");
     case PG_REPORT_BY_STATUS:
-        return CLI_HEADING("status");
+        return CLI_HEADING("report", "status");
     case PG_REPORT_BY_MONTH:
-        return CLI_HEADING("month");
+        return CLI_HEADING("report", "month");
     case PG_REPORT_BY_CATEGORY: {
         const pg_field *f =
             pg_collection_field(r->coll, r->category_field, NULL);
@@ -313,8 +314,8 @@ static void print_csv(const pg_report *r)
     cli_csv csv;
     char text[128];
     cli_csv_begin(&csv, stdout);
-    cli_csv_field(&csv, zh ? CLI_HEADING("row type") : "row");
-    cli_csv_field(&csv, zh ? CLI_HEADING("jurisdiction") : "group");
+    cli_csv_field(&csv, zh ? CLI_HEADING("report", "row type") : "row");
+    cli_csv_field(&csv, zh ? CLI_HEADING("report", "jurisdiction") : "group");
     cli_csv_field(&csv, zh ? key_heading(r) : pg_report_by_name(r->by));
     for (size_t i = 0; i < n; i++)
         cli_csv_field(&csv, zh ? cols[i].head : cols[i].json);
@@ -325,7 +326,7 @@ static void print_csv(const pg_report *r)
         for (; !total && c < r->ncells &&
                strcmp(r->cells[c].group, r->subtotals[g].group) == 0;
              c++) {
-            cli_csv_field(&csv, zh ? CLI_HEADING("row") : "row");
+            cli_csv_field(&csv, zh ? CLI_HEADING("report", "row") : "row");
             cli_csv_field(&csv, r->cells[c].group);
             cli_csv_field(&csv, r->cells[c].key);
             for (size_t i = 0; i < n; i++) {
@@ -337,8 +338,8 @@ static void print_csv(const pg_report *r)
         }
         const pg_report_stats *s = total ? &r->total : &r->subtotals[g].stats;
         cli_csv_field(&csv, !zh     ? (total ? "total" : "subtotal")
-                            : total ? CLI_HEADING("total")
-                                    : CLI_HEADING("subtotal"));
+                            : total ? CLI_HEADING("report", "total")
+                                    : CLI_HEADING("report", "subtotal"));
         cli_csv_field(&csv, total ? "" : r->subtotals[g].group);
         cli_csv_field(&csv, "");
         for (size_t i = 0; i < n; i++) {
@@ -373,8 +374,8 @@ static void print_table(const pg_report *r, const pg_report_query *q,
     size_t n = columns(cols, r);
     size_t w[2 + MAX_COLS];
     char text[128], a[40], b[40];
-    const char *subtotal = CLI_HEADING("subtotal"),
-               *total = CLI_HEADING("total");
+    const char *subtotal = CLI_HEADING("report", "subtotal"),
+               *total = CLI_HEADING("report", "total");
 
     printf(_("%s (%s) in the jurisdiction of %s %s, by %s"), r->coll->name,
            r->coll->title, r->node_code, pg_node_name(node), key_heading(r));
@@ -395,7 +396,7 @@ static void print_table(const pg_report *r, const pg_report_query *q,
                  "no %s records; no rates)\n"),
                day, r->coll->name);
     }
-    w[0] = cli_text_width(CLI_HEADING("jurisdiction"));
+    w[0] = cli_text_width(CLI_HEADING("report", "jurisdiction"));
     w[1] = cli_text_width(key_heading(r));
     if (cli_text_width(subtotal) > w[1])
         w[1] = cli_text_width(subtotal);
@@ -417,7 +418,7 @@ static void print_table(const pg_report *r, const pg_report_query *q,
         if (cli_text_width(text) > w[2 + i])
             w[2 + i] = cli_text_width(text);
     }
-    cli_print_padded(CLI_HEADING("jurisdiction"), w[0]);
+    cli_print_padded(CLI_HEADING("report", "jurisdiction"), w[0]);
     cli_print_padded(key_heading(r), w[1]);
     for (size_t i = 0; i < n; i++) {
         if (i + 1 < n)

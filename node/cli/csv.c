@@ -63,7 +63,7 @@ int cli_csv_record_header(cli_csv *csv, FILE *out, const pg_collection *coll)
 {
     bool titles = cli_i18n_chinese();
     cli_csv_begin(csv, out);
-    cli_csv_field(csv, titles ? CLI_HEADING("record id") : "id");
+    cli_csv_field(csv, titles ? CLI_HEADING("report", "record id") : "id");
     for (size_t f = 0; f <= coll->nfields; f++) {
         const pg_field *fd = pg_collection_field_at(coll, f);
         cli_csv_field(csv, titles ? fd->title : fd->name);

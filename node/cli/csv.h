@@ -42,10 +42,11 @@ void cli_csv_json(cli_csv *csv, const json_t *v);
  * A heading of a table or sheet, translated in the message context
  * "report" (msgctxt), so that a one-word heading ("count", "status") never
  * meets the same word translated otherwise elsewhere in the catalog.  Use
- * through CLI_HEADING("text").
+ * through CLI_HEADING("report", "text"), which xgettext reads with its
+ * context (tests/i18n/catalog.sh).
  */
 const char *cli_heading(const char *ctx_msgid);
-#define CLI_HEADING(s) cli_heading("report\004" s)
+#define CLI_HEADING(ctx, s) cli_heading(ctx "\004" s)
 
 /* Start CSV for the records of coll: the byte-order mark and the header
  * row (id, every field and _deleted, as in --json): field names, or the

@@ -24,11 +24,14 @@ case $domain in
 pingan)
 	files=$(ls node/cli/*.c)
 	keywords="--keyword=_ --keyword=N_ --keyword=cli_usage:2
-		--flag=cli_usage:2:c-format"
+		--flag=cli_usage:2:c-format --keyword=ngettext:1,2
+		--keyword=CLI_HEADING:1c,2"
 	;;
 libpingan)
-	files=$(ls node/*.c sync/*.c)
-	keywords="--keyword=PG_ --keyword=PG_N_
+	# The command's own pg_error_set calls are translated in this domain
+	# too: node/error.c looks every format up in libpingan.
+	files=$(ls node/*.c sync/*.c node/cli/*.c)
+	keywords="--keyword=PG_ --keyword=PG_N_ --keyword=dngettext:2,3
 		--keyword=pg_error_set:3 --flag=pg_error_set:3:c-format
 		--keyword=pg_error__textf:2 --flag=pg_error__textf:2:c-format
 		--keyword=pg_error__wrap:4 --flag=pg_error__wrap:4:c-format
