@@ -12,10 +12,8 @@
  *   rp_month(ms)       "YYYY-MM" in China Standard Time
  *   rp_tier(code)      a code's tier (pg_tier)
  *
- * The remaps are read from the `division_remap` table at the start of the
- * call (a few rows) and resolved in C: exact old codes first, then the
- * longest old prefix whose tier matches the new code's (a township's
- * villages move with it), repeated for chains up to REMAP_STEPS.
+ * Codes are resolved by the division remaps' one rule,
+ * pg_division_resolve() (node/remap.c), the rule routing uses too.
  */
 #include "pingan/report.h"
 #include "i18n_internal.h"
@@ -23,6 +21,7 @@
 #include "pingan/buf.h"
 #include "pingan/error.h"
 #include "pingan/record.h"
+#include "pingan/remap.h"
 #include "pingan/value.h"
 #include "write_internal.h"
 
@@ -30,10 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DAY_MS      86400000LL
-#define CST_MS      (8LL * 3600 * 1000)
-#define REMAP_STEPS 32
-#define KEY_MAX     256
+#define DAY_MS  86400000LL
+#define CST_MS  (8LL * 3600 * 1000)
+#define KEY_MAX 256
 
 enum { RATE_NONE, RATE_SUCCESS, RATE_ON_TIME, RATE_CLOSURE, RATE_DISSUADED };
 
@@ -186,20 +184,11 @@ int pg_report_parse_date(int64_t *out_ms, const char *s, bool end_of_day)
 
 /* ---- remaps and the registered functions ------------------------------ */
 
-typedef struct rp_remap {
-    char old_code[PG_CODE_LEN + 1];
-    char new_code[PG_CODE_LEN + 1];
-    size_t prefix; /* digits moved with the code; 12 = exact only */
-} rp_remap;
-
 typedef struct rp_ctx {
     pg_node *node;
     char code[PG_CODE_LEN + 1];
     size_t prefix;       /* jurisdiction digits */
     size_t child_prefix; /* digits of a child code; 0: none */
-    pg_buf remap_buf;    /* rp_remap[] */
-    const rp_remap *remaps;
-    size_t nremaps;
 } rp_ctx;
 
 static bool code_ok(const char *s, size_t n)
@@ -212,90 +201,6 @@ static bool code_ok(const char *s, size_t n)
     return true;
 }
 
-static int remaps_load(rp_ctx *c)
-{
-    sqlite3 *db = c->node->db;
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db,
-                                "SELECT count(*) FROM sqlite_master WHERE "
-                                "type = 'table' AND name = 'division_remap'",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return pg_store__error(db, rc, "reading the division remaps");
-    bool have = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (!have)
-        return 0;
-    rc = sqlite3_prepare_v2(db,
-                            "SELECT old_code, new_code FROM division_remap "
-                            "WHERE _deleted = 0 ORDER BY id",
-                            -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return pg_store__error(db, rc, "reading the division remaps");
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *o = (const char *)sqlite3_column_text(st, 0);
-        const char *n = (const char *)sqlite3_column_text(st, 1);
-        if (!o || !n || !code_ok(o, strlen(o)) || !code_ok(n, strlen(n)) ||
-            strcmp(o, n) == 0)
-            continue;
-        rp_remap r;
-        memcpy(r.old_code, o, PG_CODE_LEN + 1);
-        memcpy(r.new_code, n, PG_CODE_LEN + 1);
-        pg_tier to = pg_division_tier(o), tn = pg_division_tier(n);
-        r.prefix = to != PG_TIER_NONE && to == tn ? pg_tier_prefix_len(to)
-                                                  : PG_CODE_LEN;
-        if (r.prefix == 0)
-            r.prefix = PG_CODE_LEN;
-        int error = pg_buf_put(&c->remap_buf, &r, sizeof(r));
-        if (error < 0) {
-            sqlite3_finalize(st);
-            return error;
-        }
-        c->remaps = (const rp_remap *)(void *)c->remap_buf.data;
-        c->nremaps++;
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return pg_store__error(db, rc, "reading the division remaps");
-    return 0;
-}
-
-/* Resolve a code through the remaps, in place. */
-static void remap_resolve(const rp_ctx *c, char code[PG_CODE_LEN + 1])
-{
-    for (int step = 0; step < REMAP_STEPS; step++) {
-        const rp_remap *best = NULL;
-        for (size_t i = 0; i < c->nremaps; i++) {
-            const rp_remap *r = &c->remaps[i];
-            if (strncmp(code, r->old_code, r->prefix) != 0)
-                continue;
-            if (r->prefix < PG_CODE_LEN &&
-                strcmp(code + r->prefix, r->old_code + r->prefix) != 0 &&
-                memcmp(r->old_code + r->prefix, "000000000000",
-                       PG_CODE_LEN - r->prefix) != 0)
-                continue;
-            /* An exact remap of the code wins over its ancestors'. */
-            if (strcmp(code, r->old_code) == 0) {
-                best = r;
-                break;
-            }
-            if (!best || r->prefix > best->prefix)
-                best = r;
-        }
-        if (!best)
-            return;
-        char next[PG_CODE_LEN + 1];
-        memcpy(next, best->new_code, best->prefix);
-        memcpy(next + best->prefix, code + best->prefix,
-               PG_CODE_LEN + 1 - best->prefix);
-        if (strcmp(code, best->old_code) == 0)
-            memcpy(next, best->new_code, PG_CODE_LEN + 1);
-        if (strcmp(next, code) == 0)
-            return;
-        memcpy(code, next, PG_CODE_LEN + 1);
-    }
-}
-
 /* The remapped code of arg 0 if inside the jurisdiction. */
 static bool ctx_division(const rp_ctx *c, sqlite3_value *v,
                          char out[PG_CODE_LEN + 1])
@@ -303,8 +208,12 @@ static bool ctx_division(const rp_ctx *c, sqlite3_value *v,
     const char *s = (const char *)sqlite3_value_text(v);
     if (!s || !code_ok(s, strlen(s)))
         return false;
-    memcpy(out, s, PG_CODE_LEN + 1);
-    remap_resolve(c, out);
+    /* The remaps' one rule (node/remap.c); unreadable remaps leave the
+     * code as stored. */
+    if (pg_division_resolve(c->node, s, out) < 0) {
+        pg_error_clear();
+        memcpy(out, s, PG_CODE_LEN + 1);
+    }
     return strncmp(out, c->code, c->prefix) == 0;
 }
 
@@ -398,15 +307,11 @@ static void ctx_dispose(rp_ctx *c)
         for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
             sqlite3_create_function_v2(c->node->db, fns[i].name, 1, SQLITE_UTF8,
                                        NULL, NULL, NULL, NULL, NULL);
-    pg_buf_dispose(&c->remap_buf);
-    c->remaps = NULL;
-    c->nremaps = 0;
 }
 
 static int ctx_init(rp_ctx *c, pg_node *node)
 {
     memset(c, 0, sizeof(*c));
-    pg_buf_init(&c->remap_buf, PG_BUF_DEFAULT_MAX);
     const char *code = pg_node_code(node);
     memcpy(c->code, code, PG_CODE_LEN + 1);
     pg_tier tier = pg_node_tier(node);
@@ -414,11 +319,6 @@ static int ctx_init(rp_ctx *c, pg_node *node)
     c->child_prefix =
         tier < PG_TIER_COMMUNITY ? pg_tier_prefix_len((pg_tier)(tier + 1)) : 0;
     c->node = node;
-    int error = remaps_load(c);
-    if (error < 0) {
-        ctx_dispose(c);
-        return error;
-    }
     for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
         int rc = sqlite3_create_function_v2(node->db, fns[i].name, 1,
                                             SQLITE_UTF8 | SQLITE_DETERMINISTIC,

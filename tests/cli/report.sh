@@ -38,15 +38,29 @@ move county town $TOWN
 # ---- the township's records --------------------------------------------
 
 NASTY=$(printf '甲, "乙"\n丙,')
+# Statuses move along the dispute lifecycle ('pingan lifecycle show').
+# step COLLECTION ID STATUS...: each status in turn.
+step() {
+	_c=$1
+	_id=$2
+	shift 2
+	for _s in "$@"; do
+		pg --dir town record put "$_c" --id "$_id" status="$_s"
+		[ "$RC" = 0 ] || bail "$_c $_id cannot move to $_s"
+	done
+}
 pg --dir town record put dispute division=$TOWN dispute_type=邻里纠纷 \
-	"summary=$NASTY" status=结案 outcome='调解成功（书面协议）' amount_involved=1200.5 \
+	"summary=$NASTY" status=登记受理 outcome='调解成功（书面协议）' amount_involved=1200.5 \
 	accepted_at=2026-11-02T09:00:00+08:00
 expect_rc 0 "a dispute whose summary holds a comma, quotes and a newline"
+step dispute "$(cat "$T/out")" 调解中 达成协议 结案
 pg --dir town record put dispute division=$VILLAGE dispute_type=山林土地 \
 	summary=界线 outcome='调解不成—引导诉讼' amount_involved=300 \
 	accepted_at=2026-11-20T09:00:00+08:00
 pg --dir town record put dispute division=$VILLAGE dispute_type=山林土地 \
-	summary=排水 status=调解中 accepted_at=2026-10-31T23:00:00+08:00
+	summary=排水 status=登记受理 accepted_at=2026-10-31T23:00:00+08:00
+[ "$RC" = 0 ] || bail "the third dispute"
+step dispute "$(cat "$T/out")" 调解中
 for i in 1 2 3; do
 	pg --dir town record put key_person division=$VILLAGE category=社区矫正对象 \
 		name=张$(echo 一 二 三 | cut -d' ' -f$i) "id_number=$(id_number 4303211980010100$i)"
