@@ -23,7 +23,8 @@ struct pg_node {
     sqlite3_stmt *insert_st[32];
     size_t ninsert;
     char operator_name[PG_AUDIT_OPERATOR_MAX + 1]; /* for the audit trail */
-    bool operator_bad; /* the last one set was refused: record nothing */
+    bool operator_bad;       /* the last one set was refused: record nothing */
+    const pg_schema *schema; /* the store's schema version (meta) */
 };
 
 /* The secret signing key (borrowed). */

@@ -22,6 +22,7 @@
 #include "merge.h"
 #include "node_internal.h"
 #include "audit_internal.h"
+#include "i18n_internal.h"
 #include "redact.h"
 #include "route.h"
 #include "pingan/policy.h"
@@ -237,6 +238,10 @@ typedef struct export_state {
     bool returning;        /* forced holds a restored child's own txns */
     int64_t returned_upto; /* the highest of them written */
     sqlite3_stmt *body_st; /* SQL_EXPORT_BODY, prepared on first use */
+    const pg_schema *link; /* min(this node's version, the peer's) */
+    pg_buf held;           /* uint64_t (seq, since) pairs held back now */
+    pg_buf unheld;         /* uint64_t seqs of peer_held sent now */
+    size_t nforced_held;   /* seqs of es->forced from peer_held */
 } export_state;
 
 /* The bundles written so far (their array grows with outs). */
@@ -425,8 +430,9 @@ static int export_finish(export_state *es)
     memcpy(info.sender, pg_node_code(es->node), PG_CODE_LEN + 1);
     memcpy(info.recipient, es->peer.code, PG_CODE_LEN + 1);
     memcpy(info.recipient_key_id, es->peer.key_id, PG_KEY_ID_LEN + 1);
-    info.schema_version = PG_SCHEMA_VERSION;
-    memcpy(info.schema_hash, pg_schema_current()->hash, PG_HASH_LEN);
+    /* The peer reads what its version knows: the header says which. */
+    info.schema_version = es->link->version;
+    memcpy(info.schema_hash, es->link->hash, PG_HASH_LEN);
     info.created_ms = pg_time_now_ms();
     /* The range walked: with txns, or empty but covered (opts->cover). */
     bool covers = es->first > 0 && es->last >= es->first;
@@ -636,7 +642,7 @@ static int export_backfill(export_state *es)
     while (!error && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         pg_route_entry e = export_entry(st);
         const pg_collection *coll =
-            pg_schema_collection(pg_schema_current(), e.collection);
+            pg_schema_collection(pg_node_schema(es->node), e.collection);
         if (!coll || coll->system ||
             !pg_route_select(es->node, &es->peer, es->policy, &e))
             continue;
@@ -675,6 +681,102 @@ static int export_backfill(export_state *es)
         error = pg_store__error(es->node->db, rc, "reading the log");
     sqlite3_finalize(st);
     pg_buf_dispose(&seen);
+    return error;
+}
+
+/* Sort es->forced and drop repeats, for export_forced. */
+static void forced_sort(export_state *es)
+{
+    size_t n = es->forced.len / sizeof(uint64_t), k = 0;
+    uint64_t *v = (uint64_t *)(void *)es->forced.data;
+    if (n)
+        qsort(v, n, sizeof(*v), seq_cmp);
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || v[k - 1] != v[i])
+            v[k++] = v[i];
+    es->forced.len = k * sizeof(*v);
+}
+
+/*
+ * DESIGN §2: the txns held back from a peer whose schema version lacked
+ * their collection (or some of their fields) are sent once its version
+ * has them, as a record newly entering a link's selection is: the txns
+ * at or before the cursor join es->forced; those after it the walk meets
+ * anyway.
+ */
+static int export_unhold(export_state *es)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, error = 0;
+
+    if (es->start == 0)
+        return 0;
+    rc = sqlite3_prepare_v2(es->node->db,
+                            "SELECT seq FROM peer_held WHERE code = ? AND "
+                            "since <= ? AND seq <= ? ORDER BY seq",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(es->node->db, rc, "reading the peer table");
+    sqlite3_bind_text(st, 1, es->peer.code, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, es->link->version);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)es->start);
+    while (!error && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+        error = pg_buf_put(&es->forced, &seq, sizeof(seq));
+        es->nforced_held++;
+    }
+    if (!error && rc != SQLITE_DONE)
+        error = pg_store__error(es->node->db, rc, "reading the peer table");
+    sqlite3_finalize(st);
+    forced_sort(es);
+    return error;
+}
+
+/* After the walk, inside the cursor's transaction: the txns held back
+ * now, and those sent again (with opts->deliver_token, forgotten only
+ * once the bundle is known to have arrived, pg_exchange_delivered). */
+static int export_remember_held(export_state *es)
+{
+    const uint64_t *h = (const uint64_t *)(void *)es->held.data;
+    const uint64_t *u = (const uint64_t *)(void *)es->unheld.data;
+    const char *token = es->opts->deliver_token;
+    sqlite3_stmt *ins = NULL, *del = NULL;
+    int rc, error = 0;
+
+    if (!es->held.len && !es->unheld.len)
+        return 0;
+    rc = sqlite3_prepare_v2(es->node->db,
+                            "INSERT OR REPLACE INTO peer_held(code, seq, "
+                            "since) VALUES(?, ?, ?)",
+                            -1, &ins, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(
+            es->node->db,
+            token ? "INSERT INTO peer_sent_pending(code, token, coll, "
+                    "record_id, hash) VALUES(?1, ?3, '#held', ?2, NULL)"
+                  : "DELETE FROM peer_held WHERE code = ?1 AND seq = ?2",
+            -1, &del, NULL);
+    if (rc != SQLITE_OK)
+        error = pg_store__error(es->node->db, rc, "recording an export");
+    for (size_t i = 0; !error && i < es->held.len / sizeof(*h); i += 2) {
+        sqlite3_reset(ins);
+        sqlite3_bind_text(ins, 1, es->peer.code, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 2, (sqlite3_int64)h[i]);
+        sqlite3_bind_int64(ins, 3, (sqlite3_int64)h[i + 1]);
+        if ((rc = sqlite3_step(ins)) != SQLITE_DONE)
+            error = pg_store__error(es->node->db, rc, "recording an export");
+    }
+    for (size_t i = 0; !error && i < es->unheld.len / sizeof(*u); i++) {
+        sqlite3_reset(del);
+        sqlite3_bind_text(del, 1, es->peer.code, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(del, 2, (sqlite3_int64)u[i]);
+        if (token)
+            sqlite3_bind_text(del, 3, token, -1, SQLITE_STATIC);
+        if ((rc = sqlite3_step(del)) != SQLITE_DONE)
+            error = pg_store__error(es->node->db, rc, "recording an export");
+    }
+    sqlite3_finalize(ins);
+    sqlite3_finalize(del);
     return error;
 }
 
@@ -769,6 +871,17 @@ static int export_walk(export_state *es, uint64_t start)
              (error = pg_redactor_apply(es->redactor, e.collection, body, len,
                                         &body, &len, &skip)) < 0))
             break;
+        /* Held back for the peer's schema version, or no longer. */
+        unsigned held = selected ? pg_redactor_held(es->redactor) : 0;
+        if (held && !es->opts->dry_run) {
+            uint64_t pair[2] = {seq, held};
+            if ((error = pg_buf_put(&es->held, pair, sizeof(pair))) < 0)
+                break;
+        } else if (selected && !skip && es->nforced_held && seq <= es->start &&
+                   !es->opts->dry_run &&
+                   (error = pg_buf_put(&es->unheld, &seq, sizeof(seq))) < 0) {
+            break;
+        }
         if (selected && !skip && !es->opts->dry_run) {
             /* Split before a txn that would take the bundle over the
              * limit; a bundle always holds at least one txn. */
@@ -848,7 +961,31 @@ static void export_cleanup(export_state *es)
     pg_redactor_free(es->redactor);
     pg_policy_free(es->policy);
     pg_buf_dispose(&es->forced);
+    pg_buf_dispose(&es->held);
+    pg_buf_dispose(&es->unheld);
     sqlite3_finalize(es->body_st);
+}
+
+/*
+ * The link's schema version: min(this node's, the peer's).  Until the
+ * peer has said which it runs (in the header of a bundle it sent), it is
+ * taken to run version 1, the oldest: what needs a newer one waits for
+ * its first word, and is then sent (peer_held), whereas sending it too
+ * early would have an older peer quarantine it.
+ */
+static int export_link(export_state *es)
+{
+    int64_t v;
+    int error =
+        query_int(es->node, "SELECT schema_version FROM peer WHERE code = ?",
+                  es->peer.code, &v);
+    if (error < 0)
+        return error;
+    unsigned own = pg_node_schema(es->node)->version;
+    unsigned peer = v >= 1 && v <= PG_SCHEMA_VERSION ? (unsigned)v : 1;
+    es->link = pg_schema_get(peer < own ? peer : own);
+    pg_redactor_set_schema(es->redactor, es->link);
+    return 0;
 }
 
 int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
@@ -860,6 +997,8 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
     memset(&es, 0, sizeof(es));
     pg_buf_init(&es.outs, PG_BUF_DEFAULT_MAX);
     pg_buf_init(&es.forced, PG_BUF_DEFAULT_MAX);
+    pg_buf_init(&es.held, PG_BUF_DEFAULT_MAX);
+    pg_buf_init(&es.unheld, PG_BUF_DEFAULT_MAX);
     es.node = node;
     es.opts = opts;
     if (!opts->out || !opts->out[0])
@@ -870,7 +1009,8 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
     if ((error = pg_keys_card(&es.peer_card, node, es.peer.code)) < 0 ||
         (error = pg_policy_load(&es.policy, node, &es.peer)) < 0 ||
         (error = pg_redactor_new(&es.redactor, node, &es.peer, es.policy)) <
-            0) {
+            0 ||
+        (error = export_link(&es)) < 0) {
         export_cleanup(&es);
         return error;
     }
@@ -889,6 +1029,8 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
                        : (uint64_t)(opts->resend ? es.peer.acked_upto
                                                  : es.peer.sent_upto);
         error = export_backfill(&es);
+        if (error == 0)
+            error = export_unhold(&es);
         if (error == 0)
             error = export_returning(&es);
         /* A node on restore hold asks its parent with every export. */
@@ -918,6 +1060,8 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
                                      pg_time_now_ms());
             if (error == 0)
                 error = export_remember(&es);
+            if (error == 0)
+                error = export_remember_held(&es);
             /* Sent back once: a pull that stops at its size limit goes on
              * after what it sent (never the same txns again and again); a
              * child still on hold asks again with what it then holds. */
@@ -972,7 +1116,11 @@ int pg_exchange_delivered(pg_node *node, const char *code, const char *token)
     static const char *const sql[] = {
         "INSERT OR IGNORE INTO peer_record(code, coll, record_id) SELECT "
         "code, coll, record_id FROM peer_sent_pending WHERE code = ?1 AND "
-        "token = ?2 AND coll != ''",
+        "token = ?2 AND coll != '' AND coll != '#held'",
+        /* Txns held back for the peer's schema version, now delivered. */
+        "DELETE FROM peer_held WHERE code = ?1 AND seq IN (SELECT "
+        "CAST(record_id AS INTEGER) FROM peer_sent_pending WHERE code = ?1 "
+        "AND token = ?2 AND coll = '#held')",
         "INSERT OR REPLACE INTO peer_policy_sent(code, hash) SELECT code, "
         "hash FROM peer_sent_pending WHERE code = ?1 AND token = ?2 AND coll "
         "= '' ORDER BY rowid",
@@ -982,7 +1130,7 @@ int pg_exchange_delivered(pg_node *node, const char *code, const char *token)
 
     if ((error = pg_store__begin(node->db)) < 0)
         return error;
-    for (size_t i = token ? 0 : 2; error == 0 && i < 3; i++) {
+    for (size_t i = token ? 0 : 3; error == 0 && i < 4; i++) {
         sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(node->db, sql[i], -1, &st, NULL);
         if (rc == SQLITE_OK) {
@@ -1178,6 +1326,24 @@ static int import_signer(void *ctx, const char *key_id,
     return 0;
 }
 
+static int peer_learn_version(pg_node *node, const char *code, unsigned version)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(node->db,
+                                "UPDATE peer SET schema_version = ?1 WHERE "
+                                "code = ?2 AND schema_version < ?1",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, version);
+        sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE
+               ? 0
+               : pg_store__error(node->db, rc, "recording a peer's version");
+}
+
 static int import_header(void *ctx, const pg_bundle_info *info)
 {
     import_state *is = ctx;
@@ -1208,6 +1374,16 @@ static int import_header(void *ctx, const pg_bundle_info *info)
                             "upgrade pingan to a version that knows it "
                             "(this build knows up to %d)",
                             info->schema_version, PG_SCHEMA_VERSION);
+    /* This build knows it, but the node still runs an older version
+     * (DESIGN §2): refused as that older build would refuse it. */
+    if (info->schema_version > pg_node_schema(is->node)->version)
+        return pg_error_set(PG_EUPGRADE, PG_ERRCLASS_INVALID,
+                            PG_("the bundle was made under schema version "
+                                "%u; this node runs version %u: upgrade to "
+                                "≥ %u with 'pingan schema upgrade'"),
+                            info->schema_version,
+                            pg_node_schema(is->node)->version,
+                            info->schema_version);
     schema = pg_schema_get(info->schema_version);
     if (!schema || memcmp(schema->hash, info->schema_hash, PG_HASH_LEN) != 0)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
@@ -1227,6 +1403,11 @@ static int import_header(void *ctx, const pg_bundle_info *info)
         r->gap_first = (uint64_t)contiguous + 1;
         r->gap_last = info->range_first - 1;
     }
+    /* The version the peer runs, for what is sent to it (export_link);
+     * a bundle made before an upgrade may arrive after a newer one. */
+    if ((error = peer_learn_version(is->node, is->peer.code,
+                                    info->schema_version)) < 0)
+        return error;
     is->ack = info->ack_upto;
     is->has_held = info->has_held;
     is->held_seq = info->held_seq;
