@@ -218,7 +218,8 @@ int pg_store__create_sync_tables(sqlite3 *db)
                                                "TEXT")) < 0)
         return error;
     /* The schema version each peer last said it runs (bundle headers;
-     * 0: not heard yet), and the txns held back from it because its
+     * 0: not heard yet), the highest this node's headers told it, and
+     * the txns held back from it because its
      * version lacked their collection or some of their fields, sent
      * again once it has `since` (DESIGN §2). */
     bool peer_version;
@@ -227,6 +228,8 @@ int pg_store__create_sync_tables(sqlite3 *db)
     if (!peer_version &&
         (error = pg_store__exec(db, "ALTER TABLE peer ADD COLUMN "
                                     "schema_version INTEGER NOT NULL "
+                                    "DEFAULT 0; ALTER TABLE peer ADD COLUMN "
+                                    "told_version INTEGER NOT NULL "
                                     "DEFAULT 0")) < 0)
         return error;
     return pg_store__exec(

@@ -22,7 +22,6 @@
 #include "merge.h"
 #include "node_internal.h"
 #include "audit_internal.h"
-#include "i18n_internal.h"
 #include "redact.h"
 #include "route.h"
 #include "pingan/policy.h"
@@ -239,6 +238,8 @@ typedef struct export_state {
     int64_t returned_upto; /* the highest of them written */
     sqlite3_stmt *body_st; /* SQL_EXPORT_BODY, prepared on first use */
     const pg_schema *link; /* min(this node's version, the peer's) */
+    const pg_schema *says; /* the header's: link, or own when announced */
+    bool announce;         /* the peer has not been told this version */
     pg_buf held;           /* uint64_t (seq, since) pairs held back now */
     pg_buf unheld;         /* uint64_t seqs of peer_held sent now */
     size_t nforced_held;   /* seqs of es->forced from peer_held */
@@ -431,8 +432,8 @@ static int export_finish(export_state *es)
     memcpy(info.recipient, es->peer.code, PG_CODE_LEN + 1);
     memcpy(info.recipient_key_id, es->peer.key_id, PG_KEY_ID_LEN + 1);
     /* The peer reads what its version knows: the header says which. */
-    info.schema_version = es->link->version;
-    memcpy(info.schema_hash, es->link->hash, PG_HASH_LEN);
+    info.schema_version = es->says->version;
+    memcpy(info.schema_hash, es->says->hash, PG_HASH_LEN);
     info.created_ms = pg_time_now_ms();
     /* The range walked: with txns, or empty but covered (opts->cover). */
     bool covers = es->first > 0 && es->last >= es->first;
@@ -972,20 +973,61 @@ static void export_cleanup(export_state *es)
  * taken to run version 1, the oldest: what needs a newer one waits for
  * its first word, and is then sent (peer_held), whereas sending it too
  * early would have an older peer quarantine it.
+ *
+ * A header says the version its bundle is made at, so a peer that knows
+ * this node only from capped headers would never learn that it runs a
+ * newer one: the first bundle after this node's version rose (or the
+ * first of a link) says this node's own version (es->says) while its
+ * txns are still made at the link's, and is made even when it holds
+ * none.  A build that knows the version reads it; one that does not
+ * refuses that bundle whole ("upgrade"), and 'export --resend' sends its
+ * txns again under the link's version.
  */
 static int export_link(export_state *es)
 {
-    int64_t v;
+    int64_t v, told;
     int error =
         query_int(es->node, "SELECT schema_version FROM peer WHERE code = ?",
                   es->peer.code, &v);
+    if (error == 0)
+        error =
+            query_int(es->node, "SELECT told_version FROM peer WHERE code = ?",
+                      es->peer.code, &told);
     if (error < 0)
         return error;
     unsigned own = pg_node_schema(es->node)->version;
     unsigned peer = v >= 1 && v <= PG_SCHEMA_VERSION ? (unsigned)v : 1;
     es->link = pg_schema_get(peer < own ? peer : own);
+    es->announce = told < (int64_t)own;
+    es->says = es->announce ? pg_node_schema(es->node) : es->link;
     pg_redactor_set_schema(es->redactor, es->link);
     return 0;
+}
+
+/* After the walk, inside the cursor's transaction: the version this
+ * node's header said (with opts->deliver_token, once delivered). */
+static int export_told(export_state *es)
+{
+    sqlite3_stmt *st = NULL;
+    const char *token = es->opts->deliver_token;
+    int rc = sqlite3_prepare_v2(
+        es->node->db,
+        token ? "INSERT INTO peer_sent_pending(code, token, coll, record_id, "
+                "hash) VALUES(?1, ?3, '#told', ?2, NULL)"
+              : "UPDATE peer SET told_version = ?2 WHERE code = ?1 AND "
+                "told_version < ?2",
+        -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, es->peer.code, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, es->says->version);
+        if (token)
+            sqlite3_bind_text(st, 3, token, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE
+               ? 0
+               : pg_store__error(es->node->db, rc, "recording an export");
 }
 
 int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
@@ -1037,7 +1079,7 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
         int64_t held = -1;
         if (error == 0 && es.peer.role == PG_PEER_PARENT)
             error = pg_node__hold_upto(node, &held);
-        es.request = held >= 0;
+        es.request = held >= 0 || es.announce;
         if (error == 0)
             error = export_walk(&es, export_first(&es));
     }
@@ -1062,6 +1104,8 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
                 error = export_remember(&es);
             if (error == 0)
                 error = export_remember_held(&es);
+            if (error == 0)
+                error = export_told(&es);
             /* Sent back once: a pull that stops at its size limit goes on
              * after what it sent (never the same txns again and again); a
              * child still on hold asks again with what it then holds. */
@@ -1116,7 +1160,12 @@ int pg_exchange_delivered(pg_node *node, const char *code, const char *token)
     static const char *const sql[] = {
         "INSERT OR IGNORE INTO peer_record(code, coll, record_id) SELECT "
         "code, coll, record_id FROM peer_sent_pending WHERE code = ?1 AND "
-        "token = ?2 AND coll != '' AND coll != '#held'",
+        "token = ?2 AND coll != '' AND coll NOT IN ('#held', '#told')",
+        "UPDATE peer SET told_version = max(told_version, (SELECT "
+        "max(CAST(record_id AS INTEGER)) FROM peer_sent_pending WHERE code = "
+        "?1 AND token = ?2 AND coll = '#told')) WHERE code = ?1 AND EXISTS "
+        "(SELECT 1 FROM peer_sent_pending WHERE code = ?1 AND token = ?2 AND "
+        "coll = '#told')",
         /* Txns held back for the peer's schema version, now delivered. */
         "DELETE FROM peer_held WHERE code = ?1 AND seq IN (SELECT "
         "CAST(record_id AS INTEGER) FROM peer_sent_pending WHERE code = ?1 "
@@ -1130,7 +1179,7 @@ int pg_exchange_delivered(pg_node *node, const char *code, const char *token)
 
     if ((error = pg_store__begin(node->db)) < 0)
         return error;
-    for (size_t i = token ? 0 : 3; error == 0 && i < 4; i++) {
+    for (size_t i = token ? 0 : 4; error == 0 && i < 5; i++) {
         sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(node->db, sql[i], -1, &st, NULL);
         if (rc == SQLITE_OK) {
@@ -1374,16 +1423,6 @@ static int import_header(void *ctx, const pg_bundle_info *info)
                             "upgrade pingan to a version that knows it "
                             "(this build knows up to %d)",
                             info->schema_version, PG_SCHEMA_VERSION);
-    /* This build knows it, but the node still runs an older version
-     * (DESIGN §2): refused as that older build would refuse it. */
-    if (info->schema_version > pg_node_schema(is->node)->version)
-        return pg_error_set(PG_EUPGRADE, PG_ERRCLASS_INVALID,
-                            PG_("the bundle was made under schema version "
-                                "%u; this node runs version %u: upgrade to "
-                                "≥ %u with 'pingan schema upgrade'"),
-                            info->schema_version,
-                            pg_node_schema(is->node)->version,
-                            info->schema_version);
     schema = pg_schema_get(info->schema_version);
     if (!schema || memcmp(schema->hash, info->schema_hash, PG_HASH_LEN) != 0)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
