@@ -242,7 +242,7 @@ typedef struct export_state {
     bool announce;         /* the peer has not been told this version */
     pg_buf held;           /* uint64_t (seq, since) pairs held back now */
     pg_buf unheld;         /* uint64_t seqs of peer_held sent now */
-    size_t nforced_held;   /* seqs of es->forced from peer_held */
+    size_t nheld_due;      /* rows of peer_held the link now admits */
 } export_state;
 
 /* The bundles written so far (their array grows with outs). */
@@ -710,21 +710,20 @@ static int export_unhold(export_state *es)
     sqlite3_stmt *st = NULL;
     int rc, error = 0;
 
-    if (es->start == 0)
-        return 0;
     rc = sqlite3_prepare_v2(es->node->db,
                             "SELECT seq FROM peer_held WHERE code = ? AND "
-                            "since <= ? AND seq <= ? ORDER BY seq",
+                            "since <= ? ORDER BY seq",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
         return pg_store__error(es->node->db, rc, "reading the peer table");
     sqlite3_bind_text(st, 1, es->peer.code, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, es->link->version);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)es->start);
     while (!error && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
-        error = pg_buf_put(&es->forced, &seq, sizeof(seq));
-        es->nforced_held++;
+        /* After the cursor, the walk meets them anyway. */
+        if (seq <= es->start)
+            error = pg_buf_put(&es->forced, &seq, sizeof(seq));
+        es->nheld_due++;
     }
     if (!error && rc != SQLITE_DONE)
         error = pg_store__error(es->node->db, rc, "reading the peer table");
@@ -878,8 +877,7 @@ static int export_walk(export_state *es, uint64_t start)
             uint64_t pair[2] = {seq, held};
             if ((error = pg_buf_put(&es->held, pair, sizeof(pair))) < 0)
                 break;
-        } else if (selected && !skip && es->nforced_held && seq <= es->start &&
-                   !es->opts->dry_run &&
+        } else if (selected && !skip && es->nheld_due && !es->opts->dry_run &&
                    (error = pg_buf_put(&es->unheld, &seq, sizeof(seq))) < 0) {
             break;
         }
