@@ -850,6 +850,18 @@ int pg_policy_parse(pg_policy **out, const char *text, size_t len,
                            pg_schema_current());
 }
 
+int pg_policy_parse_node(pg_policy **out, const char *text, size_t len,
+                         const char *source, const pg_node *node,
+                         const pg_peer *peer)
+{
+    PG_ASSERT_ARG(out);
+    PG_ASSERT_ARG(text || len == 0);
+    PG_ASSERT_ARG(node);
+    PG_ASSERT_ARG(peer);
+    return policy_parse_at(out, text, len, source, &node->card, peer,
+                           node->schema);
+}
+
 static int policy_parse_at(pg_policy **out, const char *text, size_t len,
                            const char *source, const pg_card *self,
                            const pg_peer *peer, const pg_schema *schema)

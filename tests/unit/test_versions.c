@@ -224,6 +224,27 @@ static void test_versions__party_needs_its_dispute(void **state)
         PG_EINVALID);
 }
 
+static void test_versions__policies_follow_the_node_version(void **state)
+{
+    fixture *fx = *state;
+    static const char text[] = "[agreement]\nid = t1\n[dispute_party]\n";
+    pg_policy *p = NULL;
+    pg_peer peer;
+
+    /* The township's link to its county, read on either side's schema. */
+    assert_pg_ok(pg_peer_get(&peer, fx->town, COUNTY));
+    assert_int_equal(
+        pg_policy_parse_node(&p, text, strlen(text), "f", fx->town, &peer),
+        PG_EINVALID);
+    assert_non_null(strstr(pg_error_last()->message, "dispute_party"));
+    assert_pg_ok(pg_node_schema_upgrade(fx->town, NULL));
+    assert_pg_ok(
+        pg_policy_parse_node(&p, text, strlen(text), "f", fx->town, &peer));
+    assert_true(pg_policy_carries(
+        p, pg_schema_collection(pg_node_schema(fx->town), "dispute_party")));
+    pg_policy_free(p);
+}
+
 /* ---- bundles between versions ------------------------------------------ */
 
 static void test_versions__bundles_for_a_v1_peer(void **state)
@@ -446,6 +467,8 @@ int main(void)
             test_versions__upgrade_adds_the_new_collections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_versions__party_needs_its_dispute,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_versions__policies_follow_the_node_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_versions__bundles_for_a_v1_peer,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
