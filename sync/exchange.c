@@ -239,7 +239,7 @@ typedef struct export_state {
     sqlite3_stmt *body_st; /* SQL_EXPORT_BODY, prepared on first use */
     const pg_schema *link; /* min(this node's version, the peer's) */
     const pg_schema *says; /* the header's: link, or own when announced */
-    bool announce;         /* the peer has not been told this version */
+    bool announce;         /* tell the peer of an upgrade: always a bundle */
     pg_buf held;           /* uint64_t (seq, since) pairs held back now */
     pg_buf unheld;         /* uint64_t seqs of peer_held sent now */
     size_t nheld_due;      /* rows of peer_held the link now admits */
@@ -976,9 +976,9 @@ static void export_cleanup(export_state *es)
  * this node only from capped headers would never learn that it runs a
  * newer one: the first bundle after this node's version rose (or the
  * first of a link) says this node's own version (es->says) while its
- * txns are still made at the link's, and is made even when it holds
- * none.  A build that knows the version reads it; one that does not
- * refuses that bundle whole ("upgrade"), and 'export --resend' sends its
+ * txns are still made at the link's; after an upgrade it is made even
+ * when it holds none.  A build that knows the version reads it; one that does
+ * not refuses that bundle whole ("upgrade"), and 'export --resend' sends its
  * txns again under the link's version.
  */
 static int export_link(export_state *es)
@@ -996,8 +996,11 @@ static int export_link(export_state *es)
     unsigned own = pg_node_schema(es->node)->version;
     unsigned peer = v >= 1 && v <= PG_SCHEMA_VERSION ? (unsigned)v : 1;
     es->link = pg_schema_get(peer < own ? peer : own);
-    es->announce = told < (int64_t)own;
-    es->says = es->announce ? pg_node_schema(es->node) : es->link;
+    es->says = told < (int64_t)own ? pg_node_schema(es->node) : es->link;
+    /* After an upgrade (the peer was told an older version), a bundle
+     * even with no txn; on a new link, the first bundle that goes says
+     * it anyway. */
+    es->announce = told > 0 && told < (int64_t)own;
     pg_redactor_set_schema(es->redactor, es->link);
     return 0;
 }
