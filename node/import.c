@@ -256,7 +256,7 @@ int pg_import_begin(pg_import **out, pg_node *node, const char *collection,
     int error;
 
     *out = NULL;
-    const pg_collection *coll = pg_write__collection(collection);
+    const pg_collection *coll = pg_write__collection(node, collection);
     if (!coll)
         return PG_EINVALID;
     if ((error = pg_write__check_operator(operator_name)) < 0)

@@ -268,21 +268,21 @@ int pg_lifecycle_check_step(const pg_lifecycle *lc, const char *record_id,
     if (!from) {
         join_list(allowed, sizeof(allowed), lc->initial);
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                            PG_("a new %s record cannot start in status %s; "
-                                "allowed initial: %s"),
+                            "a new %s record cannot start in status %s; "
+                            "allowed initial: %s",
                             lc->collection, to, allowed);
     }
     const pg_lifecycle_state *st = pg_lifecycle_state_get(lc, from);
     join_list(allowed, sizeof(allowed), st ? st->next : lc->initial);
     if (!to)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                            PG_("status %s of %s record %s cannot be "
-                                "cleared; allowed next: %s"),
+                            "status %s of %s record %s cannot be "
+                            "cleared; allowed next: %s",
                             from, lc->collection, record_id ? record_id : "",
                             allowed);
     return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                        PG_("status %s → %s is not allowed for %s %s; "
-                            "allowed next: %s"),
+                        "status %s → %s is not allowed for %s %s; "
+                        "allowed next: %s",
                         from, to, lc->collection, record_id ? record_id : "",
                         allowed);
 }
@@ -434,9 +434,9 @@ int pg_lifecycle_check(pg_node *node, const char *collection,
     if (collection && !(c.only = pg_lifecycle_get(collection))) {
         char ex[PG_EXCERPT_SIZE];
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
-                            PG_("collection '%s' has no lifecycle; these "
-                                "have one: hazard, dispute, grid_event, "
-                                "supervision, volunteer, fraud_alert, drill"),
+                            "collection '%s' has no lifecycle; these "
+                            "have one: hazard, dispute, grid_event, "
+                            "supervision, volunteer, fraud_alert, drill",
                             pg_excerpt(ex, collection, strlen(collection)));
     }
     pg_buf_init(&c.steps, SIZE_MAX / 2);

@@ -13,6 +13,7 @@
 #include "remap_internal.h"
 #include "write_internal.h"
 #include "store.h"
+#include "i18n_internal.h"
 #include "pingan/error.h"
 #include "pingan/schema.h"
 #include "pingan/value.h"
@@ -118,7 +119,7 @@ static bool dir_is_empty(const char *dir)
 }
 
 static int node_init(const char *dir, const char *code, const char *name,
-                     const char *operator_name);
+                     const char *operator_name, unsigned version);
 
 int pg_node_init(const char *dir, const char *code, const char *name)
 {
@@ -128,6 +129,19 @@ int pg_node_init(const char *dir, const char *code, const char *name)
 int pg_node_init_as(const char *dir, const char *code, const char *name,
                     const char *operator_name)
 {
+    return pg_node_init_version(dir, code, name, operator_name, 0);
+}
+
+int pg_node_init_version(const char *dir, const char *code, const char *name,
+                         const char *operator_name, unsigned schema_version)
+{
+    if (schema_version == 0)
+        schema_version = PG_SCHEMA_VERSION;
+    if (!pg_schema_get(schema_version))
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_NODE,
+                            "schema version %u is not known to this "
+                            "build (it knows 1 to %d)",
+                            schema_version, PG_SCHEMA_VERSION);
     int error = pg_write__check_operator(operator_name);
     if (error < 0)
         return error;
@@ -135,7 +149,7 @@ int pg_node_init_as(const char *dir, const char *code, const char *name,
      * file init creates, and SQLite's -wal and -shm files after it, are
      * private to the node's account, whatever the caller's umask. */
     mode_t old = umask(077);
-    error = node_init(dir, code, name, operator_name);
+    error = node_init(dir, code, name, operator_name, schema_version);
     umask(old);
     return error;
 }
@@ -162,11 +176,11 @@ int pg_node_set_operator(pg_node *node, const char *operator_name)
 
 /* The first audit entry: who made the node, with which key. */
 static int init_audit(sqlite3 *db, const pg_card *card,
-                      const char *operator_name)
+                      const char *operator_name, unsigned version)
 {
     json_t *j =
         json_pack("{s:s, s:s, s:i}", "tier", pg_tier_name(card->tier), "key_id",
-                  card->key_id, "schema_version", PG_SCHEMA_VERSION);
+                  card->key_id, "schema_version", (int)version);
     char *text = NULL;
     int error;
 
@@ -181,7 +195,7 @@ static int init_audit(sqlite3 *db, const pg_card *card,
 }
 
 static int node_init(const char *dir, const char *code, const char *name,
-                     const char *operator_name)
+                     const char *operator_name, unsigned version)
 {
     char path[4096];
     uint8_t *sk = NULL;
@@ -261,16 +275,16 @@ static int node_init(const char *dir, const char *code, const char *name,
         (error = pg_store__open(&db, path, true)) < 0)
         goto done;
     if ((error = pg_store__begin(db)) < 0 ||
-        (error = pg_store__create_tables(db, pg_schema_current())) < 0 ||
+        (error = pg_store__create_tables(db, pg_schema_get(version))) < 0 ||
         (error = pg_store__meta_set(db, NULL, "code", code)) < 0 ||
         (error = pg_store__meta_set(db, NULL, "name", name)) < 0 ||
-        (error = pg_store__meta_set_int(db, NULL, "schema_version",
-                                        PG_SCHEMA_VERSION)) < 0 ||
+        (error = pg_store__meta_set_int(db, NULL, "schema_version", version)) <
+            0 ||
         (error = pg_store__meta_set_int(db, NULL, "hlc", 0)) < 0 ||
         (error = pg_store__meta_set_int(db, NULL, "last_seq", 0)) < 0 ||
         (error = pg_store__meta_set_int(db, NULL, "created_ms",
                                         card.created_ms)) < 0 ||
-        (error = init_audit(db, &card, operator_name)) < 0 ||
+        (error = init_audit(db, &card, operator_name, version)) < 0 ||
         (error = pg_store__commit(db)) < 0)
         goto done;
 
@@ -397,6 +411,9 @@ int pg_node_open(pg_node **out, const char *dir)
                              v, PG_SCHEMA_VERSION);
         goto done;
     }
+    /* The node runs at its store's version, whatever this build knows
+     * (DESIGN §2): 'pingan schema upgrade' moves it on. */
+    node->schema = pg_schema_get((unsigned)v);
     /* Stores made before peers existed get the table on first open. */
     if ((error = pg_store__create_peer_table(node->db)) < 0 ||
         (error = pg_store__create_sync_tables(node->db)) < 0)
@@ -477,6 +494,43 @@ pg_tier pg_node_tier(const pg_node *node)
 const pg_card *pg_node_card(const pg_node *node)
 {
     return &node->card;
+}
+
+const pg_schema *pg_node_schema(const pg_node *node)
+{
+    return node->schema;
+}
+
+int pg_node_schema_upgrade(pg_node *node, unsigned *from)
+{
+    const pg_schema *old, *to = pg_schema_current();
+    int error;
+
+    PG_ASSERT_ARG(node);
+    old = node->schema;
+    if (from)
+        *from = old->version;
+    if (old->version == to->version)
+        return 0;
+    if ((error = pg_store__begin(node->db)) < 0)
+        return error;
+    if ((error = pg_store__upgrade_tables(node->db, old, to)) < 0 ||
+        (error = pg_store__meta_set_int(node->db, NULL, "schema_version",
+                                        to->version)) < 0 ||
+        (error = pg_audit__record(node, "schema.upgrade", node->card.code,
+                                  "{s:i, s:i}", "from", (int)old->version, "to",
+                                  (int)to->version)) < 0 ||
+        (error = pg_store__commit(node->db)) < 0) {
+        pg_store__rollback(node->db);
+        return error;
+    }
+    /* Prepared statements name the old columns. */
+    pg_store__cache_clear(&node->stmts);
+    for (size_t i = 0; i < node->ninsert; i++)
+        sqlite3_finalize(node->insert_st[i]);
+    node->ninsert = 0;
+    node->schema = to;
+    return 0;
 }
 
 const uint8_t *pg_node__sign_sk(const pg_node *node)

@@ -25,6 +25,7 @@ struct pg_node {
     char operator_name[PG_AUDIT_OPERATOR_MAX + 1]; /* for the audit trail */
     bool operator_bad; /* the last one set was refused: record nothing */
     struct remap_cache *remap; /* division remaps (node/remap.c) */
+    const pg_schema *schema;   /* the store's schema version (meta) */
 };
 
 /* The secret signing key (borrowed). */

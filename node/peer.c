@@ -299,7 +299,7 @@ done:
 int pg_peer__certify(pg_node *node, const pg_card *child)
 {
     const pg_collection *coll =
-        pg_schema_collection(pg_schema_current(), "node");
+        pg_schema_collection(pg_node_schema(node), "node");
     pg_field_value vals[PG_CERT_FIELDS];
     size_t idx[PG_CERT_FIELDS];
     char division[PG_CODE_LEN + 1];

@@ -61,7 +61,7 @@
 #define POLICY_SOURCE_MAX  256
 
 typedef struct policy_coll {
-    const pg_collection *coll; /* of pg_schema_current() */
+    const pg_collection *coll; /* of the policy's schema */
     bool carried;
     bool named;          /* a section of the file */
     unsigned line;       /* of the section */
@@ -168,9 +168,9 @@ static void policy_copy(char *out, size_t outlen, const char *s)
 }
 
 /* A policy with the defaults of its link, before any file. */
-static int policy_new(pg_policy **out, const pg_card *self, const pg_peer *peer)
+static int policy_new(pg_policy **out, const pg_card *self, const pg_peer *peer,
+                      const pg_schema *schema)
 {
-    const pg_schema *schema = pg_schema_current();
     pg_policy *p;
 
     *out = NULL;
@@ -266,7 +266,16 @@ static int policy_partner_defaults(pg_policy *p)
     assert(fraud->coll->partner_allowed && dispute->coll->partner_allowed);
     fraud->carried = true;
     dispute->carried = true;
-    return policy_set_where(dispute, cross, "true");
+    int error = policy_set_where(dispute, cross, "true");
+    /* Schema v2: a dispute's parties go with it, on the same condition. */
+    policy_coll *party = policy_find_name(p, "dispute_party");
+    const pg_field *pcross =
+        party ? pg_collection_field(party->coll, "cross_region", NULL) : NULL;
+    if (error == 0 && party && pcross) {
+        party->carried = true;
+        error = policy_set_where(party, pcross, "true");
+    }
+    return error;
 }
 
 /* ---- hash ------------------------------------------------------------- */
@@ -319,16 +328,14 @@ done:
     return error;
 }
 
-int pg_policy_default(pg_policy **out, const pg_card *self, const pg_peer *peer)
+static int policy_default_at(pg_policy **out, const pg_card *self,
+                             const pg_peer *peer, const pg_schema *schema)
 {
     pg_policy *p = NULL;
     int error;
 
-    PG_ASSERT_ARG(out);
-    PG_ASSERT_ARG(self);
-    PG_ASSERT_ARG(peer);
     *out = NULL;
-    if ((error = policy_new(&p, self, peer)) < 0)
+    if ((error = policy_new(&p, self, peer, schema)) < 0)
         return error;
     if (p->role == PG_PEER_PARTNER && (error = policy_partner_defaults(p)) < 0)
         goto done;
@@ -340,6 +347,14 @@ done:
     else
         *out = p;
     return error;
+}
+
+int pg_policy_default(pg_policy **out, const pg_card *self, const pg_peer *peer)
+{
+    PG_ASSERT_ARG(out);
+    PG_ASSERT_ARG(self);
+    PG_ASSERT_ARG(peer);
+    return policy_default_at(out, self, peer, pg_schema_current());
 }
 
 /* ---- parsing ----------------------------------------------------------- */
@@ -845,25 +860,49 @@ static int policy_handler(void *user, const char *section, const char *name,
     return ps->error ? 0 : 1;
 }
 
+static int policy_parse_at(pg_policy **out, const char *text, size_t len,
+                           const char *source, const pg_card *self,
+                           const pg_peer *peer, const pg_schema *schema);
+
 int pg_policy_parse(pg_policy **out, const char *text, size_t len,
                     const char *source, const pg_card *self,
                     const pg_peer *peer)
+{
+    PG_ASSERT_ARG(out);
+    PG_ASSERT_ARG(text || len == 0);
+    PG_ASSERT_ARG(self);
+    PG_ASSERT_ARG(peer);
+    return policy_parse_at(out, text, len, source, self, peer,
+                           pg_schema_current());
+}
+
+int pg_policy_parse_node(pg_policy **out, const char *text, size_t len,
+                         const char *source, const pg_node *node,
+                         const pg_peer *peer)
+{
+    PG_ASSERT_ARG(out);
+    PG_ASSERT_ARG(text || len == 0);
+    PG_ASSERT_ARG(node);
+    PG_ASSERT_ARG(peer);
+    return policy_parse_at(out, text, len, source, &node->card, peer,
+                           node->schema);
+}
+
+static int policy_parse_at(pg_policy **out, const char *text, size_t len,
+                           const char *source, const pg_card *self,
+                           const pg_peer *peer, const pg_schema *schema)
 {
     policy_parse ps;
     pg_policy *p = NULL;
     int error, line;
 
-    PG_ASSERT_ARG(out);
-    PG_ASSERT_ARG(text || len == 0);
-    PG_ASSERT_ARG(self);
-    PG_ASSERT_ARG(peer);
     *out = NULL;
     if (!source || !source[0])
         source = "policy";
     if (len > PG_POLICY_MAX)
         return pg_error_set(PG_ELIMIT, PG_ERRCLASS_INVALID,
                             "%s: larger than %d bytes", source, PG_POLICY_MAX);
-    if ((error = policy_new(&p, self, peer)) < 0)
+    if ((error = policy_new(&p, self, peer, schema)) < 0)
         return error;
     p->from_file = true;
     p->id[0] = 0;
@@ -1262,9 +1301,10 @@ int pg_policy_load(pg_policy **out, pg_node *node, const pg_peer *peer)
         return error;
     if (text) {
         policy_stored_source(source, sizeof(source), node, peer->code);
-        error = pg_policy_parse(&p, text, len, source, &node->card, peer);
+        error = policy_parse_at(&p, text, len, source, &node->card, peer,
+                                node->schema);
     } else {
-        error = pg_policy_default(&p, &node->card, peer);
+        error = policy_default_at(&p, &node->card, peer, node->schema);
     }
     free(text);
     if (error < 0)

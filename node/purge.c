@@ -140,7 +140,7 @@ static int put_value(pg_buf *values, const char *s, size_t n)
 int pg_purge__scrub(pg_node *node, pg_txn *txn, bool *changed, pg_buf *values)
 {
     const pg_collection *coll =
-        pg_schema_collection(pg_schema_current(), txn->collection);
+        pg_schema_collection(pg_node_schema(node), txn->collection);
     const char *me = node->card.code;
     char purge_id[PG_RECORD_ID_LEN + 1] = "";
     char last_rid[PG_RECORD_ID_LEN + 1] = "";
@@ -174,9 +174,9 @@ int pg_purge__scrub(pg_node *node, pg_txn *txn, bool *changed, pg_buf *values)
         if (strcmp(txn->hop_sigs[j].hop, me) == 0) {
             if (j + 1 != txn->nhop_sigs)
                 return pg_error_set(PG_ECONFLICT, PG_ERRCLASS_TXN,
-                                    PG_("txn %s/%llu: this node signed it "
-                                        "as a hop before hop %s did; its "
-                                        "purge notes cannot be added"),
+                                    "txn %s/%llu: this node signed it "
+                                    "as a hop before hop %s did; its "
+                                    "purge notes cannot be added",
                                     txn->origin, (unsigned long long)txn->seq,
                                     txn->hop_sigs[txn->nhop_sigs - 1].hop);
             txn->nhop_sigs--;
@@ -241,9 +241,9 @@ int pg_purge__check_write(pg_node *node, const pg_collection *coll,
             return error;
         if (purged)
             return pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
-                                PG_("record %s was purged (by %s): its "
-                                    "personal and sensitive fields are not "
-                                    "written again; field '%s' is one"),
+                                "record %s was purged (by %s): its "
+                                "personal and sensitive fields are not "
+                                "written again; field '%s' is one",
                                 id, by, values[i].field);
         return 0;
     }
@@ -370,7 +370,7 @@ static int find_targets(targets *t, pg_node *node, const pg_collection *coll,
         /* The parties of a dispute purged with it. */
         if (strcmp(coll->name, "dispute") == 0) {
             const pg_collection *pc =
-                pg_schema_collection(pg_schema_current(), "dispute_party");
+                pg_schema_collection(pg_node_schema(node), "dispute_party");
             if (pc && (error = load_targets(t, node, pc, NULL, NULL, false,
                                             req->before_ms)) < 0)
                 return error;
@@ -382,13 +382,13 @@ static int find_targets(targets *t, pg_node *node, const pg_collection *coll,
         return error;
     if (t->n == 0)
         return pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_INVALID,
-                            PG_("no %s record %s is held here"), coll->name,
+                            "no %s record %s is held here", coll->name,
                             req->id);
     if (!pg_division_contains(node->card.code, t->v[0].division))
         return pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
-                            PG_("record %s belongs to division %s, outside "
-                                "this node's jurisdiction (%s): only a node "
-                                "on its path purges it"),
+                            "record %s belongs to division %s, outside "
+                            "this node's jurisdiction (%s): only a node "
+                            "on its path purges it",
                             req->id, t->v[0].division, node->card.code);
     bool purged;
     char by[PG_RECORD_ID_LEN + 1];
@@ -396,11 +396,10 @@ static int find_targets(targets *t, pg_node *node, const pg_collection *coll,
         return error;
     if (purged)
         return pg_error_set(PG_EEXISTS, PG_ERRCLASS_INVALID,
-                            PG_("record %s is purged already (by %s)"), req->id,
-                            by);
+                            "record %s is purged already (by %s)", req->id, by);
     if (strcmp(coll->name, "dispute") == 0) {
         const pg_collection *pc =
-            pg_schema_collection(pg_schema_current(), "dispute_party");
+            pg_schema_collection(pg_node_schema(node), "dispute_party");
         size_t from = t->n;
         if (pc && (error = load_targets(t, node, pc,
                                         "WHERE t.dispute_id = ?1 AND NOT "
@@ -771,7 +770,7 @@ static int write_purges(pg_node *node, target *t, size_t n, const char *basis,
                         pg_purge_result *res)
 {
     const pg_collection *coll =
-        pg_schema_collection(pg_schema_current(), "purge");
+        pg_schema_collection(pg_node_schema(node), "purge");
     pg_txn *txn = NULL;
     pg_buf body, vblob = PG_BUF_INIT;
     pg_write_clock clk;
@@ -780,7 +779,7 @@ static int write_purges(pg_node *node, target *t, size_t n, const char *basis,
 
     if (!coll)
         return pg_error_set(PG_ERROR, PG_ERRCLASS_SCHEMA,
-                            PG_("this schema has no purge collection"));
+                            "this schema has no purge collection");
     pg_collection_field(coll, "division", &idx[0]);
     pg_collection_field(coll, "record_id", &idx[1]);
     pg_collection_field(coll, "purged_at", &idx[2]);
@@ -855,8 +854,8 @@ int pg_purge_wipe(pg_node *node, bool *done)
         *done = false;
     if (!sqlite3_get_autocommit(node->db))
         return pg_error_set(PG_EBUSY, PG_ERRCLASS_STORE,
-                            PG_("a write is in progress on this node "
-                                "handle; finish it first"));
+                            "a write is in progress on this node "
+                            "handle; finish it first");
     rc = sqlite3_wal_checkpoint_v2(node->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
                                    &log, &ckpt);
     if (rc == SQLITE_OK)
@@ -866,9 +865,9 @@ int pg_purge_wipe(pg_node *node, bool *done)
                                        SQLITE_CHECKPOINT_TRUNCATE, &log, &ckpt);
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
         return pg_error_set(PG_EBUSY, PG_ERRCLASS_STORE,
-                            PG_("another process is reading the store: its "
-                                "write-ahead log could not be truncated; "
-                                "run 'pingan purge' again when it is done"));
+                            "another process is reading the store: its "
+                            "write-ahead log could not be truncated; "
+                            "run 'pingan purge' again when it is done");
     if (rc != SQLITE_OK)
         return pg_store__error(node->db, rc, "wiping the store");
     if (done)
@@ -888,27 +887,35 @@ int pg_purge_run(pg_node *node, const pg_purge_request *req, pg_purge_cb cb,
 
     PG_ASSERT_ARG(node && req && res);
     memset(res, 0, sizeof(*res));
-    if (!req->collection || !(coll = pg_write__collection(req->collection)))
+    if (!req->collection ||
+        !(coll = pg_write__collection(node, req->collection)))
         return PG_EINVALID;
+    /* The purge travels as a record of a schema v2 collection. */
+    if (!pg_schema_collection(pg_node_schema(node), "purge"))
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
+                            "this node runs schema version %u, which cannot "
+                            "send a purge along; 'pingan schema upgrade' "
+                            "first",
+                            pg_node_schema(node)->version);
     basis = req->basis ? req->basis : PG_PURGE_BASIS_DEFAULT;
     if (!basis[0] || strlen(basis) > PG_PURGE_BASIS_MAX ||
         !pg_label_valid(basis, strlen(basis)))
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                            PG_("the basis must be 1 to %d bytes of UTF-8 "
-                                "on one line"),
+                            "the basis must be 1 to %d bytes of UTF-8 "
+                            "on one line",
                             PG_PURGE_BASIS_MAX);
     if (req->id && !pg_record_id_valid(req->id, NULL)) {
         char ex[PG_EXCERPT_SIZE];
         return pg_error_set(
             PG_EINVALID, PG_ERRCLASS_INVALID,
-            PG_("cannot purge '%s': it is not a record id (CODE-ULID)"),
+            "cannot purge '%s': it is not a record id (CODE-ULID)",
             pg_excerpt(ex, req->id, strlen(req->id)));
     }
     if (!req->id && req->before_ms > now)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                            PG_("the date given to --before is in the "
-                                "future: only what ended already is "
-                                "purged"));
+                            "the date given to --before is in the "
+                            "future: only what ended already is "
+                            "purged");
     if (!req->dry_run &&
         (error = pg_write__check_operator(req->operator_name)) < 0)
         return error;
@@ -965,7 +972,7 @@ done:
 
 int pg_purge__received(pg_node *node, const pg_txn *txn, size_t *erased)
 {
-    const pg_schema *schema = pg_schema_current();
+    const pg_schema *schema = pg_node_schema(node);
     targets held = TARGETS_INIT;
     pg_purge_result res;
     int error = 0;

@@ -119,7 +119,7 @@ int pg_record_get(pg_record **out, pg_node *node, const char *collection,
     int rc, error;
 
     *out = NULL;
-    const pg_collection *coll = pg_write__find_collection(collection);
+    const pg_collection *coll = pg_write__find_collection(node, collection);
     if (!coll)
         return PG_EINVALID;
     if ((error = select_sql(&sql, coll)) < 0 ||
@@ -166,7 +166,7 @@ int pg_record_list(pg_node *node, const char *collection,
     int rc, error;
     bool first = true;
 
-    const pg_collection *coll = pg_write__find_collection(collection);
+    const pg_collection *coll = pg_write__find_collection(node, collection);
     if (!coll)
         return PG_EINVALID;
     if ((error = select_sql(&sql, coll)) < 0)

@@ -220,8 +220,8 @@ static int check_code(const char *code)
     if (!code || strlen(code) != PG_CODE_LEN || !pg_division_valid(code))
         return pg_error_set(
             PG_EINVALID, PG_ERRCLASS_INVALID,
-            PG_("'%s' is not a 12-digit division code; a remap names two "
-                "12-digit codes"),
+            "'%s' is not a 12-digit division code; a remap names two "
+            "12-digit codes",
             pg_excerpt(ex, code ? code : "", code ? strlen(code) : 0));
     return 0;
 }
@@ -371,36 +371,36 @@ static int check_new(const pg_node *node, const pg_remap *r)
         return error;
     if (strcmp(r->old_code, r->new_code) == 0)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                            PG_("the old and the new code are the same (%s); "
-                                "a remap names a retired code and the code "
-                                "that replaces it"),
+                            "the old and the new code are the same (%s); "
+                            "a remap names a retired code and the code "
+                            "that replaces it",
                             r->old_code);
     if (pg_division_contains(r->old_code, self))
         return pg_error_set(
             PG_EPOLICY, PG_ERRCLASS_INVALID,
-            PG_("%s is this node's own code or an ancestor's; only a node "
-                "above it may remap it"),
+            "%s is this node's own code or an ancestor's; only a node "
+            "above it may remap it",
             r->old_code);
     if (pg_division_contains(r->new_code, self))
         return pg_error_set(
             PG_EPOLICY, PG_ERRCLASS_INVALID,
-            PG_("%s is this node's own code or an ancestor's; a remap names "
-                "a code inside this node's jurisdiction"),
+            "%s is this node's own code or an ancestor's; a remap names "
+            "a code inside this node's jurisdiction",
             r->new_code);
     if (!pg_division_contains(self, r->old_code))
         return pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
-                            PG_("%s lies outside this node's jurisdiction "
-                                "(%s %s); a remap stays inside it"),
+                            "%s lies outside this node's jurisdiction "
+                            "(%s %s); a remap stays inside it",
                             r->old_code, self, node->card.name);
     if (!pg_division_contains(self, r->new_code))
         return pg_error_set(PG_EPOLICY, PG_ERRCLASS_INVALID,
-                            PG_("%s lies outside this node's jurisdiction "
-                                "(%s %s); a remap stays inside it"),
+                            "%s lies outside this node's jurisdiction "
+                            "(%s %s); a remap stays inside it",
                             r->new_code, self, node->card.name);
     if (pg_division_tier(r->old_code) != pg_division_tier(r->new_code))
         return pg_error_set(
             PG_EINVALID, PG_ERRCLASS_INVALID,
-            PG_("%s is a %s code and %s a %s code; a remap keeps the tier"),
+            "%s is a %s code and %s a %s code; a remap keeps the tier",
             r->old_code, pg_tier_name(pg_division_tier(r->old_code)),
             r->new_code, pg_tier_name(pg_division_tier(r->new_code)));
     return 0;
@@ -420,20 +420,20 @@ static int check_against(const pg_node *node, const remap_cache *c,
         if (!correct)
             return pg_error_set(
                 PG_EEXISTS, PG_ERRCLASS_INVALID,
-                PG_("%s is already remapped to %s by %s (record %s); to "
-                    "correct a remap this node issued, give --correct"),
+                "%s is already remapped to %s by %s (record %s); to "
+                "correct a remap this node issued, give --correct",
                 o->old_code, o->new_code, o->issuer, o->id);
         if (strcmp(o->issuer, node->card.code) != 0)
             return pg_error_set(PG_EEXISTS, PG_ERRCLASS_INVALID,
-                                PG_("%s is already remapped to %s by %s "
-                                    "(record %s); only its issuer may "
-                                    "correct it"),
+                                "%s is already remapped to %s by %s "
+                                "(record %s); only its issuer may "
+                                "correct it",
                                 o->old_code, o->new_code, o->issuer, o->id);
         if (o->effective_at >= r->effective_at)
             return pg_error_set(
                 PG_EINVALID, PG_ERRCLASS_INVALID,
-                PG_("a correction takes effect after the remap it corrects "
-                    "(record %s); give a later --effective"),
+                "a correction takes effect after the remap it corrects "
+                "(record %s); give a later --effective",
                 o->id);
     }
     if (!(res = malloc(sizeof(*res))))
@@ -444,8 +444,8 @@ static int check_against(const pg_node *node, const remap_cache *c,
         if (res->cycle) {
             free(res);
             return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                                PG_("remapping %s to %s would make a cycle "
-                                    "(%s is remapped back); nothing written"),
+                                "remapping %s to %s would make a cycle "
+                                "(%s is remapped back); nothing written",
                                 r->old_code, r->new_code, start);
         }
     }
@@ -466,7 +466,7 @@ static void put_text(pg_field_value *v, size_t *n, const char *field,
 int pg_remap_put(pg_node *node, pg_remap *r, bool correct)
 {
     const pg_collection *coll =
-        pg_schema_collection(pg_schema_current(), "division_remap");
+        pg_schema_collection(pg_node_schema(node), "division_remap");
     pg_field_value vals[8];
     size_t idx[8], n = 0;
     char division[PG_CODE_LEN + 1], id[PG_RECORD_ID_LEN + 1];
@@ -476,8 +476,11 @@ int pg_remap_put(pg_node *node, pg_remap *r, bool correct)
     PG_ASSERT_ARG(node);
     PG_ASSERT_ARG(r);
     if (!coll)
-        return pg_error_set(PG_ERROR, PG_ERRCLASS_SCHEMA,
-                            "the schema has no division_remap collection");
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
+                            "this node runs schema version %u, which has no "
+                            "division remaps; 'pingan schema upgrade' adds "
+                            "them",
+                            pg_node_schema(node)->version);
     if ((error = check_new(node, r)) < 0)
         return error;
     if (r->effective_at == 0)

@@ -128,8 +128,8 @@ int pg_report_by_parse(pg_report_by *out, const char *s)
         }
     char ex[PG_EXCERPT_SIZE];
     return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                        PG_("unknown grouping '%s'; expected division, "
-                            "status, category or month"),
+                        "unknown grouping '%s'; expected division, "
+                        "status, category or month",
                         pg_excerpt(ex, s ? s : "", s ? strlen(s) : 0));
 }
 
@@ -176,9 +176,9 @@ int pg_report_parse_date(int64_t *out_ms, const char *s, bool end_of_day)
         return 0;
     }
     return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                        PG_("'%s' is not a date; expected YYYY-MM-DD (China "
-                            "Standard Time) or ISO 8601 with an offset "
-                            "(2026-11-26T10:00:00+08:00)"),
+                        "'%s' is not a date; expected YYYY-MM-DD (China "
+                        "Standard Time) or ISO 8601 with an offset "
+                        "(2026-11-26T10:00:00+08:00)",
                         pg_excerpt(ex, s ? s : "", n));
 }
 
@@ -588,15 +588,15 @@ static int report_from_stats(pg_report *r, rp_ctx *c, const rp_spec *s,
     char ex[PG_EXCERPT_SIZE];
     if (q->since_ms != INT64_MIN)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                            PG_("this node holds no %s records: the report "
-                                "is read from the latest published daily "
-                                "statistics, which --since cannot select"),
+                            "this node holds no %s records: the report "
+                            "is read from the latest published daily "
+                            "statistics, which --since cannot select",
                             s->coll);
     if (q->by == PG_REPORT_BY_MONTH)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                            PG_("this node holds no %s records: published "
-                                "daily statistics cannot be grouped by "
-                                "month"),
+                            "this node holds no %s records: published "
+                            "daily statistics cannot be grouped by "
+                            "month",
                             s->coll);
     int rc = sqlite3_prepare_v2(
         db,
@@ -616,10 +616,10 @@ static int report_from_stats(pg_report *r, rp_ctx *c, const rp_spec *s,
         return pg_store__error(db, rc, "reading the daily statistics");
     if (!found)
         return pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_SCHEMA,
-                            PG_("this node (%s) holds no %s records (they "
-                                "stay at the %s and below) and no daily "
-                                "statistics of them have been published "
-                                "to it yet"),
+                            "this node (%s) holds no %s records (they "
+                            "stay at the %s and below) and no daily "
+                            "statistics of them have been published "
+                            "to it yet",
                             pg_excerpt(ex, c->code, PG_CODE_LEN), s->coll,
                             pg_tier_name(r->coll->cap));
     r->from_stats = true;
@@ -659,18 +659,18 @@ static int report_from_stats(pg_report *r, rp_ctx *c, const rp_spec *s,
 }
 
 static int reported_collection(const pg_collection **coll, const rp_spec **s,
-                               const char *name)
+                               const pg_node *node, const char *name)
 {
     char ex[PG_EXCERPT_SIZE];
-    *coll = name ? pg_schema_collection(pg_schema_current(), name) : NULL;
+    *coll = name ? pg_schema_collection(pg_node_schema(node), name) : NULL;
     *s = *coll ? spec_find(name) : NULL;
     if (!*s)
         return pg_error_set(
             PG_EINVALID, PG_ERRCLASS_SCHEMA,
-            PG_("'%s' is not a reported collection; "
-                "'pingan schema' lists them (system "
-                "collections and daily_stats are not "
-                "reported)"),
+            "'%s' is not a reported collection; "
+            "'pingan schema' lists them (system "
+            "collections and daily_stats are not "
+            "reported)",
             pg_excerpt(ex, name ? name : "", name ? strlen(name) : 0));
     return 0;
 }
@@ -685,15 +685,15 @@ int pg_report_run(pg_report **out, pg_node *node, const pg_report_query *q)
     int error;
 
     *out = NULL;
-    if ((error = reported_collection(&coll, &s, q->collection)) < 0)
+    if ((error = reported_collection(&coll, &s, node, q->collection)) < 0)
         return error;
     if ((unsigned)q->by > PG_REPORT_BY_MONTH)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                             "unknown grouping %d", (int)q->by);
     if (q->since_ms >= q->until_ms)
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
-                            PG_("--since must be before --until: the range "
-                                "is empty"));
+                            "--since must be before --until: the range "
+                            "is empty");
     rp_report *rr = calloc(1, sizeof(*rr));
     if (!rr)
         return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
@@ -1012,7 +1012,7 @@ int pg_report_publish(pg_report_publish_stats *out, pg_node *node,
     bool began = false;
     int error;
 
-    const pg_collection *ds = pg_write__collection("daily_stats");
+    const pg_collection *ds = pg_write__collection(node, "daily_stats");
     if (!ds)
         return PG_EINVALID;
     if ((error = pg_write__check_operator(operator_name)) < 0)
@@ -1029,7 +1029,7 @@ int pg_report_publish(pg_report_publish_stats *out, pg_node *node,
         goto done;
     for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
         const pg_collection *coll =
-            pg_schema_collection(pg_schema_current(), specs[i].coll);
+            pg_schema_collection(pg_node_schema(node), specs[i].coll);
         if (!coll || !holds_collection(node, coll))
             continue;
         if ((error = pub_count(&p, &c, &specs[i], end, end < now ? end : now)) <

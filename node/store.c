@@ -223,7 +223,22 @@ int pg_store__create_sync_tables(sqlite3 *db)
                                                "ADD COLUMN policy_source "
                                                "TEXT")) < 0)
         return error;
-    return pg_store__exec(
+    /* The schema version each peer last said it runs (bundle headers;
+     * 0: not heard yet), the highest this node's headers told it, and
+     * the txns held back from it because its
+     * version lacked their collection or some of their fields, sent
+     * again once it has `since` (DESIGN §2). */
+    bool peer_version;
+    if ((error = has_column(&peer_version, db, "peer", "schema_version")) < 0)
+        return error;
+    if (!peer_version &&
+        (error = pg_store__exec(db, "ALTER TABLE peer ADD COLUMN "
+                                    "schema_version INTEGER NOT NULL "
+                                    "DEFAULT 0; ALTER TABLE peer ADD COLUMN "
+                                    "told_version INTEGER NOT NULL "
+                                    "DEFAULT 0")) < 0)
+        return error;
+    error = pg_store__exec(
         db,
         /* Keys a node had before a rekey (pingan/recovery.h): their
          * card, and the last seq each signed. */
@@ -317,6 +332,11 @@ int pg_store__create_sync_tables(sqlite3 *db)
         "coll TEXT NOT NULL,"
         "record_id TEXT NOT NULL,"
         "PRIMARY KEY(code, coll, record_id)) WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS peer_held("
+        "code TEXT NOT NULL,"
+        "seq INTEGER NOT NULL,"
+        "since INTEGER NOT NULL,"
+        "PRIMARY KEY(code, seq)) WITHOUT ROWID;"
         "CREATE TABLE IF NOT EXISTS peer_policy_sent("
         "code TEXT PRIMARY KEY,"
         "hash BLOB NOT NULL);"
@@ -373,7 +393,11 @@ int pg_store__create_sync_tables(sqlite3 *db)
         "CREATE TRIGGER IF NOT EXISTS audit_append_only BEFORE INSERT ON "
         "audit WHEN NEW.seq IS NOT coalesce((SELECT max(seq) FROM audit), "
         "0) + 1 BEGIN SELECT RAISE(ABORT, 'the audit trail is "
-        "append-only'); END;"
+        "append-only'); END;");
+    if (error < 0)
+        return error;
+    return pg_store__exec(
+        db,
         /* Records whose personal and sensitive values were purged
          * (pingan/purge.h): by the purge record `purge_id` of the `purge`
          * collection, issued by `origin` for `division`.  A txn of that
@@ -442,6 +466,93 @@ int pg_store__create_tables(sqlite3 *db, const pg_schema *schema)
         error = pg_store__create_sync_tables(db);
     pg_buf_dispose(&sql);
     return error;
+}
+
+/* The tombstone of `coll` moves from field index `was` to `now`. */
+static int upgrade_tombstone(sqlite3 *db, const char *coll, size_t was,
+                             size_t now)
+{
+    char sql[256];
+    sqlite3_stmt *rd = NULL, *wr = NULL;
+    pg_buf v = PG_BUF_INIT;
+    int rc, error = 0;
+
+    snprintf(sql, sizeof(sql),
+             "UPDATE hist SET field = %zu WHERE coll = '%s' AND field = %zu;"
+             "UPDATE conflict SET field = %zu WHERE coll = '%s' AND "
+             "field = %zu;",
+             now, coll, was, now, coll, was);
+    if ((error = pg_store__exec(db, sql)) < 0)
+        return error;
+    snprintf(sql, sizeof(sql), "SELECT rowid, _v FROM \"%s\"", coll);
+    if ((rc = sqlite3_prepare_v2(db, sql, -1, &rd, NULL)) != SQLITE_OK)
+        return pg_store__error(db, rc, "upgrading the store");
+    snprintf(sql, sizeof(sql), "UPDATE \"%s\" SET _v = ? WHERE rowid = ?",
+             coll);
+    if ((rc = sqlite3_prepare_v2(db, sql, -1, &wr, NULL)) != SQLITE_OK) {
+        sqlite3_finalize(rd);
+        return pg_store__error(db, rc, "upgrading the store");
+    }
+    while (!error && (rc = sqlite3_step(rd)) == SQLITE_ROW) {
+        const uint8_t *blob = sqlite3_column_blob(rd, 1);
+        size_t len = (size_t)sqlite3_column_bytes(rd, 1);
+        pg_version del;
+        bool has = false;
+
+        pg_buf_clear(&v);
+        for (size_t off = 0; off + PG_VERSION_ENTRY <= len;
+             off += PG_VERSION_ENTRY)
+            has |= blob[off] == was;
+        if (!has)
+            continue;
+        pg_store__versions_get(&del, blob, len, was);
+        /* The entries stay sorted by field: rebuild without the old. */
+        for (size_t off = 0; !error && off + PG_VERSION_ENTRY <= len;
+             off += PG_VERSION_ENTRY)
+            if (blob[off] != was)
+                error = pg_buf_put(&v, blob + off, PG_VERSION_ENTRY);
+        if (!error)
+            error = pg_store__versions_set(&v, now, &del);
+        if (error)
+            break;
+        sqlite3_reset(wr);
+        sqlite3_bind_blob(wr, 1, v.data, (int)v.len, SQLITE_STATIC);
+        sqlite3_bind_int64(wr, 2, sqlite3_column_int64(rd, 0));
+        if ((rc = sqlite3_step(wr)) != SQLITE_DONE)
+            error = pg_store__error(db, rc, "upgrading the store");
+    }
+    if (!error && rc != SQLITE_DONE)
+        error = pg_store__error(db, rc, "upgrading the store");
+    sqlite3_finalize(rd);
+    sqlite3_finalize(wr);
+    pg_buf_dispose(&v);
+    return error;
+}
+
+int pg_store__upgrade_tables(sqlite3 *db, const pg_schema *from,
+                             const pg_schema *to)
+{
+    int error = 0;
+
+    for (size_t i = 0; error == 0 && i < from->ncollections; i++) {
+        const pg_collection *was = from->collections[i];
+        const pg_collection *now = pg_schema_collection(to, was->name);
+        char sql[256];
+
+        if (!now || now->nfields == was->nfields)
+            continue;
+        for (size_t f = was->nfields; error == 0 && f < now->nfields; f++) {
+            snprintf(sql, sizeof(sql),
+                     "ALTER TABLE \"%s\" ADD COLUMN \"%s\" %s", now->name,
+                     now->fields[f].name, column_type(now->fields[f].type));
+            error = pg_store__exec(db, sql);
+        }
+        if (error == 0)
+            error =
+                upgrade_tombstone(db, now->name, was->nfields, now->nfields);
+    }
+    /* New collections: CREATE TABLE IF NOT EXISTS leaves the others. */
+    return error ? error : pg_store__create_tables(db, to);
 }
 
 int pg_store__begin(sqlite3 *db)

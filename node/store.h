@@ -50,6 +50,13 @@ int pg_store__create_tables(sqlite3 *db, const pg_schema *schema);
 /* Create the peer table if it is missing (stores made before peers). */
 int pg_store__create_peer_table(sqlite3 *db);
 
+/* Move the record tables from schema `from` to the newer `to`, inside the
+ * caller's transaction: new collections get their tables, new fields
+ * their columns; the tombstone's field index (nfields) moves with the
+ * fields in `_v`, `hist` and `conflict`. */
+int pg_store__upgrade_tables(sqlite3 *db, const pg_schema *from,
+                             const pg_schema *to);
+
 /* Create the exchange tables (keyring, hist, conflict, quarantine,
  * pending, peer_range) and the log's `via` column if missing. */
 int pg_store__create_sync_tables(sqlite3 *db);

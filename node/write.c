@@ -24,6 +24,7 @@
 #include "node_internal.h"
 #include "remap_internal.h"
 #include "store.h"
+#include "i18n_internal.h"
 #include "pingan/error.h"
 #include "pingan/hlc.h"
 #include "pingan/lifecycle.h"
@@ -50,20 +51,26 @@ int pg_write__bind(sqlite3_stmt *st, int idx, const pg_value *v)
     }
 }
 
-const pg_collection *pg_write__find_collection(const char *name)
+const pg_collection *pg_write__find_collection(const pg_node *node,
+                                               const char *name)
 {
     char ex[PG_EXCERPT_SIZE];
-    const pg_collection *coll = pg_schema_collection(pg_schema_current(), name);
-    if (!coll)
+    const pg_collection *coll = pg_schema_collection(node->schema, name);
+    if (!coll && pg_schema_collection(pg_schema_current(), name))
+        pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
+                     "unknown collection '%s' at this node's schema "
+                     "version %u; 'pingan schema upgrade' adds it",
+                     pg_excerpt(ex, name, strlen(name)), node->schema->version);
+    else if (!coll)
         pg_error_set(PG_EINVALID, PG_ERRCLASS_SCHEMA,
                      "unknown collection '%s'; 'pingan schema' lists them",
                      pg_excerpt(ex, name, strlen(name)));
     return coll;
 }
 
-const pg_collection *pg_write__collection(const char *name)
+const pg_collection *pg_write__collection(const pg_node *node, const char *name)
 {
-    const pg_collection *coll = pg_write__find_collection(name);
+    const pg_collection *coll = pg_write__find_collection(node, name);
     if (!coll)
         return NULL;
     if (coll->system) {
@@ -142,6 +149,75 @@ static int check_transition(const pg_collection *coll, const char *id,
  * Validate the values of one write.  Resolves each field to its index in
  * idx[] and, on create, returns the division.  Nothing is touched.
  */
+/*
+ * A dispute party belongs to a dispute held here, of the same division
+ * (schema v2): a local write naming another is refused.  `division` is the
+ * party's (NULL: read from the record `party_id`).  Replicated writes are
+ * not checked: the dispute may still be on its way.
+ */
+static int write_party_dispute(const pg_node *node, const char *division,
+                               const char *party_id, const pg_value *dispute_id)
+{
+    char ex[PG_EXCERPT_SIZE], party_div[PG_CODE_LEN + 1] = "";
+    char id[PG_RECORD_ID_LEN + 1];
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (dispute_id->kind != PG_VALUE_TEXT || dispute_id->len == 0 ||
+        dispute_id->len > PG_RECORD_ID_LEN)
+        return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                            "dispute_id must name a dispute record "
+                            "(CODE-ULID)");
+    memcpy(id, dispute_id->s, dispute_id->len);
+    id[dispute_id->len] = 0;
+    if (!division) {
+        rc = sqlite3_prepare_v2(node->db,
+                                "SELECT division FROM dispute_party WHERE "
+                                "id = ?",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+            return pg_store__error(node->db, rc, "reading a record");
+        sqlite3_bind_text(st, 1, party_id, -1, SQLITE_STATIC);
+        if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+            sqlite3_column_bytes(st, 0) == PG_CODE_LEN)
+            memcpy(party_div, sqlite3_column_text(st, 0), PG_CODE_LEN + 1);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return pg_store__error(node->db, rc, "reading a record");
+        if (!party_div[0])
+            return 0; /* the update itself reports the missing record */
+        division = party_div;
+    }
+    rc = sqlite3_prepare_v2(node->db,
+                            "SELECT division, _deleted FROM dispute WHERE "
+                            "id = ?",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(node->db, rc, "reading a record");
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        sqlite3_finalize(st);
+        return pg_store__error(node->db, rc, "reading a record");
+    }
+    int error = 0;
+    if (rc == SQLITE_DONE || sqlite3_column_int(st, 1) != 0)
+        error = pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                             "dispute_id %s names no dispute held by "
+                             "this node; write the dispute first "
+                             "('pingan record list dispute' lists them)",
+                             pg_excerpt(ex, id, strlen(id)));
+    else if (strcmp((const char *)sqlite3_column_text(st, 0), division) != 0)
+        error = pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
+                             "dispute %s belongs to division %s, the "
+                             "party to %s: a party has its dispute's "
+                             "division",
+                             id, (const char *)sqlite3_column_text(st, 0),
+                             division);
+    sqlite3_finalize(st);
+    return error;
+}
+
 int pg_write__validate(size_t *idx, char division_out[PG_CODE_LEN + 1],
                        const pg_node *node, const pg_collection *coll,
                        const pg_field_value *values, size_t n, bool create)
@@ -230,6 +306,13 @@ int pg_write__validate(size_t *idx, char division_out[PG_CODE_LEN + 1],
     }
     if (create && (error = check_initial(coll, values, idx, n)) < 0)
         return error;
+    if (create && strcmp(coll->name, "dispute_party") == 0)
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(coll->fields[idx[i] < coll->nfields ? idx[i] : 0].name,
+                       "dispute_id") == 0 &&
+                (error = write_party_dispute(node, division, NULL,
+                                             &values[i].value)) < 0)
+                return error;
     memcpy(division_out, division, PG_CODE_LEN + 1);
     return 0;
 }
@@ -1407,7 +1490,7 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
     bool create = id == NULL, began = false;
     int error;
 
-    if (!(coll = pg_write__collection(collection)))
+    if (!(coll = pg_write__collection(node, collection)))
         return PG_EINVALID;
     if ((error = pg_write__check_operator(operator_name)) < 0)
         return error;
@@ -1431,6 +1514,11 @@ int pg_record_put(char id_out[PG_RECORD_ID_LEN + 1], pg_node *node,
     if ((error = pg_store__begin(node->db)) < 0)
         goto done;
     began = true;
+    for (size_t i = 0; !create && i < nvalues; i++)
+        if (strcmp(coll->name, "dispute_party") == 0 &&
+            strcmp(values[i].field, "dispute_id") == 0 &&
+            (error = write_party_dispute(node, NULL, id, &values[i].value)) < 0)
+            goto done;
     if (!create) {
         if ((error = pg_purge__check_write(node, coll, id, values, idx,
                                            nvalues)) < 0 ||

@@ -17,11 +17,15 @@ int pg_write__bind(sqlite3_stmt *st, int idx, const pg_value *v);
 int pg_write__prepare_built(sqlite3_stmt **st, bool *owned, pg_node *node,
                             pg_buf *sql, int error);
 
-/* A collection by name; NULL with an error set otherwise. */
-const pg_collection *pg_write__find_collection(const char *name);
+/* A collection of the node's schema (pg_node_schema) by name; NULL with
+ * an error set otherwise. */
+const pg_collection *pg_write__find_collection(const pg_node *node,
+                                               const char *name);
 
-/* A writable collection by name; NULL with an error set otherwise. */
-const pg_collection *pg_write__collection(const char *name);
+/* A writable collection of the node's schema by name; NULL with an error
+ * set otherwise. */
+const pg_collection *pg_write__collection(const pg_node *node,
+                                          const char *name);
 
 /* 0 when the operator name is acceptable. */
 int pg_write__check_operator(const char *op);

@@ -327,7 +327,7 @@ int pg_conflict_resolve(pg_version *resolution_out, pg_node *node,
         goto done;
     }
     const pg_collection *coll =
-        pg_schema_collection(pg_schema_current(), c.collection);
+        pg_schema_collection(pg_node_schema(node), c.collection);
     size_t fidx;
     if (!coll || !pg_collection_field(coll, c.field, &fidx)) {
         error = conflict_damaged(c.id);

@@ -237,6 +237,12 @@ typedef struct export_state {
     bool returning;        /* forced holds a restored child's own txns */
     int64_t returned_upto; /* the highest of them written */
     sqlite3_stmt *body_st; /* SQL_EXPORT_BODY, prepared on first use */
+    const pg_schema *link; /* min(this node's version, the peer's) */
+    const pg_schema *says; /* the header's: link, or own when announced */
+    bool announce;         /* tell the peer of an upgrade: always a bundle */
+    pg_buf held;           /* uint64_t (seq, since) pairs held back now */
+    pg_buf unheld;         /* uint64_t seqs of peer_held sent now */
+    size_t nheld_due;      /* rows of peer_held the link now admits */
 } export_state;
 
 /* The bundles written so far (their array grows with outs). */
@@ -425,8 +431,9 @@ static int export_finish(export_state *es)
     memcpy(info.sender, pg_node_code(es->node), PG_CODE_LEN + 1);
     memcpy(info.recipient, es->peer.code, PG_CODE_LEN + 1);
     memcpy(info.recipient_key_id, es->peer.key_id, PG_KEY_ID_LEN + 1);
-    info.schema_version = PG_SCHEMA_VERSION;
-    memcpy(info.schema_hash, pg_schema_current()->hash, PG_HASH_LEN);
+    /* The peer reads what its version knows: the header says which. */
+    info.schema_version = es->says->version;
+    memcpy(info.schema_hash, es->says->hash, PG_HASH_LEN);
     info.created_ms = pg_time_now_ms();
     /* The range walked: with txns, or empty but covered (opts->cover). */
     bool covers = es->first > 0 && es->last >= es->first;
@@ -636,7 +643,7 @@ static int export_backfill(export_state *es)
     while (!error && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         pg_route_entry e = export_entry(st);
         const pg_collection *coll =
-            pg_schema_collection(pg_schema_current(), e.collection);
+            pg_schema_collection(pg_node_schema(es->node), e.collection);
         if (!coll || coll->system ||
             !pg_route_select(es->node, &es->peer, es->policy, &e))
             continue;
@@ -675,6 +682,101 @@ static int export_backfill(export_state *es)
         error = pg_store__error(es->node->db, rc, "reading the log");
     sqlite3_finalize(st);
     pg_buf_dispose(&seen);
+    return error;
+}
+
+/* Sort es->forced and drop repeats, for export_forced. */
+static void forced_sort(export_state *es)
+{
+    size_t n = es->forced.len / sizeof(uint64_t), k = 0;
+    uint64_t *v = (uint64_t *)(void *)es->forced.data;
+    if (n)
+        qsort(v, n, sizeof(*v), seq_cmp);
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || v[k - 1] != v[i])
+            v[k++] = v[i];
+    es->forced.len = k * sizeof(*v);
+}
+
+/*
+ * DESIGN §2: the txns held back from a peer whose schema version lacked
+ * their collection (or some of their fields) are sent once its version
+ * has them, as a record newly entering a link's selection is: the txns
+ * at or before the cursor join es->forced; those after it the walk meets
+ * anyway.
+ */
+static int export_unhold(export_state *es)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, error = 0;
+
+    rc = sqlite3_prepare_v2(es->node->db,
+                            "SELECT seq FROM peer_held WHERE code = ? AND "
+                            "since <= ? ORDER BY seq",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return pg_store__error(es->node->db, rc, "reading the peer table");
+    sqlite3_bind_text(st, 1, es->peer.code, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, es->link->version);
+    while (!error && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+        /* After the cursor, the walk meets them anyway. */
+        if (seq <= es->start)
+            error = pg_buf_put(&es->forced, &seq, sizeof(seq));
+        es->nheld_due++;
+    }
+    if (!error && rc != SQLITE_DONE)
+        error = pg_store__error(es->node->db, rc, "reading the peer table");
+    sqlite3_finalize(st);
+    forced_sort(es);
+    return error;
+}
+
+/* After the walk, inside the cursor's transaction: the txns held back
+ * now, and those sent again (with opts->deliver_token, forgotten only
+ * once the bundle is known to have arrived, pg_exchange_delivered). */
+static int export_remember_held(export_state *es)
+{
+    const uint64_t *h = (const uint64_t *)(void *)es->held.data;
+    const uint64_t *u = (const uint64_t *)(void *)es->unheld.data;
+    const char *token = es->opts->deliver_token;
+    sqlite3_stmt *ins = NULL, *del = NULL;
+    int rc, error = 0;
+
+    if (!es->held.len && !es->unheld.len)
+        return 0;
+    rc = sqlite3_prepare_v2(es->node->db,
+                            "INSERT OR REPLACE INTO peer_held(code, seq, "
+                            "since) VALUES(?, ?, ?)",
+                            -1, &ins, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(
+            es->node->db,
+            token ? "INSERT INTO peer_sent_pending(code, token, coll, "
+                    "record_id, hash) VALUES(?1, ?3, '#held', ?2, NULL)"
+                  : "DELETE FROM peer_held WHERE code = ?1 AND seq = ?2",
+            -1, &del, NULL);
+    if (rc != SQLITE_OK)
+        error = pg_store__error(es->node->db, rc, "recording an export");
+    for (size_t i = 0; !error && i < es->held.len / sizeof(*h); i += 2) {
+        sqlite3_reset(ins);
+        sqlite3_bind_text(ins, 1, es->peer.code, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 2, (sqlite3_int64)h[i]);
+        sqlite3_bind_int64(ins, 3, (sqlite3_int64)h[i + 1]);
+        if ((rc = sqlite3_step(ins)) != SQLITE_DONE)
+            error = pg_store__error(es->node->db, rc, "recording an export");
+    }
+    for (size_t i = 0; !error && i < es->unheld.len / sizeof(*u); i++) {
+        sqlite3_reset(del);
+        sqlite3_bind_text(del, 1, es->peer.code, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(del, 2, (sqlite3_int64)u[i]);
+        if (token)
+            sqlite3_bind_text(del, 3, token, -1, SQLITE_STATIC);
+        if ((rc = sqlite3_step(del)) != SQLITE_DONE)
+            error = pg_store__error(es->node->db, rc, "recording an export");
+    }
+    sqlite3_finalize(ins);
+    sqlite3_finalize(del);
     return error;
 }
 
@@ -769,6 +871,16 @@ static int export_walk(export_state *es, uint64_t start)
              (error = pg_redactor_apply(es->redactor, e.collection, body, len,
                                         &body, &len, &skip)) < 0))
             break;
+        /* Held back for the peer's schema version, or no longer. */
+        unsigned held = selected ? pg_redactor_held(es->redactor) : 0;
+        if (held && !es->opts->dry_run) {
+            uint64_t pair[2] = {seq, held};
+            if ((error = pg_buf_put(&es->held, pair, sizeof(pair))) < 0)
+                break;
+        } else if (selected && !skip && es->nheld_due && !es->opts->dry_run &&
+                   (error = pg_buf_put(&es->unheld, &seq, sizeof(seq))) < 0) {
+            break;
+        }
         if (selected && !skip && !es->opts->dry_run) {
             /* Split before a txn that would take the bundle over the
              * limit; a bundle always holds at least one txn. */
@@ -848,7 +960,75 @@ static void export_cleanup(export_state *es)
     pg_redactor_free(es->redactor);
     pg_policy_free(es->policy);
     pg_buf_dispose(&es->forced);
+    pg_buf_dispose(&es->held);
+    pg_buf_dispose(&es->unheld);
     sqlite3_finalize(es->body_st);
+}
+
+/*
+ * The link's schema version: min(this node's, the peer's).  Until the
+ * peer has said which it runs (in the header of a bundle it sent), it is
+ * taken to run version 1, the oldest: what needs a newer one waits for
+ * its first word, and is then sent (peer_held), whereas sending it too
+ * early would have an older peer quarantine it.
+ *
+ * A header says the version its bundle is made at, so a peer that knows
+ * this node only from capped headers would never learn that it runs a
+ * newer one: the first bundle after this node's version rose (or the
+ * first of a link) says this node's own version (es->says) while its
+ * txns are still made at the link's; after an upgrade it is made even
+ * when it holds none.  A build that knows the version reads it; one that does
+ * not refuses that bundle whole ("upgrade"), and 'export --resend' sends its
+ * txns again under the link's version.
+ */
+static int export_link(export_state *es)
+{
+    int64_t v, told;
+    int error =
+        query_int(es->node, "SELECT schema_version FROM peer WHERE code = ?",
+                  es->peer.code, &v);
+    if (error == 0)
+        error =
+            query_int(es->node, "SELECT told_version FROM peer WHERE code = ?",
+                      es->peer.code, &told);
+    if (error < 0)
+        return error;
+    unsigned own = pg_node_schema(es->node)->version;
+    unsigned peer = v >= 1 && v <= PG_SCHEMA_VERSION ? (unsigned)v : 1;
+    es->link = pg_schema_get(peer < own ? peer : own);
+    es->says = told < (int64_t)own ? pg_node_schema(es->node) : es->link;
+    /* After an upgrade (the peer was told an older version), a bundle
+     * even with no txn; on a new link, the first bundle that goes says
+     * it anyway. */
+    es->announce = told > 0 && told < (int64_t)own;
+    pg_redactor_set_schema(es->redactor, es->link);
+    return 0;
+}
+
+/* After the walk, inside the cursor's transaction: the version this
+ * node's header said (with opts->deliver_token, once delivered). */
+static int export_told(export_state *es)
+{
+    sqlite3_stmt *st = NULL;
+    const char *token = es->opts->deliver_token;
+    int rc = sqlite3_prepare_v2(
+        es->node->db,
+        token ? "INSERT INTO peer_sent_pending(code, token, coll, record_id, "
+                "hash) VALUES(?1, ?3, '#told', ?2, NULL)"
+              : "UPDATE peer SET told_version = ?2 WHERE code = ?1 AND "
+                "told_version < ?2",
+        -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, es->peer.code, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, es->says->version);
+        if (token)
+            sqlite3_bind_text(st, 3, token, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE
+               ? 0
+               : pg_store__error(es->node->db, rc, "recording an export");
 }
 
 int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
@@ -860,6 +1040,8 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
     memset(&es, 0, sizeof(es));
     pg_buf_init(&es.outs, PG_BUF_DEFAULT_MAX);
     pg_buf_init(&es.forced, PG_BUF_DEFAULT_MAX);
+    pg_buf_init(&es.held, PG_BUF_DEFAULT_MAX);
+    pg_buf_init(&es.unheld, PG_BUF_DEFAULT_MAX);
     es.node = node;
     es.opts = opts;
     if (!opts->out || !opts->out[0])
@@ -870,7 +1052,8 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
     if ((error = pg_keys_card(&es.peer_card, node, es.peer.code)) < 0 ||
         (error = pg_policy_load(&es.policy, node, &es.peer)) < 0 ||
         (error = pg_redactor_new(&es.redactor, node, &es.peer, es.policy)) <
-            0) {
+            0 ||
+        (error = export_link(&es)) < 0) {
         export_cleanup(&es);
         return error;
     }
@@ -890,12 +1073,14 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
                                                  : es.peer.sent_upto);
         error = export_backfill(&es);
         if (error == 0)
+            error = export_unhold(&es);
+        if (error == 0)
             error = export_returning(&es);
         /* A node on restore hold asks its parent with every export. */
         int64_t held = -1;
         if (error == 0 && es.peer.role == PG_PEER_PARENT)
             error = pg_node__hold_upto(node, &held);
-        es.request = held >= 0;
+        es.request = held >= 0 || es.announce;
         if (error == 0)
             error = export_walk(&es, export_first(&es));
     }
@@ -918,6 +1103,10 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
                                      pg_time_now_ms());
             if (error == 0)
                 error = export_remember(&es);
+            if (error == 0)
+                error = export_remember_held(&es);
+            if (error == 0)
+                error = export_told(&es);
             /* Sent back once: a pull that stops at its size limit goes on
              * after what it sent (never the same txns again and again); a
              * child still on hold asks again with what it then holds. */
@@ -972,7 +1161,16 @@ int pg_exchange_delivered(pg_node *node, const char *code, const char *token)
     static const char *const sql[] = {
         "INSERT OR IGNORE INTO peer_record(code, coll, record_id) SELECT "
         "code, coll, record_id FROM peer_sent_pending WHERE code = ?1 AND "
-        "token = ?2 AND coll != ''",
+        "token = ?2 AND coll != '' AND coll NOT IN ('#held', '#told')",
+        "UPDATE peer SET told_version = max(told_version, (SELECT "
+        "max(CAST(record_id AS INTEGER)) FROM peer_sent_pending WHERE code = "
+        "?1 AND token = ?2 AND coll = '#told')) WHERE code = ?1 AND EXISTS "
+        "(SELECT 1 FROM peer_sent_pending WHERE code = ?1 AND token = ?2 AND "
+        "coll = '#told')",
+        /* Txns held back for the peer's schema version, now delivered. */
+        "DELETE FROM peer_held WHERE code = ?1 AND seq IN (SELECT "
+        "CAST(record_id AS INTEGER) FROM peer_sent_pending WHERE code = ?1 "
+        "AND token = ?2 AND coll = '#held')",
         "INSERT OR REPLACE INTO peer_policy_sent(code, hash) SELECT code, "
         "hash FROM peer_sent_pending WHERE code = ?1 AND token = ?2 AND coll "
         "= '' ORDER BY rowid",
@@ -982,7 +1180,7 @@ int pg_exchange_delivered(pg_node *node, const char *code, const char *token)
 
     if ((error = pg_store__begin(node->db)) < 0)
         return error;
-    for (size_t i = token ? 0 : 2; error == 0 && i < 3; i++) {
+    for (size_t i = token ? 0 : 4; error == 0 && i < 5; i++) {
         sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(node->db, sql[i], -1, &st, NULL);
         if (rc == SQLITE_OK) {
@@ -1178,6 +1376,24 @@ static int import_signer(void *ctx, const char *key_id,
     return 0;
 }
 
+static int peer_learn_version(pg_node *node, const char *code, unsigned version)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(node->db,
+                                "UPDATE peer SET schema_version = ?1 WHERE "
+                                "code = ?2 AND schema_version < ?1",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, version);
+        sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE
+               ? 0
+               : pg_store__error(node->db, rc, "recording a peer's version");
+}
+
 static int import_header(void *ctx, const pg_bundle_info *info)
 {
     import_state *is = ctx;
@@ -1227,6 +1443,11 @@ static int import_header(void *ctx, const pg_bundle_info *info)
         r->gap_first = (uint64_t)contiguous + 1;
         r->gap_last = info->range_first - 1;
     }
+    /* The version the peer runs, for what is sent to it (export_link);
+     * a bundle made before an upgrade may arrive after a newer one. */
+    if ((error = peer_learn_version(is->node, is->peer.code,
+                                    info->schema_version)) < 0)
+        return error;
     is->ack = info->ack_upto;
     is->has_held = info->has_held;
     is->held_seq = info->held_seq;

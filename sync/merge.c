@@ -1346,7 +1346,7 @@ static int merge_fuller(bool *fuller, merge_ctx *c)
     if (!more)
         goto done;
     const pg_collection *coll =
-        pg_schema_collection(pg_schema_current(), txn->collection);
+        pg_schema_collection(pg_node_schema(node), txn->collection);
     error = pg_txn_verify_notes(txn, hop_key, m);
     if (error == PG_EINVALID || error == PG_EAUTH || error == PG_ENOTFOUND ||
         !coll || !valid_by_schema(c, coll)) {
@@ -1539,7 +1539,7 @@ static int merge_one(merge_ctx *c)
 
     /* Jurisdiction and schema. */
     const pg_collection *coll =
-        pg_schema_collection(pg_schema_current(), txn->collection);
+        pg_schema_collection(pg_node_schema(c->m->node), txn->collection);
     if (!within_jurisdiction(c, coll) || !valid_by_schema(c, coll))
         return c->failure < 0 ? c->failure : quarantine(c);
 
@@ -1983,7 +1983,7 @@ int pg_merger_revoke(pg_merger *m, const char *code, const char *key_id,
                                    strlen(ent[3 * b + 2]) + 1);
         }
         const pg_collection *coll =
-            pg_schema_collection(pg_schema_current(), ent[3 * a]);
+            pg_schema_collection(pg_node_schema(m->node), ent[3 * a]);
         if (!error && coll)
             error = revoke_rebuild(m, coll, ent[3 * a + 1], &ids);
     }

@@ -33,6 +33,8 @@ struct pg_redactor {
     pg_buf met_txn;
     bool count_all;
     uint64_t skipped;
+    const pg_schema *link; /* the link's schema version */
+    unsigned held;         /* of the last txn: the version it needs */
 };
 
 int pg_redactor_new(pg_redactor **out, pg_node *node, const pg_peer *peer,
@@ -46,6 +48,7 @@ int pg_redactor_new(pg_redactor **out, pg_node *node, const pg_peer *peer,
         return pg_error_set(PG_ENOMEM, PG_ERRCLASS_NOMEMORY, "out of memory");
     memset(r->identity, -1, sizeof(r->identity));
     r->node = node;
+    r->link = node->schema;
     r->peer = peer;
     r->policy = policy;
     /* A redacted txn grows by its notes: room for the largest batch a
@@ -134,6 +137,16 @@ static void counts_commit(pg_redactor *r, bool sent)
     pg_buf_clear(&r->met_txn);
 }
 
+void pg_redactor_set_schema(pg_redactor *r, const pg_schema *link)
+{
+    r->link = link ? link : r->node->schema;
+}
+
+unsigned pg_redactor_held(const pg_redactor *r)
+{
+    return r->held;
+}
+
 void pg_redactor_count_all(pg_redactor *r)
 {
     r->count_all = true;
@@ -163,7 +176,7 @@ static bool redact_identity_of(const pg_redactor *r, const pg_collection *coll)
 
 static bool redact_identity(pg_redactor *r, const pg_collection *coll)
 {
-    const pg_schema *schema = pg_schema_current();
+    const pg_schema *schema = r->node->schema;
     for (size_t i = 0; i < schema->ncollections && i < 32; i++)
         if (schema->collections[i] == coll) {
             if (r->identity[i] < 0)
@@ -288,11 +301,20 @@ int pg_redactor_apply(pg_redactor *r, const char *collection,
     *out = body;
     *out_len = len;
     *skip = false;
-    coll = pg_schema_collection(pg_schema_current(), collection);
+    r->held = 0;
+    coll = pg_schema_collection(r->node->schema, collection);
+    /* A collection newer than the link's version waits for the peer. */
+    const pg_collection *lcoll = pg_schema_collection(r->link, collection);
+    if (coll && !lcoll) {
+        r->held = coll->since;
+        *skip = true;
+        return 0;
+    }
     /* Certificates are public and pass whole. */
     if (!coll || coll->system)
         return 0;
-    if (!r->count_all && r->peer->role != PG_PEER_PARTNER &&
+    bool narrower = lcoll->nfields < coll->nfields;
+    if (!narrower && !r->count_all && r->peer->role != PG_PEER_PARTNER &&
         redact_identity(r, coll))
         return 0;
     if ((error = pg_txn_decode(&txn, body, len)) < 0 ||
@@ -302,7 +324,7 @@ int pg_redactor_apply(pg_redactor *r, const char *collection,
         return pg_error_set(PG_ECORRUPT, PG_ERRCLASS_STORE,
                             "a txn of the log does not decode");
     }
-    coll = pg_schema_collection(pg_schema_current(), txn->collection);
+    coll = pg_schema_collection(r->node->schema, txn->collection);
     if (!coll) {
         pg_txn_free(txn);
         return 0;
@@ -327,6 +349,18 @@ int pg_redactor_apply(pg_redactor *r, const char *collection,
                 pg_collection_field(coll, txn->changes[i].field, NULL);
             if (!f)
                 continue;
+            /* A field newer than the link's version: withheld whole,
+             * sent again once the peer has it. */
+            if (narrower && strcmp(f->name, "_deleted") != 0 &&
+                !pg_collection_field(lcoll, f->name, NULL)) {
+                if (f->since > r->held)
+                    r->held = f->since;
+                if (txn->changes[i].form != PG_CHANGE_DROPPED &&
+                    (error = redact_change(r, txn, i, coll, f, PG_XF_DROP,
+                                           &changed)) < 0)
+                    goto done;
+                continue;
+            }
             /* The division and the tombstone always pass: a receiver
              * refuses them redacted, and they reveal only that the
              * record exists, which its id in the txn says anyway. */

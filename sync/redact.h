@@ -23,6 +23,7 @@
 #include "pingan/node.h"
 #include "pingan/peer.h"
 #include "pingan/policy.h"
+#include "pingan/schema.h"
 
 typedef struct pg_redactor pg_redactor;
 
@@ -50,6 +51,18 @@ void pg_redactor_free(pg_redactor *r);
 int pg_redactor_apply(pg_redactor *r, const char *collection,
                       const uint8_t *body, size_t len, const uint8_t **out,
                       size_t *out_len, bool *skip);
+
+/*
+ * The schema the link runs at: min(this node's version, the peer's)
+ * (DESIGN §2; NULL or unset: the node's).  A txn of a collection the link
+ * lacks is skipped; a change to a field it lacks is dropped (its leaf
+ * stays, so the origin's signature still verifies).  After each apply,
+ * pg_redactor_held says the schema version the peer needs for the whole
+ * txn (0: it had it all), so that the exporter sends it again once the
+ * peer has upgraded.
+ */
+void pg_redactor_set_schema(pg_redactor *r, const pg_schema *link);
+unsigned pg_redactor_held(const pg_redactor *r);
 
 /* Count every field, also of collections that pass unchanged (a dry
  * run shows them all). */

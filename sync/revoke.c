@@ -80,7 +80,7 @@ int pg_revoke__in_txn(pg_node *node, const char *code, int64_t after,
                       const char *operator_name, pg_revoke_result *out)
 {
     const pg_collection *coll =
-        pg_schema_collection(pg_schema_current(), "node");
+        pg_schema_collection(pg_node_schema(node), "node");
     char id[PG_RECORD_ID_LEN + 1];
     pg_merger *m = NULL;
     int error;

@@ -18,7 +18,7 @@ bool pg_route_select(const pg_node *node, const pg_peer *peer,
 
     if (strcmp(e->via, peer->code) == 0 || strcmp(e->origin, peer->code) == 0)
         return false;
-    coll = pg_schema_collection(pg_schema_current(), e->collection);
+    coll = pg_schema_collection(pg_node_schema(node), e->collection);
     if (!coll)
         return false;
     if (coll->system) {

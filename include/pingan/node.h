@@ -20,6 +20,7 @@
 
 #include "pingan/crypto.h"
 #include "pingan/division.h"
+#include "pingan/schema.h"
 
 /** An open node. */
 typedef struct pg_node pg_node;
@@ -60,6 +61,17 @@ int pg_node_init_as(const char *dir, const char *code, const char *name,
                     const char *operator_name);
 
 /**
+ * pg_node_init_as with the store made at schema version @p schema_version
+ * (1 .. PG_SCHEMA_VERSION; 0: the newest): the node behaves as a build of
+ * that version until pg_node_schema_upgrade.  For staging an upgrade of a
+ * federation, and for tests.
+ *
+ * @return as pg_node_init_as; PG_EINVALID also for an unknown version
+ */
+int pg_node_init_version(const char *dir, const char *code, const char *name,
+                         const char *operator_name, unsigned schema_version);
+
+/**
  * Set who acts through this handle: the operator recorded in the audit
  * trail (pingan/audit.h) for every action until it is set again.  A
  * server sets the requesting peer's code around each request.  NULL
@@ -91,6 +103,26 @@ const char *pg_node_name(const pg_node *node);
 pg_tier pg_node_tier(const pg_node *node);
 /** The node's card (borrowed). */
 const pg_card *pg_node_card(const pg_node *node);
+
+/**
+ * The schema the node runs at: its store's version (DESIGN §2), which may
+ * be older than the newest this build knows (pg_schema_current()).  Its
+ * writes, merges, routing, redaction, policies and bundles follow it.
+ */
+const pg_schema *pg_node_schema(const pg_node *node);
+
+/**
+ * Upgrade the node's store to the newest schema this build knows: the
+ * new tables and columns are added, the audit trail records the upgrade
+ * (`schema.upgrade`, with the operator) and the store's version is set,
+ * all in one transaction.  Peers learn the new version from the node's
+ * next bundle and then send what they held back.
+ *
+ * @param from [out] optional: the version before
+ * @return 0 (also when the store is already at the newest version: *from
+ * then equals PG_SCHEMA_VERSION and nothing changes), PG_EBUSY, PG_ERROR
+ */
+int pg_node_schema_upgrade(pg_node *node, unsigned *from);
 
 /**
  * Write a card as JSON text (UTF-8, ends with a newline).

@@ -207,6 +207,16 @@ int pg_policy_parse(pg_policy **out, const char *text, size_t len,
                     const pg_peer *peer);
 
 /**
+ * pg_policy_parse for a link of @p node, against the schema the node runs
+ * (pg_node_schema): a collection its version lacks is unknown.
+ *
+ * @return as pg_policy_parse
+ */
+int pg_policy_parse_node(pg_policy **out, const char *text, size_t len,
+                         const char *source, const pg_node *node,
+                         const pg_peer *peer);
+
+/**
  * The default policy of the link from @p self to @p peer (table above).
  *
  * @return 0, PG_EINVALID (unknown role), PG_ENOMEM.  The caller frees

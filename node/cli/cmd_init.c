@@ -8,6 +8,7 @@
 typedef struct init_opts {
     const char *code;
     const char *name;
+    const char *version;
     bool json;
 } init_opts;
 
@@ -16,6 +17,9 @@ static const cli_option init_options[] = {
      N_("division code: 12 digits, or a 2/4/6/9-digit prefix (430302)")},
     {"name", required_argument, 'n', N_("NAME"),
      N_("the node's name, e.g. 雨湖区")},
+    {"schema-version", required_argument, 'S', N_("N"),
+     N_("make the store at an older schema version N (staging an upgrade, "
+        "tests); 'pingan schema upgrade' moves it on")},
     {"json", no_argument, 'j', NULL, N_("print the result as JSON")},
     {NULL, 0, 0, NULL, NULL},
 };
@@ -40,6 +44,8 @@ static int init_handle(int val, const char *arg, void *payload)
     case 'n':
         o->name = arg;
         break;
+    case 'S':
+        return cli_set_once(&o->version, "--schema-version", arg);
     case 'j':
         o->json = true;
         break;
@@ -59,9 +65,14 @@ int cmd_init(int argc, char **argv)
         return cli_usage(&init_cmd, "unexpected argument '%s'", argv[optind]);
     if (!o.code || !o.name)
         return cli_usage(&init_cmd, "init needs --code and --name");
+    unsigned long long version = 0;
+    if (o.version && cli_parse_count(&version, "schema-version", o.version, 1,
+                                     PG_SCHEMA_VERSION) < 0)
+        return 2;
     if ((error = pg_division_parse(code, o.code)) < 0)
         return cli_fail(error);
-    if ((error = pg_node_init_as(cli_g.dir, code, o.name, cli_operator())) < 0)
+    if ((error = pg_node_init_version(cli_g.dir, code, o.name, cli_operator(),
+                                      (unsigned)version)) < 0)
         return cli_fail(error);
 
     pg_node *node = NULL;

@@ -269,9 +269,9 @@ static int read_policy(char **text, size_t *len, const char *path,
     stub.tier = card->tier;
     stub.role = role;
     memcpy(stub.key_id, card->key_id, sizeof(stub.key_id));
-    if ((error = pg_policy_parse(&pol, *text, *len, path, pg_node_card(node),
-                                 &stub)) < 0) {
-        fprintf(stderr, _("pingan: %s\n"), pg_error_last()->message);
+    if ((error = pg_policy_parse_node(&pol, *text, *len, path, node, &stub)) <
+        0) {
+        fprintf(stderr, _("pingan: %s\n"), pg_error_last_localized());
         return pg_error_exit_code(error);
     }
     pg_policy_free(pol);

@@ -85,6 +85,8 @@ static json_t *status_json(const pg_status *s)
         "tier", pg_tier_name(s->tier), "key_id", s->key_id, "log_entries",
         (json_int_t)s->log_entries, "log_last_seq", (json_int_t)s->log_last_seq,
         "schema_version", (json_int_t)s->schema_version);
+    /* The newest this build knows: a node below it can be upgraded. */
+    json_object_set_new(node, "schema_newest", json_integer(PG_SCHEMA_VERSION));
 
     for (size_t i = 0; peers && i < s->npeers; i++) {
         const pg_status_peer *sp = &s->peers[i];
@@ -240,6 +242,10 @@ static void print_status(const pg_status *s)
     printf(_("log          %llu entries, last seq %llu; schema version %u\n"),
            (unsigned long long)s->log_entries,
            (unsigned long long)s->log_last_seq, s->schema_version);
+    if (s->schema_version < PG_SCHEMA_VERSION)
+        printf(_("schema       this build knows version %d: 'pingan schema "
+                 "upgrade' moves the node to it\n"),
+               PG_SCHEMA_VERSION);
 
     printf("\n");
     if (s->npeers == 0)

@@ -444,7 +444,7 @@ grep -q "^  peer " "$T/out" && pass "pingan --help lists 'peer'" ||
 
 if command -v sqlite3 >/dev/null 2>&1; then
 	cols=$(sqlite3 city/store.db "SELECT group_concat(name, ' ') FROM pragma_table_info('peer')")
-	[ "$cols" = "code role card name tier key_id sign_pk box_pk url ca_file sent_upto acked_upto received_upto added_ms last_sync_ms policy policy_source" ] &&
+	[ "$cols" = "code role card name tier key_id sign_pk box_pk url ca_file sent_upto acked_upto received_upto added_ms last_sync_ms policy policy_source schema_version told_version" ] &&
 		pass "the peer table has the documented columns" ||
 		fail "peer table columns: $cols"
 	stored=$(sqlite3 city/store.db "SELECT hex(card) FROM peer WHERE code = '430302000000'" | tr A-F a-f)

@@ -63,13 +63,17 @@ expect_out "policy default-partner: partner link to 430100000000 长沙市" \
 expect_out "dispute: records where cross_region = true" \
 	"disputes only when marked cross_region"
 expect_out "fraud_alert: every record" "every fraud alert"
+expect_out "dispute_party: records where cross_region = true" \
+	"dispute parties go with their cross_region disputes (schema v2)"
+expect_out_re '^    id_number +id_number +personal +drop$' \
+	"a party's ID number is dropped"
 expect_out_re '^    applicant_name +name +personal +mask$' "names are masked"
 expect_out_re '^    applicant_id_number +id_number +personal +drop$' \
 	"ID numbers are dropped"
 expect_out_re '^    applicant_phone +phone +personal +drop$' "phones are dropped"
 expect_out_re '^    loss_amount +real +sensitive +drop$' "sensitive is dropped"
 expect_out_re '^    dispute_type +enum +internal +keep$' "internal is kept"
-expect_out_re '^not carried: hazard grid_event key_person supervision volunteer drill node dispute_party daily_stats division_remap purge$' \
+expect_out_re '^not carried: hazard grid_event key_person supervision volunteer drill node daily_stats division_remap purge$' \
 	"the other collections are not carried"
 expect_out_re '^  pseudonym  key id [0-9a-f]{16}, derived' "the key id is shown"
 xt_cs_id=$(sed -n 's/^  pseudonym  key id \([0-9a-f]*\),.*/\1/p' partner.txt)

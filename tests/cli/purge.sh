@@ -77,12 +77,18 @@ for f in ("store.db", "store.db-wal", "store.db-shm"):
 EOF
 }
 
+# Each parent's first bundle: certificates down, and its schema version,
+# without which a child holds v2 txns (the purge) back from it.
+move city $COUNTY county
+move county $TOWN town
+
 DSP=$(put town dispute division=$TOWN dispute_type=邻里纠纷 \
 	"summary=${NAME}与邻居因排水沟发生纠纷" applicant_name=$NAME \
 	applicant_phone=$PHONE applicant_id_number=$IDNO status=登记受理)
 put town dispute_party division=$TOWN dispute_id=$DSP party_role=被申请人 \
 	name=$PNAME phone=$PPHONE >/dev/null
 put town dispute --id $DSP status=调解中 respondent_name=$PNAME >/dev/null
+put town dispute --id $DSP status=达成协议 >/dev/null
 put town dispute --id $DSP status=结案 outcome=调解成功（书面协议） closed_at=2026-03-01T10:00:00+08:00 >/dev/null
 KP=$(put town key_person division=$TOWN category=社区矫正对象 name=$KNAME \
 	id_number=$KIDNO phone=$KPHONE diagnosis=无 visit_notes="${KNAME}按时报到" \
@@ -195,7 +201,7 @@ expect_rc 0 "the township's audit chain verifies"
 # A lagging copy: a second dispute's first write reaches the county only
 # after the township purged it.
 D2=$(put town dispute division=$TOWN dispute_type=邻里纠纷 summary=${MNAME}的纠纷 \
-	applicant_name=$MNAME applicant_phone=$MPHONE status=结案 closed_at=2026-03-02T10:00:00+08:00)
+	applicant_name=$MNAME applicant_phone=$MPHONE closed_at=2026-03-02T10:00:00+08:00)
 "$PINGAN" --dir town export --to $COUNTY --out "$T/early.pgb" >/dev/null 2>&1 || bail "export failed"
 pg --dir town purge dispute --id $D2
 expect_rc 0 "the second dispute is purged"
@@ -219,7 +225,7 @@ pg --dir city quarantine list --json
 # Over HTTP: 湘潭县 pulls from 石潭镇's server a dispute purged before it
 # ever left the township.
 D3=$(put town dispute division=$TOWN dispute_type=邻里纠纷 summary=${HNAME}的纠纷 \
-	applicant_name=$HNAME applicant_phone=$HPHONE status=结案 closed_at=2026-03-03T10:00:00+08:00)
+	applicant_name=$HNAME applicant_phone=$HPHONE closed_at=2026-03-03T10:00:00+08:00)
 pg --dir town purge dispute --id $D3
 expect_rc 0 "the third dispute is purged before it leaves the township"
 "$PINGAN" --dir town serve --listen 127.0.0.1:0 >"$T/serve.out" 2>"$T/serve.err" &

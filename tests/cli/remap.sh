@@ -163,11 +163,11 @@ pg --dir city division show 430302100001 --json
 cp "$T/out" show.c.json
 if locale -a 2>/dev/null | grep -qi '^zh_CN\.utf-\?8$'; then
 	zh --dir city division list
-	expect_out_re "^原代码 +新代码 +新名称 +调整原因 +生效时间 +发布单位 +批准文号$" "list: Chinese headings"
+	expect_out_re "^原代码 +新代码 +新名称 +原因 +生效时间 +发布单位 +批准文号$" "list: Chinese headings"
 	zh --dir city division show 430302100001
 	expect_out "430302100001 解析为 430302009001" "show: Chinese"
 	zh --dir county division remap $TOWN 430302010000
-	[ "$RC" = 2 ] && grep -q "已由 $COUNTY 调整为 $NEWTOWN" "$T/err" &&
+	[ "$RC" = 2 ] && grep -q "已调整为 $NEWTOWN（由 $COUNTY 发布" "$T/err" &&
 		pass "a refusal in Chinese" || fail "no Chinese refusal: $(cat "$T/err")"
 	zh --dir city division list --json
 	cmp -s "$T/out" list.c.json && pass "list --json is the same in Chinese" ||
@@ -182,6 +182,12 @@ fi
 # ---- a remap and a record under the new code in one bundle -------------------
 new_node town2 430302101000 楠竹山镇
 link_nodes county town2
+# The township's first report tells the county its schema version (until
+# then the county holds v2 txns, the remap among them, back from it).
+pg --dir town2 record put drill division=430302101000 drill_type=桌面推演 \
+	scenario=消防疏散
+[ "$RC" = 0 ] || bail "a drill at town2"
+xfer town2 county 430302000000
 pg --dir county division remap 430302101000 430302010000 --reason 撤镇设街道
 expect_rc 0 "the county remaps 楠竹山镇"
 hazard county 430302010001 same-bundle

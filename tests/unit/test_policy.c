@@ -809,13 +809,22 @@ static void test_policy__partner_default_is_the_art8_agreement(void **s)
     for (size_t i = 0; i < schema->ncollections; i++) {
         const pg_collection *c = schema->collections[i];
         bool want = strcmp(c->name, "fraud_alert") == 0 ||
-                    strcmp(c->name, "dispute") == 0;
+                    strcmp(c->name, "dispute") == 0 ||
+                    strcmp(c->name, "dispute_party") == 0;
         assert_int_equal(pg_policy_carries(p, c), want);
     }
     assert_true(pg_policy_condition(p, coll("dispute"), &f, &v));
     assert_string_equal(f->name, "cross_region");
     assert_int_equal(v.kind, PG_VALUE_BOOL);
     assert_true(v.b);
+    /* Schema v2: a dispute's parties go with it, on the same condition,
+     * their ID numbers and phones withheld, names masked. */
+    assert_true(pg_policy_condition(p, coll("dispute_party"), &f, &v));
+    assert_string_equal(f->name, "cross_region");
+    assert_true(v.kind == PG_VALUE_BOOL && v.b);
+    assert_int_equal(xf(p, "dispute_party", "name"), PG_XF_MASK);
+    assert_int_equal(xf(p, "dispute_party", "id_number"), PG_XF_DROP);
+    assert_int_equal(xf(p, "dispute_party", "phone"), PG_XF_DROP);
     assert_false(pg_policy_condition(p, coll("fraud_alert"), &f, &v));
     assert_false(pg_policy_condition(p, coll("hazard"), &f, &v));
 
@@ -840,7 +849,8 @@ static void test_policy__partner_default_is_the_art8_agreement(void **s)
 
     /* The same rules written as a file give the same hash. */
     pg_policy *q = parse_ok(HEAD "[dispute]\nwhere = cross_region = true\n"
-                                 "[fraud_alert]\n",
+                                 "[fraud_alert]\n[dispute_party]\n"
+                                 "where = cross_region = true\n",
                             CHANGSHA_CODE, PG_PEER_PARTNER);
     assert_string_equal(pg_policy_id(q), "t1");
     assert_memory_equal(pg_policy_hash(p), pg_policy_hash(q), 32);

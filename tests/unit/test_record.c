@@ -310,6 +310,24 @@ static void round_trip_collection(pg_node *node, const pg_collection *coll)
         values[f].field = coll->fields[f].name;
         values[f].value = sample_value(&coll->fields[f], f, COMMUNITY_1);
     }
+    /* A party names a dispute held here, of its division. */
+    char dispute_id[PG_RECORD_ID_LEN + 1];
+    if (strcmp(coll->name, "dispute_party") == 0) {
+        const pg_collection *d =
+            pg_schema_collection(pg_schema_current(), "dispute");
+        pg_field_value *dv = calloc(d->nfields, sizeof(*dv));
+        assert_non_null(dv);
+        for (size_t f = 0; f < d->nfields; f++) {
+            dv[f].field = d->fields[f].name;
+            dv[f].value = sample_value(&d->fields[f], f, COMMUNITY_1);
+        }
+        assert_pg_ok(pg_record_put(dispute_id, node, "dispute", NULL, dv,
+                                   d->nfields, OPERATOR));
+        free(dv);
+        for (size_t f = 0; f < coll->nfields; f++)
+            if (strcmp(coll->fields[f].name, "dispute_id") == 0)
+                values[f].value = test_text(dispute_id);
+    }
     seq_before =
         test_sql_int(node, "SELECT value FROM meta WHERE key='last_seq'");
     assert_pg_ok(pg_record_put(id, node, coll->name, NULL, values,
@@ -353,7 +371,8 @@ static void round_trip_collection(pg_node *node, const pg_collection *coll)
     /* Update one plain field: its version moves, the others stay. */
     size_t uf = 0;
     for (size_t f = 1; f < coll->nfields && !uf; f++)
-        if (coll->fields[f].merge == PG_MERGE_LWW)
+        if (coll->fields[f].merge == PG_MERGE_LWW &&
+            strcmp(coll->fields[f].name, "dispute_id") != 0)
             uf = f;
     assert_true(uf > 0);
     const pg_field *field = &coll->fields[uf];
