@@ -640,9 +640,11 @@ done:
     return error;
 }
 
-/* Every txn naming a target: the log, one scan per (collection,
- * division); pending and quarantine, one scan each. */
-static int erase_txns(pg_node *node, const target *t, size_t n, pg_buf *values,
+/* The txns held back (pending, quarantine) naming a target, one scan
+ * each: they are purged whether or not the record is in a record table
+ * here (a creation txn waiting for its signer's card is not).  Only the
+ * ids of t are used. */
+static int erase_held(pg_node *node, const target *t, size_t n, pg_buf *values,
                       pg_purge_result *res)
 {
     static const struct {
@@ -651,6 +653,26 @@ static int erase_txns(pg_node *node, const target *t, size_t n, pg_buf *values,
         {"pending", "SELECT id, body FROM pending"},
         {"quarantine", "SELECT id, body FROM quarantine"},
     };
+    pg_buf keys = PG_BUF_INIT;
+    int error = 0;
+
+    for (size_t w = 0; !error && n && w < sizeof(held) / sizeof(held[0]); w++) {
+        if ((error = rows_naming(&keys, node, held[w].sql, t, n, NULL)) < 0)
+            break;
+        const int64_t *k = (const int64_t *)(void *)keys.data;
+        for (size_t i = 0; !error && i < keys.len / sizeof(*k); i++)
+            error = rewrite_body(node, held[w].table, "id", k[i], true, values,
+                                 &res->held);
+    }
+    pg_buf_dispose(&keys);
+    return error;
+}
+
+/* Every txn naming a target: the log, one scan per (collection,
+ * division); pending and quarantine, one scan each. */
+static int erase_txns(pg_node *node, const target *t, size_t n, pg_buf *values,
+                      pg_purge_result *res)
+{
     pg_buf keys = PG_BUF_INIT;
     int error = 0;
 
@@ -671,15 +693,9 @@ static int erase_txns(pg_node *node, const target *t, size_t n, pg_buf *values,
             error = rewrite_body(node, "log", "seq", k[i], false, values,
                                  &res->txns);
     }
-    for (size_t w = 0; !error && w < sizeof(held) / sizeof(held[0]); w++) {
-        if ((error = rows_naming(&keys, node, held[w].sql, t, n, NULL)) < 0)
-            break;
-        const int64_t *k = (const int64_t *)(void *)keys.data;
-        for (size_t i = 0; !error && i < keys.len / sizeof(*k); i++)
-            error = rewrite_body(node, held[w].table, "id", k[i], true, values,
-                                 &res->held);
-    }
     pg_buf_dispose(&keys);
+    if (!error)
+        error = erase_held(node, t, n, values, res);
     return error;
 }
 
@@ -970,14 +986,16 @@ done:
 
 /* --- received ------------------------------------------------------------- */
 
-int pg_purge__received(pg_node *node, const pg_txn *txn, size_t *erased)
+int pg_purge__received(pg_node *node, const pg_txn *txn, size_t *erased,
+                       size_t *held_txns)
 {
     const pg_schema *schema = pg_node_schema(node);
-    targets held = TARGETS_INIT;
+    targets held = TARGETS_INIT, other = TARGETS_INIT;
     pg_purge_result res;
     int error = 0;
 
     *erased = 0;
+    *held_txns = 0;
     memset(&res, 0, sizeof(res));
     for (size_t lo = 0, hi; !error && lo < txn->nchanges; lo = hi) {
         const char *pid = txn->changes[lo].record_id;
@@ -1008,6 +1026,7 @@ int pg_purge__received(pg_node *node, const pg_txn *txn, size_t *erased)
             break;
         /* This node's copy, if it holds the record under that division:
          * every copy found is erased together, one scan of the log. */
+        bool found = false;
         for (size_t c = 0; !error && c < schema->ncollections; c++) {
             const pg_collection *coll = schema->collections[c];
             targets t = TARGETS_INIT;
@@ -1016,14 +1035,36 @@ int pg_purge__received(pg_node *node, const pg_txn *txn, size_t *erased)
             error =
                 load_targets(&t, node, coll, "WHERE t.id = ?1", rid, true, 0);
             if (!error && t.n == 1 &&
-                strcmp(t.v[0].division, txn->division) == 0)
+                strcmp(t.v[0].division, txn->division) == 0) {
                 error = targets_add(&held, &t.v[0]);
+                found = true;
+            }
             pg_buf_dispose(&t.buf);
+        }
+        /* Not in a record table here: its txns may still wait in pending
+         * or quarantine (their scrub goes by `purged`, set above). */
+        if (!error && !found) {
+            target x;
+            memset(&x, 0, sizeof(x));
+            snprintf(x.id, sizeof(x.id), "%s", rid);
+            snprintf(x.division, sizeof(x.division), "%s", txn->division);
+            error = targets_add(&other, &x);
         }
     }
     if (!error && held.n &&
         (error = erase_targets(node, held.v, held.n, &res)) == 0)
         *erased = held.n;
+    if (!error && other.n) {
+        pg_buf values;
+        pg_buf_init(&values, 64 * 1024 * 1024);
+        if ((error = erase_held(node, other.v, other.n, &values, &res)) == 0)
+            error = erase_reasons(node, &values);
+        pg_memzero(values.data, values.len);
+        pg_buf_dispose(&values);
+    }
+    if (!error)
+        *held_txns = res.held;
     pg_buf_dispose(&held.buf);
+    pg_buf_dispose(&other.buf);
     return error;
 }

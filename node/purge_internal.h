@@ -31,10 +31,13 @@ int pg_purge__scrub(pg_node *node, pg_txn *txn, bool *changed, pg_buf *values);
 /*
  * A txn of the `purge` collection was applied (inside the merge's
  * transaction): remember each purged id and erase this node's copy of
- * each record it holds under the purge's division.  *erased counts the
- * records erased here.
+ * each record it holds under the purge's division, and purge every
+ * pending or quarantined txn naming a purged id, whether or not the
+ * record is in a record table here.  *erased counts the records erased
+ * here, *held_txns the pending and quarantined txns rewritten or deleted.
  */
-int pg_purge__received(pg_node *node, const pg_txn *txn, size_t *erased);
+int pg_purge__received(pg_node *node, const pg_txn *txn, size_t *erased,
+                       size_t *held_txns);
 
 /*
  * A local write to an existing record (node/write.c): PG_EPOLICY when the

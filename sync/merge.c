@@ -1393,20 +1393,21 @@ static int merge_purge(merge_ctx *c)
     pg_merger *m = c->m;
     const pg_txn *txn = c->txn;
     char subject[PG_CODE_LEN + 24];
-    size_t erased;
+    size_t erased, held;
     int error;
 
-    if ((error = pg_purge__received(m->node, txn, &erased)) < 0)
+    if ((error = pg_purge__received(m->node, txn, &erased, &held)) < 0)
         return error;
     m->any_purged = true;
-    if (!erased)
+    if (!erased && !held)
         return 0;
+    /* Old bytes of rewritten pending or quarantined bodies are wiped too. */
     m->erased = true;
     snprintf(subject, sizeof(subject), "%s:%llu", txn->origin,
              (unsigned long long)txn->seq);
-    return pg_audit__record(m->node, "purge", subject, "{s:s, s:s, s:I}", "by",
-                            "received", "origin", txn->origin, "records",
-                            (json_int_t)erased);
+    return pg_audit__record(m->node, "purge", subject, "{s:s, s:s, s:I, s:I}",
+                            "by", "received", "origin", txn->origin, "records",
+                            (json_int_t)erased, "held_txns", (json_int_t)held);
 }
 
 /* --- the journey of one txn -------------------------------------------- */
