@@ -699,6 +699,44 @@ static int erase_txns(pg_node *node, const target *t, size_t n, pg_buf *values,
     return error;
 }
 
+bool pg_purge__quotes(const char *reason, const pg_buf *values)
+{
+    for (size_t off = 0; reason && values && off < values->len;) {
+        const char *v = (const char *)values->data + off;
+        size_t n = strlen(v);
+        off += n + 1;
+        if (n >= 3 && strstr(reason, v))
+            return true;
+    }
+    return false;
+}
+
+int pg_purge__names_purged(pg_node *node, const void *body, size_t len,
+                           bool *out)
+{
+    sqlite3_stmt *st;
+    bool owned;
+    int rc = SQLITE_DONE, error;
+
+    *out = false;
+    if (!body || len < PG_RECORD_ID_LEN)
+        return 0;
+    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
+                                  "SELECT record_id FROM purged")) < 0)
+        return error;
+    while (!*out && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (id && *id)
+            *out = contains(body, len, id);
+    }
+    if (*out)
+        rc = SQLITE_DONE;
+    pg_store__release(st, owned);
+    if (rc != SQLITE_DONE)
+        return pg_store__error(node->db, rc, "reading purged records");
+    return 0;
+}
+
 /* A reason that quotes a purged value keeps its class only. */
 static int erase_reasons(pg_node *node, const pg_buf *values)
 {

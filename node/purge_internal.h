@@ -28,6 +28,14 @@
  */
 int pg_purge__scrub(pg_node *node, pg_txn *txn, bool *changed, pg_buf *values);
 
+/* Does the reason quote one of the values (NUL-separated, as
+ * pg_purge__scrub collects them) long enough to tell from other text? */
+bool pg_purge__quotes(const char *reason, const pg_buf *values);
+
+/* Does a body (one that does not decode) name a record purged here? */
+int pg_purge__names_purged(pg_node *node, const void *body, size_t len,
+                           bool *out);
+
 /*
  * A txn of the `purge` collection was applied (inside the merge's
  * transaction): remember each purged id and erase this node's copy of

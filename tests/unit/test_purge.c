@@ -20,6 +20,7 @@
 #include "pingan/txn.h"
 #include "pingan/value.h"
 
+#include "merge.h"
 #include "node_internal.h"
 #include "store.h"
 #include "txn_internal.h"
@@ -798,6 +799,90 @@ static void test_purge__a_purged_txn_goes_redacted_to_a_partner(void **state)
     pg_node_free(cs);
 }
 
+/* Merge one body into node from peer; its outcome. */
+static pg_merge_outcome merge_body(pg_node *node, const char *from,
+                                   const void *body, size_t len)
+{
+    pg_peer peer;
+    pg_merger *m = NULL;
+    pg_merge_result r;
+    assert_pg_ok(pg_peer_get(&peer, node, from));
+    assert_pg_ok(pg_store__begin(node->db));
+    assert_pg_ok(pg_merger_new(&m, node));
+    assert_pg_ok(pg_merger_apply(m, &peer, 1, body, len, &r));
+    assert_pg_ok(pg_merger_finish(m));
+    pg_merger_free(m);
+    assert_pg_ok(pg_store__commit(node->db));
+    return r.outcome;
+}
+
+/*
+ * Where a record is purged, a txn of it quarantined for a bad value keeps
+ * neither the value in its body nor a reason quoting it; one that does
+ * not decode and names the record is kept without its bytes.
+ */
+static void test_purge__quarantined_after_a_purge_quotes_no_value(void **state)
+{
+    fixture *fx = *state;
+    pg_node *town = fx->node[SHITAN], *county = fx->node[COUNTY];
+    const pg_card *card = pg_node_card(town);
+    char id[PG_RECORD_ID_LEN + 1], b1[4096];
+    pg_purge_result res;
+
+    put_dispute(id, town, "2026-03-01T10:00:00+08:00");
+    pg_purge_request req = {
+        .collection = "dispute", .id = id, .operator_name = OP};
+    assert_pg_ok(pg_purge_run(town, &req, NULL, NULL, &res));
+    testutil_path(b1, sizeof(b1), fx->root, "b1.pgb");
+    export_to(fx, SHITAN, COUNTY, b1);
+    import_ok(county, b1);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM purged"), 1);
+
+    /* A later txn of the town's with a phone number one digit short. */
+    static const char bad_phone[] = "1380732000";
+    test_blob first = log_body(town, card->code, 1);
+    pg_txn *old = NULL, *txn = NULL;
+    assert_pg_ok(pg_txn_decode(&old, first.data, first.len));
+    assert_pg_ok(pg_txn_new(&txn));
+    assert_pg_ok(pg_txn_set_header(txn, card->code, card->key_id, 50,
+                                   old->hlc + 1000, old->division, "dispute",
+                                   OP));
+    pg_value pv = test_text(bad_phone);
+    pg_version base = {0};
+    assert_pg_ok(pg_txn_add(txn, id, "applicant_phone", &pv, &base));
+    assert_pg_ok(pg_txn_seal(txn));
+    pg_txn_sign(txn, pg_node__sign_sk(town));
+    pg_buf buf = PG_BUF_INIT;
+    assert_pg_ok(pg_txn_encode(&buf, txn));
+    assert_int_equal(merge_body(county, card->code, buf.data, buf.len),
+                     PG_MERGED_QUARANTINED);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM quarantine "
+                                          "WHERE reason LIKE 'invalid:%' AND "
+                                          "instr(reason, 'withheld') > 0"),
+                     1);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM quarantine "
+                                          "WHERE instr(reason, '1380732000') "
+                                          "> 0 OR instr(body, '1380732000') "
+                                          "> 0"),
+                     0);
+
+    /* Bytes that do not decode but name the purged record. */
+    pg_buf_clear(&buf);
+    static const uint8_t junk[] = {0x0a, 0x03, 'a', 'b', 0x12, 0x1a};
+    assert_pg_ok(pg_buf_put(&buf, junk, sizeof(junk)));
+    assert_pg_ok(pg_buf_put(&buf, id, strlen(id)));
+    assert_pg_ok(pg_buf_put(&buf, PHONE, strlen(PHONE)));
+    assert_int_equal(merge_body(county, card->code, buf.data, buf.len),
+                     PG_MERGED_QUARANTINED);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM quarantine "
+                                          "WHERE length(body) = 0"),
+                     1);
+    pg_buf_dispose(&buf);
+    pg_txn_free(txn);
+    pg_txn_free(old);
+    test_blob_free(&first);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -817,6 +902,9 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(
             test_purge__a_received_purge_erases_txns_held_back, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_purge__quarantined_after_a_purge_quotes_no_value, setup,
             teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
