@@ -35,6 +35,11 @@
 #define PURGE_POLICY_PREFIX "purge:"
 /* Records per purge txn: four changes each, within PG_TXN_MAX_CHANGES. */
 #define PURGE_PER_TXN 1000
+/* And within PG_TXN_MAX_BYTES (a long basis goes with every record):
+ * room for the header, and an estimate per change of its framing, salt,
+ * commitment and version (as node/import.c's import_flush). */
+#define PURGE_TXN_BUDGET      (PG_TXN_MAX_BYTES - 8 * 1024)
+#define PURGE_CHANGE_OVERHEAD 48
 
 typedef struct target {
     const pg_collection *coll;
@@ -843,8 +848,20 @@ static int write_purges(pg_node *node, target *t, size_t n, const char *basis,
     if ((error = pg_txn_new(&txn)) < 0 ||
         (error = pg_write__clock_load(&clk, node)) < 0)
         goto done;
+    /* The estimated encoded bytes of one record's four changes: its
+     * purge id (a record id of this node) in each, the field names and
+     * the values. */
+    const size_t per_record =
+        4 * (PURGE_CHANGE_OVERHEAD + PG_RECORD_ID_LEN) + strlen("division") +
+        strlen("record_id") + strlen("purged_at") + strlen("basis") +
+        PG_CODE_LEN + PG_RECORD_ID_LEN + 10 + strlen(basis);
+    size_t per_txn = PURGE_TXN_BUDGET / per_record;
+    if (per_txn > PURGE_PER_TXN)
+        per_txn = PURGE_PER_TXN;
+    if (per_txn == 0)
+        per_txn = 1;
     for (size_t lo = 0, hi; !error && lo < n; lo = hi) {
-        for (hi = lo + 1; hi < n && hi - lo < PURGE_PER_TXN &&
+        for (hi = lo + 1; hi < n && hi - lo < per_txn &&
                           strcmp(t[hi].division, t[lo].division) == 0;
              hi++)
             ;

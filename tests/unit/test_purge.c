@@ -883,6 +883,62 @@ static void test_purge__quarantined_after_a_purge_quotes_no_value(void **state)
     test_blob_free(&first);
 }
 
+/*
+ * A purge of many records with the longest basis is cut into txns by
+ * their encoded size as well as by count: each stays within
+ * PG_TXN_MAX_BYTES, and every record is purged.
+ */
+static void test_purge__a_long_basis_cuts_txns_by_size(void **state)
+{
+    fixture *fx = *state;
+    pg_node *town = fx->node[SHITAN];
+    enum { N = 700 };
+    int64_t ms = 0;
+    assert_int_equal(pg_time_parse(&ms, "2026-03-01T10:00:00+08:00"), 0);
+    pg_import *imp = NULL;
+    assert_pg_ok(pg_import_begin(&imp, town, "dispute", 200, OP));
+    for (int i = 0; i < N; i++) {
+        pg_field_value v[] = {
+            {"division", test_text("430321112000")},
+            {"dispute_type", test_text("邻里纠纷")},
+            {"summary", test_text("排水沟纠纷")},
+            {"applicant_phone", test_text(PHONE)},
+            {"closed_at", test_integer(ms)},
+        };
+        assert_pg_ok(pg_import_add(imp, v, sizeof(v) / sizeof(v[0]), NULL));
+    }
+    assert_pg_ok(pg_import_commit(imp, NULL));
+    pg_import_free(imp);
+
+    char basis[PG_PURGE_BASIS_MAX + 1];
+    for (size_t i = 0; i < PG_PURGE_BASIS_MAX; i++)
+        basis[i] = (char)('A' + i % 26);
+    basis[PG_PURGE_BASIS_MAX] = 0;
+    pg_purge_request req = {.collection = "dispute",
+                            .before_ms = pg_time_now_ms(),
+                            .basis = basis,
+                            .operator_name = OP};
+    pg_purge_result res;
+    assert_pg_ok(pg_purge_run(town, &req, NULL, NULL, &res));
+    assert_int_equal(res.records, N);
+    assert_true(res.purge_txns >= 2);
+    assert_int_equal(test_sql_int(town, "SELECT count(*) FROM purge"), N);
+    assert_int_equal(test_sql_int(town, "SELECT count(*) FROM log WHERE "
+                                        "collection = 'purge'"),
+                     (int64_t)res.purge_txns);
+    assert_true(test_sql_int(town, "SELECT max(length(body)) FROM log WHERE "
+                                   "collection = 'purge'") <= PG_TXN_MAX_BYTES);
+    print_message("purge txns %zu for %d records; largest %lld bytes, %lld "
+                  "bytes per record\n",
+                  res.purge_txns, N,
+                  (long long)test_sql_int(town, "SELECT max(length(body)) FROM "
+                                                "log WHERE collection = "
+                                                "'purge'"),
+                  (long long)test_sql_int(town, "SELECT max(length(body) / "
+                                                "nchanges * 4) FROM log WHERE "
+                                                "collection = 'purge'"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -906,6 +962,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_purge__quarantined_after_a_purge_quotes_no_value, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(
+            test_purge__a_long_basis_cuts_txns_by_size, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
