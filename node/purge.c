@@ -35,6 +35,11 @@
 #define PURGE_POLICY_PREFIX "purge:"
 /* Records per purge txn: four changes each, within PG_TXN_MAX_CHANGES. */
 #define PURGE_PER_TXN 1000
+/* And within PG_TXN_MAX_BYTES (a long basis goes with every record):
+ * room for the header, and an estimate per change of its framing, salt,
+ * commitment and version (as node/import.c's import_flush). */
+#define PURGE_TXN_BUDGET      (PG_TXN_MAX_BYTES - 8 * 1024)
+#define PURGE_CHANGE_OVERHEAD 48
 
 typedef struct target {
     const pg_collection *coll;
@@ -640,9 +645,11 @@ done:
     return error;
 }
 
-/* Every txn naming a target: the log, one scan per (collection,
- * division); pending and quarantine, one scan each. */
-static int erase_txns(pg_node *node, const target *t, size_t n, pg_buf *values,
+/* The txns held back (pending, quarantine) naming a target, one scan
+ * each: they are purged whether or not the record is in a record table
+ * here (a creation txn waiting for its signer's card is not).  Only the
+ * ids of t are used. */
+static int erase_held(pg_node *node, const target *t, size_t n, pg_buf *values,
                       pg_purge_result *res)
 {
     static const struct {
@@ -651,6 +658,26 @@ static int erase_txns(pg_node *node, const target *t, size_t n, pg_buf *values,
         {"pending", "SELECT id, body FROM pending"},
         {"quarantine", "SELECT id, body FROM quarantine"},
     };
+    pg_buf keys = PG_BUF_INIT;
+    int error = 0;
+
+    for (size_t w = 0; !error && n && w < sizeof(held) / sizeof(held[0]); w++) {
+        if ((error = rows_naming(&keys, node, held[w].sql, t, n, NULL)) < 0)
+            break;
+        const int64_t *k = (const int64_t *)(void *)keys.data;
+        for (size_t i = 0; !error && i < keys.len / sizeof(*k); i++)
+            error = rewrite_body(node, held[w].table, "id", k[i], true, values,
+                                 &res->held);
+    }
+    pg_buf_dispose(&keys);
+    return error;
+}
+
+/* Every txn naming a target: the log, one scan per (collection,
+ * division); pending and quarantine, one scan each. */
+static int erase_txns(pg_node *node, const target *t, size_t n, pg_buf *values,
+                      pg_purge_result *res)
+{
     pg_buf keys = PG_BUF_INIT;
     int error = 0;
 
@@ -671,16 +698,48 @@ static int erase_txns(pg_node *node, const target *t, size_t n, pg_buf *values,
             error = rewrite_body(node, "log", "seq", k[i], false, values,
                                  &res->txns);
     }
-    for (size_t w = 0; !error && w < sizeof(held) / sizeof(held[0]); w++) {
-        if ((error = rows_naming(&keys, node, held[w].sql, t, n, NULL)) < 0)
-            break;
-        const int64_t *k = (const int64_t *)(void *)keys.data;
-        for (size_t i = 0; !error && i < keys.len / sizeof(*k); i++)
-            error = rewrite_body(node, held[w].table, "id", k[i], true, values,
-                                 &res->held);
-    }
     pg_buf_dispose(&keys);
+    if (!error)
+        error = erase_held(node, t, n, values, res);
     return error;
+}
+
+bool pg_purge__quotes(const char *reason, const pg_buf *values)
+{
+    for (size_t off = 0; reason && values && off < values->len;) {
+        const char *v = (const char *)values->data + off;
+        size_t n = strlen(v);
+        off += n + 1;
+        if (n >= 3 && strstr(reason, v))
+            return true;
+    }
+    return false;
+}
+
+int pg_purge__names_purged(pg_node *node, const void *body, size_t len,
+                           bool *out)
+{
+    sqlite3_stmt *st;
+    bool owned;
+    int rc = SQLITE_DONE, error;
+
+    *out = false;
+    if (!body || len < PG_RECORD_ID_LEN)
+        return 0;
+    if ((error = pg_store__cached(&st, &owned, &node->stmts, node->db,
+                                  "SELECT record_id FROM purged")) < 0)
+        return error;
+    while (!*out && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (id && *id)
+            *out = contains(body, len, id);
+    }
+    if (*out)
+        rc = SQLITE_DONE;
+    pg_store__release(st, owned);
+    if (rc != SQLITE_DONE)
+        return pg_store__error(node->db, rc, "reading purged records");
+    return 0;
 }
 
 /* A reason that quotes a purged value keeps its class only. */
@@ -789,8 +848,20 @@ static int write_purges(pg_node *node, target *t, size_t n, const char *basis,
     if ((error = pg_txn_new(&txn)) < 0 ||
         (error = pg_write__clock_load(&clk, node)) < 0)
         goto done;
+    /* The estimated encoded bytes of one record's four changes: its
+     * purge id (a record id of this node) in each, the field names and
+     * the values. */
+    const size_t per_record =
+        4 * (PURGE_CHANGE_OVERHEAD + PG_RECORD_ID_LEN) + strlen("division") +
+        strlen("record_id") + strlen("purged_at") + strlen("basis") +
+        PG_CODE_LEN + PG_RECORD_ID_LEN + 10 + strlen(basis);
+    size_t per_txn = PURGE_TXN_BUDGET / per_record;
+    if (per_txn > PURGE_PER_TXN)
+        per_txn = PURGE_PER_TXN;
+    if (per_txn == 0)
+        per_txn = 1;
     for (size_t lo = 0, hi; !error && lo < n; lo = hi) {
-        for (hi = lo + 1; hi < n && hi - lo < PURGE_PER_TXN &&
+        for (hi = lo + 1; hi < n && hi - lo < per_txn &&
                           strcmp(t[hi].division, t[lo].division) == 0;
              hi++)
             ;
@@ -970,14 +1041,16 @@ done:
 
 /* --- received ------------------------------------------------------------- */
 
-int pg_purge__received(pg_node *node, const pg_txn *txn, size_t *erased)
+int pg_purge__received(pg_node *node, const pg_txn *txn, size_t *erased,
+                       size_t *held_txns)
 {
     const pg_schema *schema = pg_node_schema(node);
-    targets held = TARGETS_INIT;
+    targets held = TARGETS_INIT, other = TARGETS_INIT;
     pg_purge_result res;
     int error = 0;
 
     *erased = 0;
+    *held_txns = 0;
     memset(&res, 0, sizeof(res));
     for (size_t lo = 0, hi; !error && lo < txn->nchanges; lo = hi) {
         const char *pid = txn->changes[lo].record_id;
@@ -1008,6 +1081,7 @@ int pg_purge__received(pg_node *node, const pg_txn *txn, size_t *erased)
             break;
         /* This node's copy, if it holds the record under that division:
          * every copy found is erased together, one scan of the log. */
+        bool found = false;
         for (size_t c = 0; !error && c < schema->ncollections; c++) {
             const pg_collection *coll = schema->collections[c];
             targets t = TARGETS_INIT;
@@ -1016,14 +1090,36 @@ int pg_purge__received(pg_node *node, const pg_txn *txn, size_t *erased)
             error =
                 load_targets(&t, node, coll, "WHERE t.id = ?1", rid, true, 0);
             if (!error && t.n == 1 &&
-                strcmp(t.v[0].division, txn->division) == 0)
+                strcmp(t.v[0].division, txn->division) == 0) {
                 error = targets_add(&held, &t.v[0]);
+                found = true;
+            }
             pg_buf_dispose(&t.buf);
+        }
+        /* Not in a record table here: its txns may still wait in pending
+         * or quarantine (their scrub goes by `purged`, set above). */
+        if (!error && !found) {
+            target x;
+            memset(&x, 0, sizeof(x));
+            snprintf(x.id, sizeof(x.id), "%s", rid);
+            snprintf(x.division, sizeof(x.division), "%s", txn->division);
+            error = targets_add(&other, &x);
         }
     }
     if (!error && held.n &&
         (error = erase_targets(node, held.v, held.n, &res)) == 0)
         *erased = held.n;
+    if (!error && other.n) {
+        pg_buf values;
+        pg_buf_init(&values, 64 * 1024 * 1024);
+        if ((error = erase_held(node, other.v, other.n, &values, &res)) == 0)
+            error = erase_reasons(node, &values);
+        pg_memzero(values.data, values.len);
+        pg_buf_dispose(&values);
+    }
+    if (!error)
+        *held_txns = res.held;
     pg_buf_dispose(&held.buf);
+    pg_buf_dispose(&other.buf);
     return error;
 }

@@ -28,13 +28,24 @@
  */
 int pg_purge__scrub(pg_node *node, pg_txn *txn, bool *changed, pg_buf *values);
 
+/* Does the reason quote one of the values (NUL-separated, as
+ * pg_purge__scrub collects them) long enough to tell from other text? */
+bool pg_purge__quotes(const char *reason, const pg_buf *values);
+
+/* Does a body (one that does not decode) name a record purged here? */
+int pg_purge__names_purged(pg_node *node, const void *body, size_t len,
+                           bool *out);
+
 /*
  * A txn of the `purge` collection was applied (inside the merge's
  * transaction): remember each purged id and erase this node's copy of
- * each record it holds under the purge's division.  *erased counts the
- * records erased here.
+ * each record it holds under the purge's division, and purge every
+ * pending or quarantined txn naming a purged id, whether or not the
+ * record is in a record table here.  *erased counts the records erased
+ * here, *held_txns the pending and quarantined txns rewritten or deleted.
  */
-int pg_purge__received(pg_node *node, const pg_txn *txn, size_t *erased);
+int pg_purge__received(pg_node *node, const pg_txn *txn, size_t *erased,
+                       size_t *held_txns);
 
 /*
  * A local write to an existing record (node/write.c): PG_EPOLICY when the

@@ -49,6 +49,7 @@
 #include "error_internal.h"
 #include "keys.h"
 #include "pingan/cert.h"
+#include "pingan/crypto.h"
 #include "pingan/policy.h"
 #include "node_internal.h"
 #include "audit_internal.h"
@@ -272,7 +273,7 @@ static int quarantine_audit(merge_ctx *c)
  * stored anywhere, and c->body becomes the purged encoding.  The digest
  * does not change.
  */
-static int purge_scrub(merge_ctx *c)
+static int purge_scrub_values(merge_ctx *c, pg_buf *values)
 {
     pg_merger *m = c->m;
     bool changed;
@@ -280,7 +281,7 @@ static int purge_scrub(merge_ctx *c)
 
     if (!m->any_purged || !c->txn)
         return 0;
-    if ((error = pg_purge__scrub(m->node, c->txn, &changed, NULL)) < 0 ||
+    if ((error = pg_purge__scrub(m->node, c->txn, &changed, values)) < 0 ||
         !changed)
         return error;
     pg_buf_clear(&m->scrubbed);
@@ -291,20 +292,56 @@ static int purge_scrub(merge_ctx *c)
     return 0;
 }
 
+static int purge_scrub(merge_ctx *c)
+{
+    return purge_scrub_values(c, NULL);
+}
+
 /* The same where the txn is only held (pending, quarantine): one that
- * cannot be rewritten is held without its bytes rather than with the
- * values. */
+ * cannot be rewritten, or does not decode and names a purged record, is
+ * held without its bytes rather than with the values; a reason that
+ * quotes a value erased keeps its class only (as a local purge leaves
+ * it). */
 static int purge_scrub_held(merge_ctx *c)
 {
-    int error = purge_scrub(c);
+    pg_buf values;
+    bool names = false;
+    int error;
+
+    if (!c->m->any_purged)
+        return 0;
+    if (!c->txn) {
+        if ((error = pg_purge__names_purged(c->m->node, c->body, c->len,
+                                            &names)) < 0)
+            return error;
+        if (names) {
+            c->body = (const uint8_t *)"";
+            c->len = 0;
+        }
+        return 0;
+    }
+    pg_buf_init(&values, 1024 * 1024);
+    error = purge_scrub_values(c, &values);
     if (error == PG_ENOMEM || error == PG_ERROR)
-        return error;
+        goto done;
     if (error < 0) {
         pg_error_clear();
         c->body = (const uint8_t *)"";
         c->len = 0;
     }
-    return 0;
+    error = 0;
+    if (pg_purge__quotes(c->res->reason, &values)) {
+        char *colon = strchr(c->res->reason, ':');
+        size_t keep = colon ? (size_t)(colon - c->res->reason) + 1 : 0;
+        char cls[sizeof(c->res->reason)];
+        snprintf(cls, sizeof(cls), "%.*s", (int)keep, c->res->reason);
+        set_reason(c->res, "%s (withheld: it quoted a purged value)", cls);
+    }
+
+done:
+    pg_memzero(values.data, values.len);
+    pg_buf_dispose(&values);
+    return error;
 }
 
 static int quarantine(merge_ctx *c)
@@ -1393,20 +1430,21 @@ static int merge_purge(merge_ctx *c)
     pg_merger *m = c->m;
     const pg_txn *txn = c->txn;
     char subject[PG_CODE_LEN + 24];
-    size_t erased;
+    size_t erased, held;
     int error;
 
-    if ((error = pg_purge__received(m->node, txn, &erased)) < 0)
+    if ((error = pg_purge__received(m->node, txn, &erased, &held)) < 0)
         return error;
     m->any_purged = true;
-    if (!erased)
+    if (!erased && !held)
         return 0;
+    /* Old bytes of rewritten pending or quarantined bodies are wiped too. */
     m->erased = true;
     snprintf(subject, sizeof(subject), "%s:%llu", txn->origin,
              (unsigned long long)txn->seq);
-    return pg_audit__record(m->node, "purge", subject, "{s:s, s:s, s:I}", "by",
-                            "received", "origin", txn->origin, "records",
-                            (json_int_t)erased);
+    return pg_audit__record(m->node, "purge", subject, "{s:s, s:s, s:I, s:I}",
+                            "by", "received", "origin", txn->origin, "records",
+                            (json_int_t)erased, "held_txns", (json_int_t)held);
 }
 
 /* --- the journey of one txn -------------------------------------------- */

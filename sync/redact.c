@@ -232,6 +232,16 @@ int pg_redactor_meets(bool *out, pg_redactor *r, const pg_collection *coll,
 }
 
 /* Redact change i under transform t; *changed when a note was added. */
+/* This node adds notes after its own last signature only: a copy it
+ * signed itself last (its purge notes, node/purge.c) has that signature
+ * taken back here; pg_redactor_apply signs anew over all the notes. */
+static void take_back_own_sig(pg_txn *txn, const char *me)
+{
+    if (txn->nhop_sigs &&
+        strcmp(txn->hop_sigs[txn->nhop_sigs - 1].hop, me) == 0)
+        txn->nhop_sigs--;
+}
+
 static int redact_change(pg_redactor *r, pg_txn *txn, size_t i,
                          const pg_collection *coll, const pg_field *f,
                          pg_transform t, bool *changed)
@@ -277,6 +287,7 @@ static int redact_change(pg_redactor *r, pg_txn *txn, size_t i,
             return error;
         }
     }
+    take_back_own_sig(txn, me);
     if (t == PG_XF_DROP)
         error = pg_txn_redact_drop(txn, i, me, pid, phash);
     else

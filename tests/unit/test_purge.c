@@ -14,11 +14,13 @@
 #include "pingan/crypto.h"
 #include "pingan/exchange.h"
 #include "pingan/node.h"
+#include "pingan/peer.h"
 #include "pingan/purge.h"
 #include "pingan/record.h"
 #include "pingan/txn.h"
 #include "pingan/value.h"
 
+#include "merge.h"
 #include "node_internal.h"
 #include "store.h"
 #include "txn_internal.h"
@@ -29,10 +31,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OP    "测试员"
-#define NAME  "欧阳秀英"
-#define PHONE "13807320000"
-#define IDNO  "43032119800101002X"
+#define OP     "测试员"
+#define NAME   "欧阳秀英"
+#define PHONE  "13807320000"
+#define IDNO   "43032119800101002X"
+#define PHONE2 "13907321111"
 
 enum { COUNTY, SHITAN, NNODES };
 
@@ -271,6 +274,14 @@ static void import_ok(pg_node *node, const char *path)
     if (rc != 0)
         print_error("importing %s: %d %s\n", path, rc, r.message);
     assert_int_equal(rc, 0);
+    if (r.quarantined) {
+        sqlite3_stmt *st = NULL;
+        sqlite3_prepare_v2(node->db, "SELECT reason FROM quarantine", -1, &st,
+                           NULL);
+        while (sqlite3_step(st) == SQLITE_ROW)
+            print_error("quarantined: %s\n", sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+    }
     assert_int_equal(r.quarantined, 0);
     assert_int_equal(r.pending, 0);
 }
@@ -500,6 +511,434 @@ static void test_purge__refusals_change_nothing(void **state)
     assert_false(purged);
 }
 
+/* Put body as a txn held back at node: pending (i = 0, waiting for the
+ * card of its origin) or quarantine (i = 1, with a reason that quotes a
+ * value). */
+static void hold_body(pg_node *node, const char *peer, const test_blob *b,
+                      size_t i)
+{
+    pg_txn *txn = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_pg_ok(pg_txn_decode(&txn, b->data, b->len));
+    assert_pg_ok(pg_txn_digest(txn));
+    static const char *const sql[] = {
+        "INSERT INTO pending(peer, peer_seq, origin, origin_seq, digest, "
+        "reason, body, received_ms) VALUES (?1, 1, ?2, ?3, ?4, 'waiting for "
+        "the card of its signer', ?5, 0)",
+        "INSERT INTO quarantine(peer, origin, origin_seq, digest, collection, "
+        "division, reason, body, received_ms) VALUES (?1, ?2, ?3, ?4, "
+        "'dispute', ?6, 'value check: applicant_phone " PHONE2
+        " is not allowed', ?5, 0)",
+    };
+    {
+        assert_int_equal(sqlite3_prepare_v2(node->db, sql[i], -1, &st, NULL),
+                         SQLITE_OK);
+        sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, txn->origin, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)txn->seq);
+        sqlite3_bind_blob(st, 4, txn->digest, PG_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 5, b->data, (int)b->len, SQLITE_STATIC);
+        if (i == 1)
+            sqlite3_bind_text(st, 6, txn->division, -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_finalize(st);
+    }
+    pg_txn_free(txn);
+}
+
+/* The bytes of one column of the first row of sql. */
+static test_blob sql_blob(pg_node *node, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(node->db, sql, -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    test_blob b = test_blob_copy(sqlite3_column_blob(st, 0),
+                                 (size_t)sqlite3_column_bytes(st, 0));
+    sqlite3_finalize(st);
+    return b;
+}
+
+static bool file_has(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    bool found = false;
+    size_t k = strlen(needle), n;
+    static uint8_t buf[1 << 16];
+    size_t keep = 0;
+    while (!found && (n = fread(buf + keep, 1, sizeof(buf) - keep, f)) > 0) {
+        n += keep;
+        found = has_bytes(buf, n, needle, k);
+        keep = n >= k ? k - 1 : n;
+        memmove(buf, buf + n - keep, keep);
+    }
+    fclose(f);
+    return found;
+}
+
+/*
+ * A record's creation txn waits in pending (and a copy in quarantine)
+ * at the county, its signer's card (a village's) not there yet, when the
+ * purge arrives: the record is in no record table here, yet the held
+ * bodies lose the values, the quarantine reason stops quoting one, and
+ * the store's bytes no longer hold them.
+ */
+static void test_purge__a_received_purge_erases_txns_held_back(void **state)
+{
+    fixture *fx = *state;
+    pg_node *town = fx->node[SHITAN], *county = fx->node[COUNTY];
+    char dir[4096], b1[4096], b2[4096], rid[PG_RECORD_ID_LEN + 1];
+    pg_node *village =
+        test_make_node(dir, fx->root, "village", "430321112001", "石潭镇某村");
+    char *village_card = pg_card_to_json(pg_node_card(village));
+    char *town_card = pg_card_to_json(pg_node_card(town));
+    assert_non_null(village_card);
+    assert_non_null(town_card);
+    test_pin(town, village_card, PG_PEER_CHILD);
+    test_pin(village, town_card, PG_PEER_PARENT);
+
+    int64_t ms = 0;
+    assert_int_equal(pg_time_parse(&ms, "2026-03-01T10:00:00+08:00"), 0);
+    pg_field_value v[] = {
+        {"division", test_text("430321112001")},
+        {"dispute_type", test_text("邻里纠纷")},
+        {"summary", test_text("排水沟纠纷")},
+        {"applicant_name", test_text(NAME)},
+        {"applicant_phone", test_text(PHONE)},
+        {"applicant_id_number", test_text(IDNO)},
+        {"closed_at", test_integer(ms)},
+    };
+    assert_pg_ok(pg_record_put(rid, village, "dispute", NULL, v,
+                               sizeof(v) / sizeof(v[0]), OP));
+    pg_field_value w = {"applicant_phone", test_text(PHONE2)};
+    assert_pg_ok(pg_record_put(NULL, village, "dispute", rid, &w, 1, OP));
+    const pg_card *vc = pg_node_card(village);
+    test_blob full = log_body(village, vc->code, 1);
+    test_blob upd = log_body(village, vc->code, 2);
+    hold_body(county, specs[SHITAN].code, &full, 0);
+    hold_body(county, specs[SHITAN].code, &upd, 1);
+
+    int files = 0;
+    testutil_path(b1, sizeof(b1), fx->root, "v-t.pgb");
+    pg_export_opts o = {.to = specs[SHITAN].code, .out = b1};
+    assert_pg_ok(pg_bundle_export(village, &o, on_export, &files));
+    assert_int_equal(files, 1);
+    import_ok(town, b1);
+    uint64_t upto = (uint64_t)test_sql_int(town, "SELECT max(seq) FROM log");
+    pg_purge_request req = {
+        .collection = "dispute", .id = rid, .operator_name = OP};
+    pg_purge_result res;
+    assert_pg_ok(pg_purge_run(town, &req, NULL, NULL, &res));
+    assert_int_equal(res.records, 1);
+
+    /* Only the purge goes to the county. */
+    files = 0;
+    testutil_path(b2, sizeof(b2), fx->root, "t-c.pgb");
+    o = (pg_export_opts){
+        .to = specs[COUNTY].code, .out = b2, .has_after = true, .after = upto};
+    assert_pg_ok(pg_bundle_export(town, &o, on_export, &files));
+    assert_int_equal(files, 1);
+    pg_bundle_report r;
+    assert_int_equal(pg_bundle_import(county, b2, &r), 0);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM purged"), 1);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM dispute"), 0);
+
+    static const char *const gone[] = {NAME, PHONE, IDNO, "排水沟"};
+    test_blob p = sql_blob(county, "SELECT body FROM pending");
+    test_blob q = sql_blob(county, "SELECT body FROM quarantine");
+    for (size_t i = 0; i < 4; i++) {
+        assert_false(has_bytes(p.data, p.len, gone[i], strlen(gone[i])));
+        assert_false(has_bytes(q.data, q.len, gone[i], strlen(gone[i])));
+    }
+    pg_txn *txn = NULL;
+    assert_pg_ok(pg_txn_decode(&txn, p.data, p.len));
+    assert_pg_ok(pg_txn_verify(txn, vc->sign_pk));
+    pg_txn_free(txn);
+    assert_int_equal(test_sql_int(county,
+                                  "SELECT count(*) FROM quarantine "
+                                  "WHERE instr(reason, '" PHONE "') > 0"),
+                     0);
+    /* The wipe ran: no old page keeps them either. */
+    char path[4200];
+    const char *db = sqlite3_db_filename(county->db, "main");
+    assert_non_null(db);
+    for (size_t i = 0; i < 4; i++) {
+        assert_false(file_has(db, gone[i]));
+        snprintf(path, sizeof(path), "%s-wal", db);
+        assert_false(file_has(path, gone[i]));
+    }
+    test_blob_free(&full);
+    test_blob_free(&upd);
+    test_blob_free(&p);
+    test_blob_free(&q);
+    free(village_card);
+    free(town_card);
+    pg_node_free(village);
+}
+
+/* The one key a partner test knows: its own pair's cards. */
+typedef struct pair_keys {
+    const pg_card *c[2];
+} pair_keys;
+
+static int pair_key_of(void *ctx, const char *hop, const char *key_id,
+                       uint8_t pk[PG_SIGN_PK_LEN])
+{
+    pair_keys *k = ctx;
+    for (int i = 0; i < 2; i++)
+        if (strcmp(k->c[i]->code, hop) == 0 &&
+            strcmp(k->c[i]->key_id, key_id) == 0) {
+            memcpy(pk, k->c[i]->sign_pk, PG_SIGN_PK_LEN);
+            return 0;
+        }
+    return PG_ENOTFOUND;
+}
+
+/*
+ * A city purges one of two cross-region disputes written by one import
+ * txn, then exports that txn to its partner under the built-in agreement
+ * (names masked, phones and ID numbers dropped): the link redacts the
+ * other record's values after the city's purge signature, so the city
+ * takes that signature back and signs anew over all its notes; the
+ * partner verifies every signature and quarantines nothing.
+ */
+static void test_purge__a_purged_txn_goes_redacted_to_a_partner(void **state)
+{
+    fixture *fx = *state;
+    char dir[4096], out[4096], hello[4096];
+    char rid[2][PG_RECORD_ID_LEN + 1];
+    pg_node *city =
+        test_make_node(dir, fx->root, "city", "430300000000", "湘潭市");
+    pg_node *cs = test_make_node(dir, fx->root, "cs", "430100000000", "长沙市");
+    char *city_card = pg_card_to_json(pg_node_card(city));
+    char *cs_card = pg_card_to_json(pg_node_card(cs));
+    assert_non_null(city_card);
+    assert_non_null(cs_card);
+    test_pin(city, cs_card, PG_PEER_PARTNER);
+    test_pin(cs, city_card, PG_PEER_PARTNER);
+    testutil_path(hello, sizeof(hello), fx->root, "cs-hello.pgb");
+    testutil_path(out, sizeof(out), fx->root, "city-cs.pgb");
+    int files = 0;
+    pg_export_opts o = {.to = "430300000000", .out = hello};
+    assert_pg_ok(pg_bundle_export(cs, &o, on_export, &files));
+    if (files)
+        import_ok(city, hello);
+
+    int64_t ms = 0;
+    assert_int_equal(pg_time_parse(&ms, "2026-03-01T10:00:00+08:00"), 0);
+    pg_value yes = {.kind = PG_VALUE_BOOL, .b = true};
+    static const char *const names[] = {NAME, "司马光明"};
+    static const char *const phones[] = {PHONE, "13907322222"};
+    pg_import *imp = NULL;
+    assert_pg_ok(pg_import_begin(&imp, city, "dispute", 100, OP));
+    for (size_t i = 0; i < 2; i++) {
+        pg_field_value v[] = {
+            {"division", test_text("430300000000")},
+            {"dispute_type", test_text("消费纠纷")},
+            {"summary", test_text("外地游客与景区商户因退款发生争执")},
+            {"applicant_name", test_text(names[i])},
+            {"applicant_phone", test_text(phones[i])},
+            {"cross_region", yes},
+            {"partner_city", test_text("430100000000")},
+            {"closed_at", test_integer(ms)},
+        };
+        assert_pg_ok(pg_import_add(imp, v, sizeof(v) / sizeof(v[0]), rid[i]));
+    }
+    assert_pg_ok(pg_import_commit(imp, NULL));
+    pg_import_free(imp);
+    const pg_card *cc = pg_node_card(city);
+    assert_int_equal(test_sql_int(city, "SELECT count(*) FROM log WHERE "
+                                        "collection = 'dispute'"),
+                     1);
+    pg_purge_request req = {
+        .collection = "dispute", .id = rid[0], .operator_name = OP};
+    pg_purge_result res;
+    assert_pg_ok(pg_purge_run(city, &req, NULL, NULL, &res));
+    assert_int_equal(res.records, 1);
+
+    files = 0;
+    o = (pg_export_opts){.to = "430100000000", .out = out};
+    assert_pg_ok(pg_bundle_export(city, &o, on_export, &files));
+    assert_int_equal(files, 1);
+    import_ok(cs, out);
+
+    test_blob got = log_body(cs, cc->code, 1);
+    pg_txn *txn = NULL;
+    pair_keys k = {{cc, pg_node_card(cs)}};
+    assert_pg_ok(pg_txn_decode(&txn, got.data, got.len));
+    assert_string_equal(txn->collection, "dispute");
+    assert_pg_ok(pg_txn_verify(txn, cc->sign_pk));
+    assert_pg_ok(pg_txn_verify_notes(txn, pair_key_of, &k));
+    /* One signature of the city's over the purge's notes and the link's. */
+    assert_int_equal(txn->nhop_sigs, 1);
+    assert_string_equal(txn->hop_sigs[0].hop, cc->code);
+    assert_int_equal(txn->hop_sigs[0].notes, txn->nnotes);
+    assert_true(txn->nnotes >= 5);
+    pg_txn_free(txn);
+    for (size_t i = 0; i < 2; i++) {
+        assert_false(has_bytes(got.data, got.len, names[i], strlen(names[i])));
+        assert_false(
+            has_bytes(got.data, got.len, phones[i], strlen(phones[i])));
+    }
+    /* The purged record arrives without its name, the other masked. */
+    assert_int_equal(test_sql_int(cs, "SELECT count(*) FROM dispute WHERE "
+                                      "applicant_name IS NULL AND "
+                                      "applicant_phone IS NULL"),
+                     1);
+    assert_int_equal(test_sql_int(cs, "SELECT count(*) FROM dispute WHERE "
+                                      "applicant_name IS NOT NULL AND "
+                                      "applicant_name <> '司马光明' AND "
+                                      "applicant_phone IS NULL"),
+                     1);
+    test_blob_free(&got);
+    free(city_card);
+    free(cs_card);
+    pg_node_free(city);
+    pg_node_free(cs);
+}
+
+/* Merge one body into node from peer; its outcome. */
+static pg_merge_outcome merge_body(pg_node *node, const char *from,
+                                   const void *body, size_t len)
+{
+    pg_peer peer;
+    pg_merger *m = NULL;
+    pg_merge_result r;
+    assert_pg_ok(pg_peer_get(&peer, node, from));
+    assert_pg_ok(pg_store__begin(node->db));
+    assert_pg_ok(pg_merger_new(&m, node));
+    assert_pg_ok(pg_merger_apply(m, &peer, 1, body, len, &r));
+    assert_pg_ok(pg_merger_finish(m));
+    pg_merger_free(m);
+    assert_pg_ok(pg_store__commit(node->db));
+    return r.outcome;
+}
+
+/*
+ * Where a record is purged, a txn of it quarantined for a bad value keeps
+ * neither the value in its body nor a reason quoting it; one that does
+ * not decode and names the record is kept without its bytes.
+ */
+static void test_purge__quarantined_after_a_purge_quotes_no_value(void **state)
+{
+    fixture *fx = *state;
+    pg_node *town = fx->node[SHITAN], *county = fx->node[COUNTY];
+    const pg_card *card = pg_node_card(town);
+    char id[PG_RECORD_ID_LEN + 1], b1[4096];
+    pg_purge_result res;
+
+    put_dispute(id, town, "2026-03-01T10:00:00+08:00");
+    pg_purge_request req = {
+        .collection = "dispute", .id = id, .operator_name = OP};
+    assert_pg_ok(pg_purge_run(town, &req, NULL, NULL, &res));
+    testutil_path(b1, sizeof(b1), fx->root, "b1.pgb");
+    export_to(fx, SHITAN, COUNTY, b1);
+    import_ok(county, b1);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM purged"), 1);
+
+    /* A later txn of the town's with a phone number one digit short. */
+    static const char bad_phone[] = "1380732000";
+    test_blob first = log_body(town, card->code, 1);
+    pg_txn *old = NULL, *txn = NULL;
+    assert_pg_ok(pg_txn_decode(&old, first.data, first.len));
+    assert_pg_ok(pg_txn_new(&txn));
+    assert_pg_ok(pg_txn_set_header(txn, card->code, card->key_id, 50,
+                                   old->hlc + 1000, old->division, "dispute",
+                                   OP));
+    pg_value pv = test_text(bad_phone);
+    pg_version base = {0};
+    assert_pg_ok(pg_txn_add(txn, id, "applicant_phone", &pv, &base));
+    assert_pg_ok(pg_txn_seal(txn));
+    pg_txn_sign(txn, pg_node__sign_sk(town));
+    pg_buf buf = PG_BUF_INIT;
+    assert_pg_ok(pg_txn_encode(&buf, txn));
+    assert_int_equal(merge_body(county, card->code, buf.data, buf.len),
+                     PG_MERGED_QUARANTINED);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM quarantine "
+                                          "WHERE reason LIKE 'invalid:%' AND "
+                                          "instr(reason, 'withheld') > 0"),
+                     1);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM quarantine "
+                                          "WHERE instr(reason, '1380732000') "
+                                          "> 0 OR instr(body, '1380732000') "
+                                          "> 0"),
+                     0);
+
+    /* Bytes that do not decode but name the purged record. */
+    pg_buf_clear(&buf);
+    static const uint8_t junk[] = {0x0a, 0x03, 'a', 'b', 0x12, 0x1a};
+    assert_pg_ok(pg_buf_put(&buf, junk, sizeof(junk)));
+    assert_pg_ok(pg_buf_put(&buf, id, strlen(id)));
+    assert_pg_ok(pg_buf_put(&buf, PHONE, strlen(PHONE)));
+    assert_int_equal(merge_body(county, card->code, buf.data, buf.len),
+                     PG_MERGED_QUARANTINED);
+    assert_int_equal(test_sql_int(county, "SELECT count(*) FROM quarantine "
+                                          "WHERE length(body) = 0"),
+                     1);
+    pg_buf_dispose(&buf);
+    pg_txn_free(txn);
+    pg_txn_free(old);
+    test_blob_free(&first);
+}
+
+/*
+ * A purge of many records with the longest basis is cut into txns by
+ * their encoded size as well as by count: each stays within
+ * PG_TXN_MAX_BYTES, and every record is purged.
+ */
+static void test_purge__a_long_basis_cuts_txns_by_size(void **state)
+{
+    fixture *fx = *state;
+    pg_node *town = fx->node[SHITAN];
+    enum { N = 700 };
+    int64_t ms = 0;
+    assert_int_equal(pg_time_parse(&ms, "2026-03-01T10:00:00+08:00"), 0);
+    pg_import *imp = NULL;
+    assert_pg_ok(pg_import_begin(&imp, town, "dispute", 200, OP));
+    for (int i = 0; i < N; i++) {
+        pg_field_value v[] = {
+            {"division", test_text("430321112000")},
+            {"dispute_type", test_text("邻里纠纷")},
+            {"summary", test_text("排水沟纠纷")},
+            {"applicant_phone", test_text(PHONE)},
+            {"closed_at", test_integer(ms)},
+        };
+        assert_pg_ok(pg_import_add(imp, v, sizeof(v) / sizeof(v[0]), NULL));
+    }
+    assert_pg_ok(pg_import_commit(imp, NULL));
+    pg_import_free(imp);
+
+    char basis[PG_PURGE_BASIS_MAX + 1];
+    for (size_t i = 0; i < PG_PURGE_BASIS_MAX; i++)
+        basis[i] = (char)('A' + i % 26);
+    basis[PG_PURGE_BASIS_MAX] = 0;
+    pg_purge_request req = {.collection = "dispute",
+                            .before_ms = pg_time_now_ms(),
+                            .basis = basis,
+                            .operator_name = OP};
+    pg_purge_result res;
+    assert_pg_ok(pg_purge_run(town, &req, NULL, NULL, &res));
+    assert_int_equal(res.records, N);
+    assert_true(res.purge_txns >= 2);
+    assert_int_equal(test_sql_int(town, "SELECT count(*) FROM purge"), N);
+    assert_int_equal(test_sql_int(town, "SELECT count(*) FROM log WHERE "
+                                        "collection = 'purge'"),
+                     (int64_t)res.purge_txns);
+    assert_true(test_sql_int(town, "SELECT max(length(body)) FROM log WHERE "
+                                   "collection = 'purge'") <= PG_TXN_MAX_BYTES);
+    print_message("purge txns %zu for %d records; largest %lld bytes, %lld "
+                  "bytes per record\n",
+                  res.purge_txns, N,
+                  (long long)test_sql_int(town, "SELECT max(length(body)) FROM "
+                                                "log WHERE collection = "
+                                                "'purge'"),
+                  (long long)test_sql_int(town, "SELECT max(length(body) / "
+                                                "nchanges * 4) FROM log WHERE "
+                                                "collection = 'purge'"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,6 +953,17 @@ int main(void)
             test_purge__a_purge_reaches_only_its_division, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge__refusals_change_nothing,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_purge__a_purged_txn_goes_redacted_to_a_partner, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_purge__a_received_purge_erases_txns_held_back, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_purge__quarantined_after_a_purge_quotes_no_value, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_purge__a_long_basis_cuts_txns_by_size, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
