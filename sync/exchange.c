@@ -877,10 +877,10 @@ static int export_walk(export_state *es, uint64_t start)
             uint64_t pair[2] = {seq, held};
             if ((error = pg_buf_put(&es->held, pair, sizeof(pair))) < 0)
                 break;
-        } else if (selected && !skip && es->nheld_due && !es->opts->dry_run &&
-                   (error = pg_buf_put(&es->unheld, &seq, sizeof(seq))) < 0) {
-            break;
         }
+        /* No longer held back: forgotten only once written below (a txn
+         * the size limit leaves for the next export stays held). */
+        bool unhold = !held && es->nheld_due;
         if (selected && !skip && !es->opts->dry_run) {
             /* Split before a txn that would take the bundle over the
              * limit; a bundle always holds at least one txn. */
@@ -897,6 +897,9 @@ static int export_walk(export_state *es, uint64_t start)
                     break;
             }
             if ((error = pg_bundle_writer_add_txn(es->w, seq, body, len)) < 0)
+                break;
+            if (unhold &&
+                (error = pg_buf_put(&es->unheld, &seq, sizeof(seq))) < 0)
                 break;
             if (returned && (error = export_returned(es, seq)) < 0)
                 break;
