@@ -1050,7 +1050,9 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
     if (!opts->out || !opts->out[0])
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                             "no output file given");
-    if ((error = pg_peer_find(&es.peer, node, opts->to)) < 0)
+    /* A 'pingan schema upgrade' beside a running serve counts at once. */
+    if ((error = pg_node__schema_refresh(node)) < 0 ||
+        (error = pg_peer_find(&es.peer, node, opts->to)) < 0)
         return error;
     if ((error = pg_keys_card(&es.peer_card, node, es.peer.code)) < 0 ||
         (error = pg_policy_load(&es.policy, node, &es.peer)) < 0 ||
@@ -1714,6 +1716,8 @@ int pg_bundle_import(pg_node *node, const char *path, pg_bundle_report *report)
     memset(report, 0, sizeof(*report));
     memset(&is, 0, sizeof(is));
     report->file = path;
+    if ((error = pg_node__schema_refresh(node)) < 0)
+        return error;
     report->parent_holds = -1;
     is.node = node;
     is.r = report;

@@ -345,6 +345,41 @@ static void test_versions__held_back_txns_survive_the_size_limit(void **state)
     assert_int_equal(count(fx->county, "SELECT count(*) FROM peer_held"), 0);
 }
 
+/* An upgrade by another process (the command beside a running serve)
+ * counts from the next export or import of a node already open. */
+static void test_versions__an_open_node_sees_an_upgrade(void **state)
+{
+    fixture *fx = *state;
+    char d1[PG_RECORD_ID_LEN + 1], p1[PG_RECORD_ID_LEN + 1];
+    pg_bundle_summary s;
+    pg_bundle_report r;
+    pg_node *other = NULL;
+
+    put_dispute(d1, fx->town, "宅基地");
+    assert_true(send(fx, fx->town, fx->county, "t1", &s, &r));
+    assert_int_equal(s.schema_version, 1);
+    put_party(p1, fx->county, d1, "张三");
+    assert_true(send(fx, fx->county, fx->town, "c1", NULL, &r));
+    assert_int_equal(count(fx->county, "SELECT count(*) FROM peer_held"), 1);
+
+    assert_pg_ok(pg_node_open(&other, fx->town_dir));
+    assert_pg_ok(pg_node_schema_upgrade(other, NULL));
+    pg_node_free(other);
+    assert_int_equal(pg_node_schema(fx->town)->version, 1);
+
+    /* The township's next bundle says 2; the party then goes, and the
+     * township's open node stores it. */
+    char d2[PG_RECORD_ID_LEN + 1];
+    put_dispute(d2, fx->town, "欠薪");
+    assert_true(send(fx, fx->town, fx->county, "t2", &s, &r));
+    assert_int_equal(s.schema_version, 2);
+    assert_int_equal(pg_node_schema(fx->town)->version, 2);
+    assert_true(send(fx, fx->county, fx->town, "c2", &s, &r));
+    assert_int_equal(r.applied, 1);
+    assert_int_equal(r.quarantined, 0);
+    assert_int_equal(count(fx->town, "SELECT count(*) FROM dispute_party"), 1);
+}
+
 /* A bundle from the county claiming schema `version` (no txn). */
 static void forge(fixture *fx, const char *path, unsigned version)
 {
@@ -517,6 +552,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_versions__held_back_txns_survive_the_size_limit, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(
+            test_versions__an_open_node_sees_an_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_versions__older_accepted_newer_unknown_refused, setup,
             teardown),
