@@ -1009,23 +1009,22 @@ static int export_link(export_state *es)
 }
 
 /* After the walk, inside the cursor's transaction: the version this
- * node's header said (with opts->deliver_token, once delivered). */
+ * node's header said.  Recorded once made, also over HTTP (not once
+ * delivered): a build that does not know the version refuses the bundle,
+ * and would refuse every later one were it announced again; what the
+ * refused bundle carried goes again from the peer's acknowledgement (a
+ * push) or its contiguous end (a pull), and by 'export --resend' over
+ * files. */
 static int export_told(export_state *es)
 {
     sqlite3_stmt *st = NULL;
-    const char *token = es->opts->deliver_token;
-    int rc = sqlite3_prepare_v2(
-        es->node->db,
-        token ? "INSERT INTO peer_sent_pending(code, token, coll, record_id, "
-                "hash) VALUES(?1, ?3, '#told', ?2, NULL)"
-              : "UPDATE peer SET told_version = ?2 WHERE code = ?1 AND "
-                "told_version < ?2",
-        -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(es->node->db,
+                                "UPDATE peer SET told_version = ?2 WHERE code "
+                                "= ?1 AND told_version < ?2",
+                                -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, es->peer.code, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, es->says->version);
-        if (token)
-            sqlite3_bind_text(st, 3, token, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
     }
     sqlite3_finalize(st);
@@ -1167,11 +1166,6 @@ int pg_exchange_delivered(pg_node *node, const char *code, const char *token)
         "INSERT OR IGNORE INTO peer_record(code, coll, record_id) SELECT "
         "code, coll, record_id FROM peer_sent_pending WHERE code = ?1 AND "
         "token = ?2 AND coll != '' AND coll NOT IN ('#held', '#told')",
-        "UPDATE peer SET told_version = max(told_version, (SELECT "
-        "max(CAST(record_id AS INTEGER)) FROM peer_sent_pending WHERE code = "
-        "?1 AND token = ?2 AND coll = '#told')) WHERE code = ?1 AND EXISTS "
-        "(SELECT 1 FROM peer_sent_pending WHERE code = ?1 AND token = ?2 AND "
-        "coll = '#told')",
         /* Txns held back for the peer's schema version, now delivered. */
         "DELETE FROM peer_held WHERE code = ?1 AND seq IN (SELECT "
         "CAST(record_id AS INTEGER) FROM peer_sent_pending WHERE code = ?1 "
@@ -1185,7 +1179,8 @@ int pg_exchange_delivered(pg_node *node, const char *code, const char *token)
 
     if ((error = pg_store__begin(node->db)) < 0)
         return error;
-    for (size_t i = token ? 0 : 4; error == 0 && i < 5; i++) {
+    size_t n = sizeof(sql) / sizeof(sql[0]);
+    for (size_t i = token ? 0 : n - 1; error == 0 && i < n; i++) {
         sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(node->db, sql[i], -1, &st, NULL);
         if (rc == SQLITE_OK) {

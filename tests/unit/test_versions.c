@@ -380,6 +380,43 @@ static void test_versions__an_open_node_sees_an_upgrade(void **state)
     assert_int_equal(count(fx->town, "SELECT count(*) FROM dispute_party"), 1);
 }
 
+/* Over HTTP a bundle counts as delivered only once the peer says so.  A
+ * build that does not know the county's version refuses the bundle that
+ * announces it, so the announcement is recorded once made: the next
+ * request (a pull from the peer's contiguous end) says the link's
+ * version and carries what the refused one did. */
+static void test_versions__an_announcement_refused_is_not_repeated(void **state)
+{
+    fixture *fx = *state;
+    char d1[PG_RECORD_ID_LEN + 1], d2[PG_RECORD_ID_LEN + 1];
+    pg_bundle_summary s;
+    pg_bundle_report r;
+    char path[4096];
+
+    put_dispute(d1, fx->town, "宅基地");
+    assert_true(send(fx, fx->town, fx->county, "t1", NULL, &r));
+    put_dispute(d2, fx->county, "欠薪");
+    testutil_path(path, sizeof(path), fx->root, "pull");
+    for (unsigned version = 2; version >= 1; version--) {
+        pg_export_opts o = {.to = pg_node_code(fx->town),
+                            .out = path,
+                            .has_after = true,
+                            .after = 0,
+                            .max_files = 1,
+                            .deliver_token = "0123456789abcdef0123456789abcdef",
+                            .scratch = true};
+        unlink(path);
+        assert_pg_ok(pg_bundle_export(fx->county, &o, NULL, NULL));
+        assert_pg_ok(pg_bundle_inspect(fx->town, path, &s, NULL, NULL));
+        assert_int_equal(s.schema_version, version);
+        assert_true(s.txns >= 1);
+        /* Not imported: an older build refuses the first, and never
+         * names it as delivered. */
+    }
+    assert_pg_ok(pg_bundle_import(fx->town, path, &r));
+    assert_int_equal(count(fx->town, "SELECT count(*) FROM dispute"), 2);
+}
+
 /* A bundle from the county claiming schema `version` (no txn). */
 static void forge(fixture *fx, const char *path, unsigned version)
 {
@@ -554,6 +591,9 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(
             test_versions__an_open_node_sees_an_upgrade, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_versions__an_announcement_refused_is_not_repeated, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(
             test_versions__older_accepted_newer_unknown_refused, setup,
             teardown),
