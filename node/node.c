@@ -327,6 +327,15 @@ static int read_text_file(char **out, size_t *len, const char *path, size_t max)
     return error;
 }
 
+static unsigned node_data_version(sqlite3 *db)
+{
+    int v = 0;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_DATA_VERSION, &v) !=
+        SQLITE_OK)
+        return 0;
+    return (unsigned)v;
+}
+
 int pg_node_open(pg_node **out, const char *dir)
 {
     pg_node *node = NULL;
@@ -414,6 +423,7 @@ int pg_node_open(pg_node **out, const char *dir)
     /* The node runs at its store's version, whatever this build knows
      * (DESIGN §2): 'pingan schema upgrade' moves it on. */
     node->schema = pg_schema_get((unsigned)v);
+    node->schema_dv = node_data_version(node->db);
     /* Stores made before peers existed get the table on first open. */
     if ((error = pg_store__create_peer_table(node->db)) < 0 ||
         (error = pg_store__create_sync_tables(node->db)) < 0)
@@ -501,6 +511,34 @@ const pg_schema *pg_node_schema(const pg_node *node)
     return node->schema;
 }
 
+/* The version's statements and its schema, after it moved on. */
+static void node_schema_moved(pg_node *node, const pg_schema *to)
+{
+    /* Prepared statements name the old columns. */
+    pg_store__cache_clear(&node->stmts);
+    for (size_t i = 0; i < node->ninsert; i++)
+        sqlite3_finalize(node->insert_st[i]);
+    node->ninsert = 0;
+    node->schema = to;
+}
+
+int pg_node__schema_refresh(pg_node *node)
+{
+    unsigned dv = node_data_version(node->db);
+    if (dv == node->schema_dv)
+        return 0;
+    int64_t v;
+    int error = pg_store__meta_get_int(node->db, NULL, "schema_version", &v);
+    if (error < 0)
+        return error;
+    /* Versions only rise; one this build does not know is refused at the
+     * next open, as at this one. */
+    if (v > (int64_t)node->schema->version && v <= PG_SCHEMA_VERSION)
+        node_schema_moved(node, pg_schema_get((unsigned)v));
+    node->schema_dv = dv;
+    return 0;
+}
+
 int pg_node_schema_upgrade(pg_node *node, unsigned *from)
 {
     const pg_schema *old, *to = pg_schema_current();
@@ -524,12 +562,7 @@ int pg_node_schema_upgrade(pg_node *node, unsigned *from)
         pg_store__rollback(node->db);
         return error;
     }
-    /* Prepared statements name the old columns. */
-    pg_store__cache_clear(&node->stmts);
-    for (size_t i = 0; i < node->ninsert; i++)
-        sqlite3_finalize(node->insert_st[i]);
-    node->ninsert = 0;
-    node->schema = to;
+    node_schema_moved(node, to);
     return 0;
 }
 

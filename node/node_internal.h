@@ -26,10 +26,17 @@ struct pg_node {
     bool operator_bad; /* the last one set was refused: record nothing */
     struct remap_cache *remap; /* division remaps (node/remap.c) */
     const pg_schema *schema;   /* the store's schema version (meta) */
+    unsigned schema_dv; /* SQLITE_FCNTL_DATA_VERSION when schema was read */
 };
 
 /* The secret signing key (borrowed). */
 const uint8_t *pg_node__sign_sk(const pg_node *node);
+
+/* The store's schema version again when another connection (a 'pingan
+ * schema upgrade' beside a running 'pingan serve') may have raised it:
+ * at the start of an export or import, never while a statement of the
+ * node is being stepped. */
+int pg_node__schema_refresh(pg_node *node);
 
 /* The write hold of a restored node (node/recovery.c).  hold_check: 0, or
  * PG_ECONFLICT with a message saying what to do while the node is held.

@@ -877,10 +877,10 @@ static int export_walk(export_state *es, uint64_t start)
             uint64_t pair[2] = {seq, held};
             if ((error = pg_buf_put(&es->held, pair, sizeof(pair))) < 0)
                 break;
-        } else if (selected && !skip && es->nheld_due && !es->opts->dry_run &&
-                   (error = pg_buf_put(&es->unheld, &seq, sizeof(seq))) < 0) {
-            break;
         }
+        /* No longer held back: forgotten only once written below (a txn
+         * the size limit leaves for the next export stays held). */
+        bool unhold = !held && es->nheld_due;
         if (selected && !skip && !es->opts->dry_run) {
             /* Split before a txn that would take the bundle over the
              * limit; a bundle always holds at least one txn. */
@@ -897,6 +897,9 @@ static int export_walk(export_state *es, uint64_t start)
                     break;
             }
             if ((error = pg_bundle_writer_add_txn(es->w, seq, body, len)) < 0)
+                break;
+            if (unhold &&
+                (error = pg_buf_put(&es->unheld, &seq, sizeof(seq))) < 0)
                 break;
             if (returned && (error = export_returned(es, seq)) < 0)
                 break;
@@ -1006,23 +1009,22 @@ static int export_link(export_state *es)
 }
 
 /* After the walk, inside the cursor's transaction: the version this
- * node's header said (with opts->deliver_token, once delivered). */
+ * node's header said.  Recorded once made, also over HTTP (not once
+ * delivered): a build that does not know the version refuses the bundle,
+ * and would refuse every later one were it announced again; what the
+ * refused bundle carried goes again from the peer's acknowledgement (a
+ * push) or its contiguous end (a pull), and by 'export --resend' over
+ * files. */
 static int export_told(export_state *es)
 {
     sqlite3_stmt *st = NULL;
-    const char *token = es->opts->deliver_token;
-    int rc = sqlite3_prepare_v2(
-        es->node->db,
-        token ? "INSERT INTO peer_sent_pending(code, token, coll, record_id, "
-                "hash) VALUES(?1, ?3, '#told', ?2, NULL)"
-              : "UPDATE peer SET told_version = ?2 WHERE code = ?1 AND "
-                "told_version < ?2",
-        -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(es->node->db,
+                                "UPDATE peer SET told_version = ?2 WHERE code "
+                                "= ?1 AND told_version < ?2",
+                                -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, es->peer.code, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, es->says->version);
-        if (token)
-            sqlite3_bind_text(st, 3, token, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
     }
     sqlite3_finalize(st);
@@ -1047,7 +1049,9 @@ int pg_bundle_export(pg_node *node, const pg_export_opts *opts, pg_export_cb cb,
     if (!opts->out || !opts->out[0])
         return pg_error_set(PG_EINVALID, PG_ERRCLASS_INVALID,
                             "no output file given");
-    if ((error = pg_peer_find(&es.peer, node, opts->to)) < 0)
+    /* A 'pingan schema upgrade' beside a running serve counts at once. */
+    if ((error = pg_node__schema_refresh(node)) < 0 ||
+        (error = pg_peer_find(&es.peer, node, opts->to)) < 0)
         return error;
     if ((error = pg_keys_card(&es.peer_card, node, es.peer.code)) < 0 ||
         (error = pg_policy_load(&es.policy, node, &es.peer)) < 0 ||
@@ -1162,11 +1166,6 @@ int pg_exchange_delivered(pg_node *node, const char *code, const char *token)
         "INSERT OR IGNORE INTO peer_record(code, coll, record_id) SELECT "
         "code, coll, record_id FROM peer_sent_pending WHERE code = ?1 AND "
         "token = ?2 AND coll != '' AND coll NOT IN ('#held', '#told')",
-        "UPDATE peer SET told_version = max(told_version, (SELECT "
-        "max(CAST(record_id AS INTEGER)) FROM peer_sent_pending WHERE code = "
-        "?1 AND token = ?2 AND coll = '#told')) WHERE code = ?1 AND EXISTS "
-        "(SELECT 1 FROM peer_sent_pending WHERE code = ?1 AND token = ?2 AND "
-        "coll = '#told')",
         /* Txns held back for the peer's schema version, now delivered. */
         "DELETE FROM peer_held WHERE code = ?1 AND seq IN (SELECT "
         "CAST(record_id AS INTEGER) FROM peer_sent_pending WHERE code = ?1 "
@@ -1180,7 +1179,8 @@ int pg_exchange_delivered(pg_node *node, const char *code, const char *token)
 
     if ((error = pg_store__begin(node->db)) < 0)
         return error;
-    for (size_t i = token ? 0 : 4; error == 0 && i < 5; i++) {
+    size_t n = sizeof(sql) / sizeof(sql[0]);
+    for (size_t i = token ? 0 : n - 1; error == 0 && i < n; i++) {
         sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(node->db, sql[i], -1, &st, NULL);
         if (rc == SQLITE_OK) {
@@ -1711,6 +1711,8 @@ int pg_bundle_import(pg_node *node, const char *path, pg_bundle_report *report)
     memset(report, 0, sizeof(*report));
     memset(&is, 0, sizeof(is));
     report->file = path;
+    if ((error = pg_node__schema_refresh(node)) < 0)
+        return error;
     report->parent_holds = -1;
     is.node = node;
     is.r = report;
