@@ -186,9 +186,9 @@ int pg_report_parse_date(int64_t *out_ms, const char *s, bool end_of_day)
 
 typedef struct rp_ctx {
     pg_node *node;
-    char code[PG_CODE_LEN + 1];
-    size_t prefix;       /* jurisdiction digits */
-    size_t child_prefix; /* digits of a child code; 0: none */
+    char code[PG_CODE_LEN + 1]; /* the node's code, resolved */
+    size_t prefix;              /* jurisdiction digits */
+    size_t child_prefix;        /* digits of a child code; 0: none */
 } rp_ctx;
 
 static bool code_ok(const char *s, size_t n)
@@ -312,8 +312,14 @@ static void ctx_dispose(rp_ctx *c)
 static int ctx_init(rp_ctx *c, pg_node *node)
 {
     memset(c, 0, sizeof(*c));
+    /* The node's code resolved like the records' (as routing and writes
+     * do, pg_division__within): a node whose code was retired keeps its
+     * card, and its records are filed, or resolve, under the new code. */
     const char *code = pg_node_code(node);
-    memcpy(c->code, code, PG_CODE_LEN + 1);
+    if (pg_division_resolve(node, code, c->code) < 0) {
+        pg_error_clear();
+        memcpy(c->code, code, PG_CODE_LEN + 1);
+    }
     pg_tier tier = pg_node_tier(node);
     c->prefix = pg_tier_prefix_len(tier);
     c->child_prefix =

@@ -387,6 +387,62 @@ static void test_remap(void **state)
     pg_report_free(r);
 }
 
+/* A node whose own code was remapped (石潭镇 renamed 乌石镇 by its
+ * county) keeps its card: its records, filed under either code, are its
+ * own in its reports, grouped under the new code, and publishing again
+ * keeps their counts (the old code's rows go to 0, the new code's carry
+ * them). */
+static void test_own_code_remapped(void **state)
+{
+    fixture *fx = *state;
+    char dir[4096];
+    pg_node *town;
+    testutil_path(dir, sizeof(dir), fx->root, "town");
+    assert_pg_ok(test_node_setup(&town, NULL, dir, SHITAN, "石潭镇"));
+    PUT(town, "drill", "division=" SHITAN, "drill_type=实战演练",
+        "scenario=消防疏散", "executed_at=2026-11-02T09:00:00+08:00");
+    PUT(town, "drill", "division=" XINHE, "drill_type=实战演练",
+        "scenario=防汛抗洪", "executed_at=2026-11-02T10:00:00+08:00");
+    int64_t day;
+    assert_pg_ok(pg_report_parse_date(&day, "2026-11-05", false));
+    pg_report_publish_stats ps;
+    assert_pg_ok(pg_report_publish(&ps, town, day, "tester"));
+    assert_int_equal(ps.created, 2);
+
+    remap(town, SHITAN, WUSHI);
+    pg_report *r =
+        run(town, "drill", PG_REPORT_BY_DIVISION, INT64_MIN, INT64_MAX);
+    assert_int_equal(r->total.count, 2);
+    assert_int_equal(subtotal(r, WUSHI)->count, 1);
+    assert_int_equal(subtotal(r, "430321114228")->count, 1);
+    assert_null(subtotal(r, SHITAN));
+    pg_report_free(r);
+    /* Written after the remap under the new code: counted too. */
+    PUT(town, "drill", "division=" WUSHI, "drill_type=桌面推演",
+        "scenario=消防疏散", "executed_at=2026-11-03T09:00:00+08:00");
+    r = run(town, "drill", PG_REPORT_BY_DIVISION, INT64_MIN, INT64_MAX);
+    assert_int_equal(r->total.count, 3);
+    assert_int_equal(subtotal(r, WUSHI)->count, 2);
+    pg_report_free(r);
+
+    assert_pg_ok(pg_report_publish(&ps, town, day, "tester"));
+    assert_int_equal(ps.zeroed, 2); /* the rows under the old codes */
+    assert_int_equal(ps.created, 2);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(town->db,
+                                        "SELECT total(record_count) FROM "
+                                        "daily_stats WHERE _deleted = 0 AND "
+                                        "collection = 'drill' AND "
+                                        "stat_date = ?1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, day);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int64(st, 0), 3);
+    sqlite3_finalize(st);
+    pg_node_free(town);
+}
+
 /* --since is inclusive; --until DAY includes the whole day (its end is
  * exclusive); --until TIME is exclusive; month is China Standard Time. */
 static void test_since_until(void **state)
@@ -634,6 +690,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_grid_fraud_volunteer, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_remap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_own_code_remapped, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_since_until, setup, teardown),
         cmocka_unit_test_setup_teardown(test_publish, setup, teardown),
         cmocka_unit_test_setup_teardown(test_from_stats, setup, teardown),
