@@ -186,9 +186,9 @@ int pg_report_parse_date(int64_t *out_ms, const char *s, bool end_of_day)
 
 typedef struct rp_ctx {
     pg_node *node;
-    char code[PG_CODE_LEN + 1];
-    size_t prefix;       /* jurisdiction digits */
-    size_t child_prefix; /* digits of a child code; 0: none */
+    char code[PG_CODE_LEN + 1]; /* the node's code, resolved */
+    size_t prefix;              /* jurisdiction digits */
+    size_t child_prefix;        /* digits of a child code; 0: none */
 } rp_ctx;
 
 static bool code_ok(const char *s, size_t n)
@@ -312,8 +312,14 @@ static void ctx_dispose(rp_ctx *c)
 static int ctx_init(rp_ctx *c, pg_node *node)
 {
     memset(c, 0, sizeof(*c));
+    /* The node's code resolved like the records' (as routing and writes
+     * do, pg_division__within): a node whose code was retired keeps its
+     * card, and its records are filed, or resolve, under the new code. */
     const char *code = pg_node_code(node);
-    memcpy(c->code, code, PG_CODE_LEN + 1);
+    if (pg_division_resolve(node, code, c->code) < 0) {
+        pg_error_clear();
+        memcpy(c->code, code, PG_CODE_LEN + 1);
+    }
     pg_tier tier = pg_node_tier(node);
     c->prefix = pg_tier_prefix_len(tier);
     c->child_prefix =
@@ -578,8 +584,9 @@ static int report_from_records(pg_report *r, rp_ctx *c, const rp_spec *s,
 }
 
 /* The daily statistics of the latest day published before q->until, one
- * publisher per subject division: the one of the highest tier (it counts
- * its whole subtree). */
+ * publisher per subject division resolved (a township's publication under
+ * its old code and the county's under the new one are the same
+ * division): the one of the highest tier (it counts its whole subtree). */
 static int report_from_stats(pg_report *r, rp_ctx *c, const rp_spec *s,
                              const pg_report_query *q)
 {
@@ -639,13 +646,13 @@ static int report_from_stats(pg_report *r, rp_ctx *c, const rp_spec *s,
     }
     snprintf(
         sqlbuf, sizeof(sqlbuf),
-        "WITH s AS (SELECT * FROM daily_stats WHERE _deleted = 0 AND "
-        "collection = ?1 AND stat_date = ?2 AND "
-        "rp_division(subject_division) IS NOT NULL) "
+        "WITH s AS (SELECT *, rp_division(subject_division) AS rs FROM "
+        "daily_stats WHERE _deleted = 0 AND collection = ?1 AND "
+        "stat_date = ?2 AND rp_division(subject_division) IS NOT NULL) "
         "SELECT rp_group(subject_division) AS g, %s AS k, "
         "TOTAL(record_count), TOTAL(overdue_count), TOTAL(amount) "
         "FROM s WHERE rp_tier(division) = (SELECT MIN(rp_tier(x.division)) "
-        "FROM s AS x WHERE x.subject_division = s.subject_division) "
+        "FROM s AS x WHERE x.rs = s.rs) "
         "GROUP BY g, k ORDER BY g, k",
         k);
     rc = sqlite3_prepare_v2(db, sqlbuf, -1, &st, NULL);
@@ -823,8 +830,9 @@ static int pub_load_existing(pub_set *p, pg_node *node, int64_t date)
             continue;
         const unsigned char *cat = sqlite3_column_text(st, 3);
         const unsigned char *sta = sqlite3_column_text(st, 4);
-        if (pub_find(p, s, subj, (const char *)cat, (const char *)sta))
-            continue; /* a duplicate from elsewhere: keep the first */
+        /* A second record of one key (a copy from elsewhere, one come
+         * back with a restore) is added too: pub_find() finds the first,
+         * which carries the count, and the others, never seen, go to 0. */
         pub_row *r = pub_add(p, s, subj, cat, sta);
         if (!r) {
             sqlite3_finalize(st);

@@ -645,7 +645,7 @@ static int export_backfill(export_state *es)
         const pg_collection *coll =
             pg_schema_collection(pg_node_schema(es->node), e.collection);
         if (!coll || coll->system ||
-            !pg_route_select(es->node, &es->peer, es->policy, &e))
+            !pg_route_select(es->node, &es->peer, es->policy, es->link, &e))
             continue;
         pg_txn *txn = NULL;
         const uint8_t *body;
@@ -861,7 +861,8 @@ static int export_walk(export_state *es, uint64_t start)
             es->last = seq;
             continue;
         }
-        bool selected = pg_route_select(es->node, &es->peer, es->policy, &e);
+        bool selected =
+            pg_route_select(es->node, &es->peer, es->policy, es->link, &e);
         bool returned = !selected && es->returning &&
                         strcmp(e.origin, es->peer.code) == 0 &&
                         export_forced(es, seq);

@@ -11,6 +11,7 @@
 #include "pingan/node.h"
 #include "pingan/peer.h"
 #include "pingan/policy.h"
+#include "pingan/schema.h"
 
 /* A log entry as routing sees it. */
 typedef struct pg_route_entry {
@@ -29,9 +30,14 @@ typedef struct pg_route_entry {
  * record meets the agreement's condition is the exporter's question.
  * Certificates (`node`) go up the certified node's path, down its
  * subtree and to partners.  Never what came from the peer or what it
- * originated, nor to a partner what came from a partner.
+ * originated, nor to a partner what came from a partner.  `link` is the
+ * link's schema (min of this node's version and the peer's, sync/exchange.c
+ * export_link; NULL: this node's): divisions are resolved by the remaps
+ * only when it has the division_remap collection, else compared as
+ * stored, as a peer on an older version compares them.
  */
 bool pg_route_select(const pg_node *node, const pg_peer *peer,
-                     const pg_policy *policy, const pg_route_entry *entry);
+                     const pg_policy *policy, const pg_schema *link,
+                     const pg_route_entry *entry);
 
 #endif

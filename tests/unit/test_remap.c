@@ -390,7 +390,55 @@ static bool routed(pg_node *node, const pg_peer *peer, const char *origin,
                         .via = "",
                         .division = division,
                         .collection = "hazard"};
-    return pg_route_select(node, peer, NULL, &e);
+    return pg_route_select(node, peer, NULL, NULL, &e);
+}
+
+/* Over a link of the given schema version. */
+static bool routed_v(pg_node *node, const pg_peer *peer, unsigned version,
+                     const char *origin, const char *division)
+{
+    pg_route_entry e = {.origin = origin,
+                        .via = "",
+                        .division = division,
+                        .collection = "hazard"};
+    const pg_schema *link = pg_schema_get(version);
+    assert_non_null(link);
+    return pg_route_select(node, peer, NULL, link, &e);
+}
+
+/* A peer on schema v1 never receives the remaps (division_remap is a v2
+ * collection, held back from it) and checks plain codes: over a v1 link
+ * records are routed by their codes as stored, over a v2 link resolved. */
+static void test_remap__a_v1_link_routes_by_plain_codes(void **state)
+{
+    fixture *fx = *state;
+    pg_node *county = fx->node[COUNTY], *town = fx->node[TOWNSHIP];
+    pg_peer child, parent;
+
+    assert_pg_ok(pg_peer_get(&child, county, "430302100000"));
+    assert_pg_ok(pg_peer_get(&parent, town, "430302000000"));
+    assert_pg_ok(remap(county, "430302100000", "430302009000", 0, false));
+    /* Filed under the new code: only over a v2 link. */
+    assert_true(routed_v(county, &child, 2, "430302000000", "430302009001"));
+    assert_false(routed_v(county, &child, 1, "430302000000", "430302009001"));
+    /* Under the old code: over both. */
+    assert_true(routed_v(county, &child, 2, "430302000000", "430302100001"));
+    assert_true(routed_v(county, &child, 1, "430302000000", "430302100001"));
+    assert_false(routed_v(county, &child, 1, "430302000000", "430302101001"));
+    /* The county's own records go to its parent either way. */
+    pg_peer city;
+    assert_pg_ok(pg_peer_get(&city, county, "430300000000"));
+    assert_true(routed_v(county, &city, 1, "430302000000", "430302009001"));
+
+    /* The township, once it holds the remap, routes its records under
+     * the new code to a parent on v2 only. */
+    test_blob b = last_body(county);
+    pg_merge_result res;
+    assert_int_equal(merge1(town, "430302000000", &b, &res), PG_MERGED_APPLIED);
+    test_blob_free(&b);
+    assert_true(routed_v(town, &parent, 2, "430302100000", "430302009001"));
+    assert_false(routed_v(town, &parent, 1, "430302100000", "430302009001"));
+    assert_true(routed_v(town, &parent, 1, "430302100000", "430302100001"));
 }
 
 static void test_remap__routing_follows_the_new_code(void **state)
@@ -463,6 +511,7 @@ int main(void)
         T(test_remap__crossed_remaps_leave_a_cycle_unresolved),
         T(test_remap__receipt_needs_an_issuer_above_both_codes),
         T(test_remap__routing_follows_the_new_code),
+        T(test_remap__a_v1_link_routes_by_plain_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -387,6 +387,62 @@ static void test_remap(void **state)
     pg_report_free(r);
 }
 
+/* A node whose own code was remapped (石潭镇 renamed 乌石镇 by its
+ * county) keeps its card: its records, filed under either code, are its
+ * own in its reports, grouped under the new code, and publishing again
+ * keeps their counts (the old code's rows go to 0, the new code's carry
+ * them). */
+static void test_own_code_remapped(void **state)
+{
+    fixture *fx = *state;
+    char dir[4096];
+    pg_node *town;
+    testutil_path(dir, sizeof(dir), fx->root, "town");
+    assert_pg_ok(test_node_setup(&town, NULL, dir, SHITAN, "石潭镇"));
+    PUT(town, "drill", "division=" SHITAN, "drill_type=实战演练",
+        "scenario=消防疏散", "executed_at=2026-11-02T09:00:00+08:00");
+    PUT(town, "drill", "division=" XINHE, "drill_type=实战演练",
+        "scenario=防汛抗洪", "executed_at=2026-11-02T10:00:00+08:00");
+    int64_t day;
+    assert_pg_ok(pg_report_parse_date(&day, "2026-11-05", false));
+    pg_report_publish_stats ps;
+    assert_pg_ok(pg_report_publish(&ps, town, day, "tester"));
+    assert_int_equal(ps.created, 2);
+
+    remap(town, SHITAN, WUSHI);
+    pg_report *r =
+        run(town, "drill", PG_REPORT_BY_DIVISION, INT64_MIN, INT64_MAX);
+    assert_int_equal(r->total.count, 2);
+    assert_int_equal(subtotal(r, WUSHI)->count, 1);
+    assert_int_equal(subtotal(r, "430321114228")->count, 1);
+    assert_null(subtotal(r, SHITAN));
+    pg_report_free(r);
+    /* Written after the remap under the new code: counted too. */
+    PUT(town, "drill", "division=" WUSHI, "drill_type=桌面推演",
+        "scenario=消防疏散", "executed_at=2026-11-03T09:00:00+08:00");
+    r = run(town, "drill", PG_REPORT_BY_DIVISION, INT64_MIN, INT64_MAX);
+    assert_int_equal(r->total.count, 3);
+    assert_int_equal(subtotal(r, WUSHI)->count, 2);
+    pg_report_free(r);
+
+    assert_pg_ok(pg_report_publish(&ps, town, day, "tester"));
+    assert_int_equal(ps.zeroed, 2); /* the rows under the old codes */
+    assert_int_equal(ps.created, 2);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(town->db,
+                                        "SELECT total(record_count) FROM "
+                                        "daily_stats WHERE _deleted = 0 AND "
+                                        "collection = 'drill' AND "
+                                        "stat_date = ?1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, day);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int64(st, 0), 3);
+    sqlite3_finalize(st);
+    pg_node_free(town);
+}
+
 /* --since is inclusive; --until DAY includes the whole day (its end is
  * exclusive); --until TIME is exclusive; month is China Standard Time. */
 static void test_since_until(void **state)
@@ -625,6 +681,90 @@ static void test_from_stats(void **state)
     pg_node_free(city);
 }
 
+/* A township's statistics published under its old code and the
+ * county's under the new one (after 石潭镇 became 乌石镇) count the same
+ * division once: the county's. */
+static void test_from_stats_remapped(void **state)
+{
+    fixture *fx = *state;
+    char dir[4096];
+    pg_node *city;
+    testutil_path(dir, sizeof(dir), fx->root, "city");
+    assert_pg_ok(test_node_setup(&city, NULL, dir, "430300000000", "湘潭市"));
+    struct {
+        const char *publisher, *subject, *category, *count;
+    } rows[] = {
+        {SHITAN, SHITAN, "社区矫正对象", "3"},
+        {SHITAN, XINHE, "刑满释放人员", "2"},
+        {COUNTY, WUSHI, "社区矫正对象", "3"},
+        {COUNTY, "430321114228", "刑满释放人员", "2"},
+        {COUNTY, YISUHE, "刑满释放人员", "4"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char a[64], c[64], d[64], e[64];
+        snprintf(a, sizeof(a), "division=%s", rows[i].publisher);
+        snprintf(c, sizeof(c), "subject_division=%s", rows[i].subject);
+        snprintf(d, sizeof(d), "category=%s", rows[i].category);
+        snprintf(e, sizeof(e), "record_count=%s", rows[i].count);
+        put_id(NULL, city, "daily_stats", NULL,
+               (const char *const[]){a, "stat_date=2026-11-05T00:00:00+08:00",
+                                     c, d, e, "collection=key_person", NULL});
+    }
+    remap(city, SHITAN, WUSHI);
+    pg_report *r =
+        run(city, "key_person", PG_REPORT_BY_CATEGORY, INT64_MIN, INT64_MAX);
+    assert_true(r->from_stats);
+    assert_int_equal(r->total.count, 9); /* 3 + 2 + 4, not 14 */
+    assert_int_equal(cell(r, COUNTY, "社区矫正对象")->count, 3);
+    assert_int_equal(cell(r, COUNTY, "刑满释放人员")->count, 6);
+    pg_report_free(r);
+    pg_node_free(city);
+}
+
+/* Two records of one key (one come back with a restore): publishing
+ * keeps the count in the first and sets the other to 0. */
+static void test_publish_duplicate(void **state)
+{
+    fixture *fx = *state;
+    pg_node *n = fx->node;
+    PUT(n, "drill", "division=" SHITAN, "drill_type=实战演练",
+        "scenario=消防疏散", "executed_at=2026-11-02T09:00:00+08:00");
+    int64_t day;
+    assert_pg_ok(pg_report_parse_date(&day, "2026-11-05", false));
+    pg_report_publish_stats ps;
+    assert_pg_ok(pg_report_publish(&ps, n, day, "tester"));
+    assert_int_equal(ps.created, 1);
+    put_id(NULL, n, "daily_stats", NULL,
+           (const char *const[]){"division=" COUNTY,
+                                 "stat_date=2026-11-05T00:00:00+08:00",
+                                 "collection=drill", "subject_division=" SHITAN,
+                                 "category=消防疏散", "record_count=1", NULL});
+    assert_int_equal(count_stats(n, "collection = 'drill'"), 2);
+    {
+        /* of one key */
+        sqlite3_stmt *st;
+        assert_int_equal(
+            sqlite3_prepare_v2(n->db,
+                               "SELECT count(DISTINCT quote(category) || "
+                               "quote(status) || subject_division) FROM "
+                               "daily_stats WHERE collection = 'drill'",
+                               -1, &st, NULL),
+            SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int64(st, 0), 1);
+        sqlite3_finalize(st);
+    }
+    assert_pg_ok(pg_report_publish(&ps, n, day, "tester"));
+    assert_int_equal(ps.created, 0);
+    assert_int_equal(ps.zeroed, 1);
+    assert_int_equal(ps.unchanged, 1);
+    assert_int_equal(
+        stat_value(n, "total(record_count)", "collection = 'drill'"), 1);
+    /* Again: nothing to change. */
+    assert_pg_ok(pg_report_publish(&ps, n, day, "tester"));
+    assert_int_equal(ps.updated + ps.created, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -634,9 +774,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_grid_fraud_volunteer, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_remap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_own_code_remapped, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_since_until, setup, teardown),
         cmocka_unit_test_setup_teardown(test_publish, setup, teardown),
         cmocka_unit_test_setup_teardown(test_from_stats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_from_stats_remapped, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_publish_duplicate, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
