@@ -334,7 +334,7 @@ static int record_list(int argc, char **argv)
         return 2;
     if (o.json && o.csv)
         return cli_usage(&list_cmd, _("give --json or --csv, not both"));
-    cli_csv csv;
+    cli_csv csv = {0};
     ls.json = o.json;
     ls.csv = o.csv ? &csv : NULL;
     ls.array = o.json ? json_array() : NULL;
