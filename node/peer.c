@@ -493,14 +493,12 @@ static int peer_from_row(pg_peer *out, sqlite3_stmt *st)
     return 0;
 }
 
-/* The peer's code resolved by the division remaps (pingan/remap.h); its
- * own code when they cannot be read. */
-static void peer_resolve(pg_node *node, pg_peer *p)
+/* The peer's code resolved by the division remaps (pingan/remap.h).  A
+ * failure to read them is reported, not taken for "no remap": inside an
+ * import SQLite may have rolled the transaction back (out of memory). */
+static int peer_resolve(pg_node *node, pg_peer *p)
 {
-    if (pg_division_resolve(node, p->code, p->resolved) < 0) {
-        pg_error_clear();
-        memcpy(p->resolved, p->code, sizeof(p->resolved));
-    }
+    return pg_division_resolve(node, p->code, p->resolved);
 }
 
 /* The one peer whose code resolves to @p code ("" when none or several). */
@@ -509,7 +507,7 @@ static int peer_by_resolved(char out[PG_CODE_LEN + 1], pg_node *node,
 {
     sqlite3_stmt *st = NULL;
     size_t found = 0;
-    int rc;
+    int rc, error = 0;
 
     out[0] = 0;
     rc = sqlite3_prepare_v2(node->db, "SELECT code FROM peer ORDER BY code", -1,
@@ -521,14 +519,14 @@ static int peer_by_resolved(char out[PG_CODE_LEN + 1], pg_node *node,
         char r[PG_CODE_LEN + 1];
         if (!c || !pg_division_valid(c) || strcmp(c, code) == 0)
             continue;
-        if (pg_division_resolve(node, c, r) < 0) {
-            pg_error_clear();
-            continue;
-        }
+        if ((error = pg_division_resolve(node, c, r)) < 0)
+            break;
         if (strcmp(r, code) == 0 && found++ == 0)
             memcpy(out, c, PG_CODE_LEN + 1);
     }
     sqlite3_finalize(st);
+    if (error < 0)
+        return error;
     if (rc != SQLITE_DONE)
         return pg_store__error(node->db, rc, "reading peers");
     if (found != 1)
@@ -572,7 +570,7 @@ int pg_peer_get(pg_peer *out, pg_node *node, const char *code)
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         if ((error = peer_from_row(out, st)) == 0)
-            peer_resolve(node, out);
+            error = peer_resolve(node, out);
     } else if (rc == SQLITE_DONE)
         error = pg_error_set(PG_ENOTFOUND, PG_ERRCLASS_NODE,
                              "%s is not a peer of this node; 'pingan peer "
@@ -605,9 +603,9 @@ int pg_peer_list(pg_node *node, pg_peer_cb cb, void *payload)
         goto done;
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((error = peer_from_row(peer, st)) < 0)
+        if ((error = peer_from_row(peer, st)) < 0 ||
+            (error = peer_resolve(node, peer)) < 0)
             goto done;
-        peer_resolve(node, peer);
         if ((error = cb(peer, payload)) != 0)
             goto done;
     }

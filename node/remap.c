@@ -123,6 +123,16 @@ static int cache_load(remap_cache **out, const pg_node *node)
         *out = c;
         return 0;
     }
+    /* A node at schema version 1 has no remaps (and no table). */
+    if (!pg_schema_collection(pg_node_schema(node), "division_remap")) {
+        free(c->rows);
+        c->rows = NULL;
+        c->n = 0;
+        c->data_version = v;
+        c->fresh = true;
+        *out = c;
+        return 0;
+    }
     char sql[256];
     snprintf(sql, sizeof(sql),
              "SELECT %s FROM division_remap WHERE _deleted = 0", COLUMNS);
@@ -149,6 +159,12 @@ static int cache_load(remap_cache **out, const pg_node *node)
     c->fresh = true;
     *out = c;
     return 0;
+}
+
+int pg_remap__load(const pg_node *node)
+{
+    remap_cache *c;
+    return cache_load(&c, node);
 }
 
 /* --- resolution -------------------------------------------------------- */

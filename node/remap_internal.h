@@ -28,6 +28,14 @@ bool pg_division__within(const pg_node *node, const char *outer,
  * received remap applied, a rollback): read them again at next use. */
 void pg_remap__invalidate(const pg_node *node);
 
+/*
+ * Read the remaps now if the cache is stale, reporting a failure.  The
+ * containment test (pg_division__within) cannot report one and takes a
+ * failure for "no remap"; a merge loads the cache first, before its
+ * transaction, where an out-of-memory error may roll the transaction back.
+ */
+int pg_remap__load(const pg_node *node);
+
 /* Free the node's cache (pg_node_free). */
 void pg_remap__cache_free(pg_node *node);
 

@@ -174,7 +174,8 @@ int pg_merger_new(pg_merger **out, pg_node *node)
     pg_write__row_init(&m->row);
     pg_buf_init(&m->vblob, 64 * 1024);
     pg_buf_init(&m->scrubbed, 8 * 1024 * 1024);
-    if ((error = pg_store__meta_get_int(node->db, &node->stmts, "hlc", &hlc)) <
+    if ((error = pg_remap__load(node)) < 0 ||
+        (error = pg_store__meta_get_int(node->db, &node->stmts, "hlc", &hlc)) <
             0 ||
         (error = table_nonempty(&m->any_pending, node,
                                 "SELECT 1 FROM pending LIMIT 1")) < 0 ||

@@ -351,10 +351,12 @@ static void assert_outcome(const char *what, long n, const char *how,
 static void assert_nomem_error(const char *what, long n, int rc,
                                const char *message)
 {
-    if (rc != PG_ENOMEM && rc != PG_ERROR)
+    if (rc != PG_ENOMEM && rc != PG_ERROR) {
         print_error("%s: allocation %ld failed and the result is %d (%s), "
                     "not PG_ENOMEM or PG_ERROR\n",
                     what, n, rc, message);
+        af_show_where();
+    }
     assert_true(rc == PG_ENOMEM || rc == PG_ERROR);
 }
 
