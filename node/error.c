@@ -165,6 +165,15 @@ static const char *translated(const char *fmt)
     return tr != fmt && same_directives(fmt, tr) ? tr : fmt;
 }
 
+/*
+ * The formats below are a caller's literal format or its catalog
+ * translation, used only when it holds the same directives in the same
+ * order (same_directives), or a prefix of such a translation: never text
+ * from outside.  clang cannot see that through the look-up.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+
 /* vsnprintf into out, made one line of UTF-8 (see pg_error_set). */
 static void format_clean(char *out, size_t cap, const char *fmt, va_list ap)
 {
@@ -224,6 +233,8 @@ static void format_pair(char *en, char *loc, size_t cap,
     va_end(ap2);
     localize_oserr(loc, cap);
 }
+
+#pragma GCC diagnostic pop
 
 int pg_error__vset(int code, pg_error_class klass, const char *fmt, va_list ap)
 {
